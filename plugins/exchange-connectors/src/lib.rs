@@ -1,0 +1,1 @@
+use plumbline_plugin_sdk::prelude::*;

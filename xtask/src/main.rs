@@ -1,0 +1,19 @@
+//! `cargo xtask build-plugins`: build every plugin into a component.
+
+use anyhow::{bail, Result};
+use std::path::PathBuf;
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
+    match args.first().map(String::as_str) {
+        Some("build-plugins") => {
+            let crates = xtask::discover(&root)?;
+            for out in xtask::build(&root, &crates)? {
+                println!("{}", out.display());
+            }
+            Ok(())
+        }
+        _ => bail!("usage: cargo xtask build-plugins"),
+    }
+}
