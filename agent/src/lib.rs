@@ -1,1 +1,11 @@
+//! The Plumbline site agent: loads sandboxed WebAssembly component plugins
+//! through the versioned WIT contract and builds the connector register from
+//! what they report.
 
+pub mod capabilities;
+pub mod config;
+pub mod credentials;
+pub mod output;
+pub mod register;
+pub mod runtime;
+pub mod scan;

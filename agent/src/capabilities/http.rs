@@ -1,0 +1,240 @@
+//! `http`: outbound HTTP(S) for plugins.
+//!
+//! Order of checks: URL shape, host allowlist (declared AND granted, on the
+//! host the plugin asked for), credential grant and audience, then routing
+//! through endpoint overrides. Throttled answers (429, 503) are retried here
+//! with Retry-After, because a plugin has no clock to sleep on.
+
+use super::{trace_decision, HostState, Network, Permissions};
+use std::sync::Arc;
+use crate::runtime::limits;
+use crate::runtime::wit::latest::plumbline::plugin::http::{Host, HttpError, Request, Response};
+use crate::runtime::wit::latest::Attribute;
+use std::time::Duration;
+
+/// Request headers a plugin may not set: the host owns authentication and
+/// framing.
+const FORBIDDEN_REQUEST_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+];
+
+impl Host for HostState {
+    async fn send(&mut self, req: Request) -> wasmtime::Result<Result<Response, HttpError>> {
+        let ctx = Outbound {
+            plugin: self.plugin.clone(),
+            perms: self.perms.clone(),
+            net: self.net.clone(),
+        };
+        Ok(send(ctx, req).await)
+    }
+}
+
+/// What a request needs from the host state, owned so the future is `Send`.
+struct Outbound {
+    plugin: Arc<str>,
+    perms: Arc<Permissions>,
+    net: Arc<Network>,
+}
+
+async fn send(state: Outbound, req: Request) -> Result<Response, HttpError> {
+    let plugin: &str = &state.plugin;
+    let url = url::Url::parse(&req.url)
+        .map_err(|e| HttpError::InvalidRequest(format!("`{}` is not a URL: {e}", redact_query(&req.url))))?;
+    if url.scheme() != "https" {
+        return Err(HttpError::InvalidRequest(format!(
+            "only https:// URLs are allowed, got {}://",
+            url.scheme()
+        )));
+    }
+    let host = url
+        .host_str()
+        .ok_or_else(|| HttpError::InvalidRequest("URL has no host".into()))?
+        .to_ascii_lowercase();
+    if let Err(d) = state.perms.check_http(&host) {
+        trace_decision(plugin, "http", &host, false, &d.0);
+        return Err(HttpError::Denied(d.0));
+    }
+    let method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
+        .map_err(|_| HttpError::InvalidRequest(format!("bad method {:?}", req.method)))?;
+    if req.body.as_ref().is_some_and(|b| b.len() > limits::MAX_HTTP_REQUEST_BYTES) {
+        return Err(HttpError::TooLarge(format!(
+            "request body over {} bytes",
+            limits::MAX_HTTP_REQUEST_BYTES
+        )));
+    }
+    let mut headers = reqwest::header::HeaderMap::new();
+    for h in &req.headers {
+        let name = h.name.to_ascii_lowercase();
+        if FORBIDDEN_REQUEST_HEADERS.contains(&name.as_str()) {
+            return Err(HttpError::InvalidRequest(format!(
+                "header `{}` is set by the host; name a credential profile instead of sending a token",
+                h.name
+            )));
+        }
+        let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| HttpError::InvalidRequest(format!("bad header name {:?}", h.name)))?;
+        let value = reqwest::header::HeaderValue::from_str(&h.value)
+            .map_err(|_| HttpError::InvalidRequest(format!("bad value for header {name}")))?;
+        headers.append(name, value);
+    }
+    if let Some(profile) = &req.credential {
+        if let Err(d) = state.perms.check_credential(profile) {
+            trace_decision(plugin, "credential", profile, false, &d.0);
+            return Err(HttpError::Denied(d.0));
+        }
+        if !state.net.credentials.audience_allows(profile, &host) {
+            let why = format!(
+                "credential profile `{profile}` is not meant for `{host}`, so its token was not sent; add \"{host}\" to [credentials.{profile}] audience if it should be"
+            );
+            trace_decision(plugin, "credential", profile, false, &why);
+            return Err(HttpError::Credential(why));
+        }
+    }
+    let routed = state.net.endpoints.route(&url);
+    trace_decision(plugin, "http", &host, true, &format!("{} {}", method, url.path()));
+
+    let mut attempt = 0;
+    loop {
+        let mut builder = state
+            .net
+            .client
+            .request(method.clone(), routed.clone())
+            .headers(headers.clone());
+        if let Some(body) = &req.body {
+            builder = builder.body(body.clone());
+        }
+        if let Some(profile) = &req.credential {
+            let token = state
+                .net
+                .credentials
+                .token(profile)
+                .await
+                .map_err(|e| HttpError::Credential(e.to_string()))?;
+            builder = builder.bearer_auth(token);
+        }
+        let resp = builder.send().await.map_err(|e| {
+            if e.is_timeout() {
+                HttpError::Timeout(format!("{host}: {}", without_url(e)))
+            } else {
+                HttpError::Transport(format!("{host}: {}", without_url(e)))
+            }
+        })?;
+        let status = resp.status().as_u16();
+        if (status == 429 || status == 503) && attempt < limits::HTTP_MAX_RETRIES {
+            if let Some(wait) = retry_after(resp.headers(), attempt) {
+                attempt += 1;
+                tracing::info!(plugin, capability = "http", target = %host, status, wait_ms = wait.as_millis() as u64, attempt, "throttled; retrying");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+        }
+        return read_response(resp, &host).await;
+    }
+}
+
+async fn read_response(mut resp: reqwest::Response, host: &str) -> Result<Response, HttpError> {
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .filter(|(n, _)| *n != reqwest::header::SET_COOKIE)
+        .map(|(n, v)| Attribute {
+            name: n.as_str().to_string(),
+            value: String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        })
+        .collect();
+    if resp.content_length().is_some_and(|n| n as usize > limits::MAX_HTTP_RESPONSE_BYTES) {
+        return Err(too_large(host));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| HttpError::Transport(format!("{host}: reading the answer: {}", without_url(e))))?
+    {
+        if body.len() + chunk.len() > limits::MAX_HTTP_RESPONSE_BYTES {
+            return Err(too_large(host));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Response { status, headers, body })
+}
+
+fn too_large(host: &str) -> HttpError {
+    HttpError::TooLarge(format!(
+        "{host} answered with more than {} bytes",
+        limits::MAX_HTTP_RESPONSE_BYTES
+    ))
+}
+
+/// How long to wait before retrying a throttled answer: Retry-After in
+/// seconds or as an HTTP date, else exponential from one second. `None`
+/// when the server asks for longer than we are willing to wait.
+pub fn retry_after(headers: &reqwest::header::HeaderMap, attempt: u32) -> Option<Duration> {
+    let asked = headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.trim().parse::<u64>().ok().map(Duration::from_secs).or_else(|| {
+                httpdate_secs_from_now(v.trim())
+            })
+        });
+    let wait = asked.unwrap_or_else(|| Duration::from_secs(1 << attempt.min(5)));
+    (wait <= limits::HTTP_MAX_RETRY_AFTER).then_some(wait)
+}
+
+fn httpdate_secs_from_now(v: &str) -> Option<Duration> {
+    let when = time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()?;
+    let secs = (when - time::OffsetDateTime::now_utc()).whole_seconds().max(0) as u64;
+    Some(Duration::from_secs(secs))
+}
+
+/// reqwest errors print the URL, which may carry a secret in its query
+/// (Workflows `sig=`); print the error chain without it.
+fn without_url(e: reqwest::Error) -> String {
+    let e = e.without_url();
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    msg
+}
+
+/// A URL with its query replaced by `?…`.
+pub fn redact_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((head, _)) => format!("{head}?…"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_bounded() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "3".parse().unwrap());
+        assert_eq!(retry_after(&h, 0), Some(Duration::from_secs(3)));
+        h.insert(reqwest::header::RETRY_AFTER, "100000".parse().unwrap());
+        assert_eq!(retry_after(&h, 0), None);
+        let empty = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&empty, 2), Some(Duration::from_secs(4)));
+    }
+
+    #[test]
+    fn queries_are_redacted() {
+        assert_eq!(redact_query("https://x/wf?sig=SECRET"), "https://x/wf?…");
+        assert_eq!(redact_query("https://x/a"), "https://x/a");
+    }
+}

@@ -1,0 +1,182 @@
+//! Rendering a scan for people and for RMM scripts: a plain table, one JSON
+//! document, or CSV; and the one-line summary RMM consoles show last.
+//! Colour only when stdout is a terminal.
+
+use crate::register::{ScanResult, Severity};
+use std::fmt::Write as _;
+
+/// Output format for `plumbline scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned plain text.
+    Table,
+    /// One JSON document: connectors, findings, plugins.
+    Json,
+    /// The register, one row per connector, with its findings summarised.
+    Csv,
+}
+
+/// Render `result` in `format`. `color` adds ANSI colour to severities.
+pub fn render(result: &ScanResult, format: Format, color: bool) -> anyhow::Result<String> {
+    match format {
+        Format::Json => Ok(serde_json::to_string_pretty(result)? + "\n"),
+        Format::Csv => csv(result),
+        Format::Table => Ok(table(result, color)),
+    }
+}
+
+/// `plumbline: 9 connectors; findings: 1 critical, 4 high, 5 medium, 1 low, 0 info; plugins: 1 ok, 0 failed`
+pub fn summary(result: &ScanResult) -> String {
+    let sev: Vec<String> = result
+        .severity_counts()
+        .into_iter()
+        .rev()
+        .map(|(s, n)| format!("{n} {}", s.as_str()))
+        .collect();
+    let failed = result.failed_plugins();
+    format!(
+        "plumbline: {} connectors; findings: {}; plugins: {} ok, {failed} failed",
+        result.connectors.len(),
+        sev.join(", "),
+        result.plugins.len() - failed
+    )
+}
+
+fn paint(text: &str, severity: Severity, color: bool) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let code = match severity {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "2",
+    };
+    format!("\x1b[{code}m{text}\x1b[0m")
+}
+
+/// Longest cell printed in the table before it is cut with `…`.
+const MAX_CELL_CHARS: usize = 48;
+
+fn cell(s: &str) -> String {
+    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if flat.chars().count() > MAX_CELL_CHARS {
+        format!("{}…", flat.chars().take(MAX_CELL_CHARS - 1).collect::<String>())
+    } else {
+        flat
+    }
+}
+
+fn grid(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c}{}", " ".repeat(widths[i] - c.chars().count())))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let _ = writeln!(out, "{}", line(header.iter().map(|h| h.to_string()).collect()));
+    for r in rows {
+        let _ = writeln!(out, "{}", line(r.clone()));
+    }
+}
+
+fn table(result: &ScanResult, color: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Connector register: tenant {} site {} ({} .. {})\n",
+        result.tenant_id, result.site_id, result.started_at, result.finished_at
+    );
+    let rows: Vec<Vec<String>> = result
+        .connectors
+        .iter()
+        .map(|c| {
+            vec![
+                cell(&c.category),
+                cell(&c.name),
+                cell(&c.scope),
+                cell(c.owner.as_deref().unwrap_or("-")),
+                cell(c.migration_state.as_deref().unwrap_or("-")),
+                cell(c.last_change.as_deref().unwrap_or("-")),
+                cell(&c.key),
+            ]
+        })
+        .collect();
+    grid(&mut out, &["CATEGORY", "NAME", "SCOPE", "OWNER", "MIGRATION", "LAST CHANGE", "KEY"], &rows);
+
+    let _ = writeln!(out, "\nFindings ({}):", result.findings.len());
+    for f in &result.findings {
+        let sev = paint(&format!("{:<8}", f.severity.as_str().to_uppercase()), f.severity, color);
+        let _ = writeln!(out, "{sev} {}  [{}]  {}", cell(&f.title), f.check_id, f.connector_key);
+        if !f.remediation.is_empty() {
+            let _ = writeln!(out, "         fix: {}", f.remediation.replace('\n', " "));
+        }
+    }
+
+    let _ = writeln!(out, "\nPlugins:");
+    let rows: Vec<Vec<String>> = result
+        .plugins
+        .iter()
+        .map(|p| {
+            vec![
+                p.name.clone(),
+                p.version.clone().unwrap_or_else(|| "-".into()),
+                p.status.clone(),
+                format!("{} connectors, {} findings, {} ms", p.connectors, p.findings, p.duration_ms),
+                p.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    grid(&mut out, &["NAME", "VERSION", "STATUS", "REPORTED", "ERROR"], &rows);
+    for p in &result.plugins {
+        for w in &p.warnings {
+            let _ = writeln!(out, "warning: {}: {w}", p.name);
+        }
+    }
+    let _ = writeln!(out, "\n{}", summary(result));
+    out
+}
+
+fn csv(result: &ScanResult) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "tenant_id", "site_id", "key", "category", "name", "scope", "owner", "co_owners", "purpose", "auth_type",
+        "migration_state", "created", "last_change", "plugin", "findings", "highest_severity", "check_ids",
+    ])?;
+    for c in &result.connectors {
+        let mine: Vec<_> = result.findings.iter().filter(|f| f.connector_key == c.key).collect();
+        let highest = mine.iter().map(|f| f.severity).max().map(|s| s.as_str()).unwrap_or("");
+        let checks: Vec<&str> = mine.iter().map(|f| f.check_id.as_str()).collect();
+        w.write_record([
+            result.tenant_id.as_str(),
+            result.site_id.as_str(),
+            &c.key,
+            &c.category,
+            &c.name,
+            &c.scope,
+            c.owner.as_deref().unwrap_or(""),
+            &c.co_owners.join("; "),
+            c.purpose.as_deref().unwrap_or(""),
+            c.auth_type.as_deref().unwrap_or(""),
+            c.migration_state.as_deref().unwrap_or(""),
+            c.created.as_deref().unwrap_or(""),
+            c.last_change.as_deref().unwrap_or(""),
+            &c.plugin,
+            &mine.len().to_string(),
+            highest,
+            &checks.join(" "),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}

@@ -1,0 +1,386 @@
+//! The sandbox: wasmtime with the component model, async on tokio.
+//!
+//! Each `describe` and each `scan` runs in a fresh `Store` with named limits
+//! (memory, an epoch-checked deadline and a wall-clock timeout, report size).
+//! A plugin that traps, loops, runs out of memory or returns too much fails
+//! on its own with a clear [`PluginError`]; nothing it does reaches another
+//! plugin's store.
+//!
+//! Two error layers: a trap means the plugin crashed (or the host has a
+//! bug); a WIT `result` error is the plugin telling us something went wrong.
+//! Both are wrapped with the plugin's name and version.
+
+pub mod cache;
+pub mod limits;
+pub(crate) mod private;
+mod report;
+pub mod wit;
+
+use crate::capabilities::host_info::HostFacts;
+use crate::capabilities::{Declared, HostState, Limiter, Network, Permissions};
+use crate::config::Grants;
+use crate::register::{ConnectorEntry, FindingEntry};
+use cache::CompileCache;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Engine, Store, UpdateDeadline};
+use wit::latest::{Plugin as PluginBindings, PluginPre};
+
+/// Marker in the trap raised when a plugin runs past its deadline.
+const DEADLINE_TRAP: &str = "plumbline: plugin ran past its deadline";
+
+/// Why a plugin failed. Always names the plugin (file, or name@version).
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The component file could not be read.
+    #[error("cannot read plugin {path}: {message}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The file is not a component for a contract this agent knows.
+    #[error("{path} is not a usable Plumbline plugin: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The plugin crashed (a trap).
+    #[error("plugin {plugin} crashed (trap): {message}")]
+    Trap {
+        /// name@version.
+        plugin: String,
+        /// The trap.
+        message: String,
+    },
+    /// The plugin ran past its time limit.
+    #[error("plugin {plugin} exceeded its time limit of {secs} s and was stopped")]
+    Timeout {
+        /// name@version.
+        plugin: String,
+        /// The limit.
+        secs: u64,
+    },
+    /// The plugin asked for more memory than allowed.
+    #[error("plugin {plugin} exceeded its memory limit of {mib} MiB and was stopped")]
+    Memory {
+        /// name@version.
+        plugin: String,
+        /// The limit.
+        mib: usize,
+    },
+    /// The plugin's report is over the size cap.
+    #[error("plugin {plugin} returned an oversized report: {message}")]
+    ReportTooLarge {
+        /// name@version.
+        plugin: String,
+        /// Sizes.
+        message: String,
+    },
+    /// The plugin returned an error from `scan`.
+    #[error("plugin {plugin} reported a {kind} error: {message}")]
+    Guest {
+        /// name@version.
+        plugin: String,
+        /// config, denied, malformed, upstream or other.
+        kind: String,
+        /// Its message.
+        message: String,
+    },
+    /// The plugin broke the contract in some other way.
+    #[error("plugin {plugin}: {message}")]
+    Contract {
+        /// name@version or file.
+        plugin: String,
+        /// What.
+        message: String,
+    },
+}
+
+/// What a plugin says about itself.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Description {
+    /// Name.
+    pub name: String,
+    /// Version.
+    pub version: String,
+    /// One line.
+    pub description: String,
+    /// Categories, kebab-case.
+    pub categories: Vec<String>,
+    /// Capabilities it asks for.
+    pub declared: Declared,
+}
+
+impl Description {
+    /// `name@version`.
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
+    }
+}
+
+/// A compiled plugin, ready to instantiate.
+pub struct LoadedPlugin {
+    /// The component file.
+    pub path: PathBuf,
+    /// sha256 of the file.
+    pub sha256: String,
+    /// Whether the compile came from the cache.
+    pub from_cache: bool,
+    pre: PluginPre<HostState>,
+}
+
+/// Everything one scan of one plugin needs from the caller.
+pub struct ScanInput {
+    /// Tenant id.
+    pub tenant_id: String,
+    /// Site id.
+    pub site_id: String,
+    /// The plugin's settings.
+    pub settings: Vec<(String, String)>,
+    /// The operator's grants for it.
+    pub grants: Grants,
+    /// Relative file paths are taken from here.
+    pub base_dir: PathBuf,
+    /// Wall-clock limit for the scan.
+    pub timeout: Duration,
+    /// Scan start, ms since the epoch.
+    pub started_at_ms: u64,
+}
+
+/// What one plugin reported, converted to register types.
+#[derive(Debug, Clone)]
+pub struct PluginReport {
+    /// Entries.
+    pub connectors: Vec<ConnectorEntry>,
+    /// Findings.
+    pub findings: Vec<FindingEntry>,
+    /// Non-fatal problems.
+    pub warnings: Vec<String>,
+}
+
+/// Advances the engine's epoch every [`limits::EPOCH_TICK`].
+struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// The plugin host.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<HostState>,
+    cache: Option<CompileCache>,
+    net: Arc<Network>,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    /// A runtime caching compiles in `cache_dir` (none: always compile).
+    pub fn new(cache_dir: Option<&Path>, net: Arc<Network>) -> anyhow::Result<Self> {
+        let mut config = wasmtime::Config::new();
+        config
+            .wasm_component_model(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(2 * 1024 * 1024);
+        let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
+        let mut linker = Linker::new(&engine);
+        PluginBindings::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
+            .map_err(anyhow::Error::from)?;
+        let cache = match cache_dir {
+            Some(dir) => Some(CompileCache::new(dir, &engine).map_err(|e| {
+                anyhow::anyhow!("cannot use the compiled-plugin cache {}: {e}", dir.display())
+            })?),
+            None => None,
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let (e, s) = (engine.clone(), stop.clone());
+        std::thread::Builder::new()
+            .name("plumbline-epoch".into())
+            .spawn(move || {
+                while !s.load(Ordering::Relaxed) {
+                    std::thread::sleep(limits::EPOCH_TICK);
+                    e.increment_epoch();
+                }
+            })?;
+        Ok(Runtime {
+            engine,
+            linker,
+            cache,
+            net,
+            _ticker: EpochTicker { stop },
+        })
+    }
+
+    /// Read, verify and compile (or load from cache) a component file.
+    pub fn load(&self, path: &Path) -> Result<LoadedPlugin, PluginError> {
+        let read_err = |message: String| PluginError::Read { path: path.to_path_buf(), message };
+        let meta = std::fs::metadata(path).map_err(|e| read_err(e.to_string()))?;
+        if meta.len() > limits::MAX_COMPONENT_BYTES {
+            return Err(read_err(format!(
+                "{} bytes is over the {}-byte limit for a plugin",
+                meta.len(),
+                limits::MAX_COMPONENT_BYTES
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let invalid = |message: String| PluginError::Invalid { path: path.to_path_buf(), message };
+        let cached = self.cache.as_ref().and_then(|c| c.load(&self.engine, &sha256));
+        let from_cache = cached.is_some();
+        let component = match cached {
+            Some(c) => c,
+            None => {
+                if !wasmparser_is_component(&bytes) {
+                    return Err(invalid(
+                        "not a WebAssembly component (a core module? build plugins with `cargo xtask build-plugins`)".into(),
+                    ));
+                }
+                let c = Component::new(&self.engine, &bytes).map_err(|e| invalid(format!("{e:#}")))?;
+                if let Some(cache) = &self.cache {
+                    if let Err(e) = cache.store(&sha256, &c) {
+                        tracing::warn!(path = %path.display(), "could not cache the compiled plugin: {e:#}");
+                    }
+                }
+                c
+            }
+        };
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            invalid(format!(
+                "it needs imports this agent does not provide ({e:#}); this agent supports {}",
+                wit::SUPPORTED_CONTRACTS.join(", ")
+            ))
+        })?;
+        let pre = PluginPre::new(pre).map_err(|e| invalid(format!("it does not export the plugin world: {e:#}")))?;
+        Ok(LoadedPlugin { path: path.to_path_buf(), sha256, from_cache, pre })
+    }
+
+    fn store(&self, plugin: &str, perms: Permissions, facts: HostFacts, base_dir: PathBuf, timeout: Duration) -> Store<HostState> {
+        let state = HostState {
+            plugin: plugin.into(),
+            perms: Arc::new(perms),
+            net: self.net.clone(),
+            facts: Arc::new(facts),
+            base_dir,
+            table: wasmtime::component::ResourceTable::new(),
+            limiter: Limiter::default(),
+            deadline: Instant::now() + timeout,
+            open_connections: 0,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|ctx| {
+            if Instant::now() >= ctx.data().deadline {
+                Err(wasmtime::format_err!("{DEADLINE_TRAP}"))
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        store
+    }
+
+    /// Ask a plugin who it is and what it needs.
+    pub async fn describe(&self, plugin: &LoadedPlugin) -> Result<Description, PluginError> {
+        let label = plugin.path.display().to_string();
+        let mut store = self.store(
+            &label,
+            Permissions::none(&label),
+            HostFacts { tenant_id: String::new(), site_id: String::new(), settings: Vec::new() },
+            PathBuf::new(),
+            limits::DESCRIBE_TIMEOUT,
+        );
+        let call = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            instance.call_describe(&mut store).await
+        };
+        let info = match tokio::time::timeout(limits::DESCRIBE_TIMEOUT + limits::EPOCH_TICK * 10, call).await {
+            Err(_) => return Err(PluginError::Timeout { plugin: label, secs: limits::DESCRIBE_TIMEOUT.as_secs() }),
+            Ok(Err(e)) => return Err(classify(&label, &store, e, limits::DESCRIBE_TIMEOUT)),
+            Ok(Ok(info)) => info,
+        };
+        report::description(info).map_err(|message| PluginError::Contract { plugin: label, message })
+    }
+
+    /// Run one scan of a described plugin in a fresh store.
+    pub async fn scan(&self, plugin: &LoadedPlugin, desc: &Description, input: ScanInput) -> Result<PluginReport, PluginError> {
+        let label = desc.label();
+        let perms = Permissions::new(&desc.name, &desc.declared, &input.grants);
+        let mut warnings = perms.warnings.clone();
+        let facts = HostFacts {
+            tenant_id: input.tenant_id.clone(),
+            site_id: input.site_id.clone(),
+            settings: input.settings.clone(),
+        };
+        let mut store = self.store(&label, perms, facts, input.base_dir.clone(), input.timeout);
+        let ctx = wit::latest::ScanContext {
+            tenant_id: input.tenant_id.clone(),
+            site_id: input.site_id.clone(),
+            started_at_ms: input.started_at_ms,
+            settings: input
+                .settings
+                .iter()
+                .map(|(n, v)| wit::latest::Attribute { name: n.clone(), value: v.clone() })
+                .collect(),
+        };
+        let call = async {
+            let instance = plugin.pre.instantiate_async(&mut store).await?;
+            instance.call_scan(&mut store, &ctx).await
+        };
+        // The epoch callback stops guest code at the deadline; this outer
+        // timeout also stops a plugin stuck in a slow host call.
+        let grace = limits::EPOCH_TICK * 50;
+        let result = match tokio::time::timeout(input.timeout + grace, call).await {
+            Err(_) => return Err(PluginError::Timeout { plugin: label, secs: input.timeout.as_secs() }),
+            Ok(Err(e)) => return Err(classify(&label, &store, e, input.timeout)),
+            Ok(Ok(r)) => r,
+        };
+        let wit_report = result.map_err(|e| {
+            let (kind, message) = report::scan_error(e);
+            PluginError::Guest { plugin: label.clone(), kind: kind.into(), message }
+        })?;
+        let mut converted = report::convert(&input.tenant_id, &desc.name, wit_report)
+            .map_err(|message| PluginError::ReportTooLarge { plugin: label.clone(), message })?;
+        warnings.append(&mut converted.warnings);
+        converted.warnings = warnings;
+        Ok(converted)
+    }
+}
+
+/// Turn a wasmtime error into the right [`PluginError`].
+fn classify(plugin: &str, store: &Store<HostState>, e: wasmtime::Error, timeout: Duration) -> PluginError {
+    let plugin = plugin.to_string();
+    if store.data().limiter.memory_refused.is_some() {
+        return PluginError::Memory { plugin, mib: limits::MAX_MEMORY_BYTES >> 20 };
+    }
+    let text = format!("{e:?}");
+    if text.contains(DEADLINE_TRAP) {
+        return PluginError::Timeout { plugin, secs: timeout.as_secs() };
+    }
+    let first = e.to_string();
+    let trap = e
+        .downcast_ref::<wasmtime::Trap>()
+        .map(|t| t.to_string())
+        .or_else(|| text.lines().find(|l| l.contains("wasm trap")).map(|l| l.trim().to_string()));
+    let message = match trap {
+        Some(t) if !first.contains(&t) => format!("{first}: {t}"),
+        _ => first,
+    };
+    PluginError::Trap { plugin, message }
+}
+
+/// Components have layer 1 in the preamble; core modules layer 0.
+fn wasmparser_is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[0..4] == *b"\0asm" && bytes[6..8] == [0x01, 0x00]
+}

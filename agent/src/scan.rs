@@ -1,0 +1,127 @@
+//! One scan: every configured plugin, each in its own sandbox, merged into
+//! one [`ScanResult`]. A plugin that fails is reported as failed; the
+//! others' results stand.
+
+use crate::capabilities::host_info::now_ms;
+use crate::capabilities::Network;
+use crate::config::Resolved;
+use crate::register::{PluginStatus, ScanResult};
+use crate::runtime::{limits, LoadedPlugin, PluginError, PluginReport, Runtime, ScanInput};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Build the network context and runtime a config asks for.
+pub fn runtime_for(config: &Resolved) -> anyhow::Result<Runtime> {
+    let net = Arc::new(Network::from_config(&config.config)?);
+    Runtime::new(Some(&config.cache_dir), net)
+}
+
+/// Run every enabled plugin once, concurrently.
+pub async fn run(config: &Resolved, runtime: &Runtime) -> ScanResult {
+    let started_ms = now_ms();
+    let jobs = config
+        .config
+        .plugins
+        .iter()
+        .filter(|(_, p)| p.enabled)
+        .map(|(name, p)| {
+            let timeout = p.timeout_secs.map(Duration::from_secs).unwrap_or(limits::DEFAULT_SCAN_TIMEOUT);
+            scan_one(config, runtime, name, timeout, started_ms)
+        });
+    let outcomes = futures::future::join_all(jobs).await;
+
+    let mut result = ScanResult {
+        tenant_id: config.config.tenant_id.clone(),
+        site_id: config.config.site_id.clone(),
+        started_at: rfc3339(started_ms),
+        finished_at: String::new(),
+        plugins: Vec::new(),
+        connectors: Vec::new(),
+        findings: Vec::new(),
+    };
+    for (status, report) in outcomes {
+        if let Some(mut r) = report {
+            result.connectors.append(&mut r.connectors);
+            result.findings.append(&mut r.findings);
+        }
+        result.plugins.push(status);
+    }
+    result.connectors.sort_by(|a, b| a.key.cmp(&b.key));
+    result
+        .findings
+        .sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.connector_key.cmp(&b.connector_key)).then_with(|| a.check_id.cmp(&b.check_id)));
+    result.finished_at = rfc3339(now_ms());
+    result
+}
+
+async fn scan_one(
+    config: &Resolved,
+    runtime: &Runtime,
+    name: &str,
+    timeout: Duration,
+    started_ms: u64,
+) -> (PluginStatus, Option<PluginReport>) {
+    let begin = Instant::now();
+    let mut status = PluginStatus {
+        name: name.to_string(),
+        version: None,
+        sha256: None,
+        status: "error".into(),
+        error: None,
+        connectors: 0,
+        findings: 0,
+        warnings: Vec::new(),
+        duration_ms: 0,
+    };
+    let outcome: Result<PluginReport, PluginError> = async {
+        let path = config.plugin_path(name);
+        let loaded: LoadedPlugin = runtime.load(&path)?;
+        status.sha256 = Some(loaded.sha256.clone());
+        let desc = runtime.describe(&loaded).await?;
+        status.version = Some(desc.version.clone());
+        if desc.name != name {
+            return Err(PluginError::Contract {
+                plugin: desc.label(),
+                message: format!(
+                    "{} holds plugin `{}`, but the config section is [plugins.{name}]; rename one to match",
+                    path.display(),
+                    desc.name
+                ),
+            });
+        }
+        let input = ScanInput {
+            tenant_id: config.config.tenant_id.clone(),
+            site_id: config.config.site_id.clone(),
+            settings: config.settings(name),
+            grants: config.grants.get(name).cloned().unwrap_or_default(),
+            base_dir: config.base_dir.clone(),
+            timeout,
+            started_at_ms: started_ms,
+        };
+        runtime.scan(&loaded, &desc, input).await
+    }
+    .await;
+    status.duration_ms = begin.elapsed().as_millis() as u64;
+    match outcome {
+        Ok(report) => {
+            status.status = "ok".into();
+            status.connectors = report.connectors.len();
+            status.findings = report.findings.len();
+            status.warnings = report.warnings.clone();
+            tracing::info!(plugin = name, connectors = status.connectors, findings = status.findings, "plugin scan done");
+            (status, Some(report))
+        }
+        Err(e) => {
+            tracing::error!(plugin = name, "{e}");
+            status.error = Some(e.to_string());
+            (status, None)
+        }
+    }
+}
+
+/// ms since the epoch as RFC 3339 UTC.
+pub fn rfc3339(ms: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
