@@ -41,7 +41,7 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, String> {
         return String::from_utf8(rest.to_vec()).map_err(|e| format!("invalid UTF-8: {e}"));
     }
     let utf16 = |rest: &[u8], le: bool| -> Result<String, String> {
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return Err("UTF-16 text with an odd number of bytes (truncated file?)".into());
         }
         let units = rest.chunks_exact(2).map(|c| {

@@ -100,16 +100,27 @@ pub fn parse_json_response(url: &str, resp: &Response) -> Result<Value, ScanErro
     })
 }
 
+/// How to ask for the page behind an `@odata.nextLink`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextPage {
+    /// GET the link, as OData services such as Graph expect.
+    Get,
+    /// Repeat the first request's method and body against the link, as
+    /// Exchange Online's `InvokeCommand` expects.
+    Repeat,
+}
+
 /// Follow `@odata.nextLink` from a first request and collect every item of
-/// every page's `value` array. Later pages are fetched with GET, as OData
-/// services expect, keeping the first request's headers and credential.
-pub fn collect_pages(first: Request) -> Result<Vec<Value>, ScanError> {
-    collect_pages_with(first, send_json)
+/// every page's `value` array, keeping the first request's headers and
+/// credential.
+pub fn collect_pages(first: Request, next: NextPage) -> Result<Vec<Value>, ScanError> {
+    collect_pages_with(first, next, send_json)
 }
 
 /// [`collect_pages`] with the transport passed in, for native tests.
 pub fn collect_pages_with(
     first: Request,
+    next: NextPage,
     mut fetch: impl FnMut(&Request) -> Result<Value, ScanError>,
 ) -> Result<Vec<Value>, ScanError> {
     let mut items = Vec::new();
@@ -133,12 +144,18 @@ pub fn collect_pages_with(
             }
         }
         match page.get("@odata.nextLink").and_then(Value::as_str) {
-            Some(next) if !next.is_empty() => {
-                req = Request {
-                    method: "GET".into(),
-                    url: next.to_string(),
-                    body: None,
-                    ..req
+            Some(link) if !link.is_empty() => {
+                req = match next {
+                    NextPage::Get => Request {
+                        method: "GET".into(),
+                        url: link.to_string(),
+                        body: None,
+                        ..req
+                    },
+                    NextPage::Repeat => Request {
+                        url: link.to_string(),
+                        ..req
+                    },
                 };
             }
             _ => return Ok(items),
@@ -216,7 +233,7 @@ mod tests {
     fn paging_follows_next_links_with_get() {
         let first = json_request("POST", "https://x.example/list", Some(&json!({"q": 1})), Some("p"), &[]);
         let mut seen = Vec::new();
-        let items = collect_pages_with(first, |r| {
+        let items = collect_pages_with(first.clone(), NextPage::Get, |r| {
             seen.push((r.method.clone(), r.url.clone(), r.credential.clone()));
             Ok(match seen.len() {
                 1 => json!({"value": [1, 2], "@odata.nextLink": "https://x.example/list?page=2"}),
@@ -227,19 +244,30 @@ mod tests {
         assert_eq!(items, vec![json!(1), json!(2), json!(3)]);
         assert_eq!(seen[1].0, "GET");
         assert_eq!(seen[1].2.as_deref(), Some("p"));
+        let mut bodies = Vec::new();
+        collect_pages_with(first, NextPage::Repeat, |r| {
+            bodies.push((r.method.clone(), r.body.clone()));
+            Ok(match bodies.len() {
+                1 => json!({"value": [1], "@odata.nextLink": "https://x.example/list?skip=1"}),
+                _ => json!({"value": []}),
+            })
+        })
+        .unwrap();
+        assert_eq!(bodies[1].0, "POST");
+        assert_eq!(bodies[1].1, bodies[0].1);
     }
 
     #[test]
     fn paging_rejects_pages_without_value() {
         let first = json_request("GET", "https://x.example/list", None, None, &[]);
-        let e = collect_pages_with(first, |_| Ok(json!({"error": "x"}))).unwrap_err();
+        let e = collect_pages_with(first, NextPage::Get, |_| Ok(json!({"error": "x"}))).unwrap_err();
         assert!(e.to_string().contains("no `value` array"), "{e}");
     }
 
     #[test]
     fn paging_stops_a_runaway_service() {
         let first = json_request("GET", "https://x.example/list", None, None, &[]);
-        let e = collect_pages_with(first, |_| {
+        let e = collect_pages_with(first, NextPage::Get, |_| {
             Ok(json!({"value": [], "@odata.nextLink": "https://x.example/list?again"}))
         })
         .unwrap_err();

@@ -37,6 +37,7 @@ pub mod bindings {
         export_macro_name: "__export_plugin",
         default_bindings_module: "plumbline_plugin_sdk::bindings",
         runtime_path: "plumbline_plugin_sdk::__wit_bindgen::rt",
+        additional_derives: [PartialEq],
     });
 }
 
@@ -174,5 +175,30 @@ impl Severity {
             Severity::High => "high",
             Severity::Critical => "critical",
         }
+    }
+}
+
+impl ScanError {
+    /// The same error with `context` in front of its message, keeping its
+    /// kind: `e.context("Get-InboundConnector")`.
+    pub fn context(self, context: impl std::fmt::Display) -> ScanError {
+        match self {
+            ScanError::Config(m) => ScanError::Config(format!("{context}: {m}")),
+            ScanError::Denied(m) => ScanError::Denied(format!("{context}: {m}")),
+            ScanError::Malformed(m) => ScanError::Malformed(format!("{context}: {m}")),
+            ScanError::Upstream(m) => ScanError::Upstream(format!("{context}: {m}")),
+            ScanError::Other(m) => ScanError::Other(format!("{context}: {m}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_keeps_the_kind() {
+        let e = ScanError::Malformed("bad JSON".into()).context("Get-InboundConnector");
+        assert_eq!(e, ScanError::Malformed("Get-InboundConnector: bad JSON".into()));
     }
 }

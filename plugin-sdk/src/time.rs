@@ -26,6 +26,10 @@ pub fn parse_ms(text: &str) -> Option<i64> {
 }
 
 fn parse_iso(t: &str) -> Option<i64> {
+    // Byte offsets below are only safe on ASCII; a date never needs more.
+    if !t.is_ascii() {
+        return None;
+    }
     let b = t.as_bytes();
     if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
         return None;
@@ -127,7 +131,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "/Date(abc)/", "2026-03-03T01:15:12+1"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "/Date(abc)/",
+            "2026-03-03T01:15:12+1",
+            "2026-07-23T1€:00:00Z",
+            "2026-07-23T10:00:00.€",
+        ] {
             assert_eq!(parse_ms(bad), None, "{bad}");
         }
     }

@@ -1,1 +1,6 @@
+//! Plumbline's test kit: a local server that answers as Microsoft 365 does
+//! (with paging, throttling and errors), and the plugin components, built
+//! by this crate's build script.
 
+pub mod fixture;
+pub mod plugins;

@@ -39,13 +39,14 @@ impl CompileCache {
     /// A cached compile of the component with this sha256, if any.
     pub fn load(&self, engine: &Engine, sha256: &str) -> Option<Component> {
         let path = self.path_for(sha256);
-        if !path.is_file() {
-            return None;
-        }
+        // Read into memory rather than map the file: a mapped file changed
+        // underneath us (another process, a damaged disk) would be SIGBUS.
+        let bytes = std::fs::read(&path).ok()?;
         // SAFETY: the file was written by `store` below from
         // `Component::serialize` of an engine with the same compatibility
-        // hash, into a directory only this account can write.
-        match unsafe { Component::deserialize_file(engine, &path) } {
+        // hash, into a directory only this account can write; wasmtime
+        // checks its header and version before using it.
+        match unsafe { Component::deserialize(engine, &bytes) } {
             Ok(c) => Some(c),
             Err(e) => {
                 tracing::warn!(path = %path.display(), "discarding unusable compiled plugin: {e}");

@@ -368,15 +368,19 @@ fn classify(plugin: &str, store: &Store<HostState>, e: wasmtime::Error, timeout:
     if text.contains(DEADLINE_TRAP) {
         return PluginError::Timeout { plugin, secs: timeout.as_secs() };
     }
-    let first = e.to_string();
-    let trap = e
-        .downcast_ref::<wasmtime::Trap>()
-        .map(|t| t.to_string())
-        .or_else(|| text.lines().find(|l| l.contains("wasm trap")).map(|l| l.trim().to_string()));
-    let message = match trap {
-        Some(t) if !first.contains(&t) => format!("{first}: {t}"),
-        _ => first,
+    // The trap itself ("wasm `unreachable` instruction executed"), not the
+    // whole wasm backtrace: one line for a register, the rest for the log.
+    let message = match e.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => text
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+            .unwrap_or("unknown failure")
+            .trim()
+            .to_string(),
     };
+    tracing::debug!(plugin = %plugin, "trap detail: {text}");
     PluginError::Trap { plugin, message }
 }
 

@@ -1,0 +1,78 @@
+//! The `plumbline` binary as an RMM script sees it: exit codes, formats,
+//! plain output.
+
+use crate::support::Site;
+use plumbline_tests::plugins;
+
+#[test]
+fn inspect_shows_identity_and_requested_capabilities() {
+    let site = Site::new();
+    let out = site.run(&["plugins", "inspect", &plugins::fixture_plugin("fixture-http-snoop").to_string_lossy()]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("name:        fixture-http-snoop"), "{text}");
+    assert!(text.contains("graph.microsoft.com"), "{text}");
+    assert!(text.contains("sha256:"), "{text}");
+}
+
+#[test]
+fn list_shows_every_plugin_in_the_directory() {
+    let site = Site::new();
+    let dir = plugins::fixture_plugin("fixture-trap").parent().unwrap().to_path_buf();
+    let out = site.run(&["plugins", "list", "--dir", &dir.to_string_lossy()]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in ["fixture-loop", "fixture-trap", "fixture-memory-hog"] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn scan_json_exit_codes_and_summary() {
+    let site = Site::new();
+    let exports = site.demo_exports();
+    let config = site.config(&Site::exchange_offline_section(&exports));
+    let config = config.to_string_lossy().to_string();
+
+    let out = site.run(&["scan", "--config", &config, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let connectors = doc["connectors"].as_array().unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+    assert!(!connectors.is_empty() && !findings.is_empty());
+    let p = &doc["plugins"][0];
+    assert_eq!(p["name"], "exchange-connectors");
+    assert_eq!(p["status"], "ok");
+    assert_eq!(p["sha256"].as_str().unwrap().len(), 64);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plumbline: "));
+
+    let has_high = findings.iter().any(|f| f["severity"] == "high" || f["severity"] == "critical");
+    assert!(has_high, "the demo tenant has high findings");
+    let out = site.run(&["scan", "--config", &config, "--fail-on", "high"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains('\x1b'), "no ANSI colour when not a terminal");
+    let last = text.trim_end().lines().last().unwrap();
+    assert!(last.starts_with("plumbline: ") && last.contains("connectors") && last.contains("failed"), "{last}");
+
+    let out = site.run(&["scan", "--config", &config, "--format", "csv"]);
+    assert_eq!(out.status.code(), Some(0));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("tenant_id,site_id,key,category"), "{csv}");
+    assert_eq!(csv.lines().count(), connectors.len() + 1);
+}
+
+#[test]
+fn configuration_errors_exit_2_with_a_message() {
+    let site = Site::new();
+    let bad = site.path("bad.toml");
+    std::fs::write(&bad, "tenant_id = 't'\nsite_id = 's'\n[plugins.x.grants]\ntcp = ['nonsense']\n").unwrap();
+    let out = site.run(&["scan", "--config", &bad.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("plugins.x.grants.tcp") && err.contains("HOST:PORTS"), "{err}");
+    let out = site.run(&["scan", "--config", &site.path("missing.toml").to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = site.run(&["scan", "--config", &bad.to_string_lossy(), "--fail-on", "severe"]);
+    assert_eq!(out.status.code(), Some(2), "clap usage errors are exit 2 too");
+}

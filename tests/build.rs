@@ -1,0 +1,19 @@
+//! Build every plugin (first-party and the hostile fixtures) into
+//! components before the tests compile, so `cargo test` alone is enough.
+
+use std::path::PathBuf;
+
+fn main() {
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("..");
+    let root = root.canonicalize().expect("workspace root");
+    for dir in ["plugins", "plugin-sdk", "wit", "tests/fixture-plugins", "Cargo.lock"] {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
+    let crates = xtask::discover(&root).expect("discovering plugin crates");
+    if let Err(e) = xtask::build(&root, &crates) {
+        panic!("building the plugin components failed: {e:#}");
+    }
+    println!("cargo:rustc-env=PLUMBLINE_PLUGINS_DIR={}", root.join("target/plugins").display());
+    println!("cargo:rustc-env=PLUMBLINE_FIXTURE_PLUGINS_DIR={}", root.join("target/fixture-plugins").display());
+    println!("cargo:rustc-env=PLUMBLINE_ROOT={}", root.display());
+}
