@@ -6,6 +6,8 @@ pub mod capabilities;
 pub mod config;
 pub mod credentials;
 pub mod output;
-pub mod register;
 pub mod runtime;
 pub mod scan;
+
+/// The register types, shared with the collector.
+pub use plumbline_protocol::register;

@@ -1,0 +1,106 @@
+//! Agent keys. An agent is its Ed25519 key pair; its id is derived from the
+//! public key, so it cannot be claimed without the private key.
+
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+/// Why a key could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct KeyError(pub String);
+
+/// An agent's key pair.
+pub struct AgentKey {
+    key: SigningKey,
+}
+
+impl AgentKey {
+    /// A fresh key from the operating system's randomness.
+    pub fn generate() -> Self {
+        let mut seed = [0u8; 32];
+        getrandom::getrandom(&mut seed).expect("the OS has randomness");
+        AgentKey { key: SigningKey::from_bytes(&seed) }
+    }
+
+    /// From a PKCS#8 PEM private key.
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        SigningKey::from_pkcs8_pem(pem)
+            .map(|key| AgentKey { key })
+            .map_err(|e| KeyError(format!("not an Ed25519 PKCS#8 PEM private key: {e}")))
+    }
+
+    /// As PKCS#8 PEM (secret!).
+    pub fn to_pem(&self) -> String {
+        self.key
+            .to_pkcs8_pem(Default::default())
+            .expect("Ed25519 keys encode")
+            .to_string()
+    }
+
+    /// For signing.
+    pub fn signing(&self) -> &SigningKey {
+        &self.key
+    }
+
+    /// The public half.
+    pub fn verifying(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// This agent's id.
+    pub fn agent_id(&self) -> String {
+        agent_id(&self.verifying())
+    }
+}
+
+/// `agt_` + the first 16 bytes of sha256(public key), hex.
+pub fn agent_id(key: &VerifyingKey) -> String {
+    let d = Sha256::digest(key.as_bytes());
+    format!("agt_{}", hex::encode(&d[..16]))
+}
+
+/// A public key as SPKI PEM, as `plumbline verify --key` reads it.
+pub fn public_key_pem(key: &VerifyingKey) -> String {
+    key.to_public_key_pem(Default::default()).expect("Ed25519 keys encode")
+}
+
+/// Read a public key: SPKI PEM, or the raw 32 bytes in standard base64.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey, KeyError> {
+    let t = text.trim();
+    if t.starts_with("-----BEGIN") {
+        return VerifyingKey::from_public_key_pem(t)
+            .map_err(|e| KeyError(format!("not an Ed25519 public key PEM: {e}")));
+    }
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(t)
+        .map_err(|e| KeyError(format!("public key is neither PEM nor base64: {e}")))?;
+    let bytes: [u8; 32] = raw
+        .try_into()
+        .map_err(|_| KeyError("an Ed25519 public key is 32 bytes".into()))?;
+    VerifyingKey::from_bytes(&bytes).map_err(|e| KeyError(format!("not a valid Ed25519 public key: {e}")))
+}
+
+/// The raw public key in standard base64, as enrollment sends it.
+pub fn public_key_b64(key: &VerifyingKey) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(key.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip_and_ids_are_stable() {
+        let k = AgentKey::generate();
+        let back = AgentKey::from_pem(&k.to_pem()).unwrap();
+        assert_eq!(back.agent_id(), k.agent_id());
+        assert!(k.agent_id().starts_with("agt_") && k.agent_id().len() == 36);
+        assert_eq!(parse_public_key(&public_key_pem(&k.verifying())).unwrap(), k.verifying());
+        assert_eq!(parse_public_key(&public_key_b64(&k.verifying())).unwrap(), k.verifying());
+        assert!(parse_public_key("AAAA").is_err());
+        assert_ne!(AgentKey::generate().agent_id(), k.agent_id());
+    }
+}

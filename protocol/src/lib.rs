@@ -1,0 +1,14 @@
+//! What the agent and the collector agree on.
+//!
+//! - [`register`]: the connector register entry and finding, the unit that
+//!   flows end to end.
+//! - [`batch`]: one scan as the agent delivers it.
+//! - [`envelope`]: DSSE signing and verification (Ed25519 over PAE).
+//! - [`identity`]: agent keys and the agent id derived from them.
+//! - [`messages`]: enrollment and ingest requests and answers.
+
+pub mod batch;
+pub mod envelope;
+pub mod identity;
+pub mod messages;
+pub mod register;

@@ -1,0 +1,51 @@
+//! Enrollment and ingest messages between agent and collector.
+//!
+//! - `POST /v1/enroll` with [`EnrollRequest`] -> [`EnrollResponse`]
+//! - `POST /v1/ingest` with a DSSE envelope -> [`IngestResponse`]
+//! - any refusal -> an HTTP status and [`ErrorBody`]
+
+use serde::{Deserialize, Serialize};
+
+/// An agent asks to be enrolled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// The single-use enrollment token an MSP admin created for the site.
+    pub token: String,
+    /// The agent's Ed25519 public key, raw 32 bytes, standard base64.
+    pub public_key: String,
+    /// The host's name, for `agent list`.
+    pub hostname: String,
+}
+
+/// The collector accepted the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollResponse {
+    /// The agent id (derived from the key; the agent checks it matches).
+    pub agent_id: String,
+    /// The tenant the token was for.
+    pub tenant_id: String,
+    /// The site the token was for.
+    pub site_id: String,
+}
+
+/// The collector stored (or already had) a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestResponse {
+    /// sha256 of the payload.
+    pub digest: String,
+    /// `stored`, or `duplicate` when this exact batch was stored before.
+    pub status: String,
+    /// The batch's sequence number.
+    pub sequence: u64,
+}
+
+/// Why a request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable code: `unknown_agent`, `revoked_agent`, `bad_signature`,
+    /// `wrong_tenant`, `replayed_sequence`, `too_large`, `malformed`, ...
+    pub error: String,
+    /// For people.
+    pub message: String,
+}
