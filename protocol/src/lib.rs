@@ -6,9 +6,11 @@
 //! - [`envelope`]: DSSE signing and verification (Ed25519 over PAE).
 //! - [`identity`]: agent keys and the agent id derived from them.
 //! - [`messages`]: enrollment and ingest requests and answers.
+//! - [`read_api`]: what the collector's read API answers.
 
 pub mod batch;
 pub mod envelope;
 pub mod identity;
 pub mod messages;
+pub mod read_api;
 pub mod register;

@@ -31,9 +31,19 @@ impl Network {
 
 /// The rustls configuration every outbound HTTPS connection uses.
 pub fn tls_client_config() -> rustls::ClientConfig {
-    let roots = rustls::RootCertStore {
+    tls_client_config_with_roots(web_roots())
+}
+
+/// The public web roots (Mozilla's), which every client trusts.
+pub fn web_roots() -> rustls::RootCertStore {
+    rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+    }
+}
+
+/// [`tls_client_config`] with other trust anchors: the delivery client adds
+/// a private collector CA to [`web_roots`].
+pub fn tls_client_config_with_roots(roots: rustls::RootCertStore) -> rustls::ClientConfig {
     rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_safe_default_protocol_versions()
         .expect("ring supports the default TLS versions")

@@ -4,9 +4,11 @@
 //! documentation: `config/plumbline.sample.toml` repeats them and is tested to
 //! parse. Unknown fields are an error, so a typo never silently drops a grant.
 
+mod delivery;
 mod grants;
 mod paths;
 
+pub use delivery::{parse_collector_url, DeliveryConfig, DeliverySettings, RetryPolicy};
 pub use grants::{FileGrant, GrantError, HostPattern, TcpGrant, TcpHost};
 pub use paths::{default_paths, DefaultPaths};
 
@@ -72,6 +74,10 @@ pub struct Config {
     /// The grant check always uses the host the plugin asked for.
     #[serde(default)]
     pub endpoints: BTreeMap<String, String>,
+    /// Where `plumbline run` sends its signed batches, and how they wait in
+    /// the spool until the collector has them.
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
 }
 
 /// One plugin's grants and settings.
@@ -171,6 +177,8 @@ pub struct Resolved {
     pub base_dir: PathBuf,
     /// Parsed grants per plugin name.
     pub grants: BTreeMap<String, Grants>,
+    /// `[delivery]` with defaults applied and paths resolved.
+    pub delivery: DeliverySettings,
 }
 
 /// Typed grants for one plugin.
@@ -234,6 +242,7 @@ impl Config {
                 )));
             }
         }
+        let delivery = self.delivery.resolve(&base).map_err(invalid)?;
         for (name, cred) in &self.credentials {
             cred.validate().map_err(|m| invalid(format!("credential profile `{name}`: {m}")))?;
         }
@@ -276,6 +285,7 @@ impl Config {
             cache_dir,
             base_dir: base,
             grants,
+            delivery,
         })
     }
 }

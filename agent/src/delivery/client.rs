@@ -1,0 +1,168 @@
+//! The HTTP(S) client for the collector: rustls with the public web roots,
+//! plus the CAs in `[delivery] collector_ca_file` for a collector with a
+//! private certificate. No redirects: a redirected push is not an
+//! acknowledgement, and the operator should fix the URL instead.
+
+use super::{limits, DeliveryError};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+use std::path::Path;
+use std::time::Duration;
+
+/// One collector, by base URL.
+pub struct Collector {
+    base: url::Url,
+    http: reqwest::Client,
+}
+
+/// What the collector answered.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// `Retry-After`, when given in seconds.
+    pub retry_after: Option<Duration>,
+    /// `Location`, for a redirect.
+    pub location: Option<String>,
+    /// The body, cut at [`limits::MAX_ANSWER_BYTES`].
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body as text, for messages (one line, at most 300 characters).
+    pub fn text(&self) -> String {
+        let t: String = String::from_utf8_lossy(&self.body)
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(300)
+            .collect();
+        t.trim().to_string()
+    }
+}
+
+impl Collector {
+    /// A client for the collector at `base`, trusting the web roots and the
+    /// certificates in `ca_file`.
+    pub fn new(base: url::Url, ca_file: Option<&Path>) -> Result<Self, DeliveryError> {
+        let mut roots = crate::capabilities::network::web_roots();
+        if let Some(path) = ca_file {
+            let ca_error = |message: String| DeliveryError::CaFile { path: path.to_path_buf(), message };
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+                .map_err(|e| ca_error(format!("cannot read it: {e}")))?
+                .collect::<Result<_, _>>()
+                .map_err(|e| ca_error(format!("not a PEM certificate file: {e}")))?;
+            if certs.is_empty() {
+                return Err(ca_error("holds no certificate (expected -----BEGIN CERTIFICATE-----)".into()));
+            }
+            for cert in certs {
+                roots.add(cert).map_err(|e| ca_error(format!("unusable certificate: {e}")))?;
+            }
+        }
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls(crate::capabilities::network::tls_client_config_with_roots(roots))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(limits::REQUEST_TIMEOUT)
+            .connect_timeout(limits::CONNECT_TIMEOUT)
+            .user_agent(concat!("plumbline/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| DeliveryError::Collector { url: base.to_string(), message: chain(&e) })?;
+        Ok(Collector { base, http })
+    }
+
+    /// The collector's base URL.
+    pub fn base(&self) -> &url::Url {
+        &self.base
+    }
+
+    /// `BASE/path`, keeping any path prefix of the base URL.
+    pub fn endpoint(&self, path: &str) -> url::Url {
+        let mut u = self.base.clone();
+        let prefix = self.base.path().trim_end_matches('/');
+        u.set_path(&format!("{prefix}/{}", path.trim_start_matches('/')));
+        u
+    }
+
+    /// POST a JSON body. `Err` is a transport failure (nothing or no full
+    /// answer came back), as a message.
+    pub async fn post_json(&self, path: &str, body: Vec<u8>) -> Result<Answer, String> {
+        let url = self.endpoint(path);
+        let mut resp = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| chain(&e))?;
+        let header = |name: reqwest::header::HeaderName| {
+            resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        };
+        let retry_after = header(reqwest::header::RETRY_AFTER).and_then(|v| parse_retry_after(&v));
+        let location = header(reqwest::header::LOCATION);
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| chain(&e))? {
+            let room = limits::MAX_ANSWER_BYTES - body.len();
+            body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            if body.len() >= limits::MAX_ANSWER_BYTES {
+                break;
+            }
+        }
+        Ok(Answer { status, retry_after, location, body })
+    }
+}
+
+/// `Retry-After` in delta-seconds (the form collectors send). An HTTP date
+/// is ignored and the normal backoff applies.
+pub fn parse_retry_after(value: &str) -> Option<Duration> {
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// An error with its causes, for one log line: reqwest's own message alone
+/// ("error sending request") hides whether DNS, TCP or TLS failed.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let s_text = s.to_string();
+        if !out.contains(&s_text) {
+            out.push_str(": ");
+            out.push_str(&s_text);
+        }
+        cur = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_keep_the_base_path() {
+        let c = Collector::new(url::Url::parse("https://c.example/plumbline/").unwrap(), None).unwrap();
+        assert_eq!(c.endpoint("v1/ingest").as_str(), "https://c.example/plumbline/v1/ingest");
+        let c = Collector::new(url::Url::parse("https://c.example").unwrap(), None).unwrap();
+        assert_eq!(c.endpoint("/v1/enroll").as_str(), "https://c.example/v1/enroll");
+    }
+
+    #[test]
+    fn retry_after_seconds_only() {
+        assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    #[test]
+    fn ca_files_must_hold_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = url::Url::parse("https://c.example").unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "nothing here").unwrap();
+        let e = Collector::new(base.clone(), Some(&empty)).err().unwrap().to_string();
+        assert!(e.contains("no certificate"), "{e}");
+        let e = Collector::new(base.clone(), Some(&dir.path().join("missing.pem"))).err().unwrap().to_string();
+        assert!(e.contains("cannot read"), "{e}");
+        let ca = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/collector-test-ca.crt");
+        assert!(Collector::new(base, Some(&ca)).is_ok());
+    }
+}

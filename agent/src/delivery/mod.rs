@@ -1,0 +1,217 @@
+//! Delivery: each scan is signed as a DSSE batch, written to the spool (a
+//! ledger on disk), and pushed to the MSP's collector, oldest first, until
+//! the collector acknowledges it.
+//!
+//! - [`keys`] and [`enrollment`]: `plumbline enroll`, the agent's Ed25519
+//!   key and what the collector said about it.
+//! - [`batch`]: a scan result as a signed [`ScanBatch`](plumbline_protocol::batch::ScanBatch).
+//! - [`spool`]: the ledger; its header states the invariants.
+//! - [`push`]: pushing the spool with capped exponential backoff.
+//! - [`client`]: the HTTPS client for the collector.
+//! - [`verify`]: offline verification of a stored envelope, for auditors.
+//!
+//! Running plugins never pushes anything: `plumbline run` scans, prints,
+//! and then hands the result to [`Delivery::deliver`].
+
+pub mod batch;
+pub mod client;
+pub mod enrollment;
+pub mod keys;
+pub mod limits;
+mod lock;
+pub mod push;
+pub mod spool;
+pub mod verify;
+
+use crate::config::{DeliverySettings, Resolved};
+use crate::register::ScanResult;
+use client::Collector;
+use enrollment::Enrollment;
+use plumbline_protocol::identity::AgentKey;
+use push::FlushReport;
+use spool::{Spool, SpoolLimits};
+use std::path::PathBuf;
+
+/// Why delivery could not do its job. Collector outages are not errors:
+/// they leave batches queued and show in the [`FlushReport`].
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// No key yet.
+    #[error("this agent is not enrolled: {missing} does not exist; run `plumbline enroll --collector URL --token TOKEN` first")]
+    NotEnrolled {
+        /// The file that is missing.
+        missing: PathBuf,
+    },
+    /// `enroll` without `--force` over an existing key.
+    #[error("already enrolled as {agent_id} (key {key_file}); pass --force to replace the key (the collector will see a new agent)")]
+    AlreadyEnrolled {
+        /// The existing key.
+        key_file: PathBuf,
+        /// Its agent id.
+        agent_id: String,
+    },
+    /// The key file is unusable.
+    #[error("agent key {path}: {message}")]
+    Key {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Enrollment failed, or what it saved does not fit this agent.
+    #[error("{0}")]
+    Enrollment(String),
+    /// No collector URL in the config or the enrollment.
+    #[error("no collector is known: set [delivery] collector_url in the config, or run `plumbline enroll --collector URL --token TOKEN`")]
+    NoCollector,
+    /// The collector could not be reached or answered nonsense (enrollment).
+    #[error("collector {url}: {message}")]
+    Collector {
+        /// The endpoint.
+        url: String,
+        /// What happened.
+        message: String,
+    },
+    /// `collector_ca_file` is unusable.
+    #[error("[delivery] collector_ca_file {path}: {message}")]
+    CaFile {
+        /// The CA file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// Another plumbline process holds the spool.
+    #[error("the spool {dir} is in use by another plumbline process{holder}; try again when it has finished")]
+    SpoolBusy {
+        /// The spool directory.
+        dir: PathBuf,
+        /// ` (pid N)` when known.
+        holder: String,
+    },
+    /// A spool file that must be intact is not.
+    #[error("spool file {path} is damaged: {message}")]
+    SpoolDamaged {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A file operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        what: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+impl DeliveryError {
+    /// An I/O error while doing `what`.
+    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DeliveryError {
+        let what = what.into();
+        move |source| DeliveryError::Io { what, source }
+    }
+}
+
+/// An enrolled agent, ready to sign and deliver scans.
+pub struct Delivery {
+    settings: DeliverySettings,
+    key: AgentKey,
+    enrollment: Enrollment,
+    collector: Collector,
+}
+
+impl Delivery {
+    /// Load the key and enrollment for `config` and check that they belong
+    /// together and to this tenant. Done before scanning, so a site that is
+    /// not enrolled fails fast.
+    pub fn prepare(config: &Resolved) -> Result<Self, DeliveryError> {
+        let settings = config.delivery.clone();
+        let key = keys::load(&settings.key_file)?;
+        let enrollment = Enrollment::load(&settings.enrollment_file())?.ok_or_else(|| DeliveryError::NotEnrolled {
+            missing: settings.enrollment_file(),
+        })?;
+        if enrollment.agent_id != key.agent_id() {
+            return Err(DeliveryError::Enrollment(format!(
+                "{} is for agent {}, but the key {} is agent {}; enroll again with --force",
+                settings.enrollment_file().display(),
+                enrollment.agent_id,
+                settings.key_file.display(),
+                key.agent_id()
+            )));
+        }
+        if enrollment.tenant_id != config.config.tenant_id {
+            return Err(DeliveryError::Enrollment(format!(
+                "this agent is enrolled for tenant {}, but {} says tenant_id = {:?}; the collector would refuse every batch. \
+                 Fix tenant_id, or enroll again with a token for this tenant",
+                enrollment.tenant_id,
+                config.source.display(),
+                config.config.tenant_id
+            )));
+        }
+        if enrollment.site_id != config.config.site_id {
+            tracing::warn!(
+                "this agent is enrolled for site {:?}, but the config says site_id = {:?}; batches name the config's site",
+                enrollment.site_id,
+                config.config.site_id
+            );
+        }
+        let url = collector_url(&settings, Some(&enrollment))?;
+        let collector = Collector::new(url, settings.collector_ca_file.as_deref())?;
+        Ok(Delivery { settings, key, enrollment, collector })
+    }
+
+    /// This agent's id.
+    pub fn agent_id(&self) -> &str {
+        &self.enrollment.agent_id
+    }
+
+    /// Where batches wait.
+    pub fn spool_dir(&self) -> &std::path::Path {
+        &self.settings.spool_dir
+    }
+
+    /// Sign `result` as the next batch, write it to the spool, then push the
+    /// whole spool, oldest first. The batch is on disk before any push.
+    pub async fn deliver(&self, result: &ScanResult) -> Result<FlushReport, DeliveryError> {
+        let mut spool = Spool::open(&self.settings.spool_dir, limits_of(&self.settings))?;
+        let agent_id = self.key.agent_id();
+        let sequence = spool.append(|sequence| {
+            let batch = batch::build(result, &agent_id, sequence);
+            batch::to_json(&batch::sign(&batch, &self.key))
+        })?;
+        tracing::info!(sequence, "batch signed and spooled");
+        let mut report = push::flush(&mut spool, &self.collector, self.settings.retry).await?;
+        report.spooled = Some(sequence);
+        Ok(report)
+    }
+}
+
+/// Push everything in the spool (`plumbline spool flush`). Needs no key:
+/// the batches are signed already.
+pub async fn flush(settings: &DeliverySettings) -> Result<FlushReport, DeliveryError> {
+    let enrollment = Enrollment::load(&settings.enrollment_file())?;
+    let collector = Collector::new(collector_url(settings, enrollment.as_ref())?, settings.collector_ca_file.as_deref())?;
+    let mut spool = Spool::open(&settings.spool_dir, limits_of(settings))?;
+    push::flush(&mut spool, &collector, settings.retry).await
+}
+
+/// The spool's bounds from the settings.
+pub fn limits_of(settings: &DeliverySettings) -> SpoolLimits {
+    SpoolLimits {
+        max_batches: settings.spool_max_batches,
+        max_bytes: settings.spool_max_bytes,
+    }
+}
+
+/// The config's collector URL, else the one enrolled with.
+fn collector_url(settings: &DeliverySettings, enrollment: Option<&Enrollment>) -> Result<url::Url, DeliveryError> {
+    if let Some(u) = &settings.collector_url {
+        return Ok(u.clone());
+    }
+    let e = enrollment.ok_or(DeliveryError::NoCollector)?;
+    crate::config::parse_collector_url(&e.collector_url).map_err(|m| {
+        DeliveryError::Enrollment(format!("{}: collector_url: {m}", settings.enrollment_file().display()))
+    })
+}

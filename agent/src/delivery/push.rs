@@ -1,0 +1,247 @@
+//! Pushing the spool to the collector: oldest first, one batch at a time,
+//! `POST {collector}/v1/ingest` with the envelope as the body.
+//!
+//! Each answer is one of three things:
+//! - an acknowledgement (200 with `stored` or `duplicate`, for this batch's
+//!   digest and sequence): the batch is deleted;
+//! - a refusal for good (any other 4xx but 408 and 429): the batch moves
+//!   to `rejected/` and the flush goes on with the next;
+//! - anything else (connection refused, timeout, 5xx, 408, 429, a redirect,
+//!   an answer that is not an acknowledgement of this batch): retried with
+//!   capped exponential backoff and jitter, honouring `Retry-After`; if it
+//!   still fails, the flush stops there, so order is kept, and the batch
+//!   waits for the next run.
+
+use super::client::{Answer, Collector};
+use super::spool::{Rejection, Spool, SpooledBatch};
+use super::DeliveryError;
+use crate::config::RetryPolicy;
+use plumbline_protocol::envelope::{payload_digest, Envelope};
+use plumbline_protocol::messages::{ErrorBody, IngestResponse};
+use std::fmt;
+use std::time::Duration;
+
+/// What a flush did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlushReport {
+    /// The sequence of the batch this run added, if it added one.
+    pub spooled: Option<u64>,
+    /// Batches the collector acknowledged (and that were deleted).
+    pub delivered: usize,
+    /// Batches still waiting.
+    pub queued: usize,
+    /// Batches refused for good in this flush (now in `rejected/`).
+    pub rejected: Vec<Rejection>,
+    /// Why the flush stopped early, if it did.
+    pub error: Option<String>,
+}
+
+impl fmt::Display for FlushReport {
+    /// `delivery: 2 delivered, 1 queued, 0 rejected`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "delivery: {} delivered, {} queued, {} rejected",
+            self.delivered,
+            self.queued,
+            self.rejected.len()
+        )
+    }
+}
+
+/// The result of pushing one batch.
+#[derive(Debug)]
+enum Outcome {
+    Acknowledged,
+    Refused { status: u16, error: String, message: String },
+    Failed(String),
+}
+
+/// Push every waiting batch, oldest first, until one still fails.
+pub async fn flush(spool: &mut Spool, collector: &Collector, retry: RetryPolicy) -> Result<FlushReport, DeliveryError> {
+    let mut report = FlushReport::default();
+    for batch in spool.queued()? {
+        let body = spool.read(&batch)?;
+        let outcome = match expected_ack(&body) {
+            Ok(digest) => push_one(collector, body, &digest, batch.sequence, retry).await,
+            Err(why) => Outcome::Refused {
+                status: 0,
+                error: "damaged".into(),
+                message: format!("not sent: the spooled file is not a signed batch ({why})"),
+            },
+        };
+        match outcome {
+            Outcome::Acknowledged => {
+                spool.acknowledge(&batch)?;
+                tracing::info!(sequence = batch.sequence, "batch delivered");
+                report.delivered += 1;
+            }
+            Outcome::Refused { status, error, message } => {
+                let rejection = Rejection {
+                    sequence: batch.sequence,
+                    rejected_at: crate::scan::rfc3339(crate::capabilities::host_info::now_ms()),
+                    status,
+                    error,
+                    message,
+                };
+                spool.reject(&batch, &rejection)?;
+                tracing::warn!(
+                    sequence = batch.sequence,
+                    "the collector refused batch {} ({}: {}); moved to {}",
+                    batch.sequence,
+                    rejection.error,
+                    rejection.message,
+                    spool.dir().join("rejected").display()
+                );
+                report.rejected.push(rejection);
+            }
+            Outcome::Failed(message) => {
+                report.error = Some(format!("batch {}: {message}", batch.sequence));
+                break;
+            }
+        }
+    }
+    report.queued = spool.queued()?.len();
+    match &report.error {
+        Some(e) => spool.record_error(e)?,
+        None if report.queued == 0 => spool.clear_error()?,
+        None => {}
+    }
+    Ok(report)
+}
+
+/// The digest an acknowledgement of this body must name; `Err` if the body
+/// is not an envelope with a base64 payload (damaged in the spool).
+fn expected_ack(body: &[u8]) -> Result<String, String> {
+    use base64::Engine as _;
+    let env = Envelope::from_json(body).map_err(|e| e.to_string())?;
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(&env.payload)
+        .map_err(|e| format!("payload is not base64: {e}"))?;
+    Ok(payload_digest(&payload))
+}
+
+async fn push_one(collector: &Collector, body: Vec<u8>, digest: &str, sequence: u64, retry: RetryPolicy) -> Outcome {
+    let attempts = retry.max_attempts.max(1);
+    let mut last = String::new();
+    for attempt in 0..attempts {
+        let (message, retry_after) = match collector.post_json("v1/ingest", body.clone()).await {
+            Ok(answer) => match judge(&answer, digest, sequence) {
+                Judged::Ack => return Outcome::Acknowledged,
+                Judged::Refused { error, message } => {
+                    return Outcome::Refused { status: answer.status, error, message }
+                }
+                Judged::Transient(m) => (m, answer.retry_after),
+            },
+            Err(e) => (format!("collector unreachable: {e}"), None),
+        };
+        tracing::debug!(sequence, attempt, "push failed: {message}");
+        last = message;
+        if attempt + 1 == attempts {
+            break;
+        }
+        let delay = match retry_after {
+            Some(d) if d > retry.cap => {
+                return Outcome::Failed(format!("{last}; the collector asked to retry after {} s", d.as_secs()))
+            }
+            Some(d) => d,
+            None => backoff(retry, attempt),
+        };
+        tokio::time::sleep(delay).await;
+    }
+    Outcome::Failed(format!("{last} (after {attempts} attempts)"))
+}
+
+enum Judged {
+    Ack,
+    Refused { error: String, message: String },
+    Transient(String),
+}
+
+fn judge(answer: &Answer, digest: &str, sequence: u64) -> Judged {
+    match answer.status {
+        200 => match serde_json::from_slice::<IngestResponse>(&answer.body) {
+            Ok(r) if (r.status == "stored" || r.status == "duplicate") && r.digest == digest && r.sequence == sequence => {
+                Judged::Ack
+            }
+            Ok(r) => Judged::Transient(format!(
+                "the collector answered 200 but not for this batch (status {:?}, digest {}, sequence {}); kept",
+                r.status, r.digest, r.sequence
+            )),
+            Err(_) => Judged::Transient(format!("the collector answered 200 without an acknowledgement: {}", answer.text())),
+        },
+        s @ (408 | 429) => Judged::Transient(format!("the collector is busy (HTTP {s})")),
+        s if (500..600).contains(&s) => Judged::Transient(format!("the collector failed (HTTP {s}): {}", answer.text())),
+        s if (300..400).contains(&s) => Judged::Transient(format!(
+            "the collector redirects (HTTP {s}) to {}; set [delivery] collector_url to it",
+            answer.location.as_deref().unwrap_or("(no location)")
+        )),
+        s if (400..500).contains(&s) => match serde_json::from_slice::<ErrorBody>(&answer.body) {
+            Ok(e) => Judged::Refused { error: e.error, message: e.message },
+            Err(_) => Judged::Refused { error: format!("http_{s}"), message: answer.text() },
+        },
+        s => Judged::Transient(format!("unexpected answer HTTP {s}: {}", answer.text())),
+    }
+}
+
+/// The delay before retry number `attempt + 1`: `base * 2^attempt`, capped,
+/// with "equal jitter" (half fixed, half random) so agents that lost the
+/// collector together do not return together.
+pub fn backoff(retry: RetryPolicy, attempt: u32) -> Duration {
+    let full = retry.base.saturating_mul(2u32.saturating_pow(attempt.min(30))).min(retry.cap);
+    let half = full / 2;
+    half + half.mul_f64(fastrand::f64())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: u16, body: &str) -> Answer {
+        Answer { status, retry_after: None, location: None, body: body.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn backoff_doubles_is_capped_and_jittered() {
+        let p = RetryPolicy { base: Duration::from_millis(100), cap: Duration::from_millis(1000), max_attempts: 5 };
+        for (attempt, full) in [(0, 100), (1, 200), (2, 400), (3, 800), (4, 1000), (40, 1000)] {
+            for _ in 0..20 {
+                let d = backoff(p, attempt).as_millis() as u64;
+                assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} ms not in [{}, {full}]", full / 2);
+            }
+        }
+    }
+
+    #[test]
+    fn answers_are_acks_refusals_or_retries() {
+        let ok = r#"{"digest":"d1","status":"stored","sequence":3}"#;
+        assert!(matches!(judge(&answer(200, ok), "d1", 3), Judged::Ack));
+        let dup = r#"{"digest":"d1","status":"duplicate","sequence":3}"#;
+        assert!(matches!(judge(&answer(200, dup), "d1", 3), Judged::Ack));
+        // 200 from something that is not acknowledging this batch is no ack.
+        assert!(matches!(judge(&answer(200, ok), "d2", 3), Judged::Transient(_)));
+        assert!(matches!(judge(&answer(200, ok), "d1", 4), Judged::Transient(_)));
+        assert!(matches!(judge(&answer(200, "<html>portal</html>"), "d1", 3), Judged::Transient(_)));
+        for s in [408, 429, 500, 502, 503, 301] {
+            assert!(matches!(judge(&answer(s, ""), "d1", 3), Judged::Transient(_)), "{s}");
+        }
+        let refused = judge(&answer(403, r#"{"error":"wrong_tenant","message":"no"}"#), "d1", 3);
+        assert!(matches!(refused, Judged::Refused { ref error, .. } if error == "wrong_tenant"));
+        let refused = judge(&answer(413, "too big"), "d1", 3);
+        assert!(matches!(refused, Judged::Refused { ref error, .. } if error == "http_413"));
+    }
+
+    #[test]
+    fn the_summary_line() {
+        let r = FlushReport { delivered: 2, queued: 1, ..Default::default() };
+        assert_eq!(r.to_string(), "delivery: 2 delivered, 1 queued, 0 rejected");
+    }
+
+    #[test]
+    fn damaged_spool_files_are_recognised() {
+        assert!(expected_ack(b"{\"payloadType\":").is_err());
+        let key = plumbline_protocol::identity::AgentKey::generate();
+        let env = plumbline_protocol::envelope::sign("t", b"p", key.signing(), "k");
+        assert_eq!(expected_ack(&serde_json::to_vec(&env).unwrap()).unwrap(), payload_digest(b"p"));
+    }
+}

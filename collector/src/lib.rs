@@ -1,0 +1,25 @@
+//! The Plumbline collector: takes signed scan batches from enrolled agents,
+//! verifies them before reading them, and keeps each tenant's connector
+//! register.
+//!
+//! Data moves one way: [`api`] (HTTP) -> [`ingest`] (verify first) ->
+//! [`register`] (what a batch changes) -> [`store`] (SQLite or PostgreSQL).
+//! Storage never knows HTTP; the register never knows storage.
+//!
+//! - [`api`]: the axum router: enrollment, ingest, the read API.
+//! - [`ingest`]: the verify-first pipeline and its typed refusals.
+//! - [`register`]: applying a batch: latest state, history, finding lifecycle,
+//!   annotations, and the merged register view.
+//! - [`store`]: the [`store::Store`] trait and its two backends.
+//! - [`serve`] and [`tls`]: HTTPS (rustls, ring) or, when asked, plain HTTP.
+//! - [`tokens`]: enrollment and API tokens (random, stored only as sha256).
+
+pub mod api;
+pub mod data_dir;
+pub mod ingest;
+pub mod register;
+pub mod serve;
+pub mod store;
+pub mod timestamp;
+pub mod tls;
+pub mod tokens;

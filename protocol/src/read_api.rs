@@ -1,0 +1,207 @@
+//! The collector's read API: what `GET /v1/tenants/{tenant}/...` answers and
+//! what `PUT .../connectors/{key}/annotations` takes.
+//!
+//! - `GET register` -> [`RegisterView`] (also `register.csv`)
+//! - `GET changes?needs_review=true` -> [`ChangesView`], newest first
+//! - `GET findings?status=open|resolved|all` -> [`FindingsView`]
+//! - `GET batches/{digest}/envelope` -> the stored DSSE envelope, byte for byte
+//! - `PUT connectors/{key}/annotations` with [`AnnotationsUpdate`] -> [`Annotations`]
+
+use crate::register::{ConnectorEntry, FindingEntry};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Register fields no scan can know, entered by MSP staff. Stored apart from
+/// the scanned state, so every rescan keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Annotations {
+    /// Why the connector exists.
+    pub purpose: Option<String>,
+    /// The owner, when the scanned one is wrong or missing.
+    pub owner_override: Option<String>,
+    /// The co-owners, when the scanned ones are wrong or missing.
+    pub co_owner_override: Option<Vec<String>>,
+    /// How often it must be reviewed, in days.
+    pub review_cadence_days: Option<u32>,
+    /// When it was last tested: `YYYY-MM-DD` or RFC 3339.
+    pub last_tested: Option<String>,
+    /// What the client decided (keep, retire, replace, ...).
+    pub client_decision: Option<String>,
+    /// Where the evidence is (an http(s) link).
+    pub evidence_link: Option<String>,
+    /// Who last changed them (the API token's name).
+    pub updated_by: Option<String>,
+    /// When, RFC 3339.
+    pub updated_at: Option<String>,
+}
+
+/// A partial update of [`Annotations`]: a field left out stays as it is,
+/// `null` clears it, a value sets it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnnotationsUpdate {
+    /// See [`Annotations::purpose`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<Option<String>>,
+    /// See [`Annotations::owner_override`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub owner_override: Option<Option<String>>,
+    /// See [`Annotations::co_owner_override`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub co_owner_override: Option<Option<Vec<String>>>,
+    /// See [`Annotations::review_cadence_days`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub review_cadence_days: Option<Option<u32>>,
+    /// See [`Annotations::last_tested`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub last_tested: Option<Option<String>>,
+    /// See [`Annotations::client_decision`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub client_decision: Option<Option<String>>,
+    /// See [`Annotations::evidence_link`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub evidence_link: Option<Option<String>>,
+}
+
+/// A field that is present is `Some`, even when it is `null`.
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// What the register shows where staff overrode the scan.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Effective {
+    /// `owner_override`, else the scanned owner.
+    pub owner: Option<String>,
+    /// `co_owner_override`, else the scanned co-owners.
+    pub co_owners: Vec<String>,
+    /// The annotated purpose, else the scanned one.
+    pub purpose: Option<String>,
+}
+
+/// One connector in a tenant's register: the latest scanned state, when it
+/// was seen, and the annotations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterConnector {
+    /// The latest scanned state.
+    #[serde(flatten)]
+    pub entry: ConnectorEntry,
+    /// `present`, or `disappeared` when its plugin ran fine and no longer reports it.
+    pub status: String,
+    /// The site whose agent last reported it.
+    pub site_id: String,
+    /// First reported, RFC 3339.
+    pub first_seen: String,
+    /// Last reported, RFC 3339.
+    pub last_seen: String,
+    /// When it disappeared, if it did.
+    pub disappeared_at: Option<String>,
+    /// What staff entered.
+    pub annotations: Annotations,
+    /// Scan and annotations merged.
+    pub effective: Effective,
+    /// How many open findings are about it.
+    pub open_findings: usize,
+}
+
+/// A tenant's register.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterView {
+    /// The tenant.
+    pub tenant_id: String,
+    /// Every connector ever reported, by key.
+    pub connectors: Vec<RegisterConnector>,
+    /// Open (and reopened) findings, most severe first.
+    pub open_findings: Vec<FindingRecord>,
+}
+
+/// One field of a connector, before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// The field (`name`, `owner`, ...; `attributes.X` for one attribute).
+    pub field: String,
+    /// The old value (`null` when absent).
+    pub before: serde_json::Value,
+    /// The new value (`null` when absent).
+    pub after: serde_json::Value,
+}
+
+/// One entry of a tenant's change history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    /// Increasing with time.
+    pub id: i64,
+    /// The connector.
+    pub connector_key: String,
+    /// `created`, `changed`, `disappeared` or `reappeared`.
+    pub kind: String,
+    /// When the collector applied it, RFC 3339.
+    pub at: String,
+    /// The batch that showed it (its evidence: `batches/{digest}/envelope`).
+    pub batch_digest: String,
+    /// The agent that reported it.
+    pub agent_id: String,
+    /// Its site.
+    pub site_id: String,
+    /// Someone should look at this (a new inbound Exchange connector).
+    pub needs_review: bool,
+    /// Why.
+    pub review_reason: Option<String>,
+    /// For `changed` and `reappeared`: the fields that differ.
+    pub fields: Vec<FieldChange>,
+    /// The entry after the change (before, for `disappeared`).
+    pub entry: Option<ConnectorEntry>,
+}
+
+/// A tenant's change history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangesView {
+    /// The tenant.
+    pub tenant_id: String,
+    /// Newest first.
+    pub changes: Vec<ChangeRecord>,
+}
+
+/// A finding as the collector tracks it across scans.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingRecord {
+    /// The latest report of it.
+    #[serde(flatten)]
+    pub entry: FindingEntry,
+    /// `open`, `resolved` or `reopened`.
+    pub status: String,
+    /// The site whose agent last reported it.
+    pub site_id: String,
+    /// First reported, RFC 3339.
+    pub first_seen: String,
+    /// Last reported, RFC 3339.
+    pub last_seen: String,
+    /// When a scan last stopped reporting it, while it is resolved.
+    pub resolved_at: Option<String>,
+    /// How often it came back after being resolved.
+    pub reopened_count: u32,
+}
+
+/// A tenant's findings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingsView {
+    /// The tenant.
+    pub tenant_id: String,
+    /// `open` (with reopened), `resolved` or `all`.
+    pub status: String,
+    /// Most severe first.
+    pub findings: Vec<FindingRecord>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_update_tells_absent_from_null() {
+        let u: AnnotationsUpdate = serde_json::from_str(r#"{"purpose":"mail relay","owner_override":null}"#).unwrap();
+        assert_eq!(u.purpose, Some(Some("mail relay".into())));
+        assert_eq!(u.owner_override, Some(None));
+        assert_eq!(u.client_decision, None);
+        assert!(serde_json::from_str::<AnnotationsUpdate>(r#"{"updated_by":"me"}"#).is_err());
+    }
+}
