@@ -1,10 +1,12 @@
 //! The Plumbline site agent: loads sandboxed WebAssembly component plugins
 //! through the versioned WIT contract and builds the connector register from
-//! what they report.
+//! what they report; then signs it and delivers it to the MSP's collector.
 
 pub mod capabilities;
 pub mod config;
 pub mod credentials;
+pub mod delivery;
+pub mod doctor;
 pub mod output;
 pub mod runtime;
 pub mod scan;

@@ -13,7 +13,9 @@
 //! - [`store`]: the [`store::Store`] trait and its two backends.
 //! - [`serve`] and [`tls`]: HTTPS (rustls, ring) or, when asked, plain HTTP.
 //! - [`tokens`]: enrollment and API tokens (random, stored only as sha256).
+//! - [`admin`]: what the admin commands do.
 
+pub mod admin;
 pub mod api;
 pub mod data_dir;
 pub mod ingest;

@@ -3,8 +3,10 @@
 //! kit's build script, run in the real wasmtime host.
 
 mod cli;
+mod delivery;
 mod exchange_live;
 mod exchange_offline;
 mod runtime_cache;
 mod sandbox;
 mod support;
+mod webhook_finder;

@@ -1,8 +1,10 @@
 //! Plumbline's test kit: a local server that answers as Microsoft 365 does
 //! (with paging, throttling and errors), and the plugin components, built
 //! by this crate's build script; and a real PostgreSQL server for the
-//! collector's tests ([`postgres`]).
+//! collector's tests ([`postgres`]); and a stand-in collector for the
+//! agent's delivery tests ([`stub_collector`]).
 
 pub mod fixture;
 pub mod plugins;
 pub mod postgres;
+pub mod stub_collector;

@@ -207,6 +207,38 @@ mod tests {
     }
 
     #[test]
+    fn the_sample_sets_and_documents_every_field() {
+        let sample = include_str!("../../../config/plumbline.sample.toml");
+        let c = crate::config::Config::parse(sample, Path::new("/etc/plumbline/plumbline.toml")).unwrap();
+        let d = &c.config.delivery;
+        // Destructure so a new field that the sample lacks fails to compile here.
+        let DeliveryConfig {
+            collector_url,
+            collector_ca_file,
+            key_file,
+            spool_dir,
+            spool_max_batches,
+            spool_max_bytes,
+            retry_base_ms,
+            retry_cap_ms,
+            retry_max_attempts,
+        } = d;
+        assert!(collector_url.is_some() && collector_ca_file.is_some() && key_file.is_some() && spool_dir.is_some());
+        assert!(spool_max_batches.is_some() && spool_max_bytes.is_some());
+        assert!(retry_base_ms.is_some() && retry_cap_ms.is_some() && retry_max_attempts.is_some());
+        for name in [
+            "collector_url", "collector_ca_file", "key_file", "spool_dir", "spool_max_batches", "spool_max_bytes",
+            "retry_base_ms", "retry_cap_ms", "retry_max_attempts",
+        ] {
+            assert!(sample.contains(&format!("\n{name} = ")), "{name} missing from the sample");
+        }
+        // The sample's values are the defaults.
+        assert_eq!(c.delivery.spool_max_batches, limits::SPOOL_MAX_BATCHES);
+        assert_eq!(c.delivery.spool_max_bytes, limits::SPOOL_MAX_BYTES);
+        assert_eq!(c.delivery.retry, RetryPolicy::default());
+    }
+
+    #[test]
     fn defaults_and_relative_paths() {
         let s = DeliveryConfig::default().resolve(Path::new("/srv/agent")).unwrap();
         assert_eq!(s.spool_max_batches, limits::SPOOL_MAX_BATCHES);
@@ -221,11 +253,29 @@ mod tests {
             ..Default::default()
         };
         let s = c.resolve(Path::new("/srv/agent")).unwrap();
-        assert_eq!(s.key_file, Path::new("/srv/agent/keys/site.key"));
-        assert_eq!(s.public_key_file(), Path::new("/srv/agent/keys/site.pub"));
-        assert_eq!(s.spool_dir, Path::new("/srv/agent/spool"));
+        if cfg!(unix) {
+            assert_eq!(s.key_file, Path::new("/srv/agent/keys/site.key"));
+            assert_eq!(s.public_key_file(), Path::new("/srv/agent/keys/site.pub"));
+            assert_eq!(s.spool_dir, Path::new("/srv/agent/spool"));
+        }
         assert_eq!(s.retry.base, Duration::from_millis(5));
         let zero = DeliveryConfig { spool_max_batches: Some(0), ..Default::default() };
         assert!(zero.resolve(Path::new("/")).unwrap_err().contains("spool_max_batches"));
+    }
+
+    #[test]
+    fn mistakes_in_the_section_are_config_errors() {
+        let parse = |body: &str| {
+            crate::config::Config::parse(&format!("tenant_id = 't'\nsite_id = 's'\n[delivery]\n{body}\n"), Path::new("/a/p.toml"))
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        let e = parse("spool_max = 3");
+        assert!(e.contains("unknown field `spool_max`"), "{e}");
+        let e = parse("collector_url = 'http://collector.msp.example'");
+        assert!(e.contains("/a/p.toml") && e.contains("collector_url") && e.contains("https://"), "{e}");
+        let e = parse("retry_base_ms = 100\nretry_cap_ms = 10");
+        assert!(e.contains("retry_cap_ms"), "{e}");
     }
 }

@@ -20,11 +20,14 @@ impl SpoolLock {
     /// Lock `dir/spool.lock`, waiting up to `wait` for another holder.
     pub fn acquire(dir: &Path, wait: Duration) -> Result<Self, DeliveryError> {
         let path = dir.join("spool.lock");
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options
             .open(&path)
             .map_err(DeliveryError::io(format!("opening {}", path.display())))?;
         let deadline = Instant::now() + wait;

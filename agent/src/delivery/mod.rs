@@ -141,21 +141,18 @@ impl Delivery {
                 key.agent_id()
             )));
         }
-        if enrollment.tenant_id != config.config.tenant_id {
+        // The collector refuses a batch whose tenant or site is not the one
+        // the agent was enrolled for: say so now, not once per batch.
+        if enrollment.tenant_id != config.config.tenant_id || enrollment.site_id != config.config.site_id {
             return Err(DeliveryError::Enrollment(format!(
-                "this agent is enrolled for tenant {}, but {} says tenant_id = {:?}; the collector would refuse every batch. \
-                 Fix tenant_id, or enroll again with a token for this tenant",
+                "this agent is enrolled for tenant {:?} site {:?}, but {} says tenant_id = {:?}, site_id = {:?}; \
+                 the collector would refuse every batch. Fix the config, or enroll again (--force) with a token for this site",
                 enrollment.tenant_id,
-                config.source.display(),
-                config.config.tenant_id
-            )));
-        }
-        if enrollment.site_id != config.config.site_id {
-            tracing::warn!(
-                "this agent is enrolled for site {:?}, but the config says site_id = {:?}; batches name the config's site",
                 enrollment.site_id,
+                config.source.display(),
+                config.config.tenant_id,
                 config.config.site_id
-            );
+            )));
         }
         let url = collector_url(&settings, Some(&enrollment))?;
         let collector = Collector::new(url, settings.collector_ca_file.as_deref())?;

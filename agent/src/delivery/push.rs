@@ -13,7 +13,7 @@
 //!   waits for the next run.
 
 use super::client::{Answer, Collector};
-use super::spool::{Rejection, Spool, SpooledBatch};
+use super::spool::{Rejection, Spool};
 use super::DeliveryError;
 use crate::config::RetryPolicy;
 use plumbline_protocol::envelope::{payload_digest, Envelope};

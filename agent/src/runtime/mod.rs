@@ -12,7 +12,7 @@
 
 pub mod cache;
 pub mod limits;
-pub(crate) mod private;
+pub mod private;
 mod report;
 pub mod wit;
 

@@ -1,1 +1,13 @@
+//! The collector's integration tests. Every store test runs against both
+//! backends (`NAME::sqlite`, `NAME::postgres`), each on a fresh database.
 
+mod support;
+
+mod api;
+mod cli;
+mod enroll;
+mod https;
+mod ingest;
+mod migrations;
+mod register;
+mod replicas;

@@ -1,17 +1,105 @@
-//! Placeholder: being written.
+//! Plumbline plugin `smtp-relay`: the on-premises SMTP relays that
+//! scanners, printers and applications send through, checked by speaking
+//! SMTP to them over the host's `tcp` capability.
+//!
+//! For each configured target (a host name, an IP or a CIDR block) and
+//! port (25, 587 and 465 by default; 465 speaks TLS from the first byte) it
+//! records the greeting, the EHLO capabilities, whether STARTTLS is offered
+//! and works (with the certificate's facts), the AUTH mechanisms offered
+//! before and after TLS, and runs nmap's smtp-open-relay test: 16 MAIL FROM
+//! / RCPT TO combinations with RSET between them, never DATA.
+//!
+//! Everything a server sends is bounded ([`reply`]: line length, lines and
+//! bytes per reply; [`session`]: time per reply and per endpoint), so a
+//! hostile or broken server gives an error on its own register entry and
+//! never stalls or crashes the scan. Settings are documented in [`config`].
+//!
+//! Only [`net::HostNet`] calls the host; the rest runs natively in tests
+//! against scripted servers.
+#![warn(missing_docs)]
+
+pub mod assess;
+pub mod checks;
+pub mod config;
+pub mod esmtp;
+pub mod net;
+pub mod probe;
+pub mod register;
+pub mod relay;
+pub mod reply;
+pub mod session;
+pub mod sweep;
+pub mod text;
+#[cfg(test)]
+mod testnet;
+#[cfg(test)]
+mod tests;
+
+pub use assess::assess;
+pub use config::Config;
+
 use plumbline_plugin_sdk::prelude::*;
+use plumbline_plugin_sdk::{log, ScanError};
 
-struct P;
+/// The plugin.
+pub struct SmtpRelay;
 
-impl Plugin for P {
+impl Plugin for SmtpRelay {
     const NAME: &'static str = "smtp-relay";
     const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    const DESCRIPTION: &'static str =
+        "On-premises SMTP relays: banner, EHLO, STARTTLS and certificate, AUTH, and nmap's open-relay test";
+
     fn categories() -> Vec<Category> {
-        vec![Category::WebhookReference]
+        vec![Category::SmtpRelay]
     }
-    fn scan(_ctx: &ScanContext) -> Result<Report, ScanError> {
-        Ok(Report::empty())
+
+    fn capabilities() -> Capabilities {
+        // Whatever the operator grants, on the SMTP ports; the grant
+        // narrows it to real targets (and may add other ports for tests).
+        Capabilities::none().tcp("*", &config::DEFAULT_PORTS)
+    }
+
+    fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
+        scan(ctx)
     }
 }
 
-register_plugin!(P);
+/// One scan: settings, sweep, report.
+pub fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
+    let settings = Settings::new(&ctx.settings);
+    let config = Config::from_settings(&settings)?;
+    if settings.get("concurrency").is_some() {
+        log::warn(
+            "setting `concurrency` is ignored: a plugin runs single-threaded, so endpoints are checked one at a \
+             time; bound sweeps with `max_hosts`, `host_budget_ms` and `scan_budget_ms`",
+        );
+    }
+    log::info(&format!(
+        "checking {} targets ({} addresses) on ports {:?}",
+        config.targets.len(),
+        config.address_count(),
+        config.ports
+    ));
+    let result = sweep::sweep(&mut net::HostNet, &config);
+    log::info(&result.summary());
+    if result.attempted > 0 && result.denied.len() == result.attempted {
+        return Err(ScanError::Denied(format!(
+            "every endpoint was denied by the host, first: {}",
+            result.denied[0]
+        )));
+    }
+    for m in result.denied.iter().take(5) {
+        log::warn(&format!("denied: {m}"));
+    }
+    if result.skipped > 0 {
+        log::warn(&format!(
+            "{} endpoints were not checked: the scan budget of {} ms (`scan_budget_ms`) ran out; narrow the targets \
+             or lower `connect_timeout_ms`",
+            result.skipped, config.scan_budget_ms
+        ));
+    }
+    Ok(assess(&result.probes, ctx.started_at_ms))
+}
+
+register_plugin!(SmtpRelay);

@@ -1,0 +1,117 @@
+//! The read API: a tenant's register (JSON and CSV), change history,
+//! findings, and the stored envelopes as evidence.
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::AppState;
+use crate::register::{csv, view};
+use crate::store::FindingFilter;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use plumbline_protocol::read_api::{ChangesView, FindingsView, RegisterView};
+use serde::Deserialize;
+
+/// Most history rows one request returns.
+pub const MAX_CHANGES: u32 = 10_000;
+
+async fn register_view(state: &AppState, tenant: &str) -> Result<RegisterView, ApiError> {
+    let connectors = state.store.connectors(tenant).await?;
+    let annotations = state.store.annotations(tenant).await?.into_iter().collect();
+    let findings = state.store.findings(tenant, FindingFilter::Open).await?;
+    Ok(view::register(tenant, connectors, annotations, findings))
+}
+
+/// `GET /v1/tenants/{tenant}/register`
+pub async fn register(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<RegisterView>, ApiError> {
+    caller.may_see(&state, &tenant).await?;
+    Ok(Json(register_view(&state, &tenant).await?))
+}
+
+/// `GET /v1/tenants/{tenant}/register.csv`
+pub async fn register_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Response, ApiError> {
+    caller.may_see(&state, &tenant).await?;
+    let body = csv::register_csv(&register_view(&state, &tenant).await?);
+    let disposition = format!("attachment; filename=\"{}-register.csv\"", tenant.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_"));
+    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
+        .into_response())
+}
+
+/// `?needs_review=true&limit=N`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesQuery {
+    /// Only changes that need review.
+    pub needs_review: Option<bool>,
+    /// At most this many (default and cap [`MAX_CHANGES`]).
+    pub limit: Option<u32>,
+}
+
+/// `GET /v1/tenants/{tenant}/changes`, newest first.
+pub async fn changes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    query: Result<Query<ChangesQuery>, QueryRejection>,
+) -> Result<Json<ChangesView>, ApiError> {
+    caller.may_see(&state, &tenant).await?;
+    let Query(q) = query.map_err(|e| ApiError::malformed(e.body_text()))?;
+    let limit = q.limit.unwrap_or(MAX_CHANGES).min(MAX_CHANGES);
+    let changes = state.store.changes(&tenant, q.needs_review.unwrap_or(false), limit).await?;
+    Ok(Json(ChangesView { tenant_id: tenant, changes }))
+}
+
+/// `?status=open|resolved|all`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingsQuery {
+    /// Default `open` (with reopened).
+    pub status: Option<String>,
+}
+
+/// `GET /v1/tenants/{tenant}/findings`, most severe first.
+pub async fn findings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+    query: Result<Query<FindingsQuery>, QueryRejection>,
+) -> Result<Json<FindingsView>, ApiError> {
+    caller.may_see(&state, &tenant).await?;
+    let Query(q) = query.map_err(|e| ApiError::malformed(e.body_text()))?;
+    let status = q.status.unwrap_or_else(|| "open".into());
+    let filter = match status.as_str() {
+        "open" => FindingFilter::Open,
+        "resolved" => FindingFilter::Resolved,
+        "all" => FindingFilter::All,
+        other => return Err(ApiError::malformed(format!("status {other:?}: use open, resolved or all"))),
+    };
+    let mut findings = state.store.findings(&tenant, filter).await?;
+    view::sort_findings(&mut findings);
+    Ok(Json(FindingsView { tenant_id: tenant, status, findings }))
+}
+
+/// `GET /v1/tenants/{tenant}/batches/{digest}/envelope`: the envelope
+/// exactly as the agent sent it.
+pub async fn envelope(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((tenant, digest)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    caller.may_see(&state, &tenant).await?;
+    let bytes = state
+        .store
+        .envelope(&tenant, &digest)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no batch {digest} for tenant {tenant:?}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}

@@ -1,0 +1,160 @@
+//! The verify-first ingest pipeline, independent of HTTP.
+//!
+//! 1. size cap ([`MAX_ENVELOPE_BYTES`]);
+//! 2. the envelope's outer JSON only (the payload stays opaque bytes);
+//! 3. the claimed signer: unknown -> refused, revoked -> refused;
+//! 4. the signature over PAE with that agent's stored key -> else refused;
+//! 5. only now the payload is parsed, as a [`ScanBatch`] (unknown fields
+//!    refused), and must name its signer, and the tenant and site the agent
+//!    was enrolled for;
+//! 6. the store, in one transaction: a stored digest is a `duplicate`; a
+//!    sequence not above the agent's last is refused; else the raw envelope
+//!    is kept as evidence and the batch applied to the register.
+//!
+//! Every refusal is an [`IngestError`] and stores nothing.
+
+use crate::store::{IngestOutcome, Store, StoreError, VerifiedBatch};
+use crate::timestamp;
+use plumbline_protocol::batch::{ScanBatch, BATCH_SCHEMA};
+use plumbline_protocol::envelope::{payload_digest, Envelope, EnvelopeError, SCAN_PAYLOAD_TYPE};
+use plumbline_protocol::identity::parse_public_key;
+use plumbline_protocol::messages::IngestResponse;
+
+/// The largest envelope accepted, in bytes. The HTTP layer reads no more.
+pub const MAX_ENVELOPE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Why a batch was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// Over [`MAX_ENVELOPE_BYTES`].
+    #[error("the envelope is over {MAX_ENVELOPE_BYTES} bytes")]
+    TooLarge,
+    /// Not an envelope, not a scan batch, or not a valid one.
+    #[error("malformed: {0}")]
+    Malformed(String),
+    /// The claimed signer is not enrolled.
+    #[error("unknown agent {0}")]
+    UnknownAgent(String),
+    /// The signer was revoked.
+    #[error("agent {0} is revoked")]
+    RevokedAgent(String),
+    /// The signature does not verify with the agent's key.
+    #[error("the signature does not verify with the key enrolled for {0}")]
+    BadSignature(String),
+    /// The payload names another agent than its signer.
+    #[error("the batch names agent {claimed} but is signed by {signer}")]
+    WrongAgent {
+        /// In the payload.
+        claimed: String,
+        /// The verified signer.
+        signer: String,
+    },
+    /// The payload names a tenant or site the agent is not enrolled for.
+    #[error("agent {agent} is enrolled for tenant {enrolled_tenant:?} site {enrolled_site:?}, not tenant {tenant:?} site {site:?}")]
+    WrongTenant {
+        /// The signer.
+        agent: String,
+        /// Its tenant.
+        enrolled_tenant: String,
+        /// Its site.
+        enrolled_site: String,
+        /// The batch's tenant.
+        tenant: String,
+        /// The batch's site.
+        site: String,
+    },
+    /// The sequence is not above the last accepted one.
+    #[error("sequence {sequence} is not above {last}, the last accepted from this agent")]
+    ReplayedSequence {
+        /// The batch's.
+        sequence: u64,
+        /// The last accepted.
+        last: u64,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl IngestError {
+    /// The stable code in [`plumbline_protocol::messages::ErrorBody::error`].
+    pub fn code(&self) -> &'static str {
+        match self {
+            IngestError::TooLarge => "too_large",
+            IngestError::Malformed(_) => "malformed",
+            IngestError::UnknownAgent(_) => "unknown_agent",
+            IngestError::RevokedAgent(_) => "revoked_agent",
+            IngestError::BadSignature(_) => "bad_signature",
+            IngestError::WrongAgent { .. } => "wrong_agent",
+            IngestError::WrongTenant { .. } => "wrong_tenant",
+            IngestError::ReplayedSequence { .. } => "replayed_sequence",
+            IngestError::Store(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for IngestError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::UnknownAgent(id) => IngestError::UnknownAgent(id),
+            StoreError::Revoked(id) => IngestError::RevokedAgent(id),
+            StoreError::Replayed { sequence, last } => IngestError::ReplayedSequence { sequence, last },
+            other => IngestError::Store(other),
+        }
+    }
+}
+
+/// Verify, parse and store one envelope as received.
+pub async fn ingest(store: &dyn Store, body: &[u8]) -> Result<IngestResponse, IngestError> {
+    if body.len() > MAX_ENVELOPE_BYTES {
+        return Err(IngestError::TooLarge);
+    }
+    let envelope = Envelope::from_json(body).map_err(|e| IngestError::Malformed(e.to_string()))?;
+    let signer = envelope
+        .claimed_keyid()
+        .ok_or_else(|| IngestError::Malformed("the envelope has no signature".into()))?
+        .to_string();
+    let agent = store.agent(&signer).await?.ok_or_else(|| IngestError::UnknownAgent(signer.clone()))?;
+    if agent.revoked_at.is_some() {
+        return Err(IngestError::RevokedAgent(signer));
+    }
+    let key = parse_public_key(&agent.public_key)
+        .map_err(|e| IngestError::Store(StoreError::Backend(format!("stored key of {signer}: {e}"))))?;
+    let payload = envelope.verify(SCAN_PAYLOAD_TYPE, &signer, &key).map_err(|e| match e {
+        EnvelopeError::BadSignature(_) | EnvelopeError::NoSignature(_) => IngestError::BadSignature(signer.clone()),
+        other => IngestError::Malformed(other.to_string()),
+    })?;
+
+    // Verified: only now is the payload read.
+    let batch: ScanBatch =
+        serde_json::from_slice(&payload).map_err(|e| IngestError::Malformed(format!("not a scan batch: {e}")))?;
+    if batch.schema != BATCH_SCHEMA {
+        return Err(IngestError::Malformed(format!("batch schema {} is not {BATCH_SCHEMA}", batch.schema)));
+    }
+    if batch.sequence > i64::MAX as u64 {
+        return Err(IngestError::Malformed(format!("sequence {} is out of range", batch.sequence)));
+    }
+    if batch.agent_id != signer {
+        return Err(IngestError::WrongAgent { claimed: batch.agent_id, signer });
+    }
+    if batch.tenant_id != agent.tenant_id || batch.site_id != agent.site_id {
+        return Err(IngestError::WrongTenant {
+            agent: signer,
+            enrolled_tenant: agent.tenant_id,
+            enrolled_site: agent.site_id,
+            tenant: batch.tenant_id,
+            site: batch.site_id,
+        });
+    }
+
+    let digest = payload_digest(&payload);
+    let sequence = batch.sequence;
+    let outcome = store
+        .ingest(VerifiedBatch { digest: digest.clone(), envelope: body.to_vec(), batch, received_at: timestamp::now() })
+        .await?;
+    let status = match outcome {
+        IngestOutcome::Stored => "stored",
+        IngestOutcome::Duplicate => "duplicate",
+    };
+    Ok(IngestResponse { digest, status: status.to_string(), sequence })
+}

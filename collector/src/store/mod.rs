@@ -1,0 +1,270 @@
+//! Storage: one async [`Store`] trait, two backends.
+//!
+//! - [`sqlite`]: the embedded default, one file, writes serialised by SQLite.
+//! - [`postgres`]: for several collector replicas sharing one database; the
+//!   ingest transaction locks the tenant and agent rows (`FOR UPDATE`), so
+//!   two replicas never double-apply or lose a batch.
+//!
+//! Both apply versioned migrations at open ([`migrations`]), recorded in a
+//! `schema_migrations` table. Storage never knows HTTP.
+
+pub mod migrations;
+pub mod postgres;
+mod rows;
+pub mod sqlite;
+
+use crate::register::ConnectorState;
+use async_trait::async_trait;
+use plumbline_protocol::batch::ScanBatch;
+use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate, ChangeRecord, FindingRecord};
+use std::sync::Arc;
+
+/// Why the store refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `tenant add` for an id that exists.
+    #[error("tenant {0:?} already exists")]
+    TenantExists(String),
+    /// A tenant that does not exist.
+    #[error("no tenant {0:?}")]
+    UnknownTenant(String),
+    /// An enrollment token that was never issued.
+    #[error("the enrollment token is not valid")]
+    TokenInvalid,
+    /// An enrollment token that was used before.
+    #[error("the enrollment token was already used")]
+    TokenUsed,
+    /// An enrollment token past its expiry.
+    #[error("the enrollment token has expired")]
+    TokenExpired,
+    /// An agent whose key is enrolled already.
+    #[error("agent {0} is already enrolled")]
+    AgentExists(String),
+    /// An agent that does not exist.
+    #[error("no agent {0}")]
+    UnknownAgent(String),
+    /// A revoked agent.
+    #[error("agent {0} is revoked")]
+    Revoked(String),
+    /// A sequence not above the agent's last accepted one.
+    #[error("sequence {sequence} is not above the last accepted {last}")]
+    Replayed {
+        /// The batch's.
+        sequence: u64,
+        /// The agent's last accepted.
+        last: u64,
+    },
+    /// A `--database` that names no backend.
+    #[error("unsupported database {0:?}: use sqlite:PATH or postgres://...")]
+    BadUrl(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRecord {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// When added.
+    pub created_at: String,
+}
+
+/// An enrollment token to store (by hash).
+#[derive(Debug, Clone)]
+pub struct NewEnrollToken {
+    /// sha256 of the token.
+    pub token_hash: String,
+    /// Tenant it enrolls into.
+    pub tenant_id: String,
+    /// Site.
+    pub site_id: String,
+    /// Now.
+    pub created_at: String,
+    /// Expiry.
+    pub expires_at: String,
+}
+
+/// An agent to enroll.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    /// Derived from the key.
+    pub id: String,
+    /// Raw public key, base64.
+    pub public_key: String,
+    /// Host name it reported.
+    pub hostname: String,
+    /// Now.
+    pub enrolled_at: String,
+}
+
+/// An enrolled agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentRecord {
+    /// Id.
+    pub id: String,
+    /// Tenant.
+    pub tenant_id: String,
+    /// Site.
+    pub site_id: String,
+    /// Raw public key, base64.
+    pub public_key: String,
+    /// Host name.
+    pub hostname: String,
+    /// When enrolled.
+    pub enrolled_at: String,
+    /// When revoked.
+    pub revoked_at: Option<String>,
+    /// The last sequence accepted.
+    pub last_sequence: Option<u64>,
+    /// When the last batch was accepted.
+    pub last_seen_at: Option<String>,
+}
+
+/// An API token to store (by hash).
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    /// sha256 of the token.
+    pub token_hash: String,
+    /// For people and `updated_by`.
+    pub name: String,
+    /// One tenant, or `None` for every tenant.
+    pub tenant_id: Option<String>,
+    /// Now.
+    pub created_at: String,
+}
+
+/// A stored API token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenRecord {
+    /// Name.
+    pub name: String,
+    /// One tenant, or `None` for every tenant.
+    pub tenant_id: Option<String>,
+}
+
+/// A batch whose signature checked out, parsed, ready to store.
+#[derive(Debug, Clone)]
+pub struct VerifiedBatch {
+    /// sha256 of the payload.
+    pub digest: String,
+    /// The envelope exactly as received.
+    pub envelope: Vec<u8>,
+    /// The payload.
+    pub batch: ScanBatch,
+    /// Now.
+    pub received_at: String,
+}
+
+/// What storing a batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// Stored and applied.
+    Stored,
+    /// Stored before; nothing changed.
+    Duplicate,
+}
+
+/// Which findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingFilter {
+    /// Open and reopened.
+    Open,
+    /// Resolved.
+    Resolved,
+    /// All.
+    All,
+}
+
+/// Rows per table, for checks that something (or nothing) was stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Batches.
+    pub batches: u64,
+    /// Connectors.
+    pub connectors: u64,
+    /// History rows.
+    pub changes: u64,
+    /// Findings.
+    pub findings: u64,
+}
+
+/// Where the collector keeps everything.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Apply the migrations not applied yet; how many were.
+    async fn migrate(&self) -> Result<usize, StoreError>;
+    /// The applied migration versions.
+    async fn schema_versions(&self) -> Result<Vec<i64>, StoreError>;
+
+    /// Add a tenant.
+    async fn add_tenant(&self, id: &str, name: &str, now: &str) -> Result<(), StoreError>;
+    /// A tenant.
+    async fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError>;
+
+    /// Store an enrollment token (its tenant must exist).
+    async fn create_enroll_token(&self, token: NewEnrollToken) -> Result<(), StoreError>;
+    /// Use the token with this hash (once, before it expires) to enroll `agent`.
+    async fn enroll(&self, token_hash: &str, agent: NewAgent, now: &str) -> Result<AgentRecord, StoreError>;
+    /// An agent.
+    async fn agent(&self, id: &str) -> Result<Option<AgentRecord>, StoreError>;
+    /// Agents, of one tenant or all, by tenant, site and id.
+    async fn agents(&self, tenant_id: Option<&str>) -> Result<Vec<AgentRecord>, StoreError>;
+    /// Revoke an agent; false when there is none.
+    async fn revoke_agent(&self, id: &str, now: &str) -> Result<bool, StoreError>;
+
+    /// Store an API token.
+    async fn create_api_token(&self, token: NewApiToken) -> Result<(), StoreError>;
+    /// The API token with this hash.
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError>;
+
+    /// In one transaction that locks the tenant and the agent: refuse a
+    /// revoked agent, answer `Duplicate` for a stored digest, refuse a
+    /// sequence not above the last, else store the envelope and apply the
+    /// batch to the register.
+    async fn ingest(&self, batch: VerifiedBatch) -> Result<IngestOutcome, StoreError>;
+    /// The stored envelope of a tenant's batch.
+    async fn envelope(&self, tenant_id: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// A tenant's connectors.
+    async fn connectors(&self, tenant_id: &str) -> Result<Vec<ConnectorState>, StoreError>;
+    /// A tenant's findings.
+    async fn findings(&self, tenant_id: &str, filter: FindingFilter) -> Result<Vec<FindingRecord>, StoreError>;
+    /// A tenant's history, newest first.
+    async fn changes(&self, tenant_id: &str, needs_review_only: bool, limit: u32) -> Result<Vec<ChangeRecord>, StoreError>;
+    /// A tenant's annotations, by connector key.
+    async fn annotations(&self, tenant_id: &str) -> Result<Vec<(String, Annotations)>, StoreError>;
+    /// Apply a (validated) partial update to a connector's annotations;
+    /// `None` when the tenant has no such connector.
+    async fn update_annotations(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        update: AnnotationsUpdate,
+        by: &str,
+        now: &str,
+    ) -> Result<Option<Annotations>, StoreError>;
+
+    /// Rows per table, over all tenants.
+    async fn counts(&self) -> Result<Counts, StoreError>;
+}
+
+/// Open (and migrate) the store a `--database` value names:
+/// `sqlite:PATH` or `postgres://...` (`postgresql://` too).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.strip_prefix("//").unwrap_or(path);
+        Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path)).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(postgres::PostgresStore::connect(url).await?)
+    } else {
+        return Err(StoreError::BadUrl(url.to_string()));
+    };
+    store.migrate().await?;
+    Ok(store)
+}

@@ -1,0 +1,601 @@
+//! The shared backend: PostgreSQL through a small connection pool, for
+//! several collector replicas behind a load balancer.
+//!
+//! Ingest locks the tenant row and then the agent row (`FOR NO KEY UPDATE`,
+//! which still lets other transactions insert rows that reference them), so
+//! per tenant one batch is applied at a time whichever replica took it, and a
+//! duplicate or replay that races its original sees the original committed.
+
+use super::migrations::{MIGRATIONS, PG_LOCK_KEY};
+use super::rows::{from_json, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, to_json, token_refusal};
+use super::{
+    AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
+    StoreError, TenantRecord, VerifiedBatch,
+};
+use crate::register::{annotations, ConnectorState, Current};
+use async_trait::async_trait;
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate, ChangeRecord, FindingRecord};
+use std::time::Duration;
+use tokio_postgres::{NoTls, Row};
+
+/// Connections per collector process.
+pub const POOL_SIZE: usize = 16;
+/// How long a request waits for a free connection.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) => StoreError::Backend(format!("postgres: {db}")),
+            None => StoreError::Backend(format!("postgres: {e}")),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => StoreError::Backend(format!("postgres pool: {other}")),
+        }
+    }
+}
+
+/// The PostgreSQL store.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connect (and check one connection works). Does not migrate.
+    pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e| StoreError::Backend(format!("postgres URL: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(POOL_WAIT))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))?;
+        drop(pool.get().await?);
+        Ok(PostgresStore { pool })
+    }
+}
+
+const AGENT_COLUMNS: &str =
+    "id, tenant_id, site_id, public_key, hostname, enrolled_at, revoked_at, last_sequence, last_seen_at";
+
+fn agent_row(row: &Row) -> AgentRecord {
+    AgentRecord {
+        id: row.get(0),
+        tenant_id: row.get(1),
+        site_id: row.get(2),
+        public_key: row.get(3),
+        hostname: row.get(4),
+        enrolled_at: row.get(5),
+        revoked_at: row.get(6),
+        last_sequence: seq_from_db(row.get(7)),
+        last_seen_at: row.get(8),
+    }
+}
+
+async fn load_connectors(c: &impl GenericClient, tenant_id: &str) -> Result<Vec<ConnectorState>, StoreError> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT entry, site_id, present, first_seen, last_seen, disappeared_at
+             FROM connectors WHERE tenant_id = $1 ORDER BY key",
+        )
+        .await?;
+    let mut out = Vec::new();
+    for row in c.query(&stmt, &[&tenant_id]).await? {
+        out.push(ConnectorState {
+            entry: from_json("connector entry", row.get(0))?,
+            site_id: row.get(1),
+            present: row.get(2),
+            first_seen: row.get(3),
+            last_seen: row.get(4),
+            disappeared_at: row.get(5),
+        });
+    }
+    Ok(out)
+}
+
+async fn load_findings(c: &impl GenericClient, tenant_id: &str, filter: FindingFilter) -> Result<Vec<FindingRecord>, StoreError> {
+    let condition = match filter {
+        FindingFilter::Open => "AND status <> 'resolved'",
+        FindingFilter::Resolved => "AND status = 'resolved'",
+        FindingFilter::All => "",
+    };
+    let stmt = c
+        .prepare_cached(&format!(
+            "SELECT entry, status, site_id, first_seen, last_seen, resolved_at, reopened_count
+             FROM findings WHERE tenant_id = $1 {condition} ORDER BY id"
+        ))
+        .await?;
+    let mut out = Vec::new();
+    for row in c.query(&stmt, &[&tenant_id]).await? {
+        out.push(FindingRecord {
+            entry: from_json("finding entry", row.get(0))?,
+            status: row.get(1),
+            site_id: row.get(2),
+            first_seen: row.get(3),
+            last_seen: row.get(4),
+            resolved_at: row.get(5),
+            reopened_count: u32::try_from(row.get::<_, i64>(6)).unwrap_or(u32::MAX),
+        });
+    }
+    Ok(out)
+}
+
+async fn load_annotations(
+    c: &impl GenericClient,
+    tenant_id: &str,
+    key: Option<&str>,
+) -> Result<Vec<(String, Annotations)>, StoreError> {
+    let rows = c
+        .query(
+            "SELECT connector_key, purpose, owner_override, co_owner_override, review_cadence_days, last_tested,
+                    client_decision, evidence_link, updated_by, updated_at
+             FROM annotations WHERE tenant_id = $1 AND ($2::text IS NULL OR connector_key = $2) ORDER BY connector_key",
+            &[&tenant_id, &key],
+        )
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let co_owners: Option<String> = row.get(3);
+        out.push((
+            row.get(0),
+            Annotations {
+                purpose: row.get(1),
+                owner_override: row.get(2),
+                co_owner_override: co_owners.map(|c| from_json("co_owner_override", &c)).transpose()?,
+                review_cadence_days: row.get::<_, Option<i64>>(4).and_then(|d| u32::try_from(d).ok()),
+                last_tested: row.get(5),
+                client_decision: row.get(6),
+                evidence_link: row.get(7),
+                updated_by: row.get(8),
+                updated_at: row.get(9),
+            },
+        ));
+    }
+    Ok(out)
+}
+
+async fn exists(c: &impl GenericClient, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<bool, StoreError> {
+    Ok(c.query_one(&format!("SELECT EXISTS ({sql})"), params).await?.get(0))
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn migrate(&self) -> Result<usize, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&PG_LOCK_KEY]).await?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+        )
+        .await?;
+        let done: Vec<i64> =
+            tx.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect();
+        let mut applied = 0;
+        for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
+            tx.batch_execute(m.postgres)
+                .await
+                .map_err(|e| StoreError::Backend(format!("migration {} ({}): {}", m.version, m.name, StoreError::from(e))))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                &[&m.version, &m.name, &crate::timestamp::now()],
+            )
+            .await?;
+            applied += 1;
+        }
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    async fn schema_versions(&self) -> Result<Vec<i64>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client.query("SELECT version FROM schema_migrations ORDER BY version", &[]).await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn add_tenant(&self, id: &str, name: &str, now: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        let n = client
+            .execute(
+                "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+                &[&id, &name, &now],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::TenantExists(id.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached("SELECT id, name, created_at FROM tenants WHERE id = $1").await?;
+        Ok(client
+            .query_opt(&stmt, &[&id])
+            .await?
+            .map(|row| TenantRecord { id: row.get(0), name: row.get(1), created_at: row.get(2) }))
+    }
+
+    async fn create_enroll_token(&self, t: NewEnrollToken) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        let n = client
+            .execute(
+                "INSERT INTO enroll_tokens (token_hash, tenant_id, site_id, created_at, expires_at)
+                 SELECT $1, id, $3, $4, $5 FROM tenants WHERE id = $2",
+                &[&t.token_hash, &t.tenant_id, &t.site_id, &t.created_at, &t.expires_at],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::UnknownTenant(t.tenant_id));
+        }
+        Ok(())
+    }
+
+    async fn enroll(&self, token_hash: &str, agent: NewAgent, now: &str) -> Result<AgentRecord, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let taken = tx
+            .query_opt(
+                "UPDATE enroll_tokens SET used_at = $2, used_by = $3
+                 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+                 RETURNING tenant_id, site_id",
+                &[&token_hash, &now, &agent.id],
+            )
+            .await?;
+        let Some(taken) = taken else {
+            let row = tx
+                .query_opt("SELECT used_at IS NOT NULL, expires_at FROM enroll_tokens WHERE token_hash = $1", &[&token_hash])
+                .await?;
+            return Err(match row {
+                None => StoreError::TokenInvalid,
+                Some(row) => token_refusal(row.get(0), row.get(1), now),
+            });
+        };
+        let (tenant_id, site_id): (String, String) = (taken.get(0), taken.get(1));
+        let n = tx
+            .execute(
+                "INSERT INTO agents (id, tenant_id, site_id, public_key, hostname, enrolled_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                &[&agent.id, &tenant_id, &site_id, &agent.public_key, &agent.hostname, &agent.enrolled_at],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::AgentExists(agent.id));
+        }
+        let row = tx.query_one(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"), &[&agent.id]).await?;
+        tx.commit().await?;
+        Ok(agent_row(&row))
+    }
+
+    async fn agent(&self, id: &str) -> Result<Option<AgentRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1")).await?;
+        Ok(client.query_opt(&stmt, &[&id]).await?.as_ref().map(agent_row))
+    }
+
+    async fn agents(&self, tenant_id: Option<&str>) -> Result<Vec<AgentRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {AGENT_COLUMNS} FROM agents WHERE $1::text IS NULL OR tenant_id = $1
+                     ORDER BY tenant_id, site_id, id"
+                ),
+                &[&tenant_id],
+            )
+            .await?;
+        Ok(rows.iter().map(agent_row).collect())
+    }
+
+    async fn revoke_agent(&self, id: &str, now: &str) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        client
+            .execute("UPDATE agents SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &[&id, &now])
+            .await?;
+        exists(&client, "SELECT 1 FROM agents WHERE id = $1", &[&id]).await
+    }
+
+    async fn create_api_token(&self, t: NewApiToken) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        if let Some(tenant) = &t.tenant_id {
+            if !exists(&client, "SELECT 1 FROM tenants WHERE id = $1", &[tenant]).await? {
+                return Err(StoreError::UnknownTenant(tenant.clone()));
+            }
+        }
+        client
+            .execute(
+                "INSERT INTO api_tokens (token_hash, name, tenant_id, created_at) VALUES ($1, $2, $3, $4)",
+                &[&t.token_hash, &t.name, &t.tenant_id, &t.created_at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached("SELECT name, tenant_id FROM api_tokens WHERE token_hash = $1").await?;
+        Ok(client
+            .query_opt(&stmt, &[&token_hash])
+            .await?
+            .map(|row| ApiTokenRecord { name: row.get(0), tenant_id: row.get(1) }))
+    }
+
+    async fn ingest(&self, vb: VerifiedBatch) -> Result<IngestOutcome, StoreError> {
+        let b = &vb.batch;
+        let now = &vb.received_at;
+        let sequence = seq_to_db(b.sequence)?;
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+
+        let lock_tenant = tx.prepare_cached("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE").await?;
+        if tx.query_opt(&lock_tenant, &[&b.tenant_id]).await?.is_none() {
+            return Err(StoreError::UnknownTenant(b.tenant_id.clone()));
+        }
+        let lock_agent = tx
+            .prepare_cached("SELECT revoked_at IS NOT NULL, last_sequence FROM agents WHERE id = $1 FOR NO KEY UPDATE")
+            .await?;
+        let agent = tx
+            .query_opt(&lock_agent, &[&b.agent_id])
+            .await?
+            .ok_or_else(|| StoreError::UnknownAgent(b.agent_id.clone()))?;
+        refuse_revoked(&b.agent_id, agent.get(0))?;
+        let is_stored = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM batches WHERE digest = $1)").await?;
+        if tx.query_one(&is_stored, &[&vb.digest]).await?.get::<_, bool>(0) {
+            return Ok(IngestOutcome::Duplicate);
+        }
+        refuse_replayed(seq_from_db(agent.get(1)), b.sequence)?;
+
+        let current = Current {
+            connectors: load_connectors(&tx, &b.tenant_id).await?.into_iter().map(|c| (c.entry.key.clone(), c)).collect(),
+            findings: load_findings(&tx, &b.tenant_id, FindingFilter::All)
+                .await?
+                .into_iter()
+                .map(|f| (f.entry.id.clone(), f))
+                .collect(),
+        };
+        let plan = plan(&current, &vb);
+
+        let insert_batch = tx
+            .prepare_cached(
+                "INSERT INTO batches (digest, tenant_id, site_id, agent_id, sequence, scan_started_at, scan_finished_at,
+                                      received_at, connector_count, finding_count, envelope)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .await?;
+        let (nc, nf) = (b.connectors.len() as i64, b.findings.len() as i64);
+        tx.execute(
+            &insert_batch,
+            &[
+                &vb.digest,
+                &b.tenant_id,
+                &b.site_id,
+                &b.agent_id,
+                &sequence,
+                &b.scan_started_at,
+                &b.scan_finished_at,
+                now,
+                &nc,
+                &nf,
+                &vb.envelope,
+            ],
+        )
+        .await?;
+        let upsert_connector = tx
+            .prepare_cached(
+                "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen, disappeared_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                 ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
+                     site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
+                     first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at",
+            )
+            .await?;
+        for c in &plan.connectors {
+            tx.execute(
+                &upsert_connector,
+                &[
+                    &b.tenant_id,
+                    &c.entry.key,
+                    &c.entry.category,
+                    &c.entry.plugin,
+                    &c.site_id,
+                    &to_json(&c.entry),
+                    &c.present,
+                    &c.first_seen,
+                    &c.last_seen,
+                    &c.disappeared_at,
+                ],
+            )
+            .await?;
+        }
+        let insert_change = tx
+            .prepare_cached(
+                "INSERT INTO changes (tenant_id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review,
+                                      review_reason, fields, entry)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            )
+            .await?;
+        for c in &plan.changes {
+            tx.execute(
+                &insert_change,
+                &[
+                    &b.tenant_id,
+                    &c.connector_key,
+                    &c.kind.as_str(),
+                    now,
+                    &vb.digest,
+                    &b.agent_id,
+                    &b.site_id,
+                    &c.needs_review,
+                    &c.review_reason,
+                    &to_json(&c.fields),
+                    &c.entry.as_ref().map(to_json),
+                ],
+            )
+            .await?;
+        }
+        let upsert_finding = tx
+            .prepare_cached(
+                "INSERT INTO findings (tenant_id, id, check_id, connector_key, severity, plugin, site_id, status, entry,
+                                       first_seen, last_seen, resolved_at, reopened_count)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET check_id = excluded.check_id,
+                     connector_key = excluded.connector_key, severity = excluded.severity, plugin = excluded.plugin,
+                     site_id = excluded.site_id, status = excluded.status, entry = excluded.entry,
+                     first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+                     resolved_at = excluded.resolved_at, reopened_count = excluded.reopened_count",
+            )
+            .await?;
+        for f in &plan.findings {
+            tx.execute(
+                &upsert_finding,
+                &[
+                    &b.tenant_id,
+                    &f.entry.id,
+                    &f.entry.check_id,
+                    &f.entry.connector_key,
+                    &f.entry.severity.as_str(),
+                    &f.entry.plugin,
+                    &f.site_id,
+                    &f.status,
+                    &to_json(&f.entry),
+                    &f.first_seen,
+                    &f.last_seen,
+                    &f.resolved_at,
+                    &i64::from(f.reopened_count),
+                ],
+            )
+            .await?;
+        }
+        let advance = tx.prepare_cached("UPDATE agents SET last_sequence = $2, last_seen_at = $3 WHERE id = $1").await?;
+        tx.execute(&advance, &[&b.agent_id, &sequence, now]).await?;
+        tx.commit().await?;
+        Ok(IngestOutcome::Stored)
+    }
+
+    async fn envelope(&self, tenant_id: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query_opt("SELECT envelope FROM batches WHERE tenant_id = $1 AND digest = $2", &[&tenant_id, &digest])
+            .await?
+            .map(|row| row.get(0)))
+    }
+
+    async fn connectors(&self, tenant_id: &str) -> Result<Vec<ConnectorState>, StoreError> {
+        let client = self.pool.get().await?;
+        load_connectors(&client, tenant_id).await
+    }
+
+    async fn findings(&self, tenant_id: &str, filter: FindingFilter) -> Result<Vec<FindingRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        load_findings(&client, tenant_id, filter).await
+    }
+
+    async fn changes(&self, tenant_id: &str, needs_review_only: bool, limit: u32) -> Result<Vec<ChangeRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review, review_reason, fields, entry
+                 FROM changes WHERE tenant_id = $1 AND (NOT $2 OR needs_review) ORDER BY id DESC LIMIT $3",
+                &[&tenant_id, &needs_review_only, &i64::from(limit)],
+            )
+            .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let entry: Option<String> = row.get(10);
+            out.push(ChangeRecord {
+                id: row.get(0),
+                connector_key: row.get(1),
+                kind: row.get(2),
+                at: row.get(3),
+                batch_digest: row.get(4),
+                agent_id: row.get(5),
+                site_id: row.get(6),
+                needs_review: row.get(7),
+                review_reason: row.get(8),
+                fields: from_json("change fields", row.get(9))?,
+                entry: entry.map(|e| from_json("change entry", &e)).transpose()?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn annotations(&self, tenant_id: &str) -> Result<Vec<(String, Annotations)>, StoreError> {
+        let client = self.pool.get().await?;
+        load_annotations(&client, tenant_id, None).await
+    }
+
+    async fn update_annotations(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        update: AnnotationsUpdate,
+        by: &str,
+        now: &str,
+    ) -> Result<Option<Annotations>, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Lock the connector row: two concurrent partial updates both land.
+        let found = tx
+            .query_opt("SELECT 1 FROM connectors WHERE tenant_id = $1 AND key = $2 FOR NO KEY UPDATE", &[&tenant_id, &key])
+            .await?;
+        if found.is_none() {
+            return Ok(None);
+        }
+        let current = load_annotations(&tx, tenant_id, Some(key)).await?.pop().map(|(_, a)| a).unwrap_or_default();
+        let a = annotations::merge(current, &update, by, now);
+        tx.execute(
+            "INSERT INTO annotations (tenant_id, connector_key, purpose, owner_override, co_owner_override,
+                 review_cadence_days, last_tested, client_decision, evidence_link, updated_by, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT (tenant_id, connector_key) DO UPDATE SET purpose = excluded.purpose,
+                 owner_override = excluded.owner_override, co_owner_override = excluded.co_owner_override,
+                 review_cadence_days = excluded.review_cadence_days, last_tested = excluded.last_tested,
+                 client_decision = excluded.client_decision, evidence_link = excluded.evidence_link,
+                 updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            &[
+                &tenant_id,
+                &key,
+                &a.purpose,
+                &a.owner_override,
+                &a.co_owner_override.as_ref().map(to_json),
+                &a.review_cadence_days.map(i64::from),
+                &a.last_tested,
+                &a.client_decision,
+                &a.evidence_link,
+                &a.updated_by,
+                &a.updated_at,
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(a))
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "SELECT (SELECT count(*) FROM batches), (SELECT count(*) FROM connectors),
+                        (SELECT count(*) FROM changes), (SELECT count(*) FROM findings)",
+                &[],
+            )
+            .await?;
+        let n = |i: usize| row.get::<_, i64>(i) as u64;
+        Ok(Counts { batches: n(0), connectors: n(1), changes: n(2), findings: n(3) })
+    }
+}

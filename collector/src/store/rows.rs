@@ -1,0 +1,59 @@
+//! What both backends share: JSON columns, sequence numbers, and how an
+//! enrollment token that could not be used is explained.
+
+use super::StoreError;
+use crate::register::{Current, Plan};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A JSON column's text.
+pub(super) fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).expect("register types serialise")
+}
+
+/// A JSON column back.
+pub(super) fn from_json<T: DeserializeOwned>(column: &str, text: &str) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Backend(format!("stored {column} does not parse: {e}")))
+}
+
+/// A sequence as stored (signed 64-bit).
+pub(super) fn seq_to_db(sequence: u64) -> Result<i64, StoreError> {
+    i64::try_from(sequence).map_err(|_| StoreError::Backend(format!("sequence {sequence} is out of range")))
+}
+
+/// A stored sequence.
+pub(super) fn seq_from_db(sequence: Option<i64>) -> Option<u64> {
+    sequence.and_then(|s| u64::try_from(s).ok())
+}
+
+/// A token row exists but the conditional update did not take it: why.
+pub(super) fn token_refusal(used: bool, expires_at: &str, now: &str) -> StoreError {
+    if used {
+        StoreError::TokenUsed
+    } else if expires_at <= now {
+        StoreError::TokenExpired
+    } else {
+        StoreError::TokenInvalid
+    }
+}
+
+/// A revoked agent's batch is refused, even one that raced the revocation.
+pub(super) fn refuse_revoked(agent_id: &str, revoked: bool) -> Result<(), StoreError> {
+    if revoked {
+        return Err(StoreError::Revoked(agent_id.to_string()));
+    }
+    Ok(())
+}
+
+/// A sequence not above the last accepted one is a replay (or stale).
+pub(super) fn refuse_replayed(last_sequence: Option<u64>, sequence: u64) -> Result<(), StoreError> {
+    match last_sequence {
+        Some(last) if sequence <= last => Err(StoreError::Replayed { sequence, last }),
+        _ => Ok(()),
+    }
+}
+
+/// The plan for a batch against the state loaded in the transaction.
+pub(super) fn plan(current: &Current, batch: &super::VerifiedBatch) -> Plan {
+    crate::register::plan(current, &batch.batch, &batch.received_at)
+}

@@ -1,0 +1,652 @@
+//! The embedded backend: one SQLite file (WAL), one connection behind a
+//! mutex, used from `spawn_blocking`. Write transactions start with
+//! `BEGIN IMMEDIATE`, so even two processes on one file serialise cleanly.
+
+use super::migrations::MIGRATIONS;
+use super::rows::{from_json, refuse_replayed, refuse_revoked, plan, seq_from_db, seq_to_db, to_json, token_refusal};
+use super::{
+    AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
+    StoreError, TenantRecord, VerifiedBatch,
+};
+use crate::register::{annotations, ConnectorState, Current};
+use async_trait::async_trait;
+use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate, ChangeRecord, FindingRecord};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a writer waits for another process's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(format!("sqlite: {e}"))
+    }
+}
+
+/// The SQLite store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Open (creating the file and its directory if needed). Does not migrate.
+    pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let path = path.to_path_buf();
+        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
+            }
+            let conn = Connection::open(&path)?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("sqlite task: {e}")))??;
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("sqlite task: {e}")))?
+    }
+}
+
+fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
+const AGENT_COLUMNS: &str =
+    "id, tenant_id, site_id, public_key, hostname, enrolled_at, revoked_at, last_sequence, last_seen_at";
+
+fn agent_row(row: &Row<'_>) -> rusqlite::Result<AgentRecord> {
+    Ok(AgentRecord {
+        id: row.get(0)?,
+        tenant_id: row.get(1)?,
+        site_id: row.get(2)?,
+        public_key: row.get(3)?,
+        hostname: row.get(4)?,
+        enrolled_at: row.get(5)?,
+        revoked_at: row.get(6)?,
+        last_sequence: seq_from_db(row.get(7)?),
+        last_seen_at: row.get(8)?,
+    })
+}
+
+const CONNECTOR_COLUMNS: &str = "entry, site_id, present, first_seen, last_seen, disappeared_at";
+
+type ConnectorRow = (String, String, bool, String, String, Option<String>);
+
+fn connector_row(row: &Row<'_>) -> rusqlite::Result<ConnectorRow> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+}
+
+fn load_connectors(conn: &Connection, tenant_id: &str) -> Result<Vec<ConnectorState>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 ORDER BY key"
+    ))?;
+    let rows = stmt.query_map(params![tenant_id], connector_row)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (entry, site_id, present, first_seen, last_seen, disappeared_at) = row?;
+        out.push(ConnectorState {
+            entry: from_json("connector entry", &entry)?,
+            site_id,
+            present,
+            first_seen,
+            last_seen,
+            disappeared_at,
+        });
+    }
+    Ok(out)
+}
+
+const FINDING_COLUMNS: &str = "entry, status, site_id, first_seen, last_seen, resolved_at, reopened_count";
+
+fn load_findings(conn: &Connection, tenant_id: &str, filter: FindingFilter) -> Result<Vec<FindingRecord>, StoreError> {
+    let condition = match filter {
+        FindingFilter::Open => "AND status <> 'resolved'",
+        FindingFilter::Resolved => "AND status = 'resolved'",
+        FindingFilter::All => "",
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {FINDING_COLUMNS} FROM findings WHERE tenant_id = ?1 {condition} ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(params![tenant_id], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+            row.get::<_, String>(3)?,
+            row.get::<_, String>(4)?,
+            row.get::<_, Option<String>>(5)?,
+            row.get::<_, i64>(6)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (entry, status, site_id, first_seen, last_seen, resolved_at, reopened) = row?;
+        out.push(FindingRecord {
+            entry: from_json("finding entry", &entry)?,
+            status,
+            site_id,
+            first_seen,
+            last_seen,
+            resolved_at,
+            reopened_count: u32::try_from(reopened).unwrap_or(u32::MAX),
+        });
+    }
+    Ok(out)
+}
+
+fn load_annotations(conn: &Connection, tenant_id: &str, key: Option<&str>) -> Result<Vec<(String, Annotations)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT connector_key, purpose, owner_override, co_owner_override, review_cadence_days, last_tested,
+                client_decision, evidence_link, updated_by, updated_at
+         FROM annotations WHERE tenant_id = ?1 AND (?2 IS NULL OR connector_key = ?2) ORDER BY connector_key",
+    )?;
+    let rows = stmt.query_map(params![tenant_id, key], |row| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, Option<String>>(3)?,
+            Annotations {
+                purpose: row.get(1)?,
+                owner_override: row.get(2)?,
+                co_owner_override: None,
+                review_cadence_days: row.get::<_, Option<i64>>(4)?.and_then(|d| u32::try_from(d).ok()),
+                last_tested: row.get(5)?,
+                client_decision: row.get(6)?,
+                evidence_link: row.get(7)?,
+                updated_by: row.get(8)?,
+                updated_at: row.get(9)?,
+            },
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, co_owners, mut a) = row?;
+        a.co_owner_override = co_owners.map(|c| from_json("co_owner_override", &c)).transpose()?;
+        out.push((key, a));
+    }
+    Ok(out)
+}
+
+fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<IngestOutcome, StoreError> {
+    let tx = write_tx(conn)?;
+    let b = &vb.batch;
+    let agent = tx
+        .query_row(
+            "SELECT revoked_at IS NOT NULL, last_sequence FROM agents WHERE id = ?1",
+            params![b.agent_id],
+            |row| Ok((row.get::<_, bool>(0)?, row.get::<_, Option<i64>>(1)?)),
+        )
+        .optional()?
+        .ok_or_else(|| StoreError::UnknownAgent(b.agent_id.clone()))?;
+    let (revoked, last) = agent;
+    refuse_revoked(&b.agent_id, revoked)?;
+    let stored: bool = tx
+        .query_row("SELECT EXISTS (SELECT 1 FROM batches WHERE digest = ?1)", params![vb.digest], |row| row.get(0))?;
+    if stored {
+        return Ok(IngestOutcome::Duplicate);
+    }
+    refuse_replayed(seq_from_db(last), b.sequence)?;
+    let sequence = seq_to_db(b.sequence)?;
+
+    let current = Current {
+        connectors: load_connectors(&tx, &b.tenant_id)?.into_iter().map(|c| (c.entry.key.clone(), c)).collect(),
+        findings: load_findings(&tx, &b.tenant_id, FindingFilter::All)?
+            .into_iter()
+            .map(|f| (f.entry.id.clone(), f))
+            .collect(),
+    };
+    let plan = plan(&current, vb);
+    let now = &vb.received_at;
+
+    tx.prepare_cached(
+        "INSERT INTO batches (digest, tenant_id, site_id, agent_id, sequence, scan_started_at, scan_finished_at,
+                              received_at, connector_count, finding_count, envelope)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        vb.digest,
+        b.tenant_id,
+        b.site_id,
+        b.agent_id,
+        sequence,
+        b.scan_started_at,
+        b.scan_finished_at,
+        now,
+        b.connectors.len() as i64,
+        b.findings.len() as i64,
+        vb.envelope
+    ])?;
+    {
+        let mut upsert = tx.prepare_cached(
+            "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen, disappeared_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
+                 site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
+                 first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at",
+        )?;
+        for c in &plan.connectors {
+            upsert.execute(params![
+                b.tenant_id,
+                c.entry.key,
+                c.entry.category,
+                c.entry.plugin,
+                c.site_id,
+                to_json(&c.entry),
+                c.present,
+                c.first_seen,
+                c.last_seen,
+                c.disappeared_at
+            ])?;
+        }
+        let mut change = tx.prepare_cached(
+            "INSERT INTO changes (tenant_id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review,
+                                  review_reason, fields, entry)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )?;
+        for c in &plan.changes {
+            change.execute(params![
+                b.tenant_id,
+                c.connector_key,
+                c.kind.as_str(),
+                now,
+                vb.digest,
+                b.agent_id,
+                b.site_id,
+                c.needs_review,
+                c.review_reason,
+                to_json(&c.fields),
+                c.entry.as_ref().map(to_json)
+            ])?;
+        }
+        let mut finding = tx.prepare_cached(
+            "INSERT INTO findings (tenant_id, id, check_id, connector_key, severity, plugin, site_id, status, entry,
+                                   first_seen, last_seen, resolved_at, reopened_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET check_id = excluded.check_id,
+                 connector_key = excluded.connector_key, severity = excluded.severity, plugin = excluded.plugin,
+                 site_id = excluded.site_id, status = excluded.status, entry = excluded.entry,
+                 first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+                 resolved_at = excluded.resolved_at, reopened_count = excluded.reopened_count",
+        )?;
+        for f in &plan.findings {
+            finding.execute(params![
+                b.tenant_id,
+                f.entry.id,
+                f.entry.check_id,
+                f.entry.connector_key,
+                f.entry.severity.as_str(),
+                f.entry.plugin,
+                f.site_id,
+                f.status,
+                to_json(&f.entry),
+                f.first_seen,
+                f.last_seen,
+                f.resolved_at,
+                i64::from(f.reopened_count)
+            ])?;
+        }
+    }
+    tx.execute(
+        "UPDATE agents SET last_sequence = ?2, last_seen_at = ?3 WHERE id = ?1",
+        params![b.agent_id, sequence, now],
+    )?;
+    tx.commit()?;
+    Ok(IngestOutcome::Stored)
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn migrate(&self) -> Result<usize, StoreError> {
+        self.with(|conn| {
+            let tx = write_tx(conn)?;
+            tx.execute_batch(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            )?;
+            let mut applied = 0;
+            for m in MIGRATIONS {
+                let done: bool = tx.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+                    params![m.version],
+                    |row| row.get(0),
+                )?;
+                if done {
+                    continue;
+                }
+                tx.execute_batch(m.sqlite)
+                    .map_err(|e| StoreError::Backend(format!("migration {} ({}): {e}", m.version, m.name)))?;
+                tx.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                    params![m.version, m.name, crate::timestamp::now()],
+                )?;
+                applied += 1;
+            }
+            tx.commit()?;
+            Ok(applied)
+        })
+        .await
+    }
+
+    async fn schema_versions(&self) -> Result<Vec<i64>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
+            let rows = stmt.query_map([], |row| row.get(0))?;
+            Ok(rows.collect::<Result<Vec<i64>, _>>()?)
+        })
+        .await
+    }
+
+    async fn add_tenant(&self, id: &str, name: &str, now: &str) -> Result<(), StoreError> {
+        let (id, name, now) = (id.to_string(), name.to_string(), now.to_string());
+        self.with(move |conn| {
+            let n = conn.execute(
+                "INSERT INTO tenants (id, name, created_at) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+                params![id, name, now],
+            )?;
+            if n == 0 {
+                return Err(StoreError::TenantExists(id));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
+        let id = id.to_string();
+        self.with(move |conn| {
+            Ok(conn
+                .query_row("SELECT id, name, created_at FROM tenants WHERE id = ?1", params![id], |row| {
+                    Ok(TenantRecord { id: row.get(0)?, name: row.get(1)?, created_at: row.get(2)? })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn create_enroll_token(&self, t: NewEnrollToken) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            let tx = write_tx(conn)?;
+            let exists: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = ?1)", params![t.tenant_id], |r| r.get(0))?;
+            if !exists {
+                return Err(StoreError::UnknownTenant(t.tenant_id));
+            }
+            tx.execute(
+                "INSERT INTO enroll_tokens (token_hash, tenant_id, site_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![t.token_hash, t.tenant_id, t.site_id, t.created_at, t.expires_at],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn enroll(&self, token_hash: &str, agent: NewAgent, now: &str) -> Result<AgentRecord, StoreError> {
+        let (token_hash, now) = (token_hash.to_string(), now.to_string());
+        self.with(move |conn| {
+            let tx = write_tx(conn)?;
+            let taken = tx
+                .query_row(
+                    "UPDATE enroll_tokens SET used_at = ?2, used_by = ?3
+                     WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                     RETURNING tenant_id, site_id",
+                    params![token_hash, now, agent.id],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+                )
+                .optional()?;
+            let Some((tenant_id, site_id)) = taken else {
+                let row = tx
+                    .query_row(
+                        "SELECT used_at IS NOT NULL, expires_at FROM enroll_tokens WHERE token_hash = ?1",
+                        params![token_hash],
+                        |row| Ok((row.get::<_, bool>(0)?, row.get::<_, String>(1)?)),
+                    )
+                    .optional()?;
+                return Err(match row {
+                    None => StoreError::TokenInvalid,
+                    Some((used, expires_at)) => token_refusal(used, &expires_at, &now),
+                });
+            };
+            let n = tx.execute(
+                "INSERT INTO agents (id, tenant_id, site_id, public_key, hostname, enrolled_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+                params![agent.id, tenant_id, site_id, agent.public_key, agent.hostname, agent.enrolled_at],
+            )?;
+            if n == 0 {
+                return Err(StoreError::AgentExists(agent.id));
+            }
+            let record = tx.query_row(
+                &format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?1"),
+                params![agent.id],
+                agent_row,
+            )?;
+            tx.commit()?;
+            Ok(record)
+        })
+        .await
+    }
+
+    async fn agent(&self, id: &str) -> Result<Option<AgentRecord>, StoreError> {
+        let id = id.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?1"))?;
+            Ok(stmt.query_row(params![id], agent_row).optional()?)
+        })
+        .await
+    }
+
+    async fn agents(&self, tenant_id: Option<&str>) -> Result<Vec<AgentRecord>, StoreError> {
+        let tenant_id = tenant_id.map(str::to_string);
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {AGENT_COLUMNS} FROM agents WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY tenant_id, site_id, id"
+            ))?;
+            let rows = stmt.query_map(params![tenant_id], agent_row)?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .await
+    }
+
+    async fn revoke_agent(&self, id: &str, now: &str) -> Result<bool, StoreError> {
+        let (id, now) = (id.to_string(), now.to_string());
+        self.with(move |conn| {
+            let tx = write_tx(conn)?;
+            tx.execute("UPDATE agents SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, now])?;
+            let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM agents WHERE id = ?1)", params![id], |r| r.get(0))?;
+            tx.commit()?;
+            Ok(exists)
+        })
+        .await
+    }
+
+    async fn create_api_token(&self, t: NewApiToken) -> Result<(), StoreError> {
+        self.with(move |conn| {
+            let tx = write_tx(conn)?;
+            if let Some(tenant) = &t.tenant_id {
+                let exists: bool =
+                    tx.query_row("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = ?1)", params![tenant], |r| r.get(0))?;
+                if !exists {
+                    return Err(StoreError::UnknownTenant(tenant.clone()));
+                }
+            }
+            tx.execute(
+                "INSERT INTO api_tokens (token_hash, name, tenant_id, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![t.token_hash, t.name, t.tenant_id, t.created_at],
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
+        let token_hash = token_hash.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT name, tenant_id FROM api_tokens WHERE token_hash = ?1")?;
+            Ok(stmt
+                .query_row(params![token_hash], |row| Ok(ApiTokenRecord { name: row.get(0)?, tenant_id: row.get(1)? }))
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn ingest(&self, batch: VerifiedBatch) -> Result<IngestOutcome, StoreError> {
+        self.with(move |conn| ingest_tx(conn, &batch)).await
+    }
+
+    async fn envelope(&self, tenant_id: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let (tenant_id, digest) = (tenant_id.to_string(), digest.to_string());
+        self.with(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT envelope FROM batches WHERE tenant_id = ?1 AND digest = ?2",
+                    params![tenant_id, digest],
+                    |row| row.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn connectors(&self, tenant_id: &str) -> Result<Vec<ConnectorState>, StoreError> {
+        let tenant_id = tenant_id.to_string();
+        self.with(move |conn| load_connectors(conn, &tenant_id)).await
+    }
+
+    async fn findings(&self, tenant_id: &str, filter: FindingFilter) -> Result<Vec<FindingRecord>, StoreError> {
+        let tenant_id = tenant_id.to_string();
+        self.with(move |conn| load_findings(conn, &tenant_id, filter)).await
+    }
+
+    async fn changes(&self, tenant_id: &str, needs_review_only: bool, limit: u32) -> Result<Vec<ChangeRecord>, StoreError> {
+        let tenant_id = tenant_id.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review, review_reason, fields, entry
+                 FROM changes WHERE tenant_id = ?1 AND (?2 = 0 OR needs_review) ORDER BY id DESC LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![tenant_id, needs_review_only, i64::from(limit)], |row| {
+                Ok((
+                    ChangeRecord {
+                        id: row.get(0)?,
+                        connector_key: row.get(1)?,
+                        kind: row.get(2)?,
+                        at: row.get(3)?,
+                        batch_digest: row.get(4)?,
+                        agent_id: row.get(5)?,
+                        site_id: row.get(6)?,
+                        needs_review: row.get(7)?,
+                        review_reason: row.get(8)?,
+                        fields: vec![],
+                        entry: None,
+                    },
+                    row.get::<_, String>(9)?,
+                    row.get::<_, Option<String>>(10)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (mut change, fields, entry) = row?;
+                change.fields = from_json("change fields", &fields)?;
+                change.entry = entry.map(|e| from_json("change entry", &e)).transpose()?;
+                out.push(change);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn annotations(&self, tenant_id: &str) -> Result<Vec<(String, Annotations)>, StoreError> {
+        let tenant_id = tenant_id.to_string();
+        self.with(move |conn| load_annotations(conn, &tenant_id, None)).await
+    }
+
+    async fn update_annotations(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        update: AnnotationsUpdate,
+        by: &str,
+        now: &str,
+    ) -> Result<Option<Annotations>, StoreError> {
+        let (tenant_id, key, by, now) = (tenant_id.to_string(), key.to_string(), by.to_string(), now.to_string());
+        self.with(move |conn| {
+            let tx = write_tx(conn)?;
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM connectors WHERE tenant_id = ?1 AND key = ?2)",
+                params![tenant_id, key],
+                |r| r.get(0),
+            )?;
+            if !exists {
+                return Ok(None);
+            }
+            let current = load_annotations(&tx, &tenant_id, Some(&key))?.pop().map(|(_, a)| a).unwrap_or_default();
+            let a = annotations::merge(current, &update, &by, &now);
+            tx.execute(
+                "INSERT INTO annotations (tenant_id, connector_key, purpose, owner_override, co_owner_override,
+                     review_cadence_days, last_tested, client_decision, evidence_link, updated_by, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 ON CONFLICT (tenant_id, connector_key) DO UPDATE SET purpose = excluded.purpose,
+                     owner_override = excluded.owner_override, co_owner_override = excluded.co_owner_override,
+                     review_cadence_days = excluded.review_cadence_days, last_tested = excluded.last_tested,
+                     client_decision = excluded.client_decision, evidence_link = excluded.evidence_link,
+                     updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                params![
+                    tenant_id,
+                    key,
+                    a.purpose,
+                    a.owner_override,
+                    a.co_owner_override.as_ref().map(to_json),
+                    a.review_cadence_days.map(i64::from),
+                    a.last_tested,
+                    a.client_decision,
+                    a.evidence_link,
+                    a.updated_by,
+                    a.updated_at
+                ],
+            )?;
+            tx.commit()?;
+            Ok(Some(a))
+        })
+        .await
+    }
+
+    async fn counts(&self) -> Result<Counts, StoreError> {
+        self.with(|conn| {
+            let count = |table: &str| -> Result<u64, StoreError> {
+                let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+                Ok(n as u64)
+            };
+            Ok(Counts {
+                batches: count("batches")?,
+                connectors: count("connectors")?,
+                changes: count("changes")?,
+                findings: count("findings")?,
+            })
+        })
+        .await
+    }
+}

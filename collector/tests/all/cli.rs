@@ -1,0 +1,221 @@
+//! The `plumbline-collector` binary: admin commands, `serve` with nothing
+//! configured, and two real collector processes on one PostgreSQL.
+
+use crate::https::client_trusting;
+use crate::support::{Backend, TestAgent};
+use plumbline_protocol::identity::{public_key_b64, AgentKey};
+use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, IngestResponse};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_plumbline-collector");
+
+fn collector(args: &[&str], data_dir: &Path) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("PLUMBLINE_COLLECTOR_DATA_DIR", data_dir)
+        .env_remove("PLUMBLINE_COLLECTOR_DATABASE")
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    assert!(o.status.success(), "{:?}: {}", o.status, String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+fn failure(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(2), "exit code 2; stdout: {}", String::from_utf8_lossy(&o.stdout));
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+#[test]
+fn admin_commands_work_on_the_default_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(stdout(&collector(&["tenant", "add", "contoso", "--name", "Contoso Ltd"], d)), "added tenant contoso (Contoso Ltd)");
+    assert!(d.join("collector.db").exists(), "the default SQLite file is in the data dir");
+    assert!(failure(&collector(&["tenant", "add", "contoso"], d)).contains("already exists"));
+    assert!(failure(&collector(&["tenant", "add", "no/slashes"], d)).contains("tenant id"));
+
+    let token = stdout(&collector(&["enroll-token", "create", "--tenant", "contoso", "--site", "hq"], d));
+    assert!(token.starts_with("ple_") && !token.contains('\n'), "{token}");
+    assert!(failure(&collector(&["enroll-token", "create", "--tenant", "nobody", "--site", "hq"], d)).contains("no tenant"));
+    let api = stdout(&collector(&["api-token", "create", "--tenant", "contoso"], d));
+    assert!(api.starts_with("plt_"));
+    assert!(stdout(&collector(&["api-token", "create", "--all", "--name", "noc"], d)).starts_with("plt_"));
+    failure(&collector(&["api-token", "create"], d));
+    failure(&collector(&["api-token", "create", "--all", "--tenant", "contoso"], d));
+
+    assert!(stdout(&collector(&["agent", "list"], d)).starts_with("AGENT"));
+    assert!(failure(&collector(&["agent", "revoke", "agt_nope"], d)).contains("no agent"));
+    assert!(failure(&collector(&["tenant", "add", "x", "--database", "mysql://nope"], d)).contains("sqlite:PATH"));
+
+    // The environment variable supplies --database.
+    let elsewhere = d.join("elsewhere.db");
+    let o = Command::new(BIN)
+        .args(["tenant", "add", "fabrikam"])
+        .env("PLUMBLINE_COLLECTOR_DATABASE", format!("sqlite:{}", elsewhere.display()))
+        .output()
+        .unwrap();
+    stdout(&o);
+    assert!(elsewhere.exists());
+}
+
+/// A running `serve`; killed on drop.
+struct Serving {
+    child: Child,
+    base: String,
+    /// stderr up to the "listening" line.
+    startup: Vec<String>,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Serving {
+    fn fingerprint(&self) -> Option<String> {
+        self.startup.iter().find_map(|l| l.split("fingerprint: ").nth(1)).map(|f| f.split_whitespace().next().unwrap().to_string())
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(args: &[&str], data_dir: &Path) -> Serving {
+    let mut child = Command::new(BIN)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("PLUMBLINE_COLLECTOR_DATA_DIR", data_dir)
+        .env_remove("PLUMBLINE_COLLECTOR_DATABASE")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // From here on the guard kills the process, whatever happens.
+    let mut s = Serving { child, base: String::new(), startup: Vec::new(), stderr: rx };
+    loop {
+        let line = s
+            .stderr
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("serve did not start: {:#?}", s.startup));
+        let base = line.split("listening on ").nth(1).map(|rest| rest.split_whitespace().next().unwrap().to_string());
+        s.startup.push(line);
+        if let Some(base) = base {
+            s.base = base;
+            return s;
+        }
+    }
+}
+
+#[test]
+fn serve_with_nothing_configured_just_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = serve(&[], dir.path());
+    assert!(s.base.starts_with("https://127.0.0.1:"), "{}", s.base);
+    let cert = std::fs::read_to_string(dir.path().join("tls-cert.pem")).unwrap();
+    let expected = plumbline_collector::tls::pem_fingerprint(cert.as_bytes()).unwrap();
+    assert_eq!(s.fingerprint().as_deref(), Some(expected.as_str()), "{:#?}", s.startup);
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let body = rt.block_on(async {
+        client_trusting(&cert).get(format!("{}/v1/health", s.base)).send().await.unwrap().text().await.unwrap()
+    });
+    assert_eq!(body, "ok");
+    assert!(dir.path().join("collector.db").exists());
+
+    // SIGTERM: a graceful stop, exit 0.
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
+    let status = wait_for(&mut s.child, Duration::from_secs(20)).expect("stopped after SIGTERM");
+    assert!(status.success(), "{status:?}");
+    let rest: Vec<String> = s.stderr.try_iter().collect();
+    assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:#?}");
+    drop(s);
+
+    // A restart reuses the certificate.
+    let again = serve(&[], dir.path());
+    assert_eq!(again.fingerprint().as_deref(), Some(expected.as_str()));
+    assert!(again.startup.iter().any(|l| l.contains("using self-signed")), "{:#?}", again.startup);
+}
+
+fn wait_for(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_collector_processes_on_one_postgres() {
+    let t = Backend::Postgres.store().await;
+    let dir = tempfile::tempdir().unwrap();
+    let collectors = [
+        serve(&["--insecure-http", "--database", &t.url], dir.path()),
+        serve(&["--insecure-http", "--database", &t.url], dir.path()),
+    ];
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder().build().unwrap();
+
+    let mut agents = Vec::new();
+    for i in 0..3 {
+        t.tenant("contoso").await;
+        let issued = plumbline_collector::admin::create_enroll_token(t.dyn_store(), "contoso", &format!("site{i}"), 1).await.unwrap();
+        let key = AgentKey::generate();
+        // Enroll through one process, push through both.
+        let enrolled: EnrollResponse = client
+            .post(format!("{}/v1/enroll", collectors[i % 2].base))
+            .json(&EnrollRequest { token: issued.token, public_key: public_key_b64(&key.verifying()), hostname: "h".into() })
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        agents.push(TestAgent { key, tenant: enrolled.tenant_id, site: enrolled.site_id });
+    }
+    let bases: Vec<String> = collectors.iter().map(|c| c.base.clone()).collect();
+    let pushes = agents.iter().map(|agent| {
+        let (client, bases) = (client.clone(), bases.clone());
+        async move {
+            let mut stored = 0;
+            for seq in 1..=8u64 {
+                let body = agent.sign(&agent.typical(seq, 3));
+                let send = |base: String, body: Vec<u8>| {
+                    let client = client.clone();
+                    async move {
+                        let r: IngestResponse =
+                            client.post(format!("{base}/v1/ingest")).body(body).send().await.unwrap().json().await.unwrap();
+                        r.status
+                    }
+                };
+                let (a, b) = tokio::join!(send(bases[0].clone(), body.clone()), send(bases[1].clone(), body));
+                assert!(matches!((a.as_str(), b.as_str()), ("stored", "duplicate") | ("duplicate", "stored")), "{a} {b}");
+                stored += 1;
+            }
+            stored
+        }
+    });
+    let total: u64 = futures::future::join_all(pushes).await.into_iter().sum();
+    assert_eq!(total, 24);
+    assert_eq!(t.store.counts().await.unwrap().batches, 24);
+    drop(collectors);
+}

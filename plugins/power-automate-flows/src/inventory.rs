@@ -1,0 +1,185 @@
+//! What one scan read, and the one walk that reads it from any
+//! [`Source`] (live APIs or saved answers), with `max_flows` enforced.
+
+use crate::config::Config;
+use crate::model::{AuthKnowledge, Definition, Environment, Flow, Permission, User};
+use plumbline_plugin_sdk::ScanError;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where the answers come from. Every method answers for one thing and
+/// says "unknown" (`None`) rather than failing when that thing is just not
+/// there; errors are for answers that cannot be used at all.
+pub trait Source {
+    /// Every environment.
+    fn environments(&mut self) -> Result<Vec<Environment>, ScanError>;
+    /// The flows of `env`, at most `limit` of them, and whether more remained;
+    /// `None` when the environment's flows are not available (with a note).
+    /// Flows that cannot be read are skipped with a note.
+    fn flows(&mut self, env: &Environment, limit: usize, notes: &mut Vec<String>) -> Result<Option<(Vec<Flow>, bool)>, ScanError>;
+    /// A flow's permissions; `None` when not available (not exported, or the
+    /// flow is gone).
+    fn permissions(&mut self, env: &str, flow: &str) -> Result<Option<Vec<Permission>>, ScanError>;
+    /// A flow's definition; `None` when not available.
+    fn definition(&mut self, env: &str, flow: &str) -> Result<Option<Definition>, ScanError>;
+    /// Account status of these users (ids); users not in the answer are unknown.
+    /// `None` when owner status is not available at all.
+    fn users(&mut self, ids: &[String], notes: &mut Vec<String>) -> Result<Option<BTreeMap<String, User>>, ScanError>;
+}
+
+/// One flow and what was read about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlowFacts {
+    /// The listed flow.
+    pub flow: Flow,
+    /// Its permissions; `None`: unknown.
+    pub permissions: Option<Vec<Permission>>,
+    /// Its trigger authentication, from the definition.
+    pub auth: AuthKnowledge,
+    /// Whether it has an HTTP trigger, from the definition when the summary
+    /// did not say.
+    pub definition_http: Option<bool>,
+}
+
+impl FlowFacts {
+    /// A flow with nothing read beyond the list.
+    pub fn listed(flow: Flow) -> FlowFacts {
+        FlowFacts {
+            flow,
+            permissions: None,
+            auth: AuthKnowledge::NotRead,
+            definition_http: None,
+        }
+    }
+
+    /// HTTP trigger: from the summary, else from the definition.
+    pub fn has_http_trigger(&self) -> Option<bool> {
+        self.flow.has_http_trigger().or(self.definition_http)
+    }
+}
+
+/// One environment and its flows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvironmentFacts {
+    /// The environment.
+    pub env: Environment,
+    /// Its flows that were read.
+    pub flows: Vec<FlowFacts>,
+    /// How much of its flow list was read.
+    pub listing: Listing,
+}
+
+/// How much of an environment's flow list was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listing {
+    /// To the end.
+    Complete,
+    /// Up to `max_flows`.
+    Cut,
+    /// Not at all: the saved answers do not have it.
+    Missing,
+}
+
+impl Listing {
+    /// For the register.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Listing::Complete => "complete",
+            Listing::Cut => "cut at max_flows",
+            Listing::Missing => "not available",
+        }
+    }
+}
+
+/// Everything one scan read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Environments in the order read.
+    pub environments: Vec<EnvironmentFacts>,
+    /// Owners' accounts by id; `None`: owner status was not available.
+    pub users: Option<BTreeMap<String, User>>,
+    /// Whether `max_flows` stopped the walk.
+    pub cut: bool,
+    /// Things the operator should know (cut lists, unreadable items).
+    pub notes: Vec<String>,
+    /// Requests (or files) answered, for the log.
+    pub flows_examined: usize,
+}
+
+/// Read everything `config` asks for from `source`.
+pub fn collect(source: &mut impl Source, config: &Config) -> Result<Inventory, ScanError> {
+    let mut inv = Inventory::default();
+    let mut envs = source.environments()?;
+    if !config.environments.is_empty() {
+        for wanted in &config.environments {
+            if !envs.iter().any(|e| e.name.eq_ignore_ascii_case(wanted)) {
+                inv.notes.push(format!(
+                    "environment {wanted} (setting `environments`) was not found; the environments are {}",
+                    envs.iter().map(|e| e.name.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        envs.retain(|e| config.environments.iter().any(|w| w.eq_ignore_ascii_case(&e.name)));
+    }
+    let mut left = config.max_flows;
+    for env in envs {
+        if left == 0 {
+            inv.cut = true;
+            inv.environments.push(EnvironmentFacts { env, flows: Vec::new(), listing: Listing::Cut });
+            continue;
+        }
+        let Some((flows, more)) = source.flows(&env, left, &mut inv.notes)? else {
+            inv.environments.push(EnvironmentFacts { env, flows: Vec::new(), listing: Listing::Missing });
+            continue;
+        };
+        left -= flows.len().min(left);
+        if more {
+            inv.cut = true;
+        }
+        let mut facts = Vec::with_capacity(flows.len());
+        for flow in flows {
+            let mut f = FlowFacts::listed(flow);
+            f.permissions = source.permissions(&env.name, &f.flow.name)?;
+            if f.flow.needs_definition() {
+                if let Some(def) = source.definition(&env.name, &f.flow.name)? {
+                    f.auth = def.trigger_auth();
+                    f.definition_http = def.has_http_trigger();
+                }
+            }
+            facts.push(f);
+        }
+        inv.flows_examined += facts.len();
+        let listing = if more { Listing::Cut } else { Listing::Complete };
+        inv.environments.push(EnvironmentFacts { env, flows: facts, listing });
+    }
+    if inv.cut {
+        let skipped: Vec<&str> = inv
+            .environments
+            .iter()
+            .filter(|e| e.listing == Listing::Cut)
+            .map(|e| e.env.name.as_str())
+            .collect();
+        inv.notes.push(format!(
+            "stopped at {} flows (max_flows = {}): the flows of {} were not all read and are missing from \
+             the register; raise `max_flows` (and the plugin's `timeout_secs`) or scan fewer environments \
+             with `environments`",
+            inv.flows_examined,
+            config.max_flows,
+            skipped.join(", ")
+        ));
+    }
+    let owners: BTreeSet<String> = inv
+        .environments
+        .iter()
+        .flat_map(|e| &e.flows)
+        .flat_map(|f| f.permissions.iter().flatten())
+        .filter(|p| p.role.manages() && p.is_user())
+        .map(|p| p.principal_id.clone())
+        .collect();
+    let owners: Vec<String> = owners.into_iter().collect();
+    inv.users = if owners.is_empty() {
+        Some(BTreeMap::new())
+    } else {
+        source.users(&owners, &mut inv.notes)?
+    };
+    Ok(inv)
+}

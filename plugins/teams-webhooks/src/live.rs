@@ -1,0 +1,615 @@
+//! Live mode: Microsoft Graph v1.0.
+//!
+//! 1. `GET /groups?$filter=resourceProvisioningOptions/Any(x:x eq 'Team')`,
+//!    following `@odata.nextLink`;
+//! 2. per team, `GET /teams/{id}/installedApps?$expand=teamsAppDefinition`
+//!    and `GET /groups/{id}/owners?$select=...`, sent through
+//!    `POST /$batch`, [`MAX_BATCH_REQUESTS`] at a time.
+//!
+//! A batch answers 200 even when some of its requests fail; each request has
+//! its own status. Throttled ones (429, or 502/503/504) are sent again in a
+//! later round (the plugin cannot sleep; the other batches of a round are
+//! the pause), at most [`MAX_BATCH_ROUNDS`] rounds; what is still throttled
+//! after that is fetched on its own with a plain GET, where the host waits
+//! out `Retry-After`. A 403 or 404 (and any other failure) becomes a note on
+//! that team, not a failed scan.
+//!
+//! Everything here takes the transport as a closure (`http::send` in a
+//! scan, a fake in native tests), so it never calls the host itself.
+
+use crate::json::{collection_of, Collection, GraphError};
+use crate::model::{Fetched, InstalledApp, Note, Owner, Team, TeamData};
+use plumbline_plugin_sdk::http::{self, NextPage, Request, Response};
+use plumbline_plugin_sdk::ScanError;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// Graph's v1.0 root.
+pub const GRAPH_ROOT: &str = "https://graph.microsoft.com/v1.0";
+/// Requests in one `$batch`: Graph's limit.
+pub const MAX_BATCH_REQUESTS: usize = 20;
+/// Rounds of `$batch` before throttled requests fall back to plain GETs.
+pub const MAX_BATCH_ROUNDS: usize = 4;
+/// `$top` of the team listing (Graph's maximum for groups).
+pub const TEAMS_PAGE_SIZE: usize = 999;
+/// Per-request statuses inside a batch that are worth sending again.
+const RETRYABLE: [u16; 4] = [429, 502, 503, 504];
+
+/// The first request of the team listing.
+pub fn teams_request(credential: &str) -> Request {
+    let url = format!(
+        "{GRAPH_ROOT}/groups?$filter=resourceProvisioningOptions/Any(x:x%20eq%20'Team')\
+         &$select=id,displayName,visibility,createdDateTime&$top={TEAMS_PAGE_SIZE}"
+    );
+    http::json_request("GET", &url, None, Some(credential), &[])
+}
+
+/// List every team, following `@odata.nextLink` pages.
+pub fn list_teams(
+    credential: &str,
+    send: &mut impl FnMut(&Request) -> Result<Response, ScanError>,
+) -> Result<Vec<Team>, ScanError> {
+    let values = http::collect_pages_with(teams_request(credential), NextPage::Get, |r| {
+        http::parse_json_response(&r.url, &send(r)?)
+    })
+    .map_err(|e| e.context("listing teams"))?;
+    let mut teams = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        let team = Team::from_value(v).ok_or_else(|| {
+            ScanError::Malformed(format!("listing teams: item {i} has no `id`"))
+        })?;
+        teams.push(team);
+    }
+    Ok(teams)
+}
+
+/// What a batch item asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Want {
+    /// `installedApps?$expand=teamsAppDefinition`.
+    Apps,
+    /// `owners?$select=...`.
+    Owners,
+}
+
+/// One request of a batch: what, for which team (an index into the list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BatchItem {
+    /// Index of the team.
+    pub team: usize,
+    /// What is asked.
+    pub want: Want,
+}
+
+impl BatchItem {
+    /// The request id inside the batch: `apps-3`, `owners-3`.
+    pub fn id(&self) -> String {
+        match self.want {
+            Want::Apps => format!("apps-{}", self.team),
+            Want::Owners => format!("owners-{}", self.team),
+        }
+    }
+
+    /// The URL relative to the version root, as `$batch` wants it.
+    pub fn relative_url(&self, team_id: &str) -> String {
+        match self.want {
+            Want::Apps => format!("/teams/{team_id}/installedApps?$expand=teamsAppDefinition"),
+            Want::Owners => format!(
+                "/groups/{team_id}/owners?$select=id,displayName,userPrincipalName,accountEnabled"
+            ),
+        }
+    }
+}
+
+/// The `$batch` request for `items`.
+pub fn batch_request(items: &[BatchItem], teams: &[Team], credential: &str) -> Request {
+    let requests: Vec<Value> = items
+        .iter()
+        .map(|it| {
+            json!({
+                "id": it.id(),
+                "method": "GET",
+                "url": it.relative_url(&teams[it.team].id),
+            })
+        })
+        .collect();
+    http::json_request(
+        "POST",
+        &format!("{GRAPH_ROOT}/$batch"),
+        Some(&json!({ "requests": requests })),
+        Some(credential),
+        &[],
+    )
+}
+
+/// `items` in batches of at most [`MAX_BATCH_REQUESTS`].
+pub fn split_batches(items: &[BatchItem]) -> impl Iterator<Item = &[BatchItem]> {
+    items.chunks(MAX_BATCH_REQUESTS)
+}
+
+/// What one request inside a batch answered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ItemOutcome {
+    /// 2xx: the items of this page, and the next page's link if any.
+    Page {
+        /// `value` items.
+        items: Vec<Value>,
+        /// `@odata.nextLink`.
+        next_link: Option<String>,
+    },
+    /// Throttled or briefly unavailable: send it again later.
+    Retry {
+        /// The status.
+        status: u16,
+        /// `Retry-After`, in seconds, when given.
+        retry_after: Option<u64>,
+    },
+    /// Refused or failed for good.
+    Failed(Note),
+}
+
+/// Read a `$batch` answer (`{"responses": [{"id", "status", "headers",
+/// "body"}]}`) for the `sent` items. Answers may come in any order; an item
+/// with no answer is to be retried.
+pub fn parse_batch_response(
+    answer: &Value,
+    sent: &[BatchItem],
+) -> Result<Vec<(BatchItem, ItemOutcome)>, ScanError> {
+    let responses = answer
+        .get("responses")
+        .and_then(Value::as_array)
+        .ok_or_else(|| ScanError::Malformed("$batch: the answer has no `responses` array".into()))?;
+    let mut by_id: HashMap<String, &Value> = HashMap::new();
+    for (i, r) in responses.iter().enumerate() {
+        let id = match r.get("id") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => {
+                return Err(ScanError::Malformed(format!(
+                    "$batch: response {i} has no `id`"
+                )))
+            }
+        };
+        by_id.insert(id, r);
+    }
+    let mut out = Vec::with_capacity(sent.len());
+    for item in sent {
+        let Some(r) = by_id.get(&item.id()) else {
+            out.push((*item, ItemOutcome::Retry { status: 0, retry_after: None }));
+            continue;
+        };
+        let status = r
+            .get("status")
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .ok_or_else(|| {
+                ScanError::Malformed(format!("$batch: response `{}` has no numeric `status`", item.id()))
+            })?;
+        let body = r.get("body").cloned().unwrap_or(Value::Null);
+        out.push((*item, outcome(status, header(r, "retry-after"), body, &item.id())?));
+    }
+    Ok(out)
+}
+
+fn header(r: &Value, name: &str) -> Option<String> {
+    r.get("headers")?
+        .as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .and_then(|(_, v)| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+}
+
+fn outcome(status: u16, retry_after: Option<String>, body: Value, what: &str) -> Result<ItemOutcome, ScanError> {
+    if (200..300).contains(&status) {
+        return match collection_of(body, what)? {
+            Collection::Items { items, next_link } => Ok(ItemOutcome::Page { items, next_link }),
+            Collection::Error(e) => Ok(ItemOutcome::Failed(note_of(&e, status))),
+        };
+    }
+    if RETRYABLE.contains(&status) {
+        return Ok(ItemOutcome::Retry {
+            status,
+            retry_after: retry_after.and_then(|s| s.trim().parse().ok()),
+        });
+    }
+    let e = GraphError::from_value(&body, Some(status)).unwrap_or(GraphError {
+        status: Some(status),
+        code: None,
+        message: "no error body".into(),
+    });
+    Ok(ItemOutcome::Failed(note_of(&e, status)))
+}
+
+fn note_of(e: &GraphError, status: u16) -> Note {
+    let hint = match status {
+        403 => " (the app lacks TeamsAppInstallation.ReadForTeam.All / GroupMember.Read.All, or the team is restricted)",
+        404 => " (the team was deleted or is still being provisioned)",
+        _ => "",
+    };
+    Note {
+        status: Some(status),
+        reason: format!("{}{hint}", e.describe()),
+    }
+}
+
+/// Counters of one live read, for the log and the register.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Batch rounds sent.
+    pub rounds: usize,
+    /// `$batch` requests sent.
+    pub batches: usize,
+    /// Requests answered 429/5xx inside a batch (each time).
+    pub throttled: usize,
+    /// Largest `Retry-After` seen inside a batch, seconds.
+    pub max_retry_after: Option<u64>,
+    /// Requests fetched on their own after the last round.
+    pub fallback_gets: usize,
+    /// `@odata.nextLink` pages followed for per-team answers.
+    pub extra_pages: usize,
+}
+
+/// Each batch item's result.
+pub type BatchResults = BTreeMap<BatchItem, Fetched<Vec<Value>>>;
+
+/// Send every item through `$batch`, re-queueing throttled ones, and return
+/// each item's result.
+pub fn run_batches(
+    items: &[BatchItem],
+    teams: &[Team],
+    credential: &str,
+    send: &mut impl FnMut(&Request) -> Result<Response, ScanError>,
+) -> Result<(BatchResults, BatchStats), ScanError> {
+    let mut stats = BatchStats::default();
+    let mut results = BTreeMap::new();
+    let mut pending: Vec<BatchItem> = items.to_vec();
+    while !pending.is_empty() && stats.rounds < MAX_BATCH_ROUNDS {
+        stats.rounds += 1;
+        let mut again = Vec::new();
+        for chunk in split_batches(&pending) {
+            let req = batch_request(chunk, teams, credential);
+            stats.batches += 1;
+            let answer = http::parse_json_response(&req.url, &send(&req)?)
+                .map_err(|e| e.context("reading installed apps and owners"))?;
+            for (item, outcome) in parse_batch_response(&answer, chunk)? {
+                match outcome {
+                    ItemOutcome::Page { items, next_link } => {
+                        let all = follow(items, next_link, credential, send, &mut stats)?;
+                        results.insert(item, all);
+                    }
+                    ItemOutcome::Retry { retry_after, .. } => {
+                        stats.throttled += 1;
+                        stats.max_retry_after = stats.max_retry_after.max(retry_after);
+                        again.push(item);
+                    }
+                    ItemOutcome::Failed(note) => {
+                        results.insert(item, Fetched::Failed(note));
+                    }
+                }
+            }
+        }
+        pending = again;
+    }
+    for item in pending {
+        stats.fallback_gets += 1;
+        let url = format!("{GRAPH_ROOT}{}", item.relative_url(&teams[item.team].id));
+        let req = http::json_request("GET", &url, None, Some(credential), &[]);
+        let resp = send(&req)?;
+        let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        let retry_after = http::header(&resp, "retry-after").map(str::to_string);
+        let result = match outcome(resp.status, retry_after, body, &item.id())? {
+            ItemOutcome::Page { items, next_link } => follow(items, next_link, credential, send, &mut stats)?,
+            ItemOutcome::Retry { status, .. } => Fetched::Failed(Note {
+                status: Some(status),
+                reason: format!(
+                    "HTTP {status}: still throttled after {MAX_BATCH_ROUNDS} batch rounds and the host's retries"
+                ),
+            }),
+            ItemOutcome::Failed(note) => Fetched::Failed(note),
+        };
+        results.insert(item, result);
+    }
+    Ok((results, stats))
+}
+
+/// The rest of a per-team answer that came in pages.
+fn follow(
+    mut items: Vec<Value>,
+    next_link: Option<String>,
+    credential: &str,
+    send: &mut impl FnMut(&Request) -> Result<Response, ScanError>,
+    stats: &mut BatchStats,
+) -> Result<Fetched<Vec<Value>>, ScanError> {
+    if let Some(link) = next_link {
+        let first = http::json_request("GET", &link, None, Some(credential), &[]);
+        let rest = http::collect_pages_with(first, NextPage::Get, |r| {
+            stats.extra_pages += 1;
+            http::parse_json_response(&r.url, &send(r)?)
+        })?;
+        items.extend(rest);
+    }
+    Ok(Fetched::Read(items))
+}
+
+/// Whether `id` is a GUID (a group id always is): only such ids go into URLs.
+pub fn is_guid(id: &str) -> bool {
+    let b = id.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// The whole live read: teams, then their apps and owners.
+pub fn fetch_live_with(
+    credential: &str,
+    send: &mut impl FnMut(&Request) -> Result<Response, ScanError>,
+) -> Result<(Vec<TeamData>, BatchStats), ScanError> {
+    let teams = list_teams(credential, send)?;
+    let mut items = Vec::with_capacity(teams.len() * 2);
+    for (i, t) in teams.iter().enumerate() {
+        if is_guid(&t.id) {
+            items.push(BatchItem { team: i, want: Want::Apps });
+            items.push(BatchItem { team: i, want: Want::Owners });
+        }
+    }
+    let (mut results, stats) = run_batches(&items, &teams, credential, send)?;
+    let data = teams
+        .into_iter()
+        .enumerate()
+        .map(|(i, team)| {
+            let mut take = |want: Want| {
+                results.remove(&BatchItem { team: i, want }).unwrap_or_else(|| {
+                    Fetched::Failed(Note {
+                        status: None,
+                        reason: format!("the team id {:?} is not a GUID; not requested", team.id),
+                    })
+                })
+            };
+            let apps = take(Want::Apps);
+            let owners = take(Want::Owners);
+            TeamData {
+                apps: map(apps, InstalledApp::from_value),
+                owners: map(owners, Owner::from_value),
+                team,
+            }
+        })
+        .collect();
+    Ok((data, stats))
+}
+
+fn map<T>(f: Fetched<Vec<Value>>, read: impl Fn(&Value) -> T) -> Fetched<Vec<T>> {
+    match f {
+        Fetched::Read(vs) => Fetched::Read(vs.iter().map(read).collect()),
+        Fetched::Failed(n) => Fetched::Failed(n),
+        Fetched::Missing(m) => Fetched::Missing(m),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use plumbline_plugin_sdk::Attribute;
+
+    fn team(i: usize) -> Team {
+        Team {
+            id: format!("00000000-0000-4000-8000-{i:012}"),
+            display_name: Some(format!("Team {i}")),
+            ..Team::default()
+        }
+    }
+
+    fn ok(body: Value) -> Response {
+        Response {
+            status: 200,
+            headers: vec![Attribute { name: "content-type".into(), value: "application/json".into() }],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
+    fn body_of(r: &Request) -> Value {
+        serde_json::from_slice(r.body.as_deref().unwrap_or_default()).unwrap()
+    }
+
+    #[test]
+    fn the_team_listing_asks_graph_for_teams_only() {
+        let r = teams_request("graph");
+        assert_eq!(r.method, "GET");
+        assert_eq!(r.credential.as_deref(), Some("graph"));
+        assert_eq!(
+            r.url,
+            "https://graph.microsoft.com/v1.0/groups?$filter=resourceProvisioningOptions/Any(x:x%20eq%20'Team')&$select=id,displayName,visibility,createdDateTime&$top=999"
+        );
+    }
+
+    #[test]
+    fn listing_follows_next_links() {
+        let mut calls = Vec::new();
+        let teams = list_teams("graph", &mut |r: &Request| {
+            calls.push((r.method.clone(), r.url.clone()));
+            Ok(match calls.len() {
+                1 => ok(json!({"value": [{"id": team(1).id, "displayName": "A"}], "@odata.nextLink": "https://graph.microsoft.com/v1.0/groups?$skiptoken=x"})),
+                _ => ok(json!({"value": [{"id": team(2).id}]})),
+            })
+        })
+        .unwrap();
+        assert_eq!(teams.len(), 2);
+        assert_eq!(calls[1], ("GET".to_string(), "https://graph.microsoft.com/v1.0/groups?$skiptoken=x".to_string()));
+        let e = list_teams("graph", &mut |_r: &Request| Ok(ok(json!({"value": [{"displayName": "no id"}]})))).unwrap_err();
+        assert!(e.to_string().contains("item 0 has no `id`"), "{e}");
+    }
+
+    #[test]
+    fn batches_hold_at_most_twenty_requests() {
+        let teams: Vec<Team> = (0..23).map(team).collect();
+        let items: Vec<BatchItem> = (0..23)
+            .flat_map(|i| [BatchItem { team: i, want: Want::Apps }, BatchItem { team: i, want: Want::Owners }])
+            .collect();
+        let sizes: Vec<usize> = split_batches(&items).map(<[BatchItem]>::len).collect();
+        assert_eq!(sizes, vec![20, 20, 6]);
+        let req = batch_request(&items[..2], &teams, "graph");
+        assert_eq!(req.method, "POST");
+        assert_eq!(req.url, "https://graph.microsoft.com/v1.0/$batch");
+        assert_eq!(
+            body_of(&req),
+            json!({"requests": [
+                {"id": "apps-0", "method": "GET", "url": "/teams/00000000-0000-4000-8000-000000000000/installedApps?$expand=teamsAppDefinition"},
+                {"id": "owners-0", "method": "GET", "url": "/groups/00000000-0000-4000-8000-000000000000/owners?$select=id,displayName,userPrincipalName,accountEnabled"}
+            ]})
+        );
+    }
+
+    #[test]
+    fn batch_answers_per_item_statuses_in_any_order() {
+        let sent = [
+            BatchItem { team: 0, want: Want::Apps },
+            BatchItem { team: 0, want: Want::Owners },
+            BatchItem { team: 1, want: Want::Apps },
+            BatchItem { team: 2, want: Want::Apps },
+        ];
+        let answer = json!({"responses": [
+            {"id": "apps-2", "status": 403, "headers": {"Content-Type": "application/json"},
+             "body": {"error": {"code": "Forbidden", "message": "Missing role permissions on the request."}}},
+            {"id": "apps-1", "status": 429, "headers": {"Retry-After": "7"},
+             "body": {"error": {"code": "TooManyRequests", "message": "Too many requests"}}},
+            {"id": "owners-0", "status": 200, "body": {"value": [{"id": "u1"}], "@odata.nextLink": "https://graph.microsoft.com/v1.0/groups/x/owners?$skiptoken=2"}},
+            {"id": "apps-0", "status": 200, "body": {"@odata.context": "c", "value": []}}
+        ]});
+        let got = parse_batch_response(&answer, &sent).unwrap();
+        assert_eq!(got[0].1, ItemOutcome::Page { items: vec![], next_link: None });
+        assert!(matches!(&got[1].1, ItemOutcome::Page { next_link: Some(l), .. } if l.ends_with("skiptoken=2")));
+        assert_eq!(got[2].1, ItemOutcome::Retry { status: 429, retry_after: Some(7) });
+        let ItemOutcome::Failed(note) = &got[3].1 else { panic!("{got:?}") };
+        assert_eq!(note.status, Some(403));
+        assert!(note.reason.starts_with("HTTP 403 Forbidden: Missing role permissions"), "{}", note.reason);
+        // A request with no answer is retried.
+        let got = parse_batch_response(&json!({"responses": []}), &sent[..1]).unwrap();
+        assert!(matches!(got[0].1, ItemOutcome::Retry { .. }));
+        assert!(parse_batch_response(&json!({"value": []}), &sent).is_err());
+        assert!(parse_batch_response(&json!({"responses": [{"status": 200}]}), &sent).is_err());
+    }
+
+    /// A fake Graph: every `$batch` item answers 200 except those listed in
+    /// `throttle` (team index → how many times it answers 429 first) and
+    /// `forbid` (403 for apps).
+    struct FakeGraph {
+        teams: usize,
+        throttle: HashMap<usize, usize>,
+        forbid: Vec<usize>,
+        batch_sizes: Vec<usize>,
+        direct: Vec<String>,
+    }
+
+    impl FakeGraph {
+        fn send(&mut self, r: &Request) -> Result<Response, ScanError> {
+            if r.url.contains("/groups?$filter") {
+                let value: Vec<Value> = (0..self.teams).map(|i| json!({"id": team(i).id, "displayName": format!("Team {i}")})).collect();
+                return Ok(ok(json!({ "value": value })));
+            }
+            if r.url.ends_with("/$batch") {
+                let reqs = body_of(r)["requests"].as_array().unwrap().clone();
+                self.batch_sizes.push(reqs.len());
+                let responses: Vec<Value> = reqs
+                    .iter()
+                    .rev()
+                    .map(|q| {
+                        let id = q["id"].as_str().unwrap().to_string();
+                        let t: usize = id.rsplit('-').next().unwrap().parse().unwrap();
+                        if let Some(n) = self.throttle.get_mut(&t).filter(|n| **n > 0) {
+                            *n -= 1;
+                            return json!({"id": id, "status": 429, "headers": {"Retry-After": "3"}, "body": {"error": {"code": "TooManyRequests", "message": "slow down"}}});
+                        }
+                        if id.starts_with("apps") && self.forbid.contains(&t) {
+                            return json!({"id": id, "status": 403, "body": {"error": {"code": "Forbidden", "message": "no"}}});
+                        }
+                        let value = if id.starts_with("apps") {
+                            json!([{"id": "inst", "teamsAppDefinition": {"teamsAppId": "203a1e2c-26cc-47ca-83ae-be98f960b6b2", "displayName": "Incoming Webhook"}}])
+                        } else {
+                            json!([{"id": "u", "userPrincipalName": format!("owner{t}@x.example")}])
+                        };
+                        json!({"id": id, "status": 200, "body": {"value": value}})
+                    })
+                    .collect();
+                return Ok(ok(json!({ "responses": responses })));
+            }
+            self.direct.push(r.url.clone());
+            Ok(ok(json!({"value": []})))
+        }
+    }
+
+    #[test]
+    fn throttled_items_go_into_a_later_batch_and_403_is_a_note() {
+        let mut g = FakeGraph { teams: 25, throttle: HashMap::from([(3, 1), (24, 3)]), forbid: vec![7], batch_sizes: vec![], direct: vec![] };
+        let (data, stats) = fetch_live_with("graph", &mut |r: &Request| g.send(r)).unwrap();
+        assert_eq!(data.len(), 25);
+        // 50 requests in batches of 20; the 3 throttled ones (one of team
+        // 3's, both of team 24's) go again in round 2, where one of team
+        // 24's is throttled again and goes in round 3.
+        assert_eq!(g.batch_sizes, vec![20, 20, 10, 3, 1]);
+        assert_eq!((stats.rounds, stats.batches, stats.throttled), (3, 5, 4));
+        assert_eq!(stats.max_retry_after, Some(3));
+        assert!(g.direct.is_empty());
+        for (i, d) in data.iter().enumerate() {
+            let owners = d.owners.read().expect("owners read");
+            assert_eq!(owners[0].upn.as_deref(), Some(format!("owner{i}@x.example").as_str()));
+            if i == 7 {
+                assert!(matches!(&d.apps, Fetched::Failed(n) if n.status == Some(403)), "{:?}", d.apps);
+            } else {
+                assert!(d.apps.read().unwrap()[0].is_incoming_webhook(), "team {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn still_throttled_after_the_last_round_falls_back_to_plain_gets() {
+        let mut g = FakeGraph { teams: 2, throttle: HashMap::from([(1, 100)]), forbid: vec![], batch_sizes: vec![], direct: vec![] };
+        let (data, stats) = fetch_live_with("graph", &mut |r: &Request| g.send(r)).unwrap();
+        assert_eq!(stats.rounds, MAX_BATCH_ROUNDS);
+        assert_eq!(g.batch_sizes, vec![4, 2, 2, 2]);
+        assert_eq!(stats.fallback_gets, 2);
+        assert_eq!(
+            g.direct,
+            vec![
+                format!("https://graph.microsoft.com/v1.0/teams/{}/installedApps?$expand=teamsAppDefinition", team(1).id),
+                format!("https://graph.microsoft.com/v1.0/groups/{}/owners?$select=id,displayName,userPrincipalName,accountEnabled", team(1).id),
+            ]
+        );
+        assert_eq!(data[1].apps, Fetched::Read(vec![]));
+    }
+
+    #[test]
+    fn per_team_pages_are_followed_and_batch_failures_fail_the_scan() {
+        let teams = vec![team(0)];
+        let items = [BatchItem { team: 0, want: Want::Owners }];
+        let mut urls = Vec::new();
+        let (res, stats) = run_batches(&items, &teams, "graph", &mut |r: &Request| {
+            urls.push(r.url.clone());
+            Ok(if r.url.ends_with("$batch") {
+                ok(json!({"responses": [{"id": "owners-0", "status": 200, "body": {"value": [{"id": "a"}], "@odata.nextLink": "https://graph.microsoft.com/v1.0/next"}}]}))
+            } else {
+                ok(json!({"value": [{"id": "b"}]}))
+            })
+        })
+        .unwrap();
+        assert_eq!(urls[1], "https://graph.microsoft.com/v1.0/next");
+        assert_eq!(stats.extra_pages, 1);
+        assert_eq!(res[&items[0]].read().map(Vec::len), Some(2));
+        let e = run_batches(&items, &teams, "graph", &mut |_r: &Request| {
+            Ok(Response { status: 401, headers: vec![], body: b"{}".to_vec() })
+        })
+        .unwrap_err();
+        assert!(matches!(&e, ScanError::Upstream(m) if m.contains("HTTP 401") && m.starts_with("reading installed apps")), "{e:?}");
+    }
+
+    #[test]
+    fn only_guids_go_into_urls() {
+        assert!(is_guid("1a7c3e52-9b1d-4e8f-a2c4-6d0e8f1a3b5c"));
+        assert!(!is_guid("1a7c3e52-9b1d-4e8f-a2c4-6d0e8f1a3b5c/../x"));
+        assert!(!is_guid("19:abc@thread.tacv2"));
+    }
+}

@@ -1,0 +1,415 @@
+//! Delivery as an operator and an auditor see it, with the real `plumbline`
+//! binary against a stand-in collector that speaks the wire contract:
+//! enrollment, signed batches, the spool surviving outages and SIGKILL,
+//! refusals quarantined, and offline verification.
+
+use crate::support::{lit, Site, TENANT};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use plumbline_protocol::identity::{agent_id, parse_public_key, public_key_b64, public_key_pem, AgentKey};
+use plumbline_tests::stub_collector::{Hold, StubCollector};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+const TOKEN: &str = "enroll-token-1";
+const SITE_ID: &str = "test-site";
+
+/// `[delivery]` for a site: spool and key inside it, fast retries.
+fn delivery_section(site: &Site, extra: &str) -> String {
+    format!(
+        "[delivery]\nkey_file = {}\nspool_dir = {}\nretry_base_ms = 5\nretry_cap_ms = 50\nretry_max_attempts = 3\n{extra}\n",
+        lit(&site.path("keys/agent.key")),
+        lit(&site.path("spool"))
+    )
+}
+
+/// A site with no plugins (an empty but real scan) and a delivery section.
+fn quiet_site(extra: &str) -> (Site, String) {
+    let site = Site::new();
+    let config = site.config(&delivery_section(&site, extra));
+    let config = config.to_string_lossy().into_owned();
+    (site, config)
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn enroll(site: &Site, config: &str, stub: &StubCollector, token: &str) -> Output {
+    stub.add_token(token, TENANT, SITE_ID);
+    site.run(&["enroll", "--collector", &stub.url(), "--token", token, "--config", config])
+}
+
+fn enrolled_site(stub: &StubCollector, extra: &str) -> (Site, String) {
+    let (site, config) = quiet_site(extra);
+    let out = enroll(&site, &config, stub, TOKEN);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    (site, config)
+}
+
+fn spooled(site: &Site) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(site.path("spool"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("batch-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn batch_name(sequence: u64) -> String {
+    format!("batch-{sequence:020}.json")
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn enroll_writes_a_private_key_and_the_agent_id_matches() {
+    let stub = StubCollector::start();
+    let (site, config) = quiet_site("");
+    let key_file = site.path("keys/agent.key");
+
+    // Before enrolling, `run` fails fast and says what to do.
+    let out = site.run(&["run", "--config", &config]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("not enrolled") && text(&out).contains("plumbline enroll"), "{}", text(&out));
+
+    // A token the collector does not know: refused, and no key is left.
+    let out = site.run(&["enroll", "--collector", &stub.url(), "--token", "nope", "--config", &config]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("refused the enrollment") && text(&out).contains("bad_token"), "{}", text(&out));
+    assert!(!key_file.exists() && !site.path("keys/agent.key.new").exists());
+
+    let out = enroll(&site, &config, &stub, TOKEN);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let agents = stub.agents();
+    assert_eq!(agents.len(), 1);
+    let enrolled = &agents[0];
+    assert_eq!(enrolled.tenant_id, TENANT);
+    assert!(!enrolled.hostname.is_empty());
+
+    // The key on disk is the key the collector enrolled.
+    let key = AgentKey::from_pem(&std::fs::read_to_string(&key_file).unwrap()).unwrap();
+    assert_eq!(key.agent_id(), enrolled.agent_id);
+    assert_eq!(public_key_b64(&key.verifying()), enrolled.public_key);
+    let public = parse_public_key(&std::fs::read_to_string(site.path("keys/agent.pub")).unwrap()).unwrap();
+    assert_eq!(agent_id(&public), enrolled.agent_id);
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(site.path("keys/enrollment.json")).unwrap()).unwrap();
+    assert_eq!(record["agent_id"], enrolled.agent_id.as_str());
+    assert_eq!((record["tenant_id"].as_str(), record["site_id"].as_str()), (Some(TENANT), Some(SITE_ID)));
+    assert!(record["collector_url"].as_str().unwrap().starts_with(&stub.url()));
+    // The operator is told the id and where the public key is.
+    let said = stdout(&out);
+    assert!(said.contains(&enrolled.agent_id) && said.contains("agent.pub"), "{said}");
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&key_file), 0o600, "the private key is the agent account's alone");
+        assert_eq!(mode(key_file.parent().unwrap()), 0o700);
+    }
+
+    // A second enrollment does not silently replace the key ...
+    let before = std::fs::read(&key_file).unwrap();
+    let out = enroll(&site, &config, &stub, "enroll-token-2");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("already enrolled") && text(&out).contains("--force"), "{}", text(&out));
+    assert_eq!(std::fs::read(&key_file).unwrap(), before);
+    // ... unless asked to.
+    let out = site.run(&["enroll", "--collector", &stub.url(), "--token", "enroll-token-2", "--config", &config, "--force"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout(&out).contains(&format!("replaced the key of agent {}", enrolled.agent_id)), "{}", text(&out));
+    assert_ne!(std::fs::read(&key_file).unwrap(), before);
+    assert_eq!(stub.agents().len(), 2);
+}
+
+#[test]
+fn a_config_for_another_site_than_enrolled_fails_before_scanning() {
+    let stub = StubCollector::start();
+    let (site, config) = quiet_site("");
+    stub.add_token("other-site-token", TENANT, "other-site");
+    let out = site.run(&["enroll", "--collector", &stub.url(), "--token", "other-site-token", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("warning") && text(&out).contains("other-site"), "{}", text(&out));
+    let out = site.run(&["run", "--config", &config]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("would refuse every batch"), "{}", text(&out));
+    assert!(stdout(&out).is_empty(), "no scan was run");
+    assert!(spooled(&site).is_empty() && stub.ingest_requests() == 0);
+}
+
+#[test]
+fn run_delivers_one_signed_batch() {
+    let stub = StubCollector::start();
+    let site = Site::new();
+    let exports = site.demo_exports();
+    let config = site.config(&format!("{}\n{}", delivery_section(&site, ""), Site::exchange_offline_section(&exports)));
+    let config = config.to_string_lossy().into_owned();
+    let out = enroll(&site, &config, &stub, TOKEN);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    let out = site.run(&["run", "--config", &config, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The scan prints exactly as `scan` does ...
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is the scan's JSON");
+    // ... and the delivery summary goes to stderr with the scan summary.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("delivery: 1 delivered, 0 queued, 0 rejected"), "{err}");
+
+    let stored = stub.stored();
+    assert_eq!(stored.len(), 1);
+    let b = &stored[0].batch;
+    assert_eq!((b.sequence, b.tenant_id.as_str(), b.site_id.as_str()), (1, TENANT, SITE_ID));
+    assert_eq!(b.agent_id, stub.agents()[0].agent_id);
+    assert_eq!(b.plugins[0].name, "exchange-connectors");
+    assert_eq!(b.plugins[0].sha256.as_deref().map(str::len), Some(64));
+    let ids: Vec<&str> = printed["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert!(!ids.is_empty());
+    assert_eq!(ids, b.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>());
+    assert_eq!(printed["connectors"].as_array().unwrap().len(), b.connectors.len());
+    assert!(spooled(&site).is_empty(), "acknowledged batches leave the spool");
+
+    // The table format ends with the delivery line; the next batch is 2.
+    let out = site.run(&["run", "--config", &config, "--fail-on", "high"]);
+    assert_eq!(out.status.code(), Some(1), "--fail-on works as in `scan`: {}", text(&out));
+    let last = stdout(&out).trim_end().lines().last().unwrap().to_string();
+    assert_eq!(last, "delivery: 1 delivered, 0 queued, 0 rejected");
+    assert_eq!(stub.stored_sequences(), vec![1, 2]);
+}
+
+#[test]
+fn collector_down_keeps_batches_and_flush_delivers_each_once() {
+    let stub = StubCollector::start();
+    let (site, config) = enrolled_site(&stub, "");
+
+    stub.go_down();
+    for _ in 0..2 {
+        let out = site.run(&["run", "--config", &config]);
+        assert_eq!(out.status.code(), Some(0), "the scan still succeeds: {}", text(&out));
+        let all = text(&out);
+        assert!(all.contains("warning") && all.contains("unreachable") && all.contains("stay queued"), "{all}");
+    }
+    assert_eq!(spooled(&site), vec![batch_name(1), batch_name(2)]);
+
+    let out = site.run(&["spool", "status", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let status = stdout(&out);
+    assert!(status.contains("queued:     2 batches") && status.contains("sequence 1 .. 2"), "{status}");
+    assert!(status.contains("rejected:   0") && status.contains("unreachable"), "{status}");
+
+    // Back, but busy: 503 is retried, then the batches keep waiting.
+    stub.come_up();
+    stub.set_unavailable(Some(0));
+    let out = site.run(&["spool", "flush", "--config", &config]);
+    assert_eq!(out.status.code(), Some(1), "batches still queued: {}", text(&out));
+    assert!(stdout(&out).contains("delivery: 0 delivered, 2 queued, 0 rejected"), "{}", text(&out));
+    assert_eq!(stub.ingest_requests(), 3, "retried up to retry_max_attempts, and stopped at the first batch");
+    assert!(stub.stored().is_empty());
+
+    stub.set_unavailable(None);
+    let out = site.run(&["spool", "flush", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout(&out).contains("delivery: 2 delivered, 0 queued, 0 rejected"), "{}", text(&out));
+    assert_eq!(stub.stored_sequences(), vec![1, 2], "each batch once, in order");
+    assert!(spooled(&site).is_empty());
+
+    let out = site.run(&["spool", "flush", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).contains("delivery: 0 delivered, 0 queued, 0 rejected"));
+    assert_eq!(stub.stored().len(), 2);
+    assert_eq!(stub.duplicates(), 0);
+    let status = stdout(&site.run(&["spool", "status", "--config", &config]));
+    assert!(status.contains("queued:     0 batches") && status.contains("last error: none"), "{status}");
+}
+
+#[test]
+fn a_full_spool_drops_the_oldest_batch_with_a_warning() {
+    let stub = StubCollector::start();
+    let (site, config) = enrolled_site(&stub, "spool_max_batches = 2");
+    stub.go_down();
+    let mut last = String::new();
+    for _ in 0..3 {
+        let out = site.run(&["run", "--config", &config]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        last = text(&out);
+    }
+    assert!(last.contains("dropped the oldest batch, sequence 1"), "{last}");
+    assert_eq!(spooled(&site), vec![batch_name(2), batch_name(3)]);
+    stub.come_up();
+    let out = site.run(&["spool", "flush", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(stub.stored_sequences(), vec![2, 3]);
+}
+
+fn spawn_run(config: &str) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_plumbline"))
+        .args(["run", "--config", config])
+        .env("NO_COLOR", "1")
+        .env_remove("PLUMBLINE_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("plumbline starts")
+}
+
+#[cfg(unix)]
+#[test]
+fn sigkill_between_spool_write_and_acknowledgement_loses_and_duplicates_nothing() {
+    let stub = StubCollector::start();
+    let (site, config) = enrolled_site(&stub, "");
+
+    // The collector stores the batch but the agent dies before the ack.
+    stub.set_hold(Hold::AfterStore);
+    let mut child = spawn_run(&config);
+    assert!(stub.wait_until(Duration::from_secs(60), |s| s.stored().len() == 1), "the push never arrived");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(spooled(&site), vec![batch_name(1)], "unacknowledged, so still spooled");
+
+    // The next run spools batch 2 and dies while the collector holds the
+    // re-send of batch 1, before storing anything.
+    stub.set_hold(Hold::BeforeStore);
+    let mut child = spawn_run(&config);
+    assert!(stub.wait_until(Duration::from_secs(60), |s| s.ingest_requests() == 2), "the push never arrived");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(spooled(&site), vec![batch_name(1), batch_name(2)]);
+    assert_eq!(stub.stored_sequences(), vec![1]);
+
+    // Restart: everything arrives exactly once, and numbering goes on.
+    stub.set_hold(Hold::Never);
+    let out = site.run(&["run", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout(&out).contains("delivery: 3 delivered, 0 queued, 0 rejected"), "{}", text(&out));
+    assert_eq!(stub.stored_sequences(), vec![1, 2, 3], "each batch stored once");
+    assert_eq!(stub.duplicates(), 1, "batch 1 was re-sent and recognised");
+    assert!(spooled(&site).is_empty());
+    let stored: std::collections::HashSet<String> = stub.stored().into_iter().map(|b| b.digest).collect();
+    assert_eq!(stored.len(), 3);
+}
+
+#[test]
+fn a_refused_batch_moves_to_rejected_and_later_batches_still_go() {
+    let stub = StubCollector::start();
+    let (site, config) = enrolled_site(&stub, "");
+    stub.go_down();
+    for _ in 0..3 {
+        assert_eq!(site.run(&["run", "--config", &config]).status.code(), Some(0));
+    }
+    // Batch 2 is altered on disk: its signature no longer holds.
+    let path = site.path("spool").join(batch_name(2));
+    let mut env: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let payload = String::from_utf8(B64.decode(env["payload"].as_str().unwrap()).unwrap()).unwrap();
+    env["payload"] = B64.encode(payload.replace(SITE_ID, "evil-site")).into();
+    std::fs::write(&path, serde_json::to_vec(&env).unwrap()).unwrap();
+
+    stub.come_up();
+    let out = site.run(&["spool", "flush", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout(&out).contains("delivery: 2 delivered, 0 queued, 1 rejected"), "{}", text(&out));
+    assert!(text(&out).contains("refused batch 2") && text(&out).contains("bad_signature"), "{}", text(&out));
+    assert_eq!(stub.stored_sequences(), vec![1, 3]);
+    assert_eq!(stub.refusals(), vec![(401, "bad_signature".to_string())]);
+
+    let rejected = site.path("spool/rejected");
+    assert_eq!(std::fs::read(rejected.join(batch_name(2))).unwrap(), serde_json::to_vec(&env).unwrap(), "kept as it was");
+    let reason: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(rejected.join(batch_name(2).replace(".json", ".reason.json"))).unwrap()).unwrap();
+    assert_eq!((reason["status"].as_u64(), reason["error"].as_str()), (Some(401), Some("bad_signature")));
+    assert!(spooled(&site).is_empty());
+    let status = stdout(&site.run(&["spool", "status", "--config", &config]));
+    assert!(status.contains("rejected:   1"), "{status}");
+
+    // The next batch goes straight through.
+    let out = site.run(&["run", "--config", &config]);
+    assert!(stdout(&out).contains("delivery: 1 delivered, 0 queued, 0 rejected"), "{}", text(&out));
+    assert_eq!(stub.stored_sequences(), vec![1, 3, 4]);
+}
+
+#[test]
+fn verify_accepts_a_stored_envelope_and_rejects_tampering_and_other_keys() {
+    let stub = StubCollector::start();
+    let (site, config) = enrolled_site(&stub, "");
+    assert_eq!(site.run(&["run", "--config", &config]).status.code(), Some(0));
+    let stored = stub.stored().pop().expect("one stored batch");
+    let file = site.path("evidence.json");
+    std::fs::write(&file, &stored.envelope).unwrap();
+    let file_s = file.to_string_lossy().into_owned();
+    let public = site.path("keys/agent.pub").to_string_lossy().into_owned();
+
+    let out = site.run(&["verify", &file_s, "--key", &public]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let said = stdout(&out);
+    for want in [
+        format!("VALID: signed by agent {}", stored.agent_id),
+        format!("tenant:     {TENANT}"),
+        format!("site:       {SITE_ID}"),
+        "sequence:   1".to_string(),
+        format!("digest:     {}", stored.digest),
+        format!("scan:       {} .. {}", stored.batch.scan_started_at, stored.batch.scan_finished_at),
+        "connectors: 0".to_string(),
+    ] {
+        assert!(said.contains(&want), "missing {want:?} in:\n{said}");
+    }
+    // The raw base64 key works too.
+    let key = parse_public_key(&std::fs::read_to_string(&public).unwrap()).unwrap();
+    let out = site.run(&["verify", &file_s, "--key", &public_key_b64(&key)]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // Tampered: one character of the payload changed.
+    let mut env: serde_json::Value = serde_json::from_slice(&stored.envelope).unwrap();
+    let payload = String::from_utf8(B64.decode(env["payload"].as_str().unwrap()).unwrap()).unwrap();
+    env["payload"] = B64.encode(payload.replace("\"sequence\":1", "\"sequence\":9")).into();
+    let tampered = site.path("tampered.json");
+    std::fs::write(&tampered, serde_json::to_vec(&env).unwrap()).unwrap();
+    let out = site.run(&["verify", &tampered.to_string_lossy(), "--key", &public]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stdout(&out).contains("INVALID") && stdout(&out).contains("bad signature"), "{}", text(&out));
+
+    // Checked with another agent's key.
+    let other = site.path("other.pub");
+    std::fs::write(&other, public_key_pem(&AgentKey::generate().verifying())).unwrap();
+    let out = site.run(&["verify", &file_s, "--key", &other.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(stdout(&out).contains("INVALID") && stdout(&out).contains("no signature by"), "{}", text(&out));
+
+    // Not an envelope at all.
+    let junk = site.path("junk.json");
+    std::fs::write(&junk, b"{\"hello\":1}").unwrap();
+    let out = site.run(&["verify", &junk.to_string_lossy(), "--key", &public]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    // A key that is not a key is a usage error.
+    let out = site.run(&["verify", &file_s, "--key", "not-a-key"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}
+
+#[test]
+fn a_private_collector_certificate_is_trusted_through_collector_ca_file() {
+    let stub = StubCollector::start_tls();
+    let ca: PathBuf = plumbline_tests::plugins::root().join("tests/data/collector-test-ca.crt");
+
+    // Without the CA, the collector's certificate is not trusted.
+    let (site, config) = quiet_site("");
+    let out = enroll(&site, &config, &stub, "tls-token-1");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).to_lowercase().contains("certificate"), "{}", text(&out));
+    assert!(!site.path("keys/agent.key").exists());
+
+    let (site, config) = quiet_site(&format!("collector_ca_file = {}", lit(&ca)));
+    let out = enroll(&site, &config, &stub, "tls-token-2");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = site.run(&["run", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout(&out).contains("delivery: 1 delivered"), "{}", text(&out));
+    assert_eq!(stub.stored_sequences(), vec![1]);
+}
