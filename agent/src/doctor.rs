@@ -36,6 +36,8 @@ pub fn report(config: Option<&Resolved>) -> String {
         let _ = writeln!(out, "this configuration ({}):", c.source.display());
         line(&mut out, "plugins", &c.plugin_dir);
         line(&mut out, "cache", &c.cache_dir);
+        line(&mut out, "spool", &c.delivery.spool_dir);
+        line(&mut out, "key", &c.delivery.key_file);
     }
     out
 }

@@ -83,6 +83,19 @@ enum Command {
         #[arg(long)]
         key: String,
     },
+    /// Show where the agent keeps its things and who may touch them; with
+    /// --plugin and --path, say whether that plugin may read that path.
+    Doctor {
+        /// Agent config file (default: the platform's config path, if it exists).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// A plugin configured in the config file.
+        #[arg(long, requires = "path")]
+        plugin: Option<String>,
+        /// A path as the plugin would ask for it.
+        #[arg(long, requires = "plugin")]
+        path: Option<String>,
+    },
     /// Inspect plugins.
     Plugins {
         #[command(subcommand)]
@@ -129,6 +142,7 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 }
 
 fn main() -> ExitCode {
+    console_utf8();
     let cli = Cli::parse();
     init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -144,6 +158,17 @@ fn main() -> ExitCode {
             eprintln!("plumbline: error: {e:#}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// Windows consoles default to an OEM code page; switch this console to
+/// UTF-8 so connector names and the register survive. Pipes (RMM consoles)
+/// get UTF-8 bytes either way.
+fn console_utf8() {
+    #[cfg(windows)]
+    // SAFETY: no preconditions; failure (no console) is harmless.
+    unsafe {
+        windows_sys::Win32::System::Console::SetConsoleOutputCP(65001);
     }
 }
 
@@ -252,6 +277,20 @@ async fn run(cli: Cli) -> Result<u8> {
                     Ok(1)
                 }
             }
+        }
+        Command::Doctor { config, plugin, path } => {
+            let path_given = config.is_some();
+            let config_path = config_path(config);
+            let config = if path_given || config_path.exists() {
+                Some(Config::load(&config_path)?)
+            } else {
+                None
+            };
+            print!("{}", plumbline_agent::doctor::report(config.as_ref()));
+            if let (Some(plugin), Some(path), Some(config)) = (plugin, path, config.as_ref()) {
+                println!("{}", plumbline_agent::doctor::check_path(config, &plugin, &path).await?);
+            }
+            Ok(0)
         }
         Command::Plugins { command: PluginsCommand::List { config, dir } } => {
             let (dir, cache) = match dir {

@@ -226,7 +226,7 @@ fn log_lines_never_carry_a_url() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_plumbline"))
         .args(["scan", "--config", &config.to_string_lossy(), "--format", "json"])
         .env("NO_COLOR", "1")
-        .env("PLUMBLINE_LOG", "trace")
+        .env("PLUMBLINE_LOG", "plumbline_agent=trace,info")
         .output()
         .expect("plumbline runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -6,5 +6,6 @@
 
 pub mod fixture;
 pub mod plugins;
+pub mod postfix;
 pub mod postgres;
 pub mod stub_collector;

@@ -85,7 +85,8 @@ pub async fn flush(spool: &mut Spool, collector: &Collector, retry: RetryPolicy)
                     message,
                 };
                 spool.reject(&batch, &rejection)?;
-                tracing::warn!(
+                // The caller reports rejections (FlushReport::rejected).
+                tracing::info!(
                     sequence = batch.sequence,
                     "the collector refused batch {} ({}: {}); moved to {}",
                     batch.sequence,

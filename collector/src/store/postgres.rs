@@ -169,6 +169,116 @@ async fn exists(c: &impl GenericClient, sql: &str, params: &[&(dyn tokio_postgre
     Ok(c.query_one(&format!("SELECT EXISTS ({sql})"), params).await?.get(0))
 }
 
+/// Write a plan with one statement per table: each column travels as an
+/// array and `UNNEST` turns them back into rows, so a batch costs a handful
+/// of round trips however many connectors and findings it holds.
+async fn write_plan(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant_id: &str,
+    digest: &str,
+    agent_id: &str,
+    site_id: &str,
+    now: &str,
+    plan: &crate::register::Plan,
+) -> Result<(), StoreError> {
+    if !plan.connectors.is_empty() {
+        let c = &plan.connectors;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen, disappeared_at)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[],
+                                          $8::text[], $9::text[], $10::text[])
+                 ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
+                     site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
+                     first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &tenant_id,
+                &c.iter().map(|c| c.entry.key.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.entry.category.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.entry.plugin.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.site_id.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|c| to_json(&c.entry)).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.present).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.first_seen.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.last_seen.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.disappeared_at.as_deref()).collect::<Vec<_>>(),
+            ],
+        )
+        .await?;
+    }
+    if !plan.changes.is_empty() {
+        let c = &plan.changes;
+        // WITH ORDINALITY: ids follow the plan's order.
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO changes (tenant_id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review,
+                                      review_reason, fields, entry)
+                 SELECT $1, u.key, u.kind, $2, $3, $4, $5, u.review, u.reason, u.fields, u.entry
+                 FROM UNNEST($6::text[], $7::text[], $8::bool[], $9::text[], $10::text[], $11::text[])
+                      WITH ORDINALITY AS u (key, kind, review, reason, fields, entry, n)
+                 ORDER BY u.n",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &tenant_id,
+                &now,
+                &digest,
+                &agent_id,
+                &site_id,
+                &c.iter().map(|c| c.connector_key.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.needs_review).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.review_reason.as_deref()).collect::<Vec<_>>(),
+                &c.iter().map(|c| to_json(&c.fields)).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.entry.as_ref().map(to_json)).collect::<Vec<_>>(),
+            ],
+        )
+        .await?;
+    }
+    if !plan.findings.is_empty() {
+        let f = &plan.findings;
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO findings (tenant_id, id, check_id, connector_key, severity, plugin, site_id, status, entry,
+                                       first_seen, last_seen, resolved_at, reopened_count)
+                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                          $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET check_id = excluded.check_id,
+                     connector_key = excluded.connector_key, severity = excluded.severity, plugin = excluded.plugin,
+                     site_id = excluded.site_id, status = excluded.status, entry = excluded.entry,
+                     first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+                     resolved_at = excluded.resolved_at, reopened_count = excluded.reopened_count",
+            )
+            .await?;
+        tx.execute(
+            &stmt,
+            &[
+                &tenant_id,
+                &f.iter().map(|f| f.entry.id.as_str()).collect::<Vec<_>>(),
+                &f.iter().map(|f| f.entry.check_id.as_str()).collect::<Vec<_>>(),
+                &f.iter().map(|f| f.entry.connector_key.as_str()).collect::<Vec<_>>(),
+                &f.iter().map(|f| f.entry.severity.as_str()).collect::<Vec<_>>(),
+                &f.iter().map(|f| f.entry.plugin.as_str()).collect::<Vec<_>>(),
+                &f.iter().map(|f| f.site_id.as_str()).collect::<Vec<_>>(),
+                &f.iter().map(|f| f.status.as_str()).collect::<Vec<_>>(),
+                &f.iter().map(|f| to_json(&f.entry)).collect::<Vec<_>>(),
+                &f.iter().map(|f| f.first_seen.as_str()).collect::<Vec<_>>(),
+                &f.iter().map(|f| f.last_seen.as_str()).collect::<Vec<_>>(),
+                &f.iter().map(|f| f.resolved_at.as_deref()).collect::<Vec<_>>(),
+                &f.iter().map(|f| i64::from(f.reopened_count)).collect::<Vec<_>>(),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
@@ -395,92 +505,7 @@ impl Store for PostgresStore {
             ],
         )
         .await?;
-        let upsert_connector = tx
-            .prepare_cached(
-                "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen, disappeared_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                 ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
-                     site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
-                     first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at",
-            )
-            .await?;
-        for c in &plan.connectors {
-            tx.execute(
-                &upsert_connector,
-                &[
-                    &b.tenant_id,
-                    &c.entry.key,
-                    &c.entry.category,
-                    &c.entry.plugin,
-                    &c.site_id,
-                    &to_json(&c.entry),
-                    &c.present,
-                    &c.first_seen,
-                    &c.last_seen,
-                    &c.disappeared_at,
-                ],
-            )
-            .await?;
-        }
-        let insert_change = tx
-            .prepare_cached(
-                "INSERT INTO changes (tenant_id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review,
-                                      review_reason, fields, entry)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .await?;
-        for c in &plan.changes {
-            tx.execute(
-                &insert_change,
-                &[
-                    &b.tenant_id,
-                    &c.connector_key,
-                    &c.kind.as_str(),
-                    now,
-                    &vb.digest,
-                    &b.agent_id,
-                    &b.site_id,
-                    &c.needs_review,
-                    &c.review_reason,
-                    &to_json(&c.fields),
-                    &c.entry.as_ref().map(to_json),
-                ],
-            )
-            .await?;
-        }
-        let upsert_finding = tx
-            .prepare_cached(
-                "INSERT INTO findings (tenant_id, id, check_id, connector_key, severity, plugin, site_id, status, entry,
-                                       first_seen, last_seen, resolved_at, reopened_count)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-                 ON CONFLICT (tenant_id, id) DO UPDATE SET check_id = excluded.check_id,
-                     connector_key = excluded.connector_key, severity = excluded.severity, plugin = excluded.plugin,
-                     site_id = excluded.site_id, status = excluded.status, entry = excluded.entry,
-                     first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-                     resolved_at = excluded.resolved_at, reopened_count = excluded.reopened_count",
-            )
-            .await?;
-        for f in &plan.findings {
-            tx.execute(
-                &upsert_finding,
-                &[
-                    &b.tenant_id,
-                    &f.entry.id,
-                    &f.entry.check_id,
-                    &f.entry.connector_key,
-                    &f.entry.severity.as_str(),
-                    &f.entry.plugin,
-                    &f.site_id,
-                    &f.status,
-                    &to_json(&f.entry),
-                    &f.first_seen,
-                    &f.last_seen,
-                    &f.resolved_at,
-                    &i64::from(f.reopened_count),
-                ],
-            )
-            .await?;
-        }
+        write_plan(&tx, &b.tenant_id, &vb.digest, &b.agent_id, &b.site_id, now, &plan).await?;
         let advance = tx.prepare_cached("UPDATE agents SET last_sequence = $2, last_seen_at = $3 WHERE id = $1").await?;
         tx.execute(&advance, &[&b.agent_id, &sequence, now]).await?;
         tx.commit().await?;

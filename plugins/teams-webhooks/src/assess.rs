@@ -5,7 +5,8 @@
 //! - `teams:{teamId}:app:{teamsAppId}`: a connector app installed in a team;
 //! - `teams:{teamId}:channel:{channelId}:connector:{guid or name}`: a
 //!   connector in a channel, from the audit records (left out when its last
-//!   record is `ConnectorRemoved`);
+//!   record is `ConnectorRemoved`; kept with migration state `unknown` and no
+//!   finding when its team is not in the team listing, i.e. probably gone);
 //! - `teams:{teamId}`: a team whose installed apps could not be read;
 //! - `teams:tenant`: what was scanned, and the tenant switch.
 

@@ -205,6 +205,10 @@ fn header(r: &Value, name: &str) -> Option<String> {
 
 fn outcome(status: u16, retry_after: Option<String>, body: Value, what: &str) -> Result<ItemOutcome, ScanError> {
     if (200..300).contains(&status) {
+        if body.is_null() && status != 204 {
+            // Absent is unknown, not "no apps": an answer without a body is unusable.
+            return Err(ScanError::Malformed(format!("{what}: HTTP {status} without a body")));
+        }
         return match collection_of(body, what)? {
             Collection::Items { items, next_link } => Ok(ItemOutcome::Page { items, next_link }),
             Collection::Error(e) => Ok(ItemOutcome::Failed(note_of(&e, status))),
@@ -299,7 +303,12 @@ pub fn run_batches(
         let url = format!("{GRAPH_ROOT}{}", item.relative_url(&teams[item.team].id));
         let req = http::json_request("GET", &url, None, Some(credential), &[]);
         let resp = send(&req)?;
-        let body: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        let body: Value = if (200..300).contains(&resp.status) {
+            // A 2xx must be JSON: an HTML page or a cut answer is an error, never "nothing".
+            http::parse_json_response(&req.url, &resp)?
+        } else {
+            serde_json::from_slice(&resp.body).unwrap_or(Value::Null)
+        };
         let retry_after = http::header(&resp, "retry-after").map(str::to_string);
         let result = match outcome(resp.status, retry_after, body, &item.id())? {
             ItemOutcome::Page { items, next_link } => follow(items, next_link, credential, send, &mut stats)?,
@@ -487,6 +496,9 @@ mod tests {
         let ItemOutcome::Failed(note) = &got[3].1 else { panic!("{got:?}") };
         assert_eq!(note.status, Some(403));
         assert!(note.reason.starts_with("HTTP 403 Forbidden: Missing role permissions"), "{}", note.reason);
+        // A 200 without a body is unusable, not "no apps".
+        let e = parse_batch_response(&json!({"responses": [{"id": "apps-0", "status": 200}]}), &sent[..1]).unwrap_err();
+        assert!(matches!(&e, ScanError::Malformed(m) if m.contains("without a body")), "{e:?}");
         // A request with no answer is retried.
         let got = parse_batch_response(&json!({"responses": []}), &sent[..1]).unwrap();
         assert!(matches!(got[0].1, ItemOutcome::Retry { .. }));
@@ -580,6 +592,21 @@ mod tests {
             ]
         );
         assert_eq!(data[1].apps, Fetched::Read(vec![]));
+    }
+
+    #[test]
+    fn a_fallback_get_answered_with_html_is_an_error_not_no_apps() {
+        let teams = vec![team(0)];
+        let items = [BatchItem { team: 0, want: Want::Apps }];
+        let e = run_batches(&items, &teams, "graph", &mut |r: &Request| {
+            Ok(if r.url.ends_with("$batch") {
+                ok(json!({"responses": [{"id": "apps-0", "status": 503, "body": {"error": {"code": "ServiceUnavailable", "message": "later"}}}]}))
+            } else {
+                Response { status: 200, headers: vec![], body: b"<html><title>Sign in</title></html>".to_vec() }
+            })
+        })
+        .unwrap_err();
+        assert!(matches!(&e, ScanError::Malformed(m) if m.contains("HTML")), "{e:?}");
     }
 
     #[test]

@@ -210,7 +210,7 @@ pub fn walk(fs: &mut impl Files, config: &Config) -> Result<Walked, ScanError> {
         if w.stopped {
             break;
         }
-        if !w.visited.insert(normalize_path(&dir)) {
+        if !w.visited.insert(normalize_separators(&dir)) {
             continue; // overlapping configured paths
         }
         let entries = match listed {
@@ -372,22 +372,30 @@ impl<F: Files> Walker<'_, F> {
     }
 }
 
-/// A path compared and hashed without the accidents of how it was written:
-/// `\` as `/`, repeated and trailing separators dropped, lower case (Windows
-/// paths are case-insensitive).
-pub fn normalize_path(path: &str) -> String {
+/// A path without the accidents of how it was written: `\` as `/`,
+/// repeated and trailing separators dropped.
+pub fn normalize_separators(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for c in path.chars() {
         let c = if c == '\\' { '/' } else { c };
         if c == '/' && out.ends_with('/') {
             continue;
         }
-        out.extend(c.to_lowercase());
+        out.push(c);
     }
     if out.len() > 1 && out.ends_with('/') {
         out.pop();
     }
     out
+}
+
+/// A path as hashed into register keys: [`normalize_separators`], in lower
+/// case, so that `C:\Scripts` and `c:/scripts/` give the same key (Windows
+/// paths are case-insensitive). Two files that differ only in case on a
+/// case-sensitive disk then share a key part; the report makes such keys
+/// unique.
+pub fn normalize_path(path: &str) -> String {
+    normalize_separators(path).to_lowercase()
 }
 
 /// The message of a host error, without its kind's name.
@@ -640,7 +648,20 @@ mod tests {
     }
 
     #[test]
+    fn directories_differing_in_case_are_both_walked() {
+        let mut fs = Fake::default()
+            .dir("/s")
+            .dir("/s/A")
+            .dir("/s/a")
+            .file("/s/A/x.ps1", URL)
+            .file("/s/a/x.ps1", URL);
+        let w = walk(&mut fs, &config(&["/s"])).unwrap();
+        assert_eq!(paths(&w), vec!["/s/A/x.ps1", "/s/a/x.ps1"]);
+    }
+
+    #[test]
     fn paths_normalize() {
+        assert_eq!(normalize_separators(r"C:\Scripts\\RMM\"), "C:/Scripts/RMM");
         assert_eq!(normalize_path(r"C:\Scripts\\RMM\"), "c:/scripts/rmm");
         assert_eq!(normalize_path("/srv//x/"), "/srv/x");
         assert_eq!(normalize_path("/"), "/");

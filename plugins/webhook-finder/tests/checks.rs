@@ -234,3 +234,23 @@ fn reports_are_deterministic() {
     sorted.sort();
     assert_eq!(keys, sorted);
 }
+
+#[test]
+fn keys_are_unique_even_when_paths_differ_only_in_case() {
+    let r = scan(
+        "s",
+        Flat::default().with("A.ps1", legacy(), false).with("a.ps1", legacy(), false),
+    );
+    let (upper, lower) = (entry(&r, "A.ps1"), entry(&r, "a.ps1"));
+    assert_eq!(format!("{}~2", upper.key), lower.key);
+}
+
+#[test]
+fn the_same_url_written_two_ways_in_one_file_is_one_reference() {
+    let text = format!("plain: {}\njson: \"{}\"\n", logic(), logic().replace('/', "\\/"));
+    let r = scan("s", Flat::default().with("both.txt", text, false));
+    let e = entry(&r, "both.txt");
+    assert_eq!(e.get_attr("lines"), Some("1, 2"));
+    assert_eq!(e.get_attr("occurrences"), Some("2"));
+    assert_eq!(e.get_attr("written_as"), Some("plain"), "as first seen");
+}

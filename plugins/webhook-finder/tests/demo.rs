@@ -4,6 +4,7 @@
 mod common;
 
 use common::Disk;
+use plumbline_plugin_sdk::settings::Settings;
 use plumbline_plugin_sdk::{Attribute, Severity};
 use std::path::PathBuf;
 use webhook_finder::checks::*;
@@ -29,8 +30,6 @@ fn config(dir: &str) -> Config {
     Config::from_settings(&settings).unwrap()
 }
 
-use plumbline_plugin_sdk::settings::Settings;
-
 fn by_file<'a>(refs: &'a [Reference], suffix: &str) -> &'a Reference {
     let found: Vec<&Reference> = refs.iter().filter(|r| r.path.ends_with(suffix)).collect();
     assert_eq!(found.len(), 1, "{suffix}: {refs:#?}");
@@ -39,7 +38,7 @@ fn by_file<'a>(refs: &'a [Reference], suffix: &str) -> &'a Reference {
 
 /// Every part of the demo URLs that is secret, and URL fragments that must
 /// never show up in a report.
-pub const SECRETS: [&str; 14] = [
+const SECRETS: [&str; 14] = [
     "DEMO-ONLY-not-a-real-sig",
     "DEMO-zabbix-not-a-real-sig",
     "DEMO-relay-not-a-real-sig",

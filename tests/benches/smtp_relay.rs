@@ -1,0 +1,122 @@
+//! smtp-relay benchmark (run: `cargo bench -p plumbline-agent --bench smtp_relay`).
+//!
+//! N loopback SMTP targets — one real Postfix (Debian's package, open-relay
+//! configuration, started by scripts/postfix-peer) listening on N addresses
+//! of a 127.x.y.0/28 block, port 25 — checked by the smtp-relay component in
+//! the real host (banner, EHLO, STARTTLS probe, the 16-combination relay
+//! test, QUIT, one endpoint after another), next to nmap's smtp-open-relay
+//! script on the same targets in the same run:
+//!
+//! - `nmap -p 25 -sV --script smtp-open-relay IP...` (the usual command;
+//!   `-sV` service detection is most of its time), and
+//! - `nmap -p 25 -Pn --script smtp-open-relay IP...` (the script alone;
+//!   port 25 matches its port rule without -sV).
+//!
+//! Runs are interleaved so both see the same machine load; medians of
+//! `PLUMBLINE_BENCH_SMTP_RUNS` runs (default 3). `PLUMBLINE_BENCH_SMTP_TARGETS`
+//! sets N (1 to 14, default 14). Every run's verdicts are checked: all open,
+//! 16/16. Without nmap, only the plugin's times are printed.
+
+use plumbline_agent::capabilities::Network;
+use plumbline_agent::config::{Config, Grants, TcpGrant};
+use plumbline_agent::runtime::{Runtime, ScanInput};
+use plumbline_tests::plugins;
+use plumbline_tests::postfix::{self, free_loopback_block, Mode, PostfixPeer};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn nmap_installed() -> bool {
+    Command::new("nmap").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// One nmap run; returns its time and how many targets it called open (16/16).
+fn nmap(extra: &str, ips: &[Ipv4Addr]) -> (Duration, usize) {
+    let t = Instant::now();
+    let out = Command::new("nmap")
+        .args(["-p", "25", extra, "--script", "smtp-open-relay"])
+        .args(ips.iter().map(Ipv4Addr::to_string))
+        .output()
+        .expect("nmap runs");
+    let took = t.elapsed();
+    assert!(out.status.success(), "nmap failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    (took, text.matches("Server is an open relay (16/16 tests)").count())
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if !postfix::available() {
+        println!("smtp-relay benchmark skipped: {}", postfix::NOT_AVAILABLE);
+        return;
+    }
+    let n = env_usize("PLUMBLINE_BENCH_SMTP_TARGETS", 14).clamp(1, 14);
+    let runs = env_usize("PLUMBLINE_BENCH_SMTP_RUNS", 3).max(1);
+    let (block, hosts) = free_loopback_block(25).expect("a free loopback block");
+    let ips: Vec<Ipv4Addr> = hosts.into_iter().take(n).collect();
+    let listen: Vec<SocketAddrV4> = ips.iter().map(|ip| SocketAddrV4::new(*ip, 25)).collect();
+    let peer = PostfixPeer::start_on(Mode::Open, &listen, &[]).expect("Postfix peer");
+
+    let cfg: Config = toml::from_str("tenant_id = 't'\nsite_id = 's'").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let rt = Runtime::new(Some(&tmp.path().join("cache")), Arc::new(Network::from_config(&cfg).unwrap())).unwrap();
+    let loaded = rt.load(&plugins::plugin("smtp-relay")).unwrap();
+    let desc = rt.describe(&loaded).await.unwrap();
+    let targets: Vec<String> = ips.iter().map(|ip| format!("{ip}:25")).collect();
+    let input = || ScanInput {
+        tenant_id: "t".into(),
+        site_id: "s".into(),
+        settings: vec![("targets".into(), targets.join(","))],
+        grants: Grants { tcp: vec![TcpGrant::parse(&format!("{block}/28:25")).unwrap()], ..Grants::default() },
+        base_dir: tmp.path().to_path_buf(),
+        timeout: Duration::from_secs(600),
+        started_at_ms: 1_795_597_200_000,
+    };
+
+    let have_nmap = nmap_installed();
+    let (mut ours, mut nmap_sv, mut nmap_script) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let t = Instant::now();
+        let report = rt.scan(&loaded, &desc, input()).await.expect("smtp-relay scan");
+        ours.push(t.elapsed());
+        let open = report
+            .connectors
+            .iter()
+            .filter(|c| c.attributes.get("open_relay_tests").map(String::as_str) == Some("16/16 accepted"))
+            .count();
+        assert_eq!(open, n, "the plugin must call every target an open relay (16/16): {:?}", report.connectors);
+        if have_nmap {
+            let (d, open) = nmap("-sV", &ips);
+            assert_eq!(open, n, "nmap -sV must call every target an open relay");
+            nmap_sv.push(d);
+            let (d, open) = nmap("-Pn", &ips);
+            assert_eq!(open, n, "nmap must call every target an open relay");
+            nmap_script.push(d);
+        }
+    }
+    drop(peer);
+
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let ours = median(ours);
+    println!("smtp-relay vs nmap smtp-open-relay: {n} loopback targets (one Postfix on {block}/28, port 25, open relay), median of {runs} runs");
+    println!("  smtp-relay plugin (wasm, real host):      {:>9.1} ms  {:>7.1} ms/target", ms(ours), ms(ours) / n as f64);
+    if !have_nmap {
+        println!("  nmap is not installed (apt-get install nmap): no comparison");
+        return;
+    }
+    let (sv, script) = (median(nmap_sv), median(nmap_script));
+    println!("  nmap -p 25 -sV --script smtp-open-relay:  {:>9.1} ms  {:>7.1} ms/target", ms(sv), ms(sv) / n as f64);
+    println!("  nmap -p 25 -Pn --script smtp-open-relay:  {:>9.1} ms  {:>7.1} ms/target", ms(script), ms(script) / n as f64);
+    println!("  nmap -sV / plugin time:                   {:>9.2}x", sv.as_secs_f64() / ours.as_secs_f64());
+    println!("  nmap -Pn / plugin time:                   {:>9.2}x", script.as_secs_f64() / ours.as_secs_f64());
+}
