@@ -55,9 +55,15 @@ fn main() {
 
     println!();
     println!("ingest over loopback HTTP: {agents} concurrent agents, {CONNECTORS} connectors + {FINDINGS} findings per batch, envelope {} bytes", envelope_size(&sample));
-    println!("(client and server share this machine's {} cores)", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "(client and server share this machine's {} cores)",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
     println!();
-    println!("{:<10} {:>7} {:>8} {:>10} {:>11} {:>8} {:>8}", "backend", "agents", "batches", "batches/s", "findings/s", "p50 ms", "p99 ms");
+    println!(
+        "{:<10} {:>7} {:>8} {:>10} {:>11} {:>8} {:>8}",
+        "backend", "agents", "batches", "batches/s", "findings/s", "p50 ms", "p99 ms"
+    );
     for row in &rows {
         let rate = row.batches as f64 / row.elapsed.as_secs_f64();
         let mut l = row.latencies.clone();
@@ -133,8 +139,13 @@ async fn run(backend: &str, url: &str, agents: usize, per_agent: usize) -> Row {
         let bodies: Vec<Vec<u8>> = (1..=per_agent as u64)
             .map(|seq| {
                 let b = batch(&key, &tenant, seq);
-                serde_json::to_vec(&sign(SCAN_PAYLOAD_TYPE, &serde_json::to_vec(&b).unwrap(), key.signing(), &key.agent_id()))
-                    .unwrap()
+                serde_json::to_vec(&sign(
+                    SCAN_PAYLOAD_TYPE,
+                    &serde_json::to_vec(&b).unwrap(),
+                    key.signing(),
+                    &key.agent_id(),
+                ))
+                .unwrap()
             })
             .collect();
         work.push(bodies);
@@ -188,7 +199,12 @@ async fn enroll(store: &dyn Store, tenant: &str) -> AgentKey {
     store
         .enroll(
             &tokens::hash(&issued.token),
-            NewAgent { id: key.agent_id(), public_key: public_key_b64(&key.verifying()), hostname: "bench".into(), enrolled_at: now.clone() },
+            NewAgent {
+                id: key.agent_id(),
+                public_key: public_key_b64(&key.verifying()),
+                hostname: "bench".into(),
+                enrolled_at: now.clone(),
+            },
             &now,
         )
         .await
@@ -214,7 +230,10 @@ fn batch(key: &AgentKey, tenant: &str, seq: u64) -> ScanBatch {
             last_change: Some("2025-01-01T00:00:00Z".into()),
             attributes: [
                 ("tls_domain".to_string(), format!("mail{i}.contoso.example")),
-                ("smart_hosts".to_string(), if i == 0 { format!("relay-{seq}.contoso.example") } else { "relay.contoso.example".into() }),
+                (
+                    "smart_hosts".to_string(),
+                    if i == 0 { format!("relay-{seq}.contoso.example") } else { "relay.contoso.example".into() },
+                ),
             ]
             .into(),
             plugin: "exchange-connectors".into(),

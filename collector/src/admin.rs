@@ -81,7 +81,11 @@ pub async fn create_enroll_token(
 }
 
 /// `api-token create (--tenant T | --all) [--name N]`: the token, shown once.
-pub async fn create_api_token(store: &dyn Store, tenant: Option<&str>, name: Option<&str>) -> Result<String, AdminError> {
+pub async fn create_api_token(
+    store: &dyn Store,
+    tenant: Option<&str>,
+    name: Option<&str>,
+) -> Result<String, AdminError> {
     let token = tokens::generate(tokens::API_PREFIX);
     let name = name.map(str::to_string).unwrap_or_else(|| match tenant {
         Some(t) => format!("{t}-reader"),
@@ -112,7 +116,8 @@ pub async fn revoke_agent(store: &dyn Store, id: &str) -> Result<(), AdminError>
 
 /// `agent list` as a table.
 pub fn agent_table(agents: &[AgentRecord]) -> String {
-    let mut rows = vec![["AGENT", "TENANT", "SITE", "HOST", "ENROLLED", "LAST SEQ", "LAST SEEN", "STATUS"].map(String::from)];
+    let mut rows =
+        vec![["AGENT", "TENANT", "SITE", "HOST", "ENROLLED", "LAST SEQ", "LAST SEEN", "STATUS"].map(String::from)];
     for a in agents {
         rows.push([
             a.id.clone(),

@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "plumbline-collector", version, about = "The Plumbline collector: signed scan batches in, each tenant's connector register out")]
+#[command(
+    name = "plumbline-collector",
+    version,
+    about = "The Plumbline collector: signed scan batches in, each tenant's connector register out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -219,9 +223,7 @@ async fn run(command: Command) -> Result<()> {
 
 async fn serve_command(args: ServeArgs) -> Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
         .init();
     let store = args.db.open().await?;
@@ -232,12 +234,14 @@ async fn serve_command(args: ServeArgs) -> Result<()> {
         None
     } else if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
         let config = tls::load(cert, key).context("loading the TLS certificate and key")?;
-        let fingerprint = tls::pem_fingerprint(&std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?)?;
+        let fingerprint =
+            tls::pem_fingerprint(&std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?)?;
         eprintln!("TLS certificate sha256 fingerprint: {fingerprint}");
         Some(config)
     } else {
         let dir = args.db.dir();
-        let pair = tls::ensure_self_signed(&dir).with_context(|| format!("self-signed certificate in {}", dir.display()))?;
+        let pair =
+            tls::ensure_self_signed(&dir).with_context(|| format!("self-signed certificate in {}", dir.display()))?;
         eprintln!(
             "{} self-signed TLS certificate {}",
             if pair.created { "generated" } else { "using" },
@@ -247,15 +251,11 @@ async fn serve_command(args: ServeArgs) -> Result<()> {
         Some(tls::load(&pair.cert, &pair.key)?)
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let server = serve::Server::bind(args.listen, tls)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
+    let server =
+        serve::Server::bind(args.listen, tls).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = server.local_addr()?;
     eprintln!("plumbline-collector listening on {scheme}://{addr} ({} database)", store.backend());
-    server
-        .run(api::app(api::AppState::new(store)), serve::shutdown_signal())
-        .await
-        .context("serving")?;
+    server.run(api::app(api::AppState::new(store)), serve::shutdown_signal()).await.context("serving")?;
     eprintln!("plumbline-collector stopped");
     Ok(())
 }

@@ -8,6 +8,14 @@ use tempfile::TempDir;
 
 pub const TENANT: &str = plumbline_tests::fixture::DEMO_TENANT_ID;
 
+/// One compiled-plugin cache for the whole test run: compiling a component
+/// takes seconds in a debug build, and the cache is keyed by the
+/// component's sha256, so sharing it cannot mix plugins up. (The cache's own
+/// tests use private directories.)
+pub fn shared_compile_cache() -> PathBuf {
+    plugins::root().join("target/test-plugin-cache")
+}
+
 pub struct Site {
     pub dir: TempDir,
 }
@@ -62,7 +70,7 @@ impl Site {
         let text = format!(
             "tenant_id = '{TENANT}'\nsite_id = 'test-site'\nplugin_dir = {}\ncache_dir = {}\n\n{body}",
             lit(&plugins::plugins_dir()),
-            lit(&self.path("cache"))
+            lit(&shared_compile_cache())
         );
         let path = self.path("plumbline.toml");
         std::fs::write(&path, text).unwrap();

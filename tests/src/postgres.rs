@@ -13,7 +13,8 @@
 //! - The server is a child of a thread that lives as long as the process, with
 //!   `PR_SET_PDEATHSIG`, and an `atexit` hook stops it (SIGQUIT, immediate
 //!   shutdown) and removes the temp dir: no server outlives `cargo test`, even
-//!   when the test binary is killed.
+//!   when the test binary is killed (the temp dir of a killed one is removed
+//!   by a later run).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -37,9 +38,8 @@ pub struct PgServer {
 /// The server, started on first use (once per process).
 pub async fn server() -> PgServer {
     static SERVER: OnceLock<Result<PgServer, String>> = OnceLock::new();
-    let started = tokio::task::spawn_blocking(|| SERVER.get_or_init(start).clone())
-        .await
-        .expect("starting PostgreSQL panicked");
+    let started =
+        tokio::task::spawn_blocking(|| SERVER.get_or_init(start).clone()).await.expect("starting PostgreSQL panicked");
     match started {
         Ok(server) => server,
         Err(message) => panic!("{message}"),
@@ -55,15 +55,9 @@ impl PgServer {
     /// A new, empty database with a unique name; its `postgres://` URL.
     pub async fn fresh_database(&self) -> String {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let name = format!(
-            "plumbline_test_{}_{}_{nanos}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        );
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let name = format!("plumbline_test_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
         let (client, connection) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls)
             .await
             .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL at {}: {e}", self.admin_url));
@@ -90,7 +84,10 @@ fn start() -> Result<PgServer, String> {
     let as_root = unsafe { libc::geteuid() } == 0;
     let owner = if as_root { Some(system_user("postgres")?) } else { None };
 
-    let base = if as_root { tempfile::Builder::new().prefix("plumbline-pg-").tempdir_in("/tmp") } else {
+    remove_stale_clusters();
+    let base = if as_root {
+        tempfile::Builder::new().prefix("plumbline-pg-").tempdir_in("/tmp")
+    } else {
         tempfile::Builder::new().prefix("plumbline-pg-").tempdir()
     }
     .map_err(|e| format!("creating a temp dir for PostgreSQL: {e}"))?
@@ -167,6 +164,29 @@ fn start() -> Result<PgServer, String> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(PgServer { admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres") })
+}
+
+/// Clusters of test binaries that were killed (so their exit hook never
+/// ran): temp dirs over ten minutes old whose server is not running.
+fn remove_stale_clusters() {
+    let roots = [std::env::temp_dir(), PathBuf::from("/tmp")];
+    for entry in roots.iter().flat_map(std::fs::read_dir).flatten().flatten() {
+        let path = entry.path();
+        let is_ours = entry.file_name().to_str().is_some_and(|n| n.starts_with("plumbline-pg-"));
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(600));
+        let running = std::fs::read_to_string(path.join("data/postmaster.pid"))
+            .ok()
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<libc::pid_t>().ok()))
+            .is_some_and(|pid| unsafe { libc::kill(pid, 0) } == 0);
+        if is_ours && old && !running {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
 }
 
 /// The started cluster, for the exit hook.
@@ -280,7 +300,9 @@ fn system_user(name: &str) -> Result<(u32, u32), String> {
     let cname = std::ffi::CString::new(name).expect("no NUL");
     let pw = unsafe { libc::getpwnam(cname.as_ptr()) };
     if pw.is_null() {
-        return Err(format!("running as root, but there is no `{name}` system user to run PostgreSQL as; {NOT_INSTALLED}"));
+        return Err(format!(
+            "running as root, but there is no `{name}` system user to run PostgreSQL as; {NOT_INSTALLED}"
+        ));
     }
     let pw = unsafe { &*pw };
     Ok((pw.pw_uid, pw.pw_gid))

@@ -60,7 +60,11 @@ impl CompileCache {
     pub fn store(&self, sha256: &str, component: &Component) -> anyhow::Result<()> {
         let bytes = component.serialize().map_err(anyhow::Error::from)?;
         let path = self.path_for(sha256);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        // Unique per writer: threads of one process may store the same
+        // component at once; the last rename wins with identical bytes.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
         std::fs::write(&tmp, &bytes)?;
         crate::runtime::private::restrict_file(&tmp)?;
         std::fs::rename(&tmp, &path)?;

@@ -16,9 +16,9 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_secs(600);
 /// Budget for `describe`, which only returns constants.
 pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest report accepted from a plugin, as serialized JSON: a register of
-/// tens of thousands of entries fits; a runaway plugin does not.
-pub const MAX_REPORT_BYTES: usize = 8 * 1024 * 1024;
+/// Largest report accepted from a plugin, as serialized JSON: a 20,000-flow
+/// tenant (about 14 MiB) fits with room to spare; a runaway plugin does not.
+pub const MAX_REPORT_BYTES: usize = 32 * 1024 * 1024;
 /// Most connector records plus findings in one report.
 pub const MAX_REPORT_ITEMS: usize = 100_000;
 /// Largest component file loaded: first-party plugins are well under 5 MB,

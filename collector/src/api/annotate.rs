@@ -26,11 +26,16 @@ pub async fn annotate(
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("not an annotations update: {e}")))?;
     annotations::validate(&update)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_annotation", e.to_string()))?;
-    let saved = state
-        .store
-        .update_annotations(&tenant, &key, update, &caller.name, &timestamp::now())
-        .await?
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "unknown_connector", format!("no connector {key:?} in tenant {tenant:?}")))?;
+    let saved =
+        state.store.update_annotations(&tenant, &key, update, &caller.name, &timestamp::now()).await?.ok_or_else(
+            || {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "unknown_connector",
+                    format!("no connector {key:?} in tenant {tenant:?}"),
+                )
+            },
+        )?;
     tracing::info!(tenant = %tenant, key = %key, by = %caller.name, "annotations updated");
     Ok(Json(saved))
 }

@@ -47,10 +47,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/enroll", post(enroll::enroll).layer(DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES)))
-        .route(
-            "/v1/ingest",
-            post(ingest::ingest).layer(DefaultBodyLimit::max(crate::ingest::MAX_ENVELOPE_BYTES)),
-        )
+        .route("/v1/ingest", post(ingest::ingest).layer(DefaultBodyLimit::max(crate::ingest::MAX_ENVELOPE_BYTES)))
         .route("/v1/tenants/{tenant}/register", get(read::register))
         .route("/v1/tenants/{tenant}/register.csv", get(read::register_csv))
         .route("/v1/tenants/{tenant}/changes", get(read::changes))

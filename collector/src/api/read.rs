@@ -42,8 +42,14 @@ pub async fn register_csv(
 ) -> Result<Response, ApiError> {
     caller.may_see(&state, &tenant).await?;
     let body = csv::register_csv(&register_view(&state, &tenant).await?);
-    let disposition = format!("attachment; filename=\"{}-register.csv\"", tenant.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_"));
-    Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
+    let disposition = format!(
+        "attachment; filename=\"{}-register.csv\"",
+        tenant.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")
+    );
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
         .into_response())
 }
 

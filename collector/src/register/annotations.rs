@@ -84,7 +84,8 @@ mod tests {
     #[test]
     fn partial_updates_keep_clear_and_set() {
         let start = Annotations { purpose: Some("p".into()), owner_override: Some("o".into()), ..Default::default() };
-        let update: AnnotationsUpdate = serde_json::from_str(r#"{"owner_override":null,"review_cadence_days":90}"#).unwrap();
+        let update: AnnotationsUpdate =
+            serde_json::from_str(r#"{"owner_override":null,"review_cadence_days":90}"#).unwrap();
         validate(&update).unwrap();
         let got = merge(start, &update, "alice", "now");
         assert_eq!(got.purpose.as_deref(), Some("p"));
@@ -95,7 +96,11 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused() {
-        for body in [r#"{"review_cadence_days":0}"#, r#"{"last_tested":"yesterday"}"#, r#"{"evidence_link":"javascript:alert(1)"}"#] {
+        for body in [
+            r#"{"review_cadence_days":0}"#,
+            r#"{"last_tested":"yesterday"}"#,
+            r#"{"evidence_link":"javascript:alert(1)"}"#,
+        ] {
             let update: AnnotationsUpdate = serde_json::from_str(body).unwrap();
             assert!(validate(&update).is_err(), "{body}");
         }

@@ -41,7 +41,9 @@ fn connectors(current: &Current, batch: &ScanBatch, now: &str, ok_plugins: &Hash
         let old = current.connectors.get(&entry.key);
         let change = match old {
             None => Some(new_change(entry, ChangeKind::Created, vec![])),
-            Some(old) if !old.present => Some(new_change(entry, ChangeKind::Reappeared, diff::fields(&old.entry, entry))),
+            Some(old) if !old.present => {
+                Some(new_change(entry, ChangeKind::Reappeared, diff::fields(&old.entry, entry)))
+            }
             Some(old) => {
                 let fields = diff::fields(&old.entry, entry);
                 (!fields.is_empty()).then(|| new_change(entry, ChangeKind::Changed, fields))
@@ -81,7 +83,11 @@ fn connectors(current: &Current, batch: &ScanBatch, now: &str, ok_plugins: &Hash
     }
 }
 
-fn new_change(entry: &ConnectorEntry, kind: ChangeKind, fields: Vec<plumbline_protocol::read_api::FieldChange>) -> NewChange {
+fn new_change(
+    entry: &ConnectorEntry,
+    kind: ChangeKind,
+    fields: Vec<plumbline_protocol::read_api::FieldChange>,
+) -> NewChange {
     let review = needs_review(entry);
     NewChange {
         connector_key: entry.key.clone(),
@@ -96,7 +102,8 @@ fn new_change(entry: &ConnectorEntry, kind: ChangeKind, fields: Vec<plumbline_pr
 /// Why a newly (re)appearing connector needs review, if it does.
 pub fn needs_review(entry: &ConnectorEntry) -> Option<String> {
     (entry.category == EXCHANGE_CATEGORY && entry.key.starts_with(INBOUND_PREFIX)).then(|| {
-        "new inbound Exchange connector: mail from outside can be accepted as trusted; confirm the client set it up".to_string()
+        "new inbound Exchange connector: mail from outside can be accepted as trusted; confirm the client set it up"
+            .to_string()
     })
 }
 
@@ -125,12 +132,9 @@ fn findings(current: &Current, batch: &ScanBatch, now: &str, ok_plugins: &HashSe
                 reopened_count: old.reopened_count + 1,
                 ..old.clone()
             },
-            Some(old) => FindingRecord {
-                entry: f.clone(),
-                site_id: batch.site_id.clone(),
-                last_seen: now.into(),
-                ..old.clone()
-            },
+            Some(old) => {
+                FindingRecord { entry: f.clone(), site_id: batch.site_id.clone(), last_seen: now.into(), ..old.clone() }
+            }
         };
         plan.findings.push(record);
     }
@@ -235,7 +239,10 @@ mod tests {
         let mut cur = Current::default();
         let first = batch(
             vec![status("exo", true), status("teams", true)],
-            vec![connector("exchange:inbound:a", EXCHANGE_CATEGORY, "exo"), connector("teams:1", "teams-connector", "teams")],
+            vec![
+                connector("exchange:inbound:a", EXCHANGE_CATEGORY, "exo"),
+                connector("teams:1", "teams-connector", "teams"),
+            ],
             vec![finding("f1", "teams:1", "teams")],
         );
         let p = plan(&cur, &first, "t1");
@@ -245,13 +252,21 @@ mod tests {
         );
         apply(&mut cur, &p);
 
-        let failed = batch(vec![status("exo", true), status("teams", false)], vec![connector("exchange:inbound:a", EXCHANGE_CATEGORY, "exo")], vec![]);
+        let failed = batch(
+            vec![status("exo", true), status("teams", false)],
+            vec![connector("exchange:inbound:a", EXCHANGE_CATEGORY, "exo")],
+            vec![],
+        );
         let p = plan(&cur, &failed, "t2");
         assert!(p.changes.is_empty());
         assert!(p.findings.is_empty());
         apply(&mut cur, &p);
 
-        let ok = batch(vec![status("exo", true), status("teams", true)], vec![connector("exchange:inbound:a", EXCHANGE_CATEGORY, "exo")], vec![]);
+        let ok = batch(
+            vec![status("exo", true), status("teams", true)],
+            vec![connector("exchange:inbound:a", EXCHANGE_CATEGORY, "exo")],
+            vec![],
+        );
         let p = plan(&cur, &ok, "t3");
         assert_eq!(kinds(&p), vec![("teams:1".into(), "disappeared", false)]);
         assert_eq!(p.findings.len(), 1);
@@ -261,7 +276,11 @@ mod tests {
         assert_eq!(cur.connectors["teams:1"].first_seen, "t1");
         assert_eq!(cur.connectors["exchange:inbound:a"].last_seen, "t3");
 
-        let back = batch(vec![status("teams", true)], vec![connector("teams:1", "teams-connector", "teams")], vec![finding("f1", "teams:1", "teams")]);
+        let back = batch(
+            vec![status("teams", true)],
+            vec![connector("teams:1", "teams-connector", "teams")],
+            vec![finding("f1", "teams:1", "teams")],
+        );
         let p = plan(&cur, &back, "t4");
         assert_eq!(kinds(&p), vec![("teams:1".into(), "reappeared", false)]);
         assert_eq!(p.findings[0].status, REOPENED);
@@ -272,7 +291,11 @@ mod tests {
     #[test]
     fn another_site_does_not_make_this_sites_connectors_disappear() {
         let mut cur = Current::default();
-        let p = plan(&cur, &batch(vec![status("relay", true)], vec![connector("smtp:1", "smtp-relay", "relay")], vec![]), "t1");
+        let p = plan(
+            &cur,
+            &batch(vec![status("relay", true)], vec![connector("smtp:1", "smtp-relay", "relay")], vec![]),
+            "t1",
+        );
         apply(&mut cur, &p);
         let mut other = batch(vec![status("relay", true)], vec![], vec![]);
         other.site_id = "s2".into();

@@ -236,7 +236,12 @@ pub trait Store: Send + Sync {
     /// A tenant's findings.
     async fn findings(&self, tenant_id: &str, filter: FindingFilter) -> Result<Vec<FindingRecord>, StoreError>;
     /// A tenant's history, newest first.
-    async fn changes(&self, tenant_id: &str, needs_review_only: bool, limit: u32) -> Result<Vec<ChangeRecord>, StoreError>;
+    async fn changes(
+        &self,
+        tenant_id: &str,
+        needs_review_only: bool,
+        limit: u32,
+    ) -> Result<Vec<ChangeRecord>, StoreError>;
     /// A tenant's annotations, by connector key.
     async fn annotations(&self, tenant_id: &str) -> Result<Vec<(String, Annotations)>, StoreError>;
     /// Apply a (validated) partial update to a connector's annotations;

@@ -104,7 +104,11 @@ async fn load_connectors(c: &impl GenericClient, tenant_id: &str) -> Result<Vec<
     Ok(out)
 }
 
-async fn load_findings(c: &impl GenericClient, tenant_id: &str, filter: FindingFilter) -> Result<Vec<FindingRecord>, StoreError> {
+async fn load_findings(
+    c: &impl GenericClient,
+    tenant_id: &str,
+    filter: FindingFilter,
+) -> Result<Vec<FindingRecord>, StoreError> {
     let condition = match filter {
         FindingFilter::Open => "AND status <> 'resolved'",
         FindingFilter::Resolved => "AND status = 'resolved'",
@@ -165,7 +169,11 @@ async fn load_annotations(
     Ok(out)
 }
 
-async fn exists(c: &impl GenericClient, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + Sync)]) -> Result<bool, StoreError> {
+async fn exists(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<bool, StoreError> {
     Ok(c.query_one(&format!("SELECT EXISTS ({sql})"), params).await?.get(0))
 }
 
@@ -298,9 +306,9 @@ impl Store for PostgresStore {
             tx.query("SELECT version FROM schema_migrations", &[]).await?.iter().map(|r| r.get(0)).collect();
         let mut applied = 0;
         for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
-            tx.batch_execute(m.postgres)
-                .await
-                .map_err(|e| StoreError::Backend(format!("migration {} ({}): {}", m.version, m.name, StoreError::from(e))))?;
+            tx.batch_execute(m.postgres).await.map_err(|e| {
+                StoreError::Backend(format!("migration {} ({}): {}", m.version, m.name, StoreError::from(e)))
+            })?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
                 &[&m.version, &m.name, &crate::timestamp::now()],
@@ -335,10 +343,11 @@ impl Store for PostgresStore {
     async fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
         let client = self.pool.get().await?;
         let stmt = client.prepare_cached("SELECT id, name, created_at FROM tenants WHERE id = $1").await?;
-        Ok(client
-            .query_opt(&stmt, &[&id])
-            .await?
-            .map(|row| TenantRecord { id: row.get(0), name: row.get(1), created_at: row.get(2) }))
+        Ok(client.query_opt(&stmt, &[&id]).await?.map(|row| TenantRecord {
+            id: row.get(0),
+            name: row.get(1),
+            created_at: row.get(2),
+        }))
     }
 
     async fn create_enroll_token(&self, t: NewEnrollToken) -> Result<(), StoreError> {
@@ -369,7 +378,10 @@ impl Store for PostgresStore {
             .await?;
         let Some(taken) = taken else {
             let row = tx
-                .query_opt("SELECT used_at IS NOT NULL, expires_at FROM enroll_tokens WHERE token_hash = $1", &[&token_hash])
+                .query_opt(
+                    "SELECT used_at IS NOT NULL, expires_at FROM enroll_tokens WHERE token_hash = $1",
+                    &[&token_hash],
+                )
                 .await?;
             return Err(match row {
                 None => StoreError::TokenInvalid,
@@ -414,9 +426,7 @@ impl Store for PostgresStore {
 
     async fn revoke_agent(&self, id: &str, now: &str) -> Result<bool, StoreError> {
         let client = self.pool.get().await?;
-        client
-            .execute("UPDATE agents SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &[&id, &now])
-            .await?;
+        client.execute("UPDATE agents SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL", &[&id, &now]).await?;
         exists(&client, "SELECT 1 FROM agents WHERE id = $1", &[&id]).await
     }
 
@@ -471,7 +481,11 @@ impl Store for PostgresStore {
         refuse_replayed(seq_from_db(agent.get(1)), b.sequence)?;
 
         let current = Current {
-            connectors: load_connectors(&tx, &b.tenant_id).await?.into_iter().map(|c| (c.entry.key.clone(), c)).collect(),
+            connectors: load_connectors(&tx, &b.tenant_id)
+                .await?
+                .into_iter()
+                .map(|c| (c.entry.key.clone(), c))
+                .collect(),
             findings: load_findings(&tx, &b.tenant_id, FindingFilter::All)
                 .await?
                 .into_iter()
@@ -506,7 +520,8 @@ impl Store for PostgresStore {
         )
         .await?;
         write_plan(&tx, &b.tenant_id, &vb.digest, &b.agent_id, &b.site_id, now, &plan).await?;
-        let advance = tx.prepare_cached("UPDATE agents SET last_sequence = $2, last_seen_at = $3 WHERE id = $1").await?;
+        let advance =
+            tx.prepare_cached("UPDATE agents SET last_sequence = $2, last_seen_at = $3 WHERE id = $1").await?;
         tx.execute(&advance, &[&b.agent_id, &sequence, now]).await?;
         tx.commit().await?;
         Ok(IngestOutcome::Stored)
@@ -530,7 +545,12 @@ impl Store for PostgresStore {
         load_findings(&client, tenant_id, filter).await
     }
 
-    async fn changes(&self, tenant_id: &str, needs_review_only: bool, limit: u32) -> Result<Vec<ChangeRecord>, StoreError> {
+    async fn changes(
+        &self,
+        tenant_id: &str,
+        needs_review_only: bool,
+        limit: u32,
+    ) -> Result<Vec<ChangeRecord>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client
             .query(
@@ -576,7 +596,10 @@ impl Store for PostgresStore {
         let tx = client.transaction().await?;
         // Lock the connector row: two concurrent partial updates both land.
         let found = tx
-            .query_opt("SELECT 1 FROM connectors WHERE tenant_id = $1 AND key = $2 FOR NO KEY UPDATE", &[&tenant_id, &key])
+            .query_opt(
+                "SELECT 1 FROM connectors WHERE tenant_id = $1 AND key = $2 FOR NO KEY UPDATE",
+                &[&tenant_id, &key],
+            )
             .await?;
         if found.is_none() {
             return Ok(None);

@@ -3,7 +3,7 @@
 //! `BEGIN IMMEDIATE`, so even two processes on one file serialise cleanly.
 
 use super::migrations::MIGRATIONS;
-use super::rows::{from_json, refuse_replayed, refuse_revoked, plan, seq_from_db, seq_to_db, to_json, token_refusal};
+use super::rows::{from_json, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, to_json, token_refusal};
 use super::{
     AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
     StoreError, TenantRecord, VerifiedBatch,
@@ -97,9 +97,8 @@ fn connector_row(row: &Row<'_>) -> rusqlite::Result<ConnectorRow> {
 }
 
 fn load_connectors(conn: &Connection, tenant_id: &str) -> Result<Vec<ConnectorState>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 ORDER BY key"
-    ))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 ORDER BY key"))?;
     let rows = stmt.query_map(params![tenant_id], connector_row)?;
     let mut out = Vec::new();
     for row in rows {
@@ -154,7 +153,11 @@ fn load_findings(conn: &Connection, tenant_id: &str, filter: FindingFilter) -> R
     Ok(out)
 }
 
-fn load_annotations(conn: &Connection, tenant_id: &str, key: Option<&str>) -> Result<Vec<(String, Annotations)>, StoreError> {
+fn load_annotations(
+    conn: &Connection,
+    tenant_id: &str,
+    key: Option<&str>,
+) -> Result<Vec<(String, Annotations)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT connector_key, purpose, owner_override, co_owner_override, review_cadence_days, last_tested,
                 client_decision, evidence_link, updated_by, updated_at
@@ -199,8 +202,8 @@ fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<IngestOutcome,
         .ok_or_else(|| StoreError::UnknownAgent(b.agent_id.clone()))?;
     let (revoked, last) = agent;
     refuse_revoked(&b.agent_id, revoked)?;
-    let stored: bool = tx
-        .query_row("SELECT EXISTS (SELECT 1 FROM batches WHERE digest = ?1)", params![vb.digest], |row| row.get(0))?;
+    let stored: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM batches WHERE digest = ?1)", params![vb.digest], |row| row.get(0))?;
     if stored {
         return Ok(IngestOutcome::Duplicate);
     }
@@ -475,7 +478,8 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             let tx = write_tx(conn)?;
             tx.execute("UPDATE agents SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL", params![id, now])?;
-            let exists: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM agents WHERE id = ?1)", params![id], |r| r.get(0))?;
+            let exists: bool =
+                tx.query_row("SELECT EXISTS (SELECT 1 FROM agents WHERE id = ?1)", params![id], |r| r.get(0))?;
             tx.commit()?;
             Ok(exists)
         })
@@ -541,7 +545,12 @@ impl Store for SqliteStore {
         self.with(move |conn| load_findings(conn, &tenant_id, filter)).await
     }
 
-    async fn changes(&self, tenant_id: &str, needs_review_only: bool, limit: u32) -> Result<Vec<ChangeRecord>, StoreError> {
+    async fn changes(
+        &self,
+        tenant_id: &str,
+        needs_review_only: bool,
+        limit: u32,
+    ) -> Result<Vec<ChangeRecord>, StoreError> {
         let tenant_id = tenant_id.to_string();
         self.with(move |conn| {
             let mut stmt = conn.prepare_cached(

@@ -5,9 +5,9 @@ use axum::body::{Body, Bytes};
 use axum::http::{header, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use plumbline_collector::admin;
 use plumbline_collector::api::{app, AppState};
 use plumbline_collector::ingest::MAX_ENVELOPE_BYTES;
-use plumbline_collector::admin;
 use plumbline_protocol::identity::{public_key_b64, AgentKey};
 use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, ErrorBody, IngestResponse};
 use plumbline_protocol::read_api::{Annotations, ChangesView, FindingsView, RegisterView};
@@ -62,7 +62,10 @@ async fn enrollment_over_http(backend: Backend) {
     let a = call(&r, Method::POST, "/v1/enroll", None, request(&issued.token)).await;
     assert_eq!(a.status, StatusCode::OK);
     let enrolled: EnrollResponse = a.json();
-    assert_eq!(enrolled, EnrollResponse { agent_id: key.agent_id(), tenant_id: "contoso".into(), site_id: "hq".into() });
+    assert_eq!(
+        enrolled,
+        EnrollResponse { agent_id: key.agent_id(), tenant_id: "contoso".into(), site_id: "hq".into() }
+    );
     let again = call(&r, Method::POST, "/v1/enroll", None, request(&issued.token)).await;
     assert_eq!(again.error(), (StatusCode::UNAUTHORIZED, "token_used".into()));
     let wrong = call(&r, Method::POST, "/v1/enroll", None, request("ple_guess")).await;
@@ -70,7 +73,10 @@ async fn enrollment_over_http(backend: Backend) {
     let junk = call(&r, Method::POST, "/v1/enroll", None, "{\"token\":1}").await;
     assert_eq!(junk.error(), (StatusCode::BAD_REQUEST, "malformed".into()));
     let bad_key = serde_json::json!({"token": issued.token, "public_key": "AAAA", "hostname": "x"}).to_string();
-    assert_eq!(call(&r, Method::POST, "/v1/enroll", None, bad_key).await.error(), (StatusCode::BAD_REQUEST, "malformed".into()));
+    assert_eq!(
+        call(&r, Method::POST, "/v1/enroll", None, bad_key).await.error(),
+        (StatusCode::BAD_REQUEST, "malformed".into())
+    );
 }
 
 async fn ingest_statuses_over_http(backend: Backend) {
@@ -82,26 +88,47 @@ async fn ingest_statuses_over_http(backend: Backend) {
     let a = call(&r, Method::POST, "/v1/ingest", None, body.clone()).await;
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.json::<IngestResponse>().status, "stored");
-    assert_eq!(call(&r, Method::POST, "/v1/ingest", None, body.clone()).await.json::<IngestResponse>().status, "duplicate");
+    assert_eq!(
+        call(&r, Method::POST, "/v1/ingest", None, body.clone()).await.json::<IngestResponse>().status,
+        "duplicate"
+    );
     let before = t.store.counts().await.unwrap();
 
     let oversized = call(&r, Method::POST, "/v1/ingest", None, vec![b' '; MAX_ENVELOPE_BYTES + 1]).await;
     assert_eq!(oversized.error(), (StatusCode::PAYLOAD_TOO_LARGE, "too_large".into()));
+    // Exactly at the cap is read (and found not to be an envelope): the limit is the cap, not axum's default.
+    let at_cap = call(&r, Method::POST, "/v1/ingest", None, vec![b' '; MAX_ENVELOPE_BYTES]).await;
+    assert_eq!(at_cap.error(), (StatusCode::BAD_REQUEST, "malformed".into()));
     let truncated = call(&r, Method::POST, "/v1/ingest", None, body[..body.len() - 10].to_vec()).await;
     assert_eq!(truncated.error(), (StatusCode::BAD_REQUEST, "malformed".into()));
     let mut replay = agent.typical(1, 1);
     replay.scan_finished_at = "later".into();
-    assert_eq!(call(&r, Method::POST, "/v1/ingest", None, agent.sign(&replay)).await.error(), (StatusCode::CONFLICT, "replayed_sequence".into()));
+    assert_eq!(
+        call(&r, Method::POST, "/v1/ingest", None, agent.sign(&replay)).await.error(),
+        (StatusCode::CONFLICT, "replayed_sequence".into())
+    );
     let mut foreign = agent.typical(2, 1);
     foreign.tenant_id = "fabrikam".into();
-    assert_eq!(call(&r, Method::POST, "/v1/ingest", None, agent.sign(&foreign)).await.error(), (StatusCode::FORBIDDEN, "wrong_tenant".into()));
+    assert_eq!(
+        call(&r, Method::POST, "/v1/ingest", None, agent.sign(&foreign)).await.error(),
+        (StatusCode::FORBIDDEN, "wrong_tenant".into())
+    );
     let other = AgentKey::generate();
     let forged = crate::support::sign_with(&other, &agent.id(), &agent.typical(2, 1));
-    assert_eq!(call(&r, Method::POST, "/v1/ingest", None, forged).await.error(), (StatusCode::UNAUTHORIZED, "bad_signature".into()));
+    assert_eq!(
+        call(&r, Method::POST, "/v1/ingest", None, forged).await.error(),
+        (StatusCode::UNAUTHORIZED, "bad_signature".into())
+    );
     let stranger = crate::support::sign_with(&other, &other.agent_id(), &agent.typical(2, 1));
-    assert_eq!(call(&r, Method::POST, "/v1/ingest", None, stranger).await.error(), (StatusCode::UNAUTHORIZED, "unknown_agent".into()));
+    assert_eq!(
+        call(&r, Method::POST, "/v1/ingest", None, stranger).await.error(),
+        (StatusCode::UNAUTHORIZED, "unknown_agent".into())
+    );
     admin::revoke_agent(t.dyn_store(), &agent.id()).await.unwrap();
-    assert_eq!(call(&r, Method::POST, "/v1/ingest", None, agent.sign(&agent.typical(2, 1))).await.error(), (StatusCode::FORBIDDEN, "revoked_agent".into()));
+    assert_eq!(
+        call(&r, Method::POST, "/v1/ingest", None, agent.sign(&agent.typical(2, 1))).await.error(),
+        (StatusCode::FORBIDDEN, "revoked_agent".into())
+    );
     assert_eq!(t.store.counts().await.unwrap(), before);
 }
 
@@ -139,15 +166,30 @@ async fn read_api_scopes_tokens_to_tenants(backend: Backend) {
         assert_eq!(other.error(), (StatusCode::NOT_FOUND, "not_found".into()), "{path}");
         assert_eq!(none.error(), other.error(), "{path}");
     }
-    let put = call(&r, Method::PUT, &format!("/v1/tenants/fabrikam/connectors/{}/annotations", "exchange:outbound:0"), Some(&token_a), "{}").await;
+    let put = call(
+        &r,
+        Method::PUT,
+        &format!("/v1/tenants/fabrikam/connectors/{}/annotations", "exchange:outbound:0"),
+        Some(&token_a),
+        "{}",
+    )
+    .await;
     assert_eq!(put.status, StatusCode::NOT_FOUND);
     // The envelope of tenant A's batch is not served under tenant B, even to --all.
-    let cross = call(&r, Method::GET, &format!("/v1/tenants/fabrikam/batches/{digest}/envelope"), Some(&token_all), Body::empty()).await;
+    let cross = call(
+        &r,
+        Method::GET,
+        &format!("/v1/tenants/fabrikam/batches/{digest}/envelope"),
+        Some(&token_all),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(cross.status, StatusCode::NOT_FOUND);
 
     // --all sees both.
     for tenant in ["contoso", "fabrikam"] {
-        let all = call(&r, Method::GET, &format!("/v1/tenants/{tenant}/register"), Some(&token_all), Body::empty()).await;
+        let all =
+            call(&r, Method::GET, &format!("/v1/tenants/{tenant}/register"), Some(&token_all), Body::empty()).await;
         assert_eq!(all.status, StatusCode::OK, "{tenant}");
         assert_eq!(all.json::<RegisterView>().tenant_id, tenant);
     }
@@ -160,29 +202,45 @@ async fn read_api_scopes_tokens_to_tenants(backend: Backend) {
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
 
     // The stored envelope, byte for byte.
-    let ev = call(&r, Method::GET, &format!("/v1/tenants/contoso/batches/{digest}/envelope"), Some(&token_a), Body::empty()).await;
+    let ev =
+        call(&r, Method::GET, &format!("/v1/tenants/contoso/batches/{digest}/envelope"), Some(&token_a), Body::empty())
+            .await;
     assert_eq!(ev.status, StatusCode::OK);
     assert_eq!(ev.body.as_ref(), envelope.as_slice());
     assert_eq!(ev.headers[header::CONTENT_TYPE], "application/json");
-    let missing = call(&r, Method::GET, &format!("/v1/tenants/contoso/batches/{}/envelope", "0".repeat(64)), Some(&token_a), Body::empty()).await;
+    let missing = call(
+        &r,
+        Method::GET,
+        &format!("/v1/tenants/contoso/batches/{}/envelope", "0".repeat(64)),
+        Some(&token_a),
+        Body::empty(),
+    )
+    .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 
     // History and its review filter.
-    let changes: ChangesView = call(&r, Method::GET, "/v1/tenants/contoso/changes", Some(&token_a), Body::empty()).await.json();
+    let changes: ChangesView =
+        call(&r, Method::GET, "/v1/tenants/contoso/changes", Some(&token_a), Body::empty()).await.json();
     assert_eq!(changes.changes.len(), 2);
     let review: ChangesView =
-        call(&r, Method::GET, "/v1/tenants/contoso/changes?needs_review=true", Some(&token_a), Body::empty()).await.json();
+        call(&r, Method::GET, "/v1/tenants/contoso/changes?needs_review=true", Some(&token_a), Body::empty())
+            .await
+            .json();
     assert_eq!(review.changes.len(), 1);
     assert_eq!(review.changes[0].connector_key, inbound.key);
     assert!(review.changes[0].needs_review);
 
     // Findings by status.
-    let open: FindingsView = call(&r, Method::GET, "/v1/tenants/contoso/findings", Some(&token_a), Body::empty()).await.json();
+    let open: FindingsView =
+        call(&r, Method::GET, "/v1/tenants/contoso/findings", Some(&token_a), Body::empty()).await.json();
     assert_eq!((open.status.as_str(), open.findings.len()), ("open", 1));
     let resolved: FindingsView =
-        call(&r, Method::GET, "/v1/tenants/contoso/findings?status=resolved", Some(&token_a), Body::empty()).await.json();
+        call(&r, Method::GET, "/v1/tenants/contoso/findings?status=resolved", Some(&token_a), Body::empty())
+            .await
+            .json();
     assert!(resolved.findings.is_empty());
-    let all: FindingsView = call(&r, Method::GET, "/v1/tenants/contoso/findings?status=all", Some(&token_a), Body::empty()).await.json();
+    let all: FindingsView =
+        call(&r, Method::GET, "/v1/tenants/contoso/findings?status=all", Some(&token_a), Body::empty()).await.json();
     assert_eq!(all.findings.len(), 1);
     let bogus = call(&r, Method::GET, "/v1/tenants/contoso/findings?status=maybe", Some(&token_a), Body::empty()).await;
     assert_eq!(bogus.error(), (StatusCode::BAD_REQUEST, "malformed".into()));
@@ -200,7 +258,14 @@ async fn annotations_and_csv_over_http(backend: Backend) {
     let token = admin::create_api_token(t.dyn_store(), Some("contoso"), Some("alice")).await.unwrap();
 
     let uri = "/v1/tenants/contoso/connectors/exchange:outbound:relay%2Feu/annotations";
-    let put = call(&r, Method::PUT, uri, Some(&token), r#"{"purpose":"copiers","owner_override":"facilities@contoso.example"}"#).await;
+    let put = call(
+        &r,
+        Method::PUT,
+        uri,
+        Some(&token),
+        r#"{"purpose":"copiers","owner_override":"facilities@contoso.example"}"#,
+    )
+    .await;
     assert_eq!(put.status, StatusCode::OK, "{}", String::from_utf8_lossy(&put.body));
     let saved: Annotations = put.json();
     assert_eq!(saved.updated_by.as_deref(), Some("alice"));
@@ -212,10 +277,14 @@ async fn annotations_and_csv_over_http(backend: Backend) {
     assert_eq!(unknown.error(), (StatusCode::NOT_FOUND, "unknown_connector".into()));
 
     // A rescan keeps the annotations.
-    plumbline_collector::ingest::ingest(t.dyn_store(), &a.sign(&a.batch(2, vec![ok("exo"), ok("teams")], vec![relay.clone(), formula.clone()], vec![])))
-        .await
-        .unwrap();
-    let view: RegisterView = call(&r, Method::GET, "/v1/tenants/contoso/register", Some(&token), Body::empty()).await.json();
+    plumbline_collector::ingest::ingest(
+        t.dyn_store(),
+        &a.sign(&a.batch(2, vec![ok("exo"), ok("teams")], vec![relay.clone(), formula.clone()], vec![])),
+    )
+    .await
+    .unwrap();
+    let view: RegisterView =
+        call(&r, Method::GET, "/v1/tenants/contoso/register", Some(&token), Body::empty()).await.json();
     let c = view.connectors.iter().find(|c| c.entry.key == relay.key).unwrap();
     assert_eq!(c.annotations.purpose.as_deref(), Some("copiers"));
     assert_eq!(c.effective.owner.as_deref(), Some("facilities@contoso.example"));

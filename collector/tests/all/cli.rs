@@ -36,14 +36,19 @@ fn failure(o: &Output) -> String {
 fn admin_commands_work_on_the_default_database() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert_eq!(stdout(&collector(&["tenant", "add", "contoso", "--name", "Contoso Ltd"], d)), "added tenant contoso (Contoso Ltd)");
+    assert_eq!(
+        stdout(&collector(&["tenant", "add", "contoso", "--name", "Contoso Ltd"], d)),
+        "added tenant contoso (Contoso Ltd)"
+    );
     assert!(d.join("collector.db").exists(), "the default SQLite file is in the data dir");
     assert!(failure(&collector(&["tenant", "add", "contoso"], d)).contains("already exists"));
     assert!(failure(&collector(&["tenant", "add", "no/slashes"], d)).contains("tenant id"));
 
     let token = stdout(&collector(&["enroll-token", "create", "--tenant", "contoso", "--site", "hq"], d));
     assert!(token.starts_with("ple_") && !token.contains('\n'), "{token}");
-    assert!(failure(&collector(&["enroll-token", "create", "--tenant", "nobody", "--site", "hq"], d)).contains("no tenant"));
+    assert!(
+        failure(&collector(&["enroll-token", "create", "--tenant", "nobody", "--site", "hq"], d)).contains("no tenant")
+    );
     let api = stdout(&collector(&["api-token", "create", "--tenant", "contoso"], d));
     assert!(api.starts_with("plt_"));
     assert!(stdout(&collector(&["api-token", "create", "--all", "--name", "noc"], d)).starts_with("plt_"));
@@ -76,7 +81,10 @@ struct Serving {
 
 impl Serving {
     fn fingerprint(&self) -> Option<String> {
-        self.startup.iter().find_map(|l| l.split("fingerprint: ").nth(1)).map(|f| f.split_whitespace().next().unwrap().to_string())
+        self.startup
+            .iter()
+            .find_map(|l| l.split("fingerprint: ").nth(1))
+            .map(|f| f.split_whitespace().next().unwrap().to_string())
     }
 }
 
@@ -178,12 +186,18 @@ async fn two_collector_processes_on_one_postgres() {
     let mut agents = Vec::new();
     for i in 0..3 {
         t.tenant("contoso").await;
-        let issued = plumbline_collector::admin::create_enroll_token(t.dyn_store(), "contoso", &format!("site{i}"), 1).await.unwrap();
+        let issued = plumbline_collector::admin::create_enroll_token(t.dyn_store(), "contoso", &format!("site{i}"), 1)
+            .await
+            .unwrap();
         let key = AgentKey::generate();
         // Enroll through one process, push through both.
         let enrolled: EnrollResponse = client
             .post(format!("{}/v1/enroll", collectors[i % 2].base))
-            .json(&EnrollRequest { token: issued.token, public_key: public_key_b64(&key.verifying()), hostname: "h".into() })
+            .json(&EnrollRequest {
+                token: issued.token,
+                public_key: public_key_b64(&key.verifying()),
+                hostname: "h".into(),
+            })
             .send()
             .await
             .unwrap()
@@ -202,13 +216,23 @@ async fn two_collector_processes_on_one_postgres() {
                 let send = |base: String, body: Vec<u8>| {
                     let client = client.clone();
                     async move {
-                        let r: IngestResponse =
-                            client.post(format!("{base}/v1/ingest")).body(body).send().await.unwrap().json().await.unwrap();
+                        let r: IngestResponse = client
+                            .post(format!("{base}/v1/ingest"))
+                            .body(body)
+                            .send()
+                            .await
+                            .unwrap()
+                            .json()
+                            .await
+                            .unwrap();
                         r.status
                     }
                 };
                 let (a, b) = tokio::join!(send(bases[0].clone(), body.clone()), send(bases[1].clone(), body));
-                assert!(matches!((a.as_str(), b.as_str()), ("stored", "duplicate") | ("duplicate", "stored")), "{a} {b}");
+                assert!(
+                    matches!((a.as_str(), b.as_str()), ("stored", "duplicate") | ("duplicate", "stored")),
+                    "{a} {b}"
+                );
                 stored += 1;
             }
             stored

@@ -43,7 +43,11 @@ async fn agent_to_collector_over_https(backend: Backend) {
 
     let enrolled: EnrollResponse = client
         .post(format!("{base}/v1/enroll"))
-        .json(&EnrollRequest { token: issued.token, public_key: public_key_b64(&key.verifying()), hostname: "gw".into() })
+        .json(&EnrollRequest {
+            token: issued.token,
+            public_key: public_key_b64(&key.verifying()),
+            hostname: "gw".into(),
+        })
         .send()
         .await
         .unwrap()

@@ -28,7 +28,11 @@ async fn a_batch_is_stored_once_and_resends_are_duplicates(backend: Backend) {
     assert_eq!(ingest(t.dyn_store(), &relaid).await.unwrap().status, "duplicate");
     assert_eq!(t.store.counts().await.unwrap(), after_first);
     assert_eq!(t.store.connectors("contoso").await.unwrap(), register, "register unchanged");
-    assert_eq!(t.store.envelope("contoso", &first.digest).await.unwrap().unwrap(), body, "the first bytes are the evidence");
+    assert_eq!(
+        t.store.envelope("contoso", &first.digest).await.unwrap().unwrap(),
+        body,
+        "the first bytes are the evidence"
+    );
 
     let next = ingest(t.dyn_store(), &agent.sign(&agent.typical(2, 3))).await.unwrap();
     assert_eq!(next.status, "stored");
@@ -95,14 +99,21 @@ async fn every_refusal_stores_nothing(backend: Backend) {
     assert!(matches!(e, IngestError::Malformed(_)), "{e}");
     let e = refuse(b"\x00\x01".to_vec()).await;
     assert!(matches!(e, IngestError::Malformed(_)), "{e}");
-    let e = refuse(br#"{"payloadType":"application/vnd.plumbline.scan+json","payload":"","signatures":[]}"#.to_vec()).await;
+    let e =
+        refuse(br#"{"payloadType":"application/vnd.plumbline.scan+json","payload":"","signatures":[]}"#.to_vec()).await;
     assert!(matches!(e, IngestError::Malformed(_)), "{e}");
     let mut extra = serde_json::to_value(agent.typical(6, 2)).unwrap();
     extra["surprise"] = serde_json::json!(true);
-    let not_batch = sign(plumbline_protocol::envelope::SCAN_PAYLOAD_TYPE, &serde_json::to_vec(&extra).unwrap(), agent.key.signing(), &agent.id());
+    let not_batch = sign(
+        plumbline_protocol::envelope::SCAN_PAYLOAD_TYPE,
+        &serde_json::to_vec(&extra).unwrap(),
+        agent.key.signing(),
+        &agent.id(),
+    );
     let e = refuse(serde_json::to_vec(&not_batch).unwrap()).await;
     assert!(matches!(e, IngestError::Malformed(_)), "unknown fields are refused: {e}");
-    let typed = sign("application/json", &serde_json::to_vec(&agent.typical(6, 2)).unwrap(), agent.key.signing(), &agent.id());
+    let typed =
+        sign("application/json", &serde_json::to_vec(&agent.typical(6, 2)).unwrap(), agent.key.signing(), &agent.id());
     let e = refuse(serde_json::to_vec(&typed).unwrap()).await;
     assert!(matches!(e, IngestError::Malformed(_)), "{e}");
     let e = refuse(vec![b' '; MAX_ENVELOPE_BYTES + 1]).await;
@@ -126,7 +137,12 @@ async fn a_revocation_racing_verification_still_refuses(backend: Backend) {
     let batch = agent.typical(1, 1);
     let e = t
         .store
-        .ingest(VerifiedBatch { digest: "d".repeat(64), envelope: agent.sign(&batch), batch, received_at: plumbline_collector::timestamp::now() })
+        .ingest(VerifiedBatch {
+            digest: "d".repeat(64),
+            envelope: agent.sign(&batch),
+            batch,
+            received_at: plumbline_collector::timestamp::now(),
+        })
         .await
         .unwrap_err();
     assert!(matches!(e, StoreError::Revoked(_)), "{e}");

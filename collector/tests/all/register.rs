@@ -35,7 +35,10 @@ async fn history_records_created_changed_and_disappeared(backend: Backend) {
     assert_eq!(changes.len(), 5);
     assert!(changes.windows(2).all(|w| w[0].id > w[1].id), "newest first");
     let newest: Vec<(&str, &str)> = changes[..2].iter().map(|c| (c.connector_key.as_str(), c.kind.as_str())).collect();
-    assert!(newest.contains(&("teams:hook", "disappeared")) && newest.contains(&("exchange:outbound:relay", "changed")), "{newest:?}");
+    assert!(
+        newest.contains(&("teams:hook", "disappeared")) && newest.contains(&("exchange:outbound:relay", "changed")),
+        "{newest:?}"
+    );
     let changed = changes.iter().find(|c| c.kind == "changed").unwrap();
     let fields: Vec<(&str, &serde_json::Value, &serde_json::Value)> =
         changed.fields.iter().map(|f| (f.field.as_str(), &f.before, &f.after)).collect();
@@ -113,14 +116,30 @@ async fn annotations_survive_rescans(backend: Backend) {
         "evidence_link": "https://tickets.example/123"
     }))
     .unwrap();
-    let saved = t.store.update_annotations("contoso", &relay.key, update, "alice", "2025-11-25T00:00:00.000000Z").await.unwrap().unwrap();
+    let saved = t
+        .store
+        .update_annotations("contoso", &relay.key, update, "alice", "2025-11-25T00:00:00.000000Z")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(saved.updated_by.as_deref(), Some("alice"));
-    let partial: AnnotationsUpdate = serde_json::from_value(json!({"client_decision": "retire", "last_tested": null})).unwrap();
-    let saved = t.store.update_annotations("contoso", &relay.key, partial, "bob", "2025-11-26T00:00:00.000000Z").await.unwrap().unwrap();
+    let partial: AnnotationsUpdate =
+        serde_json::from_value(json!({"client_decision": "retire", "last_tested": null})).unwrap();
+    let saved = t
+        .store
+        .update_annotations("contoso", &relay.key, partial, "bob", "2025-11-26T00:00:00.000000Z")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(saved.client_decision.as_deref(), Some("retire"));
     assert_eq!(saved.last_tested, None);
     assert_eq!(saved.review_cadence_days, Some(90));
-    assert!(t.store.update_annotations("contoso", "no-such-key", AnnotationsUpdate::default(), "bob", "x").await.unwrap().is_none());
+    assert!(t
+        .store
+        .update_annotations("contoso", "no-such-key", AnnotationsUpdate::default(), "bob", "x")
+        .await
+        .unwrap()
+        .is_none());
 
     // Rescans, one changing the connector, one where it disappears and one where it is back.
     let mut relay2 = relay.clone();

@@ -97,11 +97,16 @@ async fn two_collectors_store_each_batch_exactly_once(backend: Backend) {
         // History is consistent: per connector, kinds alternate sensibly.
         let changes = second.changes(tenant, false, 10_000).await.unwrap();
         for c in &connectors {
-            let kinds: Vec<&str> = changes.iter().rev().filter(|x| x.connector_key == c.entry.key).map(|x| x.kind.as_str()).collect();
+            let kinds: Vec<&str> =
+                changes.iter().rev().filter(|x| x.connector_key == c.entry.key).map(|x| x.kind.as_str()).collect();
             assert_eq!(kinds.first(), Some(&"created"), "{}", c.entry.key);
             assert_eq!(kinds.iter().filter(|k| **k == "created").count(), 1, "{}: {kinds:?}", c.entry.key);
             for pair in kinds.windows(2) {
-                assert!(matches!(pair, ["created" | "reappeared", "disappeared"] | ["disappeared", "reappeared"]), "{}: {kinds:?}", c.entry.key);
+                assert!(
+                    matches!(pair, ["created" | "reappeared", "disappeared"] | ["disappeared", "reappeared"]),
+                    "{}: {kinds:?}",
+                    c.entry.key
+                );
             }
         }
         let findings = first.store.findings(tenant, FindingFilter::All).await.unwrap();

@@ -116,7 +116,13 @@ impl TestAgent {
     }
 
     /// A batch from this agent.
-    pub fn batch(&self, sequence: u64, plugins: Vec<PluginStatus>, connectors: Vec<ConnectorEntry>, findings: Vec<FindingEntry>) -> ScanBatch {
+    pub fn batch(
+        &self,
+        sequence: u64,
+        plugins: Vec<PluginStatus>,
+        connectors: Vec<ConnectorEntry>,
+        findings: Vec<FindingEntry>,
+    ) -> ScanBatch {
         ScanBatch {
             schema: BATCH_SCHEMA,
             agent_id: self.id(),

@@ -8,9 +8,9 @@ use plumbline_plugin_sdk::{ConnectorRecord, Finding, Report, Severity};
 use std::collections::BTreeSet;
 
 /// How much register (as the host serialises it) this plugin hands over at
-/// most. The host refuses a report over 8 MiB of JSON (its
+/// most. The host refuses a report over 32 MiB of JSON (its
 /// `MAX_REPORT_BYTES`); this leaves room for what the estimate cannot know.
-pub const REPORT_BUDGET_BYTES: usize = 7 * 1024 * 1024;
+pub const REPORT_BUDGET_BYTES: usize = 30 * 1024 * 1024;
 
 /// What [`assess`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

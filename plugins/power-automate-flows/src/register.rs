@@ -102,7 +102,7 @@ pub fn environment_record(e: &EnvironmentFacts, in_register: usize) -> Connector
         "complete".to_string()
     } else {
         format!(
-            "cut: {} of {} flows kept (the host takes at most 8 MiB of register per plugin; flows with findings were kept first)",
+            "cut: {} of {} flows kept (the host takes at most 32 MiB of register per plugin; flows with findings were kept first)",
             in_register,
             e.flows.len()
         )

@@ -36,7 +36,7 @@ impl Capabilities {
         for line in reply.lines.iter().skip(1) {
             let line = line.trim();
             let keyword = line
-                .split(|c: char| c == ' ' || c == '=')
+                .split([' ', '='])
                 .next()
                 .unwrap_or("")
                 .to_ascii_uppercase();
@@ -47,7 +47,7 @@ impl Capabilities {
                 caps.starttls = true;
             }
             if keyword == "AUTH" {
-                for mech in line[4..].split(|c: char| c == ' ' || c == '=').filter(|m| !m.is_empty()) {
+                for mech in line[4..].split([' ', '=']).filter(|m| !m.is_empty()) {
                     let mech = sanitize(&mech.to_ascii_uppercase(), 40);
                     if !caps.auth.contains(&mech) && caps.auth.len() < MAX_AUTH_MECHANISMS {
                         caps.auth.push(mech);

@@ -9,6 +9,13 @@
 //! before and after TLS, and runs nmap's smtp-open-relay test: 16 MAIL FROM
 //! / RCPT TO combinations with RSET between them, never DATA.
 //!
+//! Where STARTTLS works, the relay test runs inside TLS, as a sending
+//! client would (nmap's script stays in cleartext); where the handshake
+//! fails, it runs on a second, cleartext connection. Each entry says which
+//! (`open_relay_channel`). A target named by host name gets only the 3
+//! combinations that need no IP address literal: the host resolves names
+//! and does not tell the plugin the address.
+//!
 //! Everything a server sends is bounded ([`reply`]: line length, lines and
 //! bytes per reply; [`session`]: time per reply and per endpoint), so a
 //! hostile or broken server gives an error on its own register entry and

@@ -5,7 +5,7 @@ use crate::esmtp::{self, Capabilities};
 use crate::net::{describe, Net};
 use crate::relay::{self, Combination, Step, Verdict};
 use crate::reply::Reply;
-use crate::session::{Failure, Session};
+use crate::session::{Failure, FailureKind, Session};
 use crate::text::{is_host_name, sanitize};
 use plumbline_plugin_sdk::tcp::{TcpError, TlsInfo};
 use std::net::IpAddr;
@@ -237,7 +237,7 @@ fn greet<T: crate::net::Transport>(sess: &mut Session<'_, T>, s: &ProbeSettings)
     if banner.code != 220 {
         return Err(Failure {
             during: "greeting".into(),
-            kind: crate::session::FailureKind::Net(format!("the server refused the session: {}", banner.shown())),
+            kind: FailureKind::Refused(format!("the server refused the session: {}", banner.shown())),
         });
     }
     let caps = ehlo(sess, s)?;
@@ -255,7 +255,7 @@ fn ehlo<T: crate::net::Transport>(sess: &mut Session<'_, T>, s: &ProbeSettings) 
     }
     Err(Failure {
         during: "EHLO".into(),
-        kind: crate::session::FailureKind::Net(format!(
+        kind: FailureKind::Refused(format!(
             "the server refused EHLO ({}) and HELO ({})",
             r.shown(),
             h.shown()
@@ -263,7 +263,6 @@ fn ehlo<T: crate::net::Transport>(sess: &mut Session<'_, T>, s: &ProbeSettings) 
     })
 }
 
-#[allow(clippy::too_many_arguments)]
 fn converse<N: Net>(
     net: &mut N,
     conn: N::Conn,
@@ -295,7 +294,9 @@ fn converse<N: Net>(
             if !offered {
                 p.starttls = StartTls::NotOffered;
             } else {
-                let r = sess.command("STARTTLS", "STARTTLS")?;
+                let r = sess.command("STARTTLS", "STARTTLS").inspect_err(|f| {
+                    p.starttls = StartTls::Failed(f.to_string());
+                })?;
                 if r.code != 220 {
                     p.starttls = StartTls::Refused(r.shown());
                 } else {

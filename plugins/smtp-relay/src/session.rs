@@ -49,6 +49,8 @@ pub enum FailureKind {
     Reply(ReplyError),
     /// The network or TLS failed.
     Net(String),
+    /// The server refused to talk (a 554 greeting, EHLO and HELO refused).
+    Refused(String),
 }
 
 impl fmt::Display for Failure {
@@ -74,7 +76,7 @@ impl fmt::Display for Failure {
                 "{during}: the server closed the connection in the middle of a reply ({received} bytes received)"
             ),
             FailureKind::Reply(e) => write!(f, "{during}: {e}"),
-            FailureKind::Net(m) => write!(f, "{during}: {m}"),
+            FailureKind::Net(m) | FailureKind::Refused(m) => write!(f, "{during}: {m}"),
         }
     }
 }

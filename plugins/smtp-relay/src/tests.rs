@@ -326,7 +326,7 @@ fn implicit_tls_on_465_checks_the_certificate_and_not_cleartext_rules() {
 #[test]
 fn hostile_servers_give_clear_errors_in_bounded_time_and_the_good_one_still_reports() {
     let megabyte = [b"220 ".as_slice(), &vec![b'A'; 1 << 20]].concat();
-    let endless: Vec<u8> = std::iter::repeat(b"250-SPAM\r\n".as_slice()).take(100_000).flatten().copied().collect();
+    let endless: Vec<u8> = std::iter::repeat_n(b"250-SPAM\r\n".as_slice(), 100_000).flatten().copied().collect();
     let cases: Vec<(&str, Script, &str)> = vec![
         ("10.9.0.1", Script::new().send(b"220 ok\r\n").expect(b"EHLO plumbline.invalid\r\n").send(&endless), "reply to EHLO: a reply has more than 128 lines"),
         ("10.9.0.2", Script::new().drip(&[b'2'; 100], 1_000), "waiting for the greeting: the reply was not complete within 10000 ms (10 bytes received"),
@@ -363,7 +363,7 @@ fn hostile_servers_give_clear_errors_in_bounded_time_and_the_good_one_still_repo
 #[test]
 fn a_dripping_server_is_cut_at_the_host_budget() {
     // 2 s per byte, under the 10 s reply timeout, forever.
-    let endless_drip: Vec<u8> = std::iter::repeat(b"220-x\r\n".as_slice()).take(1000).flatten().copied().collect();
+    let endless_drip: Vec<u8> = std::iter::repeat_n(b"220-x\r\n".as_slice(), 1000).flatten().copied().collect();
     let mut net = TestNet::new().on("10.9.1.1", 25, Answer::Script(Script::new().drip(&endless_drip, 2_000)));
     let (_, r) = run(&mut net, &[("targets", "10.9.1.1:25"), ("host_budget_ms", "30000"), ("read_timeout_ms", "60000")]);
     let e = entry(&r, "smtp:10.9.1.1:25");
@@ -489,4 +489,26 @@ fn hostile_text_never_reaches_the_register_raw() {
     assert_eq!(attr(e, "banner"), "evil.example ?[2J? ESMTP?? ? gnirts");
     assert!(attr(e, "starttls").starts_with("refused: 502"), "{}", attr(e, "starttls"));
     assert!(!text.contains('\u{1b}'));
+}
+
+#[test]
+fn a_server_that_hangs_up_on_starttls_has_no_working_starttls() {
+    let script = Script::new()
+        .send(b"220 relay.contoso.local ESMTP\r\n")
+        .respond(|l| {
+            if l.starts_with("EHLO") {
+                (b"250-relay.contoso.local\r\n250 STARTTLS\r\n".to_vec(), false)
+            } else {
+                (Vec::new(), true) // STARTTLS: hang up
+            }
+        })
+        .close();
+    let mut net = TestNet::new().on("10.7.0.1", 25, Answer::Script(script));
+    let (_, r) = run(&mut net, &[("targets", "10.7.0.1:25")]);
+    let key = "smtp:10.7.0.1:25";
+    let e = entry(&r, key);
+    assert_eq!(attr(e, "status"), "error");
+    assert_eq!(attr(e, "error"), "reply to STARTTLS: the server closed the connection");
+    assert_eq!(attr(e, "starttls"), "failed: reply to STARTTLS: the server closed the connection");
+    assert_eq!(ids(&r, key), [NO_STARTTLS]);
 }

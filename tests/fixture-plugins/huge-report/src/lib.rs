@@ -10,7 +10,7 @@ impl Plugin for Huge {
         vec![Category::WebhookReference]
     }
     fn scan(_ctx: &ScanContext) -> Result<Report, ScanError> {
-        let filler = "x".repeat(200);
+        let filler = "x".repeat(700);
         let connectors = (0..60_000)
             .map(|i| ConnectorRecord::new(format!("k{i}"), Category::WebhookReference, filler.clone()))
             .collect();
