@@ -20,8 +20,10 @@ use plumbline_protocol::envelope::{payload_digest, Envelope, EnvelopeError, SCAN
 use plumbline_protocol::identity::parse_public_key;
 use plumbline_protocol::messages::IngestResponse;
 
-/// The largest envelope accepted, in bytes. The HTTP layer reads no more.
-pub const MAX_ENVELOPE_BYTES: usize = 8 * 1024 * 1024;
+/// The largest envelope accepted, in bytes; the HTTP layer reads no more.
+/// A 20,000-flow tenant's batch is about 20 MiB once base64-encoded; this
+/// leaves room for the other sources beside it.
+pub const MAX_ENVELOPE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why a batch was refused.
 #[derive(Debug, thiserror::Error)]
