@@ -4,6 +4,7 @@
 
 mod cli;
 mod delivery;
+mod end_to_end;
 mod exchange_live;
 mod exchange_offline;
 mod power_automate_flows;

@@ -1,0 +1,140 @@
+//! End to end, with real parts only: the `plumbline` binary enrolls with
+//! and delivers signed batches to the real collector over HTTPS on
+//! loopback, on SQLite and on PostgreSQL; the collector's register then
+//! holds what the agent scanned, and a new inbound connector at the next
+//! scan is a change that needs review.
+
+use crate::support::{lit, Site, TENANT};
+use plumbline_collector::api::{app, AppState};
+use plumbline_collector::serve::Server;
+use plumbline_collector::{admin, tls};
+use plumbline_protocol::read_api::{ChangesView, RegisterView};
+use std::sync::Arc;
+
+struct Collector {
+    base: String,
+    cert_file: std::path::PathBuf,
+    api_token: String,
+    enroll_token: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+async fn start_collector(site: &Site, database: &str) -> Collector {
+    let store: Arc<dyn plumbline_collector::store::Store> = plumbline_collector::store::open(database).await.unwrap();
+    let (cert, key) = tls::generate(vec!["localhost".into()]).unwrap();
+    let cert_file = site.path("collector.pem");
+    std::fs::write(&cert_file, &cert).unwrap();
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), Some(tls::server_config(cert.as_bytes(), key.as_bytes()).unwrap()))
+        .await
+        .unwrap();
+    let port = server.local_addr().unwrap().port();
+    admin::add_tenant(store.as_ref(), TENANT, Some("Northwind Dental")).await.unwrap();
+    let enroll_token = admin::create_enroll_token(store.as_ref(), TENANT, "test-site", 1).await.unwrap().token;
+    let api_token = admin::create_api_token(store.as_ref(), Some(TENANT), None).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(app(AppState::new(store)), async {
+        let _ = stopped.await;
+    }));
+    Collector {
+        base: format!("https://localhost:{port}"),
+        cert_file,
+        api_token,
+        enroll_token,
+        stop: Some(stop),
+    }
+}
+
+/// An API client that trusts exactly the collector's certificate.
+fn client(cert_pem: &std::path::Path) -> reqwest::Client {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(rustls_pki_types::CertificateDer::from_pem_file(cert_pem).unwrap()).unwrap();
+    let config = rustls::ClientConfig::builder_with_provider(tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder().use_preconfigured_tls(config).build().unwrap()
+}
+
+async fn get<T: serde::de::DeserializeOwned>(c: &Collector, path: &str) -> T {
+    client(&c.cert_file)
+        .get(format!("{}/v1/tenants/{TENANT}/{path}", c.base))
+        .bearer_auth(&c.api_token)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+const NEW_INBOUND: &str = r#"[{"Enabled": true, "ConnectorType": "Partner", "SenderDomains": ["smtp:*;1"],
+  "SenderIPAddresses": [], "RestrictDomainsToIPAddresses": false, "RestrictDomainsToCertificate": false,
+  "Name": "Unexpected relay", "Identity": "Unexpected relay", "Guid": "99999999-aaaa-4bbb-8ccc-dddddddddddd",
+  "WhenCreated": "2026-11-24T22:00:00Z", "WhenChanged": "2026-11-24T22:00:00Z"}]"#;
+
+async fn agent_delivers_to_the_collector(database: String) {
+    let site = Site::new();
+    let exports = site.path("exports");
+    std::fs::create_dir_all(&exports).unwrap();
+    std::fs::write(exports.join("Get-OutboundConnector.json"), "[]").unwrap();
+    let mut collector = start_collector(&site, &database).await;
+    let body = format!(
+        "{}\n[delivery]\ncollector_ca_file = {}\nkey_file = {}\nspool_dir = {}\n",
+        Site::exchange_offline_section(&exports),
+        lit(&collector.cert_file),
+        lit(&site.path("keys/agent.key")),
+        lit(&site.path("spool")),
+    );
+    let config = site.config(&body);
+    let config = config.to_string_lossy().to_string();
+
+    let out = site.run(&["enroll", "--collector", &collector.base, "--token", &collector.enroll_token, "--config", &config]);
+    assert!(out.status.success(), "enroll: {}", String::from_utf8_lossy(&out.stderr));
+
+    let out = site.run(&["run", "--config", &config, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "run: {}", String::from_utf8_lossy(&out.stderr));
+    let scanned: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("delivery: 1 delivered, 0 queued, 0 rejected"), "{stderr}");
+
+    let register: RegisterView = get(&collector, "register").await;
+    assert_eq!(register.connectors.len(), scanned["connectors"].as_array().unwrap().len());
+    assert_eq!(register.open_findings.len(), scanned["findings"].as_array().unwrap().len());
+
+    // A new inbound connector appears: the next delivered scan records it
+    // as a change that needs review.
+    std::fs::write(exports.join("Get-InboundConnector.json"), NEW_INBOUND).unwrap();
+    let out = site.run(&["run", "--config", &config, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    let changes: ChangesView = get(&collector, "changes?needs_review=true").await;
+    let new_key = "exchange:inbound:99999999-aaaa-4bbb-8ccc-dddddddddddd";
+    assert!(
+        changes.changes.iter().any(|c| c.connector_key == new_key && c.kind == "created"),
+        "{:?}",
+        changes.changes
+    );
+    let register: RegisterView = get(&collector, "register").await;
+    assert!(register.open_findings.iter().any(|f| f.entry.connector_key == new_key));
+
+    // The spool is empty: everything was acknowledged.
+    let out = site.run(&["spool", "status", "--config", &config]);
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(status.contains("queued:     0 batches"), "{status}");
+    let _ = collector.stop.take().map(|s| s.send(()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_to_collector_over_https_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    agent_delivers_to_the_collector(format!("sqlite:{}", dir.path().join("collector.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_to_collector_over_https_on_postgres() {
+    let pg = plumbline_tests::postgres::server().await;
+    agent_delivers_to_the_collector(pg.fresh_database().await).await;
+}
