@@ -50,6 +50,7 @@ pub mod http;
 pub mod log;
 mod records;
 pub mod redact;
+pub use records::UniqueKeys;
 pub mod settings;
 pub mod tcp;
 pub mod time;

@@ -128,3 +128,69 @@ impl Finding {
         self
     }
 }
+
+impl crate::Report {
+    /// Put the report in its canonical order: entries by key, findings by
+    /// connector key then check id. Deterministic output makes re-scans
+    /// compare cleanly.
+    pub fn sorted(mut self) -> Self {
+        self.connectors.sort_by(|a, b| a.key.cmp(&b.key));
+        self.findings
+            .sort_by(|a, b| (&a.connector_key, &a.check_id).cmp(&(&b.connector_key, &b.check_id)));
+        self
+    }
+}
+
+/// Hands out unique register keys: the first claim of a key gets it as it
+/// is, a repeat gets `~2`, `~3`, ... appended (two exports of nameless
+/// objects, two paths that normalise alike).
+#[derive(Debug, Default)]
+pub struct UniqueKeys(std::collections::HashSet<String>);
+
+impl UniqueKeys {
+    /// A unique key based on `key`.
+    pub fn claim(&mut self, key: String) -> String {
+        if self.0.insert(key.clone()) {
+            return key;
+        }
+        let mut n = 2;
+        loop {
+            let candidate = format!("{key}~{n}");
+            if self.0.insert(candidate.clone()) {
+                return candidate;
+            }
+            n += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_and_first_claims_unchanged() {
+        let mut u = UniqueKeys::default();
+        assert_eq!(u.claim("a".into()), "a");
+        assert_eq!(u.claim("a".into()), "a~2");
+        assert_eq!(u.claim("a~2".into()), "a~2~2");
+        assert_eq!(u.claim("a".into()), "a~3");
+    }
+
+    #[test]
+    fn reports_sort_canonically() {
+        let r = crate::Report {
+            connectors: vec![
+                ConnectorRecord::new("b", Category::SmtpRelay, "b"),
+                ConnectorRecord::new("a", Category::SmtpRelay, "a"),
+            ],
+            findings: vec![
+                Finding::new("y", "a", Severity::Low, "t"),
+                Finding::new("x", "a", Severity::Low, "t"),
+            ],
+        }
+        .sorted();
+        assert_eq!(r.connectors[0].key, "a");
+        assert_eq!(r.findings[0].check_id, "x");
+    }
+}

@@ -1,10 +1,10 @@
 //! From what was read to the report: register entries and findings.
 
+use plumbline_plugin_sdk::UniqueKeys;
 use crate::checks::{self, Window};
 use crate::model::ExchangeState;
 use crate::register::{connector_key, inbound_record, organization_record, outbound_record};
 use plumbline_plugin_sdk::Report;
-use std::collections::HashSet;
 
 /// Build the register entries and findings for `state`, as seen at `now_ms`
 /// (milliseconds since the epoch) with a "recent" window of `recent_days`.
@@ -33,30 +33,6 @@ pub fn assess(state: &ExchangeState, tenant_id: &str, now_ms: i64, recent_days: 
         state.transport.as_ref(),
         &mut report.findings,
     );
-    report.connectors.sort_by(|a, b| a.key.cmp(&b.key));
-    report
-        .findings
-        .sort_by(|a, b| (&a.connector_key, &a.check_id).cmp(&(&b.connector_key, &b.check_id)));
-    report
+    report.sorted()
 }
 
-/// Keys must be unique: a second connector with the same key (two exports
-/// without GUIDs and the same name) gets `~2`, `~3`, ... appended.
-#[derive(Default)]
-struct UniqueKeys(HashSet<String>);
-
-impl UniqueKeys {
-    fn claim(&mut self, key: String) -> String {
-        if self.0.insert(key.clone()) {
-            return key;
-        }
-        let mut n = 2;
-        loop {
-            let candidate = format!("{key}~{n}");
-            if self.0.insert(candidate.clone()) {
-                return candidate;
-            }
-            n += 1;
-        }
-    }
-}

@@ -10,6 +10,7 @@
 //! - `teams:{teamId}`: a team whose installed apps could not be read;
 //! - `teams:tenant`: what was scanned, and the tenant switch.
 
+use plumbline_plugin_sdk::UniqueKeys;
 use crate::audit::{AuditRecord, Operation};
 use crate::checks::{self, Legacy};
 use crate::model::{InstalledApp, Owner, TeamData, TeamsState};
@@ -299,11 +300,7 @@ pub fn assess(state: &TeamsState, opts: &Options, tenant_id: &str, now_ms: i64) 
         report.findings.extend(checks::connectors_enabled(TENANT_KEY, f, teams_with_connectors.len()));
     }
 
-    report.connectors.sort_by(|a, b| a.key.cmp(&b.key));
-    report
-        .findings
-        .sort_by(|a, b| (&a.connector_key, &a.check_id).cmp(&(&b.connector_key, &b.check_id)));
-    report
+    report.sorted()
 }
 
 /// Owner, co-owners and owner attributes from the team's owners (active
@@ -444,22 +441,3 @@ fn channel_connectors(state: &TeamsState) -> Vec<ChannelConnector<'_>> {
     out
 }
 
-/// Keys must be unique: a repeat gets `~2`, `~3`, ... appended.
-#[derive(Default)]
-struct UniqueKeys(HashSet<String>);
-
-impl UniqueKeys {
-    fn claim(&mut self, key: String) -> String {
-        if self.0.insert(key.clone()) {
-            return key;
-        }
-        let mut n = 2;
-        loop {
-            let candidate = format!("{key}~{n}");
-            if self.0.insert(candidate.clone()) {
-                return candidate;
-            }
-            n += 1;
-        }
-    }
-}
