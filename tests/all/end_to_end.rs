@@ -13,34 +13,64 @@ use std::sync::Arc;
 
 struct Collector {
     base: String,
+    port: u16,
     cert_file: std::path::PathBuf,
+    cert: String,
+    key: String,
+    store: Arc<dyn plumbline_collector::store::Store>,
     api_token: String,
     enroll_token: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
-async fn start_collector(site: &Site, database: &str) -> Collector {
-    let store: Arc<dyn plumbline_collector::store::Store> = plumbline_collector::store::open(database).await.unwrap();
-    let (cert, key) = tls::generate(vec!["localhost".into()]).unwrap();
-    let cert_file = site.path("collector.pem");
-    std::fs::write(&cert_file, &cert).unwrap();
-    let server = Server::bind("127.0.0.1:0".parse().unwrap(), Some(tls::server_config(cert.as_bytes(), key.as_bytes()).unwrap()))
-        .await
-        .unwrap();
-    let port = server.local_addr().unwrap().port();
-    admin::add_tenant(store.as_ref(), TENANT, Some("Northwind Dental")).await.unwrap();
-    let enroll_token = admin::create_enroll_token(store.as_ref(), TENANT, "test-site", 1).await.unwrap().token;
-    let api_token = admin::create_api_token(store.as_ref(), Some(TENANT), None).await.unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(server.run(app(AppState::new(store)), async {
-        let _ = stopped.await;
-    }));
-    Collector {
-        base: format!("https://localhost:{port}"),
-        cert_file,
-        api_token,
-        enroll_token,
-        stop: Some(stop),
+impl Collector {
+    async fn start(site: &Site, database: &str) -> Collector {
+        let store = plumbline_collector::store::open(database).await.unwrap();
+        let (cert, key) = tls::generate(vec!["localhost".into()]).unwrap();
+        let cert_file = site.path("collector.pem");
+        std::fs::write(&cert_file, &cert).unwrap();
+        admin::add_tenant(store.as_ref(), TENANT, Some("Northwind Dental")).await.unwrap();
+        let enroll_token = admin::create_enroll_token(store.as_ref(), TENANT, "test-site", 1).await.unwrap().token;
+        let api_token = admin::create_api_token(store.as_ref(), Some(TENANT), None).await.unwrap();
+        let mut c = Collector {
+            base: String::new(),
+            port: 0,
+            cert_file,
+            cert,
+            key,
+            store,
+            api_token,
+            enroll_token,
+            stop: None,
+            task: None,
+        };
+        c.serve().await;
+        c
+    }
+
+    /// Serve (again) on the same port.
+    async fn serve(&mut self) {
+        let tls = tls::server_config(self.cert.as_bytes(), self.key.as_bytes()).unwrap();
+        let addr = format!("127.0.0.1:{}", self.port).parse().unwrap();
+        let server = Server::bind(addr, Some(tls)).await.unwrap();
+        self.port = server.local_addr().unwrap().port();
+        self.base = format!("https://localhost:{}", self.port);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        self.stop = Some(stop);
+        self.task = Some(tokio::spawn(server.run(app(AppState::new(self.store.clone())), async {
+            let _ = stopped.await;
+        })));
+    }
+
+    /// Take the collector down: nothing listens on its port.
+    async fn down(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
     }
 }
 
@@ -81,7 +111,7 @@ async fn agent_delivers_to_the_collector(database: String) {
     let exports = site.path("exports");
     std::fs::create_dir_all(&exports).unwrap();
     std::fs::write(exports.join("Get-OutboundConnector.json"), "[]").unwrap();
-    let mut collector = start_collector(&site, &database).await;
+    let mut collector = Collector::start(&site, &database).await;
     let body = format!(
         "{}\n[delivery]\ncollector_ca_file = {}\nkey_file = {}\nspool_dir = {}\n",
         Site::exchange_offline_section(&exports),
@@ -105,11 +135,25 @@ async fn agent_delivers_to_the_collector(database: String) {
     assert_eq!(register.connectors.len(), scanned["connectors"].as_array().unwrap().len());
     assert_eq!(register.open_findings.len(), scanned["findings"].as_array().unwrap().len());
 
-    // A new inbound connector appears: the next delivered scan records it
-    // as a change that needs review.
+    // The collector goes down; a new inbound connector appears. The scan
+    // still succeeds and its batch waits in the spool.
+    collector.down().await;
     std::fs::write(exports.join("Get-InboundConnector.json"), NEW_INBOUND).unwrap();
     let out = site.run(&["run", "--config", &config, "--format", "json"]);
-    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.status.code(), Some(0), "a down collector does not fail the scan");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("0 delivered, 1 queued"), "{stderr}");
+    assert_eq!(collector.store.counts().await.unwrap().batches, 1);
+
+    // It comes back: a flush delivers the waiting batch, once; a second
+    // flush has nothing left to send.
+    collector.serve().await;
+    let out = site.run(&["spool", "flush", "--config", &config]);
+    assert!(out.status.success(), "flush: {}", String::from_utf8_lossy(&out.stderr));
+    let out = site.run(&["spool", "flush", "--config", &config]);
+    assert!(out.status.success());
+    assert_eq!(collector.store.counts().await.unwrap().batches, 2, "each batch stored exactly once");
+
     let changes: ChangesView = get(&collector, "changes?needs_review=true").await;
     let new_key = "exchange:inbound:99999999-aaaa-4bbb-8ccc-dddddddddddd";
     assert!(
@@ -124,7 +168,7 @@ async fn agent_delivers_to_the_collector(database: String) {
     let out = site.run(&["spool", "status", "--config", &config]);
     let status = String::from_utf8_lossy(&out.stdout);
     assert!(status.contains("queued:     0 batches"), "{status}");
-    let _ = collector.stop.take().map(|s| s.send(()));
+    collector.down().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
