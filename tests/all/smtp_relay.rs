@@ -244,13 +244,14 @@ async fn hostile_servers_each_fail_alone_in_bounded_time_and_the_good_target_sti
     targets.extend(servers.iter().map(|(_, (ip, _))| format!("{ip}:25")));
     let grants: Vec<String> = targets.clone();
     let site = Site::new();
-    let config = site.config(&section(&targets.join(","), &grants, "read_timeout_ms = 3000\nhost_budget_ms = 5000"));
+    let config = site.config(&section(&targets.join(","), &grants, "read_timeout_ms = 3000\nhost_budget_ms = 20000"));
 
     let started = Instant::now();
     let r = site.scan(&config).await;
     let took = started.elapsed();
     ok(&r);
-    // Five hostile endpoints at most 5 s each, the good one well under that.
+    // Each hostile endpoint is cut by the 3 s reply timeout or sooner; the
+    // good one (16 relay combinations) takes a second or two.
     assert!(took < Duration::from_secs(30), "the scan took {took:?}");
 
     let want = [
@@ -266,7 +267,7 @@ async fn hostile_servers_each_fail_alone_in_bounded_time_and_the_good_target_sti
         assert_eq!(attr(e, "status"), "error", "{kind}");
         assert!(attr(e, "error").starts_with(message), "{kind}: {}", attr(e, "error"));
         assert!(!attr(e, "error").contains('\u{1b}'), "{kind}: control characters kept");
-        assert!(attr(e, "duration_ms").parse::<u64>().unwrap() <= 5_500, "{kind}: {}", attr(e, "duration_ms"));
+        assert!(attr(e, "duration_ms").parse::<u64>().unwrap() <= 4_000, "{kind}: {}", attr(e, "duration_ms"));
     }
     let e = entry(&r, &format!("smtp:{}:25", good.ip()));
     assert_eq!((attr(e, "status"), attr(e, "open_relay")), ("ok", "yes"), "{}", attr(e, "error"));

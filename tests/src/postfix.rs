@@ -89,8 +89,22 @@ impl PostfixPeer {
         Self::start_on(mode, &at(smtp_ports), &at(tls_ports))
     }
 
-    /// A peer listening on exactly these loopback addresses.
+    /// A peer listening on exactly these loopback addresses, with Postfix's
+    /// default client throttling.
     pub fn start_on(mode: Mode, smtp: &[SocketAddrV4], smtps: &[SocketAddrV4]) -> anyhow::Result<PostfixPeer> {
+        Self::start_with(mode, smtp, smtps, true)
+    }
+
+    /// Like [`PostfixPeer::start_on`]; `throttle = false` turns off Postfix's
+    /// `in_flow_delay` (1 s per MAIL FROM once its flow tokens run out) and
+    /// `smtpd_error_sleep_time` (1 s per reply after 10 errors), so that a
+    /// benchmark measures the client rather than the peer's tarpit.
+    pub fn start_with(
+        mode: Mode,
+        smtp: &[SocketAddrV4],
+        smtps: &[SocketAddrV4],
+        throttle: bool,
+    ) -> anyhow::Result<PostfixPeer> {
         anyhow::ensure!(available(), NOT_AVAILABLE);
         anyhow::ensure!(!smtp.is_empty(), "a peer needs at least one SMTP address");
         anyhow::ensure!(mode == Mode::Restricted || smtps.is_empty(), "only the restricted peer has TLS");
@@ -98,6 +112,7 @@ impl PostfixPeer {
         let list = |a: &[SocketAddrV4]| a.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
         let mut cmd = Command::new(script());
         cmd.arg("start").arg(dir.path()).arg(list(smtp)).arg(mode.arg());
+        cmd.env("POSTFIX_PEER_THROTTLE", if throttle { "on" } else { "off" });
         if !smtps.is_empty() {
             cmd.arg(list(smtps));
         }

@@ -3,7 +3,7 @@
 //! | setting              | default             | meaning |
 //! |----------------------|---------------------|---------|
 //! | `targets`            | (required)          | comma list (or TOML array) of host names, IPs or CIDR blocks, each with an optional `:port` (`[v6]:port` for IPv6) |
-//! | `ports`              | `25,587,465`        | ports for targets without their own `:port` |
+//! | `ports`              | `25,587,465`        | ports for targets without their own `:port`; only these three are allowed (the plugin declares no others to the host) |
 //! | `tls_ports`          | `465`               | ports that speak TLS from the first byte (implicit TLS, "smtps"); every other port starts in cleartext and is offered STARTTLS |
 //! | `helo_domain`        | `plumbline.invalid` | the name sent with EHLO/HELO |
 //! | `test_domain`        | `example.com`       | the outside domain D of the relay test; never the client's own domain |
@@ -28,6 +28,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// Default `ports`: SMTP, submission, and submission over implicit TLS.
 pub const DEFAULT_PORTS: [u16; 3] = [25, 587, 465];
+/// The ports the plugin declares to the host (see `capabilities()`): the
+/// host refuses any other, whatever the grant says.
+pub const DECLARED_PORTS: [u16; 3] = DEFAULT_PORTS;
 /// Default `tls_ports`.
 pub const DEFAULT_TLS_PORTS: [u16; 1] = [465];
 /// Default `helo_domain`: `.invalid` can never be anyone's real domain.
@@ -189,6 +192,19 @@ impl Config {
         if max_hosts == 0 || max_hosts > MAX_HOSTS_CEILING {
             return Err(config_err(format!(
                 "setting `max_hosts` must be from 1 to {MAX_HOSTS_CEILING}, got {max_hosts}"
+            )));
+        }
+        let undeclared: Vec<u16> = ports
+            .iter()
+            .copied()
+            .chain(targets.iter().filter_map(|t| t.port))
+            .filter(|p| !DECLARED_PORTS.contains(p))
+            .collect();
+        if let Some(p) = undeclared.first() {
+            return Err(config_err(format!(
+                "port {p} in `ports` or `targets`: this plugin may only connect to ports {} (what it declares \
+                 to the host), so the host would refuse it",
+                DECLARED_PORTS.map(|p| p.to_string()).join(", ")
             )));
         }
         let config = Config {
@@ -431,9 +447,12 @@ mod tests {
     fn settings_are_checked_with_clear_messages() {
         assert!(err(cfg(&[])).contains("`targets` is missing"));
         assert!(err(cfg(&[("targets", " , ")])).contains("`targets` is missing"));
-        let c = cfg(&[("targets", "h.local"), ("ports", "2525, 25,2525"), ("tls_ports", "")]).unwrap();
-        assert_eq!(c.ports, [2525, 25]);
+        let c = cfg(&[("targets", "h.local"), ("ports", "587, 25,587"), ("tls_ports", "")]).unwrap();
+        assert_eq!(c.ports, [587, 25]);
         assert!(c.tls_ports.is_empty());
+        let e = err(cfg(&[("targets", "h.local"), ("ports", "25,2525")]));
+        assert!(e.contains("port 2525") && e.contains("25, 587, 465"), "{e}");
+        assert!(err(cfg(&[("targets", "h.local:2525")])).contains("port 2525"));
         assert!(err(cfg(&[("targets", "h"), ("ports", "")])).contains("`ports` is empty"));
         assert!(err(cfg(&[("targets", "h"), ("ports", "25,x")])).contains("\"x\""));
         assert!(err(cfg(&[("targets", "h"), ("test_domain", "localhost")])).contains("`test_domain`"));

@@ -63,8 +63,8 @@ impl Plugin for SmtpRelay {
 
     fn capabilities() -> Capabilities {
         // Whatever the operator grants, on the SMTP ports; the grant
-        // narrows it to real targets (and may add other ports for tests).
-        Capabilities::none().tcp("*", &config::DEFAULT_PORTS)
+        // narrows it to real targets.
+        Capabilities::none().tcp("*", &config::DECLARED_PORTS)
     }
 
     fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
