@@ -99,5 +99,6 @@ pub fn record(p: &Probe) -> ConnectorRecord {
         .attr("open_relay_channel", p.relay_channel.unwrap_or("none"))
         .attr("open_relay_note", p.relay_note.clone().unwrap_or_else(|| "none".to_string()))
         .attr("notes", if p.notes.is_empty() { "none".to_string() } else { p.notes.join("; ") })
-        .attr("duration_ms", p.duration_ms.to_string())
+    // No timings here: register attributes are compared scan to scan by the
+    // collector, and a duration would record a "change" every time.
 }
