@@ -16,6 +16,19 @@ impl Settings {
         }
     }
 
+    /// Settings from name/value pairs, as a plugin's native tests write them.
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+        Settings {
+            values: pairs
+                .iter()
+                .map(|(name, value)| Attribute {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                })
+                .collect(),
+        }
+    }
+
     /// The raw value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values
@@ -60,18 +73,9 @@ impl Settings {
 mod tests {
     use super::*;
 
-    fn s(pairs: &[(&str, &str)]) -> Settings {
-        Settings::new(
-            &pairs
-                .iter()
-                .map(|(n, v)| Attribute { name: n.to_string(), value: v.to_string() })
-                .collect::<Vec<_>>(),
-        )
-    }
-
     #[test]
     fn typed_reads_and_clear_errors() {
-        let st = s(&[("days", "30"), ("bad", "x"), ("hosts", "a, b,,c")]);
+        let st = Settings::from_pairs(&[("days", "30"), ("bad", "x"), ("hosts", "a, b,,c")]);
         assert_eq!(st.u64_or("days", 7).unwrap(), 30);
         assert_eq!(st.u64_or("absent", 7).unwrap(), 7);
         let err = st.u64_or("bad", 7).unwrap_err().to_string();

@@ -117,17 +117,9 @@ fn check_tenant(tenant: &str) -> Result<(), ScanError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plumbline_plugin_sdk::Attribute;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ScanError> {
-        let attrs: Vec<Attribute> = pairs
-            .iter()
-            .map(|(n, v)| Attribute {
-                name: n.to_string(),
-                value: v.to_string(),
-            })
-            .collect();
-        Config::from_settings(&Settings::new(&attrs), "tenant-guid")
+        Config::from_settings(&Settings::from_pairs(pairs), "tenant-guid")
     }
 
     fn config_error(r: Result<Config, ScanError>) -> String {

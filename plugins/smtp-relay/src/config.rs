@@ -364,14 +364,9 @@ fn millis(s: &Settings, name: &str, default: u64, max: u64) -> Result<u64, ScanE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plumbline_plugin_sdk::Attribute;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ScanError> {
-        let attrs: Vec<Attribute> = pairs
-            .iter()
-            .map(|(n, v)| Attribute { name: n.to_string(), value: v.to_string() })
-            .collect();
-        Config::from_settings(&Settings::new(&attrs))
+        Config::from_settings(&Settings::from_pairs(pairs))
     }
 
     fn err(r: Result<Config, ScanError>) -> String {

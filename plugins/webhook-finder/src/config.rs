@@ -107,17 +107,9 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use plumbline_plugin_sdk::Attribute;
 
     fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ScanError> {
-        let attrs: Vec<Attribute> = pairs
-            .iter()
-            .map(|(n, v)| Attribute {
-                name: n.to_string(),
-                value: v.to_string(),
-            })
-            .collect();
-        Config::from_settings(&Settings::new(&attrs))
+        Config::from_settings(&Settings::from_pairs(pairs))
     }
 
     fn config_error(r: Result<Config, ScanError>) -> String {
