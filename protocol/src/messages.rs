@@ -48,4 +48,16 @@ pub struct ErrorBody {
     pub error: String,
     /// For people.
     pub message: String,
+    /// On `replayed_sequence`: the last sequence the collector accepted from
+    /// this agent, so an agent whose counter went back (a lost or restored
+    /// `spool/sequence`) can re-number its batch above it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_accepted_sequence: Option<u64>,
+}
+
+impl ErrorBody {
+    /// A refusal with a code and a message for people.
+    pub fn new(error: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorBody { error: error.into(), message: message.into(), last_accepted_sequence: None }
+    }
 }

@@ -334,6 +334,52 @@ fn a_refused_batch_moves_to_rejected_and_later_batches_still_go() {
     let out = site.run(&["run", "--config", &config]);
     assert!(stdout(&out).contains("delivery: 1 delivered, 0 queued, 0 rejected"), "{}", text(&out));
     assert_eq!(stub.stored_sequences(), vec![1, 3, 4]);
+
+    // The tampered batch is never given the agent's signature by requeue.
+    let out = site.run(&["spool", "requeue", "2", "--config", &config]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not signed by this agent's key"), "{}", text(&out));
+    assert!(rejected.join(batch_name(2)).exists(), "still kept");
+    let out = site.run(&["spool", "requeue", "7", "--config", &config]);
+    assert!(text(&out).contains("no rejected batch has sequence 7; rejected: 2"), "{}", text(&out));
+}
+
+#[test]
+fn a_batch_refused_by_a_mistaken_revocation_is_requeued_and_delivered() {
+    let stub = StubCollector::start();
+    let (site, config) = enrolled_site(&stub, "");
+    assert_eq!(stub.stored_sequences(), Vec::<u64>::new());
+    let agent = stub.agents()[0].agent_id.clone();
+    stub.revoke(&agent);
+    let out = site.run(&["run", "--config", &config]);
+    assert!(stdout(&out).contains("0 delivered, 0 queued, 1 rejected"), "{}", text(&out));
+    assert!(text(&out).contains("plumbline spool requeue 1"), "the warning says how to send it again: {}", text(&out));
+
+    stub.reinstate(&agent);
+    let out = site.run(&["spool", "requeue", "--all", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout(&out).contains("requeued rejected batch 1 as batch 2"), "{}", text(&out));
+    assert!(std::fs::read_dir(site.path("spool/rejected")).unwrap().next().is_none(), "nothing left in rejected/");
+    let out = site.run(&["spool", "flush", "--config", &config]);
+    assert!(stdout(&out).contains("delivery: 1 delivered, 0 queued, 0 rejected"), "{}", text(&out));
+    assert_eq!(stub.stored_sequences(), vec![2]);
+}
+
+/// Only the collector's own typed refusals are final: a proxy's HTML 413 in
+/// front of it leaves the batch queued, to go when the proxy is fixed.
+#[test]
+fn an_untyped_4xx_from_something_in_between_keeps_the_batch() {
+    let stub = StubCollector::start();
+    let (site, config) = enrolled_site(&stub, "");
+    stub.set_foreign_refusal(Some(413));
+    let out = site.run(&["run", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(stdout(&out).contains("0 delivered, 1 queued, 0 rejected"), "{}", text(&out));
+    assert!(text(&out).contains("HTTP 413 from something that is not the collector"), "{}", text(&out));
+    stub.set_foreign_refusal(None);
+    let out = site.run(&["spool", "flush", "--config", &config]);
+    assert!(stdout(&out).contains("delivery: 1 delivered, 0 queued, 0 rejected"), "{}", text(&out));
+    assert_eq!(stub.stored_sequences(), vec![1]);
 }
 
 #[test]

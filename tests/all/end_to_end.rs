@@ -168,6 +168,27 @@ async fn agent_delivers_to_the_collector(database: String) {
     let out = site.run(&["spool", "status", "--config", &config]);
     let status = String::from_utf8_lossy(&out.stdout);
     assert!(status.contains("queued:     0 batches"), "{status}");
+
+    // The sequence file is lost (or restored from an old backup) while the
+    // spool is empty: numbering restarts at 1, below the collector's 2. The
+    // collector's 409 names its last number; the agent re-signs above it,
+    // once, says so, and nothing lands in rejected/.
+    std::fs::remove_file(site.path("spool/sequence")).unwrap();
+    let out = site.run(&["run", "--config", &config, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "run: {}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("delivery: 1 delivered, 0 queued, 0 rejected"), "{stderr}");
+    assert!(
+        stderr.contains("already accepted sequence 2") && stderr.contains("re-signed as batch 3"),
+        "the operator is told: {stderr}"
+    );
+    assert_eq!(collector.store.counts().await.unwrap().batches, 3);
+    let out = site.run(&["run", "--config", &config, "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("delivery: 1 delivered, 0 queued, 0 rejected") && !stderr.contains("re-signed"), "{stderr}");
+    assert_eq!(collector.store.counts().await.unwrap().batches, 4);
+    let rejected = site.path("spool/rejected");
+    assert!(!rejected.exists() || std::fs::read_dir(&rejected).unwrap().next().is_none(), "nothing rejected");
     collector.down().await;
 }
 

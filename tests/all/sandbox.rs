@@ -30,6 +30,7 @@ async fn hostile_plugins_fail_alone_and_the_good_one_still_reports() {
         ),
         Site::fixture_section("fixture-huge-report", ""),
         Site::fixture_section("fixture-trap", ""),
+        Site::fixture_section("fixture-stack", ""),
     ]
     .join("\n");
     let result = site.scan(&site.config(&body)).await;
@@ -59,7 +60,33 @@ async fn hostile_plugins_fail_alone_and_the_good_one_still_reports() {
     let e = error_of(&result, "fixture-trap");
     assert!(e.contains("fixture-trap@0.1.0") && e.contains("crashed (trap)"), "{e}");
 
-    assert_eq!(result.failed_plugins(), 6);
+    let e = error_of(&result, "fixture-stack");
+    assert!(e.contains("fixture-stack@0.1.0") && e.contains("crashed (trap)") && e.contains("stack"), "{e}");
+
+    assert_eq!(result.failed_plugins(), 7);
+}
+
+/// A guest stack overflow once aborted the whole process (exit 134, "has
+/// overflowed its stack"), so this runs the real binary: the process must
+/// survive, report the plugin's failure and keep the good plugin's result.
+#[test]
+fn a_guest_stack_overflow_fails_that_plugin_and_the_agent_lives() {
+    let site = Site::new();
+    let exports = site.demo_exports();
+    let body = [Site::exchange_offline_section(&exports), Site::fixture_section("fixture-stack", "")].join("\n");
+    let config = site.config(&body);
+    let out = site.run(&["scan", "--config", &config.to_string_lossy(), "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("overflowed its stack"), "{stderr}");
+    assert!(out.status.code().is_some(), "killed by a signal: {out:?}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    let plugins = doc["plugins"].as_array().unwrap();
+    let by_name = |n: &str| plugins.iter().find(|p| p["name"] == n).unwrap().clone();
+    assert_eq!(by_name("exchange-connectors")["status"], "ok");
+    let stack = by_name("fixture-stack");
+    assert_eq!(stack["status"], "error", "{stack}");
+    assert!(stack["error"].as_str().unwrap().contains("stack"), "{stack}");
+    assert!(!doc["connectors"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

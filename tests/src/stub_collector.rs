@@ -81,6 +81,7 @@ struct Inner {
     duplicates: usize,
     refusals: Vec<(u16, String)>,
     unavailable: Option<u64>,
+    foreign_refusal: Option<u16>,
     hold: Hold,
 }
 
@@ -195,6 +196,12 @@ impl StubCollector {
         self.state.lock().unwrap().unavailable = retry_after_secs;
     }
 
+    /// Answer every ingest with this 4xx and an HTML page, as a proxy or WAF
+    /// in front of the collector would (`None`: stop).
+    pub fn set_foreign_refusal(&self, status: Option<u16>) {
+        self.state.lock().unwrap().foreign_refusal = status;
+    }
+
     /// Hold ingest requests open at `hold`.
     pub fn set_hold(&self, hold: Hold) {
         self.state.lock().unwrap().hold = hold;
@@ -204,6 +211,13 @@ impl StubCollector {
     pub fn revoke(&self, agent_id: &str) {
         if let Some(a) = self.state.lock().unwrap().agents.get_mut(agent_id) {
             a.revoked = true;
+        }
+    }
+
+    /// Undo [`StubCollector::revoke`], as an admin who revoked by mistake.
+    pub fn reinstate(&self, agent_id: &str) {
+        if let Some(a) = self.state.lock().unwrap().agents.get_mut(agent_id) {
+            a.revoked = false;
         }
     }
 
@@ -265,7 +279,7 @@ impl Drop for StubCollector {
 
 fn refuse(state: &Shared, status: StatusCode, error: &str, message: impl Into<String>) -> Response {
     state.lock().unwrap().refusals.push((status.as_u16(), error.to_string()));
-    (status, Json(ErrorBody { error: error.into(), message: message.into() })).into_response()
+    (status, Json(ErrorBody::new(error, message))).into_response()
 }
 
 async fn enroll(State(state): State<Shared>, body: Bytes) -> Response {
@@ -299,16 +313,21 @@ async fn enroll(State(state): State<Shared>, body: Bytes) -> Response {
 }
 
 async fn ingest(State(state): State<Shared>, body: Bytes) -> Response {
-    let (unavailable, hold) = {
+    let (unavailable, hold, foreign) = {
         let mut s = state.lock().unwrap();
         s.ingest_requests += 1;
-        (s.unavailable, s.hold)
+        (s.unavailable, s.hold, s.foreign_refusal)
     };
+    if let Some(status) = foreign {
+        let status = StatusCode::from_u16(status).expect("a valid status");
+        return (status, [(header::CONTENT_TYPE, "text/html")], "<html><body>Request refused by proxy</body></html>")
+            .into_response();
+    }
     if let Some(secs) = unavailable {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, secs.to_string())],
-            Json(ErrorBody { error: "unavailable".into(), message: "try later".into() }),
+            Json(ErrorBody::new("unavailable", "try later")),
         )
             .into_response();
     }

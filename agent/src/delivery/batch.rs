@@ -32,6 +32,22 @@ pub fn sign(batch: &ScanBatch, key: &AgentKey) -> Envelope {
     envelope::sign(SCAN_PAYLOAD_TYPE, &payload, key.signing(), &key.agent_id())
 }
 
+/// A spooled envelope re-signed under a new sequence number. Only a batch
+/// this key signed is re-signed: the spool file is checked against the key
+/// first, so a file planted in the spool never gets the agent's signature.
+pub fn resign<'k>(envelope_json: &[u8], key: &'k AgentKey) -> Result<impl FnOnce(u64) -> Vec<u8> + 'k, String> {
+    let env = Envelope::from_json(envelope_json).map_err(|e| e.to_string())?;
+    let payload = env
+        .verify(SCAN_PAYLOAD_TYPE, &key.agent_id(), &key.verifying())
+        .map_err(|e| format!("not signed by this agent's key ({e}), so it is not re-signed"))?;
+    let batch: ScanBatch = serde_json::from_slice(&payload).map_err(|e| format!("not a scan batch: {e}"))?;
+    Ok(move |sequence| {
+        let mut batch = batch;
+        batch.sequence = sequence;
+        to_json(&sign(&batch, key))
+    })
+}
+
 /// The envelope as stored in the spool and sent to the collector.
 pub fn to_json(envelope: &Envelope) -> Vec<u8> {
     serde_json::to_vec(envelope).expect("an envelope serializes")
@@ -116,5 +132,23 @@ pub(crate) mod tests {
 
         let other = AgentKey::generate();
         assert!(env.verify(SCAN_PAYLOAD_TYPE, &key.agent_id(), &other.verifying()).is_err());
+    }
+
+    #[test]
+    fn resigning_changes_only_the_sequence_and_needs_the_signing_key() {
+        let key = AgentKey::generate();
+        let batch = build(&sample_result(), &key.agent_id(), 3);
+        let json = to_json(&sign(&batch, &key));
+        let again = resign(&json, &key).unwrap()(9);
+        let env = Envelope::from_json(&again).unwrap();
+        let payload = env.verify(SCAN_PAYLOAD_TYPE, &key.agent_id(), &key.verifying()).unwrap();
+        let back: ScanBatch = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(back.sequence, 9);
+        assert_eq!(ScanBatch { sequence: 3, ..back }, batch);
+
+        let stranger = AgentKey::generate();
+        let e = resign(&json, &stranger).err().unwrap();
+        assert!(e.contains("not signed by this agent's key"), "{e}");
+        assert!(resign(b"{}", &key).is_err());
     }
 }

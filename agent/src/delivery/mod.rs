@@ -96,6 +96,9 @@ pub enum DeliveryError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// `spool requeue` cannot do what was asked.
+    #[error("{0}")]
+    Requeue(String),
     /// A file operation failed.
     #[error("{what}: {source}")]
     Io {
@@ -179,19 +182,62 @@ impl Delivery {
             batch::to_json(&batch::sign(&batch, &self.key))
         })?;
         tracing::info!(sequence, "batch signed and spooled");
-        let mut report = push::flush(&mut spool, &self.collector, self.settings.retry).await?;
+        let mut report = push::flush(&mut spool, &self.collector, self.settings.retry, Some(&self.key)).await?;
         report.spooled = Some(sequence);
         Ok(report)
     }
 }
 
-/// Push everything in the spool (`plumbline spool flush`). Needs no key:
-/// the batches are signed already.
+/// Push everything in the spool (`plumbline spool flush`). The batches are
+/// signed already; the key, when this account can read it, is used only to
+/// re-number a batch the collector has seen the number of (see [`push`]).
 pub async fn flush(settings: &DeliverySettings) -> Result<FlushReport, DeliveryError> {
     let enrollment = Enrollment::load(&settings.enrollment_file())?;
     let collector = Collector::new(collector_url(settings, enrollment.as_ref())?, settings.collector_ca_file.as_deref())?;
     let mut spool = Spool::open(&settings.spool_dir, limits_of(settings))?;
-    push::flush(&mut spool, &collector, settings.retry).await
+    let key = keys::load(&settings.key_file).ok();
+    push::flush(&mut spool, &collector, settings.retry, key.as_ref()).await
+}
+
+/// Which rejected batches `plumbline spool requeue` sends again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requeue {
+    /// Every batch in `rejected/`.
+    All,
+    /// The rejected batch with this sequence number.
+    One(u64),
+}
+
+/// Move rejected batches back into the queue, each re-signed under a fresh
+/// sequence number (the collector refuses a number it has seen), oldest
+/// first. Needs the key. Returns what moved, `(old, new)`.
+pub fn requeue(settings: &DeliverySettings, which: Requeue) -> Result<Vec<(u64, u64)>, DeliveryError> {
+    let key = keys::load(&settings.key_file)?;
+    let mut spool = Spool::open(&settings.spool_dir, limits_of(settings))?;
+    let rejected = spool.rejected()?;
+    let chosen: Vec<_> = match which {
+        Requeue::All => rejected,
+        Requeue::One(seq) => {
+            let found: Vec<_> = rejected.iter().filter(|b| b.sequence == seq).cloned().collect();
+            if found.is_empty() {
+                let have: Vec<String> = rejected.iter().map(|b| b.sequence.to_string()).collect();
+                return Err(DeliveryError::Requeue(format!(
+                    "no rejected batch has sequence {seq}; rejected: {} (see `plumbline spool status`)",
+                    if have.is_empty() { "none".to_string() } else { have.join(", ") }
+                )));
+            }
+            found
+        }
+    };
+    let mut moved = Vec::new();
+    for batch in chosen {
+        let body = spool.read(&batch)?;
+        let resign = batch::resign(&body, &key)
+            .map_err(|why| DeliveryError::Requeue(format!("{}: {why}", batch.path.display())))?;
+        let queued = spool.renumber(&batch, 0, resign)?;
+        moved.push((batch.sequence, queued.sequence));
+    }
+    Ok(moved)
 }
 
 /// The spool's bounds from the settings.

@@ -1,22 +1,30 @@
 //! Pushing the spool to the collector: oldest first, one batch at a time,
 //! `POST {collector}/v1/ingest` with the envelope as the body.
 //!
-//! Each answer is one of three things:
+//! Each answer is one of four things:
 //! - an acknowledgement (200 with `stored` or `duplicate`, for this batch's
 //!   digest and sequence): the batch is deleted;
-//! - a refusal for good (any other 4xx but 408 and 429): the batch moves
-//!   to `rejected/` and the flush goes on with the next;
+//! - `replayed_sequence` with the collector's last accepted sequence: this
+//!   agent's counter went back (a lost `spool/sequence`, a restored backup).
+//!   The batch is re-signed above that number, once, and sent again; the
+//!   operator is told. Without the key at hand it waits instead;
+//! - a refusal for good: only the collector's own typed refusals
+//!   ([`FINAL_REFUSALS`], an [`ErrorBody`] with one of those codes). The
+//!   batch moves to `rejected/` and the flush goes on with the next;
 //! - anything else (connection refused, timeout, 5xx, 408, 429, a redirect,
-//!   an answer that is not an acknowledgement of this batch): retried with
+//!   a 4xx from a proxy or WAF that is not an [`ErrorBody`], a code this
+//!   agent does not know, `unknown_agent` after a collector restore, an
+//!   answer that is not an acknowledgement of this batch): retried with
 //!   capped exponential backoff and jitter, honouring `Retry-After`; if it
 //!   still fails, the flush stops there, so order is kept, and the batch
 //!   waits for the next run.
 
 use super::client::{Answer, Collector};
-use super::spool::{Rejection, Spool};
-use super::DeliveryError;
+use super::spool::{Rejection, Spool, SpooledBatch};
+use super::{batch, DeliveryError};
 use crate::config::RetryPolicy;
 use plumbline_protocol::envelope::{payload_digest, Envelope};
+use plumbline_protocol::identity::AgentKey;
 use plumbline_protocol::messages::{ErrorBody, IngestResponse};
 use std::fmt;
 use std::time::Duration;
@@ -32,6 +40,9 @@ pub struct FlushReport {
     pub queued: usize,
     /// Batches refused for good in this flush (now in `rejected/`).
     pub rejected: Vec<Rejection>,
+    /// Batches re-signed under a new number because the collector had
+    /// already accepted a higher one from this agent.
+    pub renumbered: Vec<Renumbered>,
     /// Why the flush stopped early, if it did.
     pub error: Option<String>,
 }
@@ -49,34 +60,49 @@ impl fmt::Display for FlushReport {
     }
 }
 
+/// A batch that went out under a new sequence number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Renumbered {
+    /// Its number in the spool.
+    pub from: u64,
+    /// The number it was re-signed with.
+    pub to: u64,
+    /// The last sequence the collector had accepted from this agent.
+    pub collector_last: u64,
+}
+
+/// The collector's refusals that no retry can change. Any other code, and
+/// any 4xx that is not an [`ErrorBody`], may pass (see the module header).
+pub const FINAL_REFUSALS: &[&str] =
+    &["too_large", "malformed", "bad_signature", "revoked_agent", "wrong_agent", "wrong_tenant", "replayed_sequence"];
+
 /// The result of pushing one batch.
 #[derive(Debug)]
 enum Outcome {
     Acknowledged,
-    Refused { status: u16, error: String, message: String },
+    Refused { status: u16, error: String, message: String, last_accepted: Option<u64> },
     Failed(String),
 }
 
-/// Push every waiting batch, oldest first, until one still fails.
-pub async fn flush(spool: &mut Spool, collector: &Collector, retry: RetryPolicy) -> Result<FlushReport, DeliveryError> {
+/// Push every waiting batch, oldest first, until one still fails. `key`
+/// lets a batch whose number the collector has already seen be re-signed
+/// above it; without it such a batch waits.
+pub async fn flush(
+    spool: &mut Spool,
+    collector: &Collector,
+    retry: RetryPolicy,
+    key: Option<&AgentKey>,
+) -> Result<FlushReport, DeliveryError> {
     let mut report = FlushReport::default();
-    for batch in spool.queued()? {
-        let body = spool.read(&batch)?;
-        let outcome = match expected_ack(&body) {
-            Ok(digest) => push_one(collector, body, &digest, batch.sequence, retry).await,
-            Err(why) => Outcome::Refused {
-                status: 0,
-                error: "damaged".into(),
-                message: format!("not sent: the spooled file is not a signed batch ({why})"),
-            },
-        };
+    for queued in spool.queued()? {
+        let (batch, outcome) = push_renumbering(spool, collector, retry, key, queued, &mut report).await?;
         match outcome {
             Outcome::Acknowledged => {
                 spool.acknowledge(&batch)?;
                 tracing::info!(sequence = batch.sequence, "batch delivered");
                 report.delivered += 1;
             }
-            Outcome::Refused { status, error, message } => {
+            Outcome::Refused { status, error, message, .. } => {
                 let rejection = Rejection {
                     sequence: batch.sequence,
                     rejected_at: crate::scan::rfc3339(crate::capabilities::host_info::now_ms()),
@@ -111,6 +137,57 @@ pub async fn flush(spool: &mut Spool, collector: &Collector, retry: RetryPolicy)
     Ok(report)
 }
 
+/// Push one spooled batch; on `replayed_sequence` with the collector's last
+/// number, re-sign it above that number and push it once more. Returns the
+/// batch as it now is in the spool, and the final outcome.
+async fn push_renumbering(
+    spool: &mut Spool,
+    collector: &Collector,
+    retry: RetryPolicy,
+    key: Option<&AgentKey>,
+    mut batch: SpooledBatch,
+    report: &mut FlushReport,
+) -> Result<(SpooledBatch, Outcome), DeliveryError> {
+    let mut renumbered = false;
+    loop {
+        let body = spool.read(&batch)?;
+        let outcome = match expected_ack(&body) {
+            Ok(digest) => push_one(collector, body.clone(), &digest, batch.sequence, retry).await,
+            Err(why) => Outcome::Refused {
+                status: 0,
+                error: "damaged".into(),
+                message: format!("not sent: the spooled file is not a signed batch ({why})"),
+                last_accepted: None,
+            },
+        };
+        let last = match &outcome {
+            Outcome::Refused { error, last_accepted: Some(last), .. } if error == "replayed_sequence" && !renumbered => *last,
+            _ => return Ok((batch, outcome)),
+        };
+        let Some(key) = key else {
+            let why = format!(
+                "the collector has already accepted sequence {last} from this agent, so batch {} must be re-signed above it; \
+                 run `plumbline spool flush` or `plumbline run` as the account that can read the agent key",
+                batch.sequence
+            );
+            return Ok((batch, Outcome::Failed(why)));
+        };
+        let resign = match batch::resign(&body, key) {
+            Ok(f) => f,
+            Err(why) => return Ok((batch, refused_locally(why))),
+        };
+        let from = batch.sequence;
+        batch = spool.renumber(&batch, last, resign)?;
+        tracing::info!(from, to = batch.sequence, collector_last = last, "batch re-numbered above the collector's last");
+        report.renumbered.push(Renumbered { from, to: batch.sequence, collector_last: last });
+        renumbered = true;
+    }
+}
+
+fn refused_locally(why: String) -> Outcome {
+    Outcome::Refused { status: 0, error: "damaged".into(), message: format!("not re-signed: {why}"), last_accepted: None }
+}
+
 /// The digest an acknowledgement of this body must name; `Err` if the body
 /// is not an envelope with a base64 payload (damaged in the spool).
 fn expected_ack(body: &[u8]) -> Result<String, String> {
@@ -129,8 +206,8 @@ async fn push_one(collector: &Collector, body: Vec<u8>, digest: &str, sequence: 
         let (message, retry_after) = match collector.post_json("v1/ingest", body.clone()).await {
             Ok(answer) => match judge(&answer, digest, sequence) {
                 Judged::Ack => return Outcome::Acknowledged,
-                Judged::Refused { error, message } => {
-                    return Outcome::Refused { status: answer.status, error, message }
+                Judged::Refused { error, message, last_accepted } => {
+                    return Outcome::Refused { status: answer.status, error, message, last_accepted }
                 }
                 Judged::Transient(m) => (m, answer.retry_after),
             },
@@ -155,7 +232,7 @@ async fn push_one(collector: &Collector, body: Vec<u8>, digest: &str, sequence: 
 
 enum Judged {
     Ack,
-    Refused { error: String, message: String },
+    Refused { error: String, message: String, last_accepted: Option<u64> },
     Transient(String),
 }
 
@@ -178,8 +255,23 @@ fn judge(answer: &Answer, digest: &str, sequence: u64) -> Judged {
             answer.location.as_deref().unwrap_or("(no location)")
         )),
         s if (400..500).contains(&s) => match serde_json::from_slice::<ErrorBody>(&answer.body) {
-            Ok(e) => Judged::Refused { error: e.error, message: e.message },
-            Err(_) => Judged::Refused { error: format!("http_{s}"), message: answer.text() },
+            Ok(e) if FINAL_REFUSALS.contains(&e.error.as_str()) => {
+                Judged::Refused { error: e.error, message: e.message, last_accepted: e.last_accepted_sequence }
+            }
+            Ok(e) if e.error == "unknown_agent" => Judged::Transient(format!(
+                "the collector does not know this agent (HTTP {s}: {}); if its database was restored from a backup \
+                 older than this agent's enrollment, enroll again with `plumbline enroll --force`; the batches wait",
+                e.message
+            )),
+            Ok(e) => Judged::Transient(format!(
+                "the collector refused with {} (HTTP {s}): {}; kept, to be sent again",
+                e.error, e.message
+            )),
+            Err(_) => Judged::Transient(format!(
+                "HTTP {s} from something that is not the collector (a proxy or firewall in between, or a wrong \
+                 collector_url path?): {}; kept, to be sent again",
+                answer.text()
+            )),
         },
         s => Judged::Transient(format!("unexpected answer HTTP {s}: {}", answer.text())),
     }
@@ -228,8 +320,24 @@ mod tests {
         }
         let refused = judge(&answer(403, r#"{"error":"wrong_tenant","message":"no"}"#), "d1", 3);
         assert!(matches!(refused, Judged::Refused { ref error, .. } if error == "wrong_tenant"));
-        let refused = judge(&answer(413, "too big"), "d1", 3);
-        assert!(matches!(refused, Judged::Refused { ref error, .. } if error == "http_413"));
+        let replayed = r#"{"error":"replayed_sequence","message":"no","last_accepted_sequence":41}"#;
+        let refused = judge(&answer(409, replayed), "d1", 3);
+        assert!(matches!(refused, Judged::Refused { last_accepted: Some(41), .. }));
+        // Only the collector's own typed refusals are final: a proxy's HTML
+        // 413, a WAF's 403, a wrong path's 404, a code from a newer collector,
+        // and an agent the collector forgot (a restored database) all wait.
+        for (s, body) in [
+            (413, "<html>Request Entity Too Large</html>"),
+            (403, "<html>blocked by policy</html>"),
+            (404, "not found"),
+            (400, r#"{"error":"some_new_code","message":"?"}"#),
+            (401, r#"{"error":"unknown_agent","message":"no agent agt_x"}"#),
+        ] {
+            match judge(&answer(s, body), "d1", 3) {
+                Judged::Transient(m) => assert!(m.contains(&format!("HTTP {s}")), "{m}"),
+                _ => panic!("HTTP {s} {body} must not be final"),
+            }
+        }
     }
 
     #[test]

@@ -52,6 +52,11 @@
 //!    as many again in `rejected/`). When over, the OLDEST is dropped with a
 //!    warning naming its sequence; the batch just written never is.
 //! 8. `*.tmp` files are leftovers of a crash and are removed at open.
+//! 9. Re-numbering (after the collector says it already accepted a higher
+//!    sequence from this agent, or on `spool requeue`) writes the re-signed
+//!    batch under a fresh number FIRST and removes the old file after. A
+//!    crash in between leaves both: the scan may then be stored twice under
+//!    two numbers (the register does not change), but it is never lost.
 
 use super::lock::SpoolLock;
 use super::{limits, DeliveryError};
@@ -225,7 +230,12 @@ impl Spool {
 
     /// Invariant 2: persist the new counter before anything uses it.
     fn reserve_sequence(&mut self) -> Result<u64, DeliveryError> {
-        let last = read_sequence(&self.dir)?;
+        self.reserve_sequence_above(0)
+    }
+
+    /// The next number above the counter, every batch on disk, and `floor`.
+    fn reserve_sequence_above(&mut self, floor: u64) -> Result<u64, DeliveryError> {
+        let last = read_sequence(&self.dir)?.max(floor);
         let on_disk = self
             .queued()?
             .into_iter()
@@ -241,6 +251,30 @@ impl Spool {
         private::write_atomic(&path, format!("{next}\n").as_bytes(), Access::Private)
             .map_err(DeliveryError::io(format!("writing {}", path.display())))?;
         Ok(next)
+    }
+
+    /// Invariant 9: give `batch` (queued or rejected) a fresh sequence number
+    /// above both this spool's counter and `floor` (the last sequence the
+    /// collector accepted), re-signed through `resign`, and queue it. The old
+    /// file (and a rejection reason beside it) goes only after the new one is
+    /// durable. Returns the queued batch.
+    pub fn renumber(
+        &mut self,
+        batch: &SpooledBatch,
+        floor: u64,
+        resign: impl FnOnce(u64) -> Vec<u8>,
+    ) -> Result<SpooledBatch, DeliveryError> {
+        let sequence = self.reserve_sequence_above(floor)?;
+        let bytes = resign(sequence);
+        let path = self.dir.join(batch_file_name(sequence));
+        private::write_atomic(&path, &bytes, Access::Private)
+            .map_err(DeliveryError::io(format!("writing batch {}", path.display())))?;
+        private::remove_durably(&batch.path).map_err(DeliveryError::io(format!("removing {}", batch.path.display())))?;
+        let reason = batch.path.with_file_name(batch_file_name(batch.sequence).replace(".json", ".reason.json"));
+        if reason.exists() {
+            private::remove_durably(&reason).map_err(DeliveryError::io(format!("removing {}", reason.display())))?;
+        }
+        Ok(SpooledBatch { sequence, path, bytes: bytes.len() as u64 })
     }
 
     /// The batch's bytes.

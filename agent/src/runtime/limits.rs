@@ -9,6 +9,16 @@ pub const MAX_MEMORY_BYTES: usize = 256 * 1024 * 1024;
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;
 /// Instances, tables and memories per store: one component is a handful.
 pub const MAX_INSTANCES: usize = 64;
+/// Native stack a plugin's wasm frames may use before wasmtime traps it with
+/// "call stack exhausted": deep enough for recursive JSON parsing of real
+/// tenant exports, small beside [`ASYNC_STACK_BYTES`].
+pub const MAX_WASM_STACK_BYTES: usize = 1024 * 1024;
+/// The fiber stack each plugin call runs on. It must hold the wasm frames
+/// ([`MAX_WASM_STACK_BYTES`]) AND the host functions the guest calls (HTTP,
+/// TLS, JSON), with room to spare: when both were 2 MiB, a guest's scalar
+/// recursion reached the fiber's guard page before wasmtime's own check and
+/// aborted the whole agent.
+pub const ASYNC_STACK_BYTES: usize = 4 * 1024 * 1024;
 /// How often the engine's epoch advances; the granularity of time limits.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Default wall-clock budget for one plugin's scan, including its host

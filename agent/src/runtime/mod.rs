@@ -193,7 +193,8 @@ impl Runtime {
         config
             .wasm_component_model(true)
             .epoch_interruption(true)
-            .max_wasm_stack(2 * 1024 * 1024);
+            .max_wasm_stack(limits::MAX_WASM_STACK_BYTES)
+            .async_stack_size(limits::ASYNC_STACK_BYTES);
         let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
         let mut linker = Linker::new(&engine);
         PluginBindings::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)

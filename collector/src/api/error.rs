@@ -17,12 +17,14 @@ pub struct ApiError {
     pub code: &'static str,
     /// [`ErrorBody::message`].
     pub message: String,
+    /// [`ErrorBody::last_accepted_sequence`].
+    pub last_accepted_sequence: Option<u64>,
 }
 
 impl ApiError {
     /// Any refusal.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), last_accepted_sequence: None }
     }
 
     /// 400 `malformed`.
@@ -58,7 +60,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(ErrorBody { error: self.code.to_string(), message: self.message });
+        let body = Json(ErrorBody {
+            error: self.code.to_string(),
+            message: self.message,
+            last_accepted_sequence: self.last_accepted_sequence,
+        });
         if self.status == StatusCode::UNAUTHORIZED && self.code == "unauthorized" {
             return (self.status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response();
         }
@@ -85,7 +91,11 @@ impl From<IngestError> for ApiError {
         if let IngestError::Store(inner) = &e {
             return ApiError::internal(inner);
         }
-        ApiError::new(ingest_status(&e), e.code(), e.to_string())
+        let mut refusal = ApiError::new(ingest_status(&e), e.code(), e.to_string());
+        if let IngestError::ReplayedSequence { last, .. } = e {
+            refusal.last_accepted_sequence = Some(last);
+        }
+        refusal
     }
 }
 

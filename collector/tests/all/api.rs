@@ -103,10 +103,12 @@ async fn ingest_statuses_over_http(backend: Backend) {
     assert_eq!(truncated.error(), (StatusCode::BAD_REQUEST, "malformed".into()));
     let mut replay = agent.typical(1, 1);
     replay.scan_finished_at = "later".into();
-    assert_eq!(
-        call(&r, Method::POST, "/v1/ingest", None, agent.sign(&replay)).await.error(),
-        (StatusCode::CONFLICT, "replayed_sequence".into())
-    );
+    let refused = call(&r, Method::POST, "/v1/ingest", None, agent.sign(&replay)).await;
+    assert_eq!(refused.error(), (StatusCode::CONFLICT, "replayed_sequence".into()));
+    // The 409 names the last accepted number, so an agent whose counter went
+    // back can re-number above it.
+    let body: plumbline_protocol::messages::ErrorBody = refused.json();
+    assert_eq!(body.last_accepted_sequence, Some(1));
     let mut foreign = agent.typical(2, 1);
     foreign.tenant_id = "fabrikam".into();
     assert_eq!(

@@ -207,3 +207,55 @@ fn a_spool_that_does_not_exist_is_empty() {
     let s = status(&dir.path().join("never-created")).unwrap();
     assert_eq!((s.queued, s.rejected, s.last_sequence, s.oldest), (0, 0, 0, None));
 }
+
+#[test]
+fn renumbering_goes_above_the_collector_and_keeps_the_counter_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = open(dir.path());
+    spool.append(body).unwrap();
+    spool.append(body).unwrap();
+    let first = spool.queued().unwrap().remove(0);
+    // The collector already accepted 41 from this agent.
+    let moved = spool.renumber(&first, 41, body).unwrap();
+    assert_eq!(moved.sequence, 42);
+    assert_eq!(sequences(&spool.queued().unwrap()), vec![2, 42]);
+    assert_eq!(
+        spool.read(&moved).unwrap(),
+        body(42),
+        "re-signed under its new number"
+    );
+    assert_eq!(
+        status(dir.path()).unwrap().last_sequence,
+        42,
+        "the counter moved with it"
+    );
+    assert_eq!(spool.append(body).unwrap(), 43);
+    // A floor below the counter changes nothing about uniqueness.
+    let second = spool.queued().unwrap().remove(0);
+    assert_eq!(spool.renumber(&second, 1, body).unwrap().sequence, 44);
+}
+
+#[test]
+fn requeueing_a_rejected_batch_removes_it_and_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = open(dir.path());
+    spool.append(body).unwrap();
+    let queued = spool.queued().unwrap();
+    let reason = Rejection {
+        sequence: 1,
+        rejected_at: "2026-11-25T09:00:00Z".into(),
+        status: 403,
+        error: "revoked_agent".into(),
+        message: "revoked".into(),
+    };
+    spool.reject(&queued[0], &reason).unwrap();
+    let rejected = spool.rejected().unwrap().remove(0);
+    let back = spool.renumber(&rejected, 0, body).unwrap();
+    assert_eq!(back.sequence, 2);
+    assert!(spool.rejected().unwrap().is_empty());
+    assert!(
+        names(&dir.path().join("rejected")).is_empty(),
+        "no reason left behind"
+    );
+    assert_eq!(sequences(&spool.queued().unwrap()), vec![2]);
+}

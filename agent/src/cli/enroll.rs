@@ -1,0 +1,65 @@
+//! `plumbline enroll`: the agent's key, registered with the collector.
+
+use super::{delivery_settings, loaded_config};
+use anyhow::Result;
+use plumbline_agent::config::parse_collector_url;
+use plumbline_agent::delivery::enrollment;
+use std::path::PathBuf;
+
+/// What `enroll` takes.
+#[derive(clap::Args)]
+pub struct EnrollArgs {
+    /// The collector's base URL, e.g. https://collector.msp.example
+    #[arg(long)]
+    collector: String,
+    /// The site's single-use enrollment token.
+    #[arg(long)]
+    token: String,
+    /// Agent config file; its [delivery] section says where the key goes
+    /// (default: the platform's config path, if it exists).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Replace an existing key (the collector will see a new agent).
+    #[arg(long)]
+    force: bool,
+}
+
+/// `plumbline enroll`.
+pub async fn exec(args: EnrollArgs) -> Result<u8> {
+    let settings = delivery_settings(args.config.clone())?;
+    let url =
+        parse_collector_url(&args.collector).map_err(|e| anyhow::anyhow!("--collector: {e}"))?;
+    let done = enrollment::enroll(&settings, &url, &args.token, args.force).await?;
+    let e = &done.enrollment;
+    if let Some(old) = &done.replaced {
+        println!("replaced the key of agent {old}");
+    }
+    println!(
+        "enrolled agent {} for tenant {}, site {}, at {}",
+        e.agent_id, e.tenant_id, e.site_id, e.collector_url
+    );
+    println!(
+        "private key: {} (readable only by this account)",
+        done.key_file.display()
+    );
+    println!(
+        "public key:  {} (give it to auditors for `plumbline verify`)",
+        done.public_key_file.display()
+    );
+    if let Some(cfg) = loaded_config(args.config)? {
+        if (cfg.config.tenant_id.as_str(), cfg.config.site_id.as_str())
+            != (e.tenant_id.as_str(), e.site_id.as_str())
+        {
+            eprintln!(
+                "plumbline: warning: {} says tenant_id = {:?}, site_id = {:?}, but the token was for tenant {:?} site {:?}; \
+                 fix the config before `plumbline run`, or the collector will refuse the batches",
+                cfg.source.display(),
+                cfg.config.tenant_id,
+                cfg.config.site_id,
+                e.tenant_id,
+                e.site_id
+            );
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,134 @@
+//! `plumbline spool status|flush|requeue`: the batches waiting for the
+//! collector, and the ones it refused.
+
+use super::delivery_settings;
+use anyhow::Result;
+use plumbline_agent::delivery::{self, push::FlushReport, spool, Requeue};
+use std::path::{Path, PathBuf};
+
+/// The spool's commands.
+#[derive(clap::Subcommand)]
+pub enum SpoolCommand {
+    /// How many batches wait, their sequence numbers, and the last error.
+    Status {
+        /// Agent config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Push every waiting batch now.
+    Flush {
+        /// Agent config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Move batches the collector refused back into the queue, re-signed
+    /// with fresh sequence numbers (after fixing what made it refuse them,
+    /// e.g. a re-enrollment). The next run or flush sends them.
+    Requeue {
+        /// Agent config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Every rejected batch.
+        #[arg(long, conflicts_with = "sequence")]
+        all: bool,
+        /// The rejected batch with this sequence number.
+        #[arg(required_unless_present = "all")]
+        sequence: Option<u64>,
+    },
+}
+
+/// Run one spool command.
+pub async fn exec(command: SpoolCommand) -> Result<u8> {
+    match command {
+        SpoolCommand::Status { config } => {
+            let settings = delivery_settings(config)?;
+            let s = spool::status(&settings.spool_dir)?;
+            let range = match (s.oldest, s.newest) {
+                (Some(a), Some(b)) => format!(", sequence {a} .. {b}"),
+                _ => String::new(),
+            };
+            println!("spool:      {}", s.dir.display());
+            println!("queued:     {} batches, {} bytes{range}", s.queued, s.bytes);
+            println!(
+                "rejected:   {} (in {})",
+                s.rejected,
+                s.dir.join("rejected").display()
+            );
+            println!("last sequence: {}", s.last_sequence);
+            println!(
+                "limits:     {} batches, {} bytes",
+                settings.spool_max_batches, settings.spool_max_bytes
+            );
+            match &s.last_error {
+                Some(e) => println!("last error: {} {}", e.at, e.message),
+                None => println!("last error: none"),
+            }
+            Ok(0)
+        }
+        SpoolCommand::Flush { config } => {
+            let settings = delivery_settings(config)?;
+            let report = delivery::flush(&settings).await?;
+            explain(&report, &settings.spool_dir);
+            println!("{report}");
+            Ok(if report.queued == 0 { 0 } else { 1 })
+        }
+        SpoolCommand::Requeue {
+            config,
+            all,
+            sequence,
+        } => {
+            let settings = delivery_settings(config)?;
+            let which = match (all, sequence) {
+                (true, _) => Requeue::All,
+                (false, Some(seq)) => Requeue::One(seq),
+                (false, None) => {
+                    anyhow::bail!("name a rejected batch's sequence number, or pass --all")
+                }
+            };
+            let moved = delivery::requeue(&settings, which)?;
+            for (from, to) in &moved {
+                println!("requeued rejected batch {from} as batch {to}");
+            }
+            println!(
+                "{} batch{} requeued; `plumbline spool flush` sends {}",
+                moved.len(),
+                if moved.len() == 1 { "" } else { "es" },
+                if moved.len() == 1 { "it" } else { "them" }
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// Warnings for what a flush did and left behind.
+pub fn explain(report: &FlushReport, spool_dir: &Path) {
+    for r in &report.renumbered {
+        eprintln!(
+            "plumbline: warning: the collector had already accepted sequence {} from this agent, so batch {} was \
+             re-signed as batch {} and sent again; this agent's sequence counter ({}) had gone back, e.g. restored \
+             from an old backup",
+            r.collector_last,
+            r.from,
+            r.to,
+            spool_dir.join("sequence").display()
+        );
+    }
+    for r in &report.rejected {
+        eprintln!(
+            "plumbline: warning: the collector refused batch {} for good ({}: {}); it was moved to {}; once the cause \
+             is fixed, `plumbline spool requeue {}` sends it again",
+            r.sequence,
+            r.error,
+            r.message,
+            spool_dir.join("rejected").display(),
+            r.sequence
+        );
+    }
+    if let Some(e) = &report.error {
+        eprintln!(
+            "plumbline: warning: {e}; {} batch(es) stay queued in {} and go with the next run or `plumbline spool flush`",
+            report.queued,
+            spool_dir.display()
+        );
+    }
+}
