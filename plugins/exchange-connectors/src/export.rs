@@ -47,8 +47,10 @@ impl Export {
 /// PowerShell 7: an array of objects, or a bare object when the cmdlet
 /// returned a single item. Also accepts a saved REST answer
 /// (`{"value": [...]}`) and PowerShell 5.1's `{"value": [...], "Count": n}`
-/// array wrapper. An empty file (or `null`), which is what exporting a cmdlet
-/// with no results gives, is zero objects.
+/// array wrapper. A cmdlet with no results gives zero objects however it was
+/// exported: an empty file, `null`, `[]`, or `[null]` (what
+/// `ConvertTo-Json @($null)` writes, as CISA ScubaGear's EXO provider does);
+/// `null` items beside objects are dropped for the same reason.
 ///
 /// Anything else is a [`ScanError::Malformed`] naming `source` (the file
 /// or cmdlet) and saying what is wrong, with serde's line and column for
@@ -74,6 +76,7 @@ pub fn parse_export(text: &str, source: &str) -> Result<Vec<Value>, ScanError> {
         Value::Null => Ok(Vec::new()),
         Value::Object(_) => Ok(vec![value]),
         Value::Array(items) => {
+            let items: Vec<Value> = items.into_iter().filter(|v| !v.is_null()).collect();
             if let Some((i, bad)) = items.iter().enumerate().find(|(_, v)| !v.is_object()) {
                 return Err(ScanError::Malformed(format!(
                     "{source}: item {i} of the top-level array is {}; expected one object per \

@@ -225,6 +225,24 @@ impl InboundConnector {
     pub fn certificate_restricted(&self) -> bool {
         self.certificate_name().is_some() && self.restrict_domains_to_certificate == Some(true)
     }
+
+    /// Whether Exchange Online can tell the organisation's own servers apart
+    /// on this connector: a certificate name or sender IP addresses.
+    ///
+    /// This is how an OnPremises connector is judged. Exchange Online applies
+    /// an OnPremises connector only to mail that presents the certificate or
+    /// comes from the listed IPs, so `SenderDomains` `smtp:*;1` on it is the
+    /// normal hybrid shape; `RestrictDomainsTo*` and `RequireTls` apply only
+    /// to Partner connectors (New-InboundConnector, Microsoft Learn).
+    /// `None` when either field is unknown and the other does not settle it.
+    pub fn identifies_own_servers(&self) -> Option<bool> {
+        if self.certificate_name().is_some() || self.known_sender_ips().is_some() {
+            return Some(true);
+        }
+        let cert_known = self.tls_sender_certificate_name.is_known();
+        let ips_known = self.sender_ip_addresses.is_some();
+        (cert_known && ips_known).then_some(false)
+    }
 }
 
 /// One Get-OutboundConnector object. It has no `RequireTls`,
@@ -255,6 +273,8 @@ pub struct OutboundConnector {
     pub is_transport_rule_scoped: Option<bool>,
     /// `RouteAllMessagesViaOnPremises`.
     pub route_all_messages_via_on_premises: Option<bool>,
+    /// `AllAcceptedDomains`.
+    pub all_accepted_domains: Option<bool>,
 }
 
 impl OutboundConnector {
@@ -282,6 +302,7 @@ impl OutboundConnector {
             tls_settings,
             is_transport_rule_scoped: bool_field(o, "IsTransportRuleScoped"),
             route_all_messages_via_on_premises: bool_field(o, "RouteAllMessagesViaOnPremises"),
+            all_accepted_domains: bool_field(o, "AllAcceptedDomains"),
         }
     }
 
@@ -362,9 +383,12 @@ impl TransportConfig {
 }
 
 /// Everything one scan read. `None` where that source was not available
-/// (its export file was missing): unknown, not empty.
+/// (its export file was missing or unreadable): unknown, not empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExchangeState {
+    /// Exports that were there but could not be read, with why. Their
+    /// sources are `None`; the rest of the scan stands.
+    pub unreadable: Vec<(crate::export::Export, String)>,
     /// Get-InboundConnector.
     pub inbound: Option<Vec<InboundConnector>>,
     /// Get-OutboundConnector.
@@ -387,6 +411,7 @@ impl ExchangeState {
         transport: Option<Vec<Value>>,
     ) -> Self {
         ExchangeState {
+            unreadable: Vec::new(),
             inbound: inbound.map(|vs| vs.iter().map(InboundConnector::from_value).collect()),
             outbound: outbound.map(|vs| vs.iter().map(OutboundConnector::from_value).collect()),
             organization: organization

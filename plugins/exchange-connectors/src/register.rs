@@ -1,6 +1,7 @@
 //! Connector register entries: one per connector and one for the
 //! tenant-wide settings.
 
+use crate::export::Export;
 use crate::fields::normalize_date;
 use crate::model::{
     ExchangeState, InboundConnector, OrganizationConfig, OutboundConnector, Presence,
@@ -93,11 +94,8 @@ pub fn outbound_record(key: &str, c: &OutboundConnector) -> ConnectorRecord {
         Presence::Null => "none".to_string(),
         Presence::Value(t) => t.as_str().to_string(),
     };
-    let scope = c
-        .recipient_domain_names()
-        .map_or_else(|| show::UNKNOWN.to_string(), |d| d.join(", "));
     ConnectorRecord::new(key, Category::ExchangeConnector, c.id.display())
-        .scope(scope)
+        .scope(outbound_scope(c))
         .purpose(c.comment.clone())
         .auth_type(Some(tls.clone()))
         .created(c.id.when_created.as_deref().and_then(normalize_date))
@@ -139,11 +137,59 @@ pub fn outbound_record(key: &str, c: &OutboundConnector) -> ConnectorRecord {
         )
 }
 
+/// What an outbound connector applies to. A connector scoped by transport
+/// rule usually has no recipient domains at all: the rules that name it
+/// decide which mail it carries, so an empty list is not "nothing".
+fn outbound_scope(c: &OutboundConnector) -> String {
+    let domains = c.recipient_domain_names().filter(|d| !d.is_empty());
+    let by_rule = c.is_transport_rule_scoped == Some(true);
+    let all_accepted = c.all_accepted_domains == Some(true);
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(d) = &domains {
+        parts.push(d.join(", "));
+    }
+    if by_rule {
+        parts.push(
+            "transport rules that route to this connector (IsTransportRuleScoped; see \
+             Get-TransportRule | Where-Object RouteMessageOutboundConnector)"
+                .to_string(),
+        );
+    }
+    if all_accepted {
+        parts.push("all accepted domains (AllAcceptedDomains)".to_string());
+    }
+    if parts.is_empty() {
+        return match c.recipient_domains {
+            Some(_) => "none".to_string(),
+            None => show::UNKNOWN.to_string(),
+        };
+    }
+    parts.join("; ")
+}
+
 /// The tenant-wide entry, `exchange:organization`.
 pub fn organization_record(state: &ExchangeState, tenant_id: &str) -> ConnectorRecord {
     let org = state.organization.clone().unwrap_or_default();
     let transport = state.transport.clone().unwrap_or_default();
-    let read = |known: bool| if known { "read" } else { "missing" };
+    let read = |known: bool, export: Export| {
+        if known {
+            "read"
+        } else if state.unreadable.iter().any(|(e, _)| *e == export) {
+            "unreadable"
+        } else {
+            "missing"
+        }
+    };
+    let unreadable = if state.unreadable.is_empty() {
+        "none".to_string()
+    } else {
+        state
+            .unreadable
+            .iter()
+            .map(|(_, why)| why.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
     let count = |n: Option<usize>| n.map_or_else(|| show::UNKNOWN.to_string(), |n| n.to_string());
     let OrganizationConfig {
         connectors_enabled,
@@ -166,8 +212,9 @@ pub fn organization_record(state: &ExchangeState, tenant_id: &str) -> ConnectorR
         "Tenant-wide mail-flow and connector switches (Get-OrganizationConfig, Get-TransportConfig)"
             .to_string(),
     ))
-    .attr("organization_config", read(state.organization.is_some()))
-    .attr("transport_config", read(state.transport.is_some()))
+    .attr("organization_config", read(state.organization.is_some(), Export::Organization))
+    .attr("transport_config", read(state.transport.is_some(), Export::Transport))
+    .attr("unreadable_exports", unreadable)
     .attr("inbound_connectors", count(state.inbound.as_ref().map(Vec::len)))
     .attr("outbound_connectors", count(state.outbound.as_ref().map(Vec::len)))
     .attr(

@@ -26,28 +26,72 @@ fn fetch_offline(dir: &str) -> Result<ExchangeState, ScanError> {
         ScanError::Config(m) => ScanError::Config(format!("export_dir: {m}")),
         other => other,
     })?;
+    let names: Vec<String> = entries
+        .into_iter()
+        .filter(|e| e.kind != EntryKind::Directory)
+        .map(|e| e.name)
+        .collect();
+    let state = read_exports_with(dir, &names, files::read_text, log::warn)?;
+    let read = [
+        state.inbound.is_some(),
+        state.outbound.is_some(),
+        state.organization.is_some(),
+        state.transport.is_some(),
+    ];
+    log::info(&format!(
+        "read {} of 4 exports from {dir}: {} inbound and {} outbound connectors",
+        read.iter().filter(|r| **r).count(),
+        count(state.inbound.as_ref().map(Vec::len)),
+        count(state.outbound.as_ref().map(Vec::len))
+    ));
+    Ok(state)
+}
+
+/// Offline mode over the file `names` found in `dir`, with the reading and
+/// the warnings passed in (the host's in a scan, fakes in native tests).
+///
+/// A file that cannot be read or parsed costs only its own cmdlet's results
+/// (they become unknown, with a warning and an `unreadable_exports` note on
+/// the organization entry). Only when no export at all could be read is it
+/// an error, since an empty report would look like a clean tenant.
+pub fn read_exports_with(
+    dir: &str,
+    names: &[String],
+    mut read_text: impl FnMut(&str) -> Result<String, ScanError>,
+    mut warn: impl FnMut(&str),
+) -> Result<ExchangeState, ScanError> {
     let mut found = 0;
-    let mut read = |export: Export| -> Result<Option<Vec<Value>>, ScanError> {
+    let mut unreadable: Vec<(Export, ScanError)> = Vec::new();
+    let mut read = |export: Export| -> Option<Vec<Value>> {
         let wanted = export.file_name();
-        let Some(entry) = entries
-            .iter()
-            .find(|e| e.name.eq_ignore_ascii_case(&wanted) && e.kind != EntryKind::Directory)
-        else {
-            log::warn(&format!(
+        let Some(name) = names.iter().find(|n| n.eq_ignore_ascii_case(&wanted)) else {
+            warn(&format!(
                 "{wanted} not found in {dir}: {} results are unknown; the checks that need them are skipped",
                 export.cmdlet()
             ));
-            return Ok(None);
+            return None;
         };
         found += 1;
-        let path = files::join(dir, &entry.name);
-        let text = files::read_text(&path)?;
-        parse_export(&text, &path).map(Some)
+        let path = files::join(dir, name);
+        match read_text(&path).and_then(|text| parse_export(&text, &path)) {
+            Ok(items) => Some(items),
+            Err(e) => {
+                warn(&format!(
+                    "{}; {} results are unknown for this scan: export the cmdlet again \
+                     (`{} | ConvertTo-Json -Depth 5 | Out-File {wanted}`)",
+                    message(&e),
+                    export.cmdlet(),
+                    export.cmdlet()
+                ));
+                unreadable.push((export, e));
+                None
+            }
+        }
     };
-    let inbound = read(Export::Inbound)?;
-    let outbound = read(Export::Outbound)?;
-    let organization = read(Export::Organization)?;
-    let transport = read(Export::Transport)?;
+    let inbound = read(Export::Inbound);
+    let outbound = read(Export::Outbound);
+    let organization = read(Export::Organization);
+    let transport = read(Export::Transport);
     if found == 0 {
         return Err(ScanError::Config(format!(
             "export_dir {dir} holds none of the expected exports ({}); run the Get-* cmdlets \
@@ -55,17 +99,23 @@ fn fetch_offline(dir: &str) -> Result<ExchangeState, ScanError> {
             Export::ALL.map(Export::file_name).join(", ")
         )));
     }
-    log::info(&format!(
-        "read {found} of 4 exports from {dir}: {} inbound and {} outbound connectors",
-        count(&inbound),
-        count(&outbound)
-    ));
-    Ok(ExchangeState::from_values(
-        inbound,
-        outbound,
-        organization,
-        transport,
-    ))
+    if unreadable.len() == found {
+        // Nothing was read: a report would look like a clean tenant.
+        if unreadable.len() == 1 {
+            return Err(unreadable.remove(0).1);
+        }
+        let why: Vec<&str> = unreadable.iter().map(|(_, e)| message(e)).collect();
+        return Err(ScanError::Malformed(format!(
+            "none of the {found} exports in {dir} could be read: {}",
+            why.join("; ")
+        )));
+    }
+    let mut state = ExchangeState::from_values(inbound, outbound, organization, transport);
+    state.unreadable = unreadable
+        .into_iter()
+        .map(|(export, e)| (export, message(&e).to_string()))
+        .collect();
+    Ok(state)
 }
 
 fn fetch_live(credential: &str, tenant: &str) -> Result<ExchangeState, ScanError> {
@@ -135,9 +185,18 @@ fn in_cmdlet(e: ScanError, export: Export) -> ScanError {
     e.context(export.cmdlet())
 }
 
-fn count(v: &Option<Vec<Value>>) -> String {
-    v.as_ref()
-        .map_or_else(|| "unknown".to_string(), |v| v.len().to_string())
+fn message(e: &ScanError) -> &str {
+    match e {
+        ScanError::Config(m)
+        | ScanError::Denied(m)
+        | ScanError::Malformed(m)
+        | ScanError::Upstream(m)
+        | ScanError::Other(m) => m,
+    }
+}
+
+fn count(n: Option<usize>) -> String {
+    n.map_or_else(|| "unknown".to_string(), |n| n.to_string())
 }
 
 #[cfg(test)]

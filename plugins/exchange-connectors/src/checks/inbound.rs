@@ -55,17 +55,75 @@ fn inbound_evidence(f: Finding, c: &InboundConnector) -> Finding {
         )
 }
 
+/// Whether the connector lets mail through from servers it cannot tell
+/// apart: OnPremises connectors by their certificate and IPs, every other
+/// type by its `RestrictDomainsTo*` switches. `None` when unknown.
+fn open_to_any_server(c: &InboundConnector) -> Option<bool> {
+    if c.connector_type == Some(ConnectorType::OnPremises) {
+        return c.identifies_own_servers().map(|known| !known);
+    }
+    if c.ip_restricted() || c.certificate_restricted() {
+        return Some(false);
+    }
+    // Kept as before for Partner connectors: the flags unset or without their
+    // lists leave the sender domains open to any server.
+    Some(true)
+}
+
 pub(super) fn wildcard_sender_unrestricted(key: &str, c: &InboundConnector) -> Option<Finding> {
-    if !c.has_wildcard_sender() || c.ip_restricted() || c.certificate_restricted() {
+    if !c.has_wildcard_sender() || open_to_any_server(c) != Some(true) {
         return None;
     }
     let name = c.id.display();
     let id = ps_quote(c.id.cmdlet_identity());
-    let onprem = if c.connector_type == Some(ConnectorType::OnPremises) {
-        " For an OnPremises connector that means outside servers can have their mail handled as \
-         if it came from your own organisation and relay it through the tenant."
+    let (why, fix) = if c.connector_type == Some(ConnectorType::OnPremises) {
+        (
+            format!(
+                "is an OnPremises connector with the wildcard sender domain (SenderDomains: {}) \
+                 and neither a sender certificate (TlsSenderCertificateName: {}) nor sending IP \
+                 addresses (SenderIPAddresses: {}) to recognise your own servers by, so any \
+                 server on the internet can have its mail handled as if it came from your \
+                 organisation and relay it through the tenant.",
+                show::list(c.sender_domains.as_deref()),
+                show::presence(&c.tls_sender_certificate_name),
+                show::list(c.sender_ip_addresses.as_deref()),
+            ),
+            format!(
+                "If nobody can account for this connector, disable it now and investigate: \
+                 Set-InboundConnector -Identity {id} -Enabled $false. Otherwise tie it to your \
+                 on-premises servers, by certificate: Set-InboundConnector -Identity {id} \
+                 -TlsSenderCertificateName '<subject of your on-premises mail server certificate, \
+                 e.g. mail.contoso.com>'; or by IP: Set-InboundConnector -Identity {id} \
+                 -SenderIPAddresses <your servers' public IPs, e.g. 203.0.113.10>."
+            ),
+        )
     } else {
-        ""
+        (
+            format!(
+                "({}) has the wildcard sender domain (SenderDomains: {}) and does not reject \
+                 mail from servers other than the sender's: RestrictDomainsToIPAddresses: {} \
+                 (SenderIPAddresses: {}), RestrictDomainsToCertificate: {} \
+                 (TlsSenderCertificateName: {}). Mail from any server on the internet can match it.",
+                type_label(&c.connector_type),
+                show::list(c.sender_domains.as_deref()),
+                show::bool_(c.restrict_domains_to_ip_addresses),
+                show::list(c.sender_ip_addresses.as_deref()),
+                show::bool_(c.restrict_domains_to_certificate),
+                show::presence(&c.tls_sender_certificate_name),
+            ),
+            format!(
+                "If nobody can account for this connector, disable it now and investigate: \
+                 Set-InboundConnector -Identity {id} -Enabled $false. Otherwise replace the \
+                 wildcard with the partner's domains and tie the connector to the partner's \
+                 servers, by IP: Set-InboundConnector -Identity {id} -SenderDomains \
+                 'partner.example' -RestrictDomainsToIPAddresses $true -SenderIPAddresses {}; or \
+                 by certificate: Set-InboundConnector -Identity {id} -SenderDomains \
+                 'partner.example' -RequireTls $true -TlsSenderCertificateName {} \
+                 -RestrictDomainsToCertificate $true.",
+                ip_example(c),
+                cert_example(c),
+            ),
+        )
     };
     let f = Finding::new(
         WILDCARD_SENDER_UNRESTRICTED,
@@ -74,31 +132,11 @@ pub(super) fn wildcard_sender_unrestricted(key: &str, c: &InboundConnector) -> O
         format!("Inbound connector '{name}' accepts any sender domain from any server"),
     )
     .detail(format!(
-        "Inbound connector '{name}' ({}) has the wildcard sender domain (SenderDomains: {}) and is \
-         tied neither to sending IP addresses (RestrictDomainsToIPAddresses: {}, \
-         SenderIPAddresses: {}) nor to a sender certificate (RestrictDomainsToCertificate: {}, \
-         TlsSenderCertificateName: {}), so mail from any server on the internet can match it.{onprem} \
-         Connectors like this are what attackers create after taking over an admin account, to \
-         send spam and phishing through the tenant.{}",
-        type_label(&c.connector_type),
-        show::list(c.sender_domains.as_deref()),
-        show::bool_(c.restrict_domains_to_ip_addresses),
-        show::list(c.sender_ip_addresses.as_deref()),
-        show::bool_(c.restrict_domains_to_certificate),
-        show::presence(&c.tls_sender_certificate_name),
+        "Inbound connector '{name}' {why} Connectors like this are what attackers create after \
+         taking over an admin account, to send spam and phishing through the tenant.{}",
         disabled_note(c.enabled),
     ))
-    .remediation(format!(
-        "If nobody can account for this connector, disable it now and investigate: \
-         Set-InboundConnector -Identity {id} -Enabled $false. Otherwise replace the wildcard with \
-         the partner's domains and tie the connector to the partner's servers, by IP: \
-         Set-InboundConnector -Identity {id} -SenderDomains 'partner.example' \
-         -RestrictDomainsToIPAddresses $true -SenderIPAddresses {}; or by certificate: \
-         Set-InboundConnector -Identity {id} -SenderDomains 'partner.example' -RequireTls $true \
-         -TlsSenderCertificateName {} -RestrictDomainsToCertificate $true.",
-        ip_example(c),
-        cert_example(c),
-    ));
+    .remediation(fix);
     Some(inbound_evidence(f, c))
 }
 
@@ -128,16 +166,20 @@ pub(super) fn onprem_without_tls(key: &str, c: &InboundConnector) -> Option<Find
         disabled_note(c.enabled),
     ))
     .remediation(format!(
-        "Require TLS and identify your on-premises servers by their certificate: \
-         Set-InboundConnector -Identity {id} -RequireTls $true -TlsSenderCertificateName \
-         '<subject of your on-premises mail server certificate, e.g. mail.contoso.com>' \
-         -RestrictDomainsToCertificate $true"
+        "Require TLS and identify your on-premises servers by their certificate (an \
+         OnPremises connector is matched on it; RestrictDomainsTo* apply only to Partner \
+         connectors): Set-InboundConnector -Identity {id} -RequireTls $true \
+         -TlsSenderCertificateName '<subject of your on-premises mail server certificate, e.g. \
+         mail.contoso.com>'"
     ))
     .evidence("require_tls", show::bool_(c.require_tls));
     Some(inbound_evidence(f, c))
 }
 
 pub(super) fn unrestricted(key: &str, c: &InboundConnector) -> Option<Finding> {
+    if c.connector_type == Some(ConnectorType::OnPremises) {
+        return onprem_unidentified(key, c);
+    }
     if c.restrict_domains_to_ip_addresses != Some(false)
         || c.restrict_domains_to_certificate != Some(false)
     {
@@ -169,6 +211,37 @@ pub(super) fn unrestricted(key: &str, c: &InboundConnector) -> Option<Finding> {
          -RestrictDomainsToCertificate $true",
         ip_example(c),
         cert_example(c),
+    ));
+    Some(inbound_evidence(f, c))
+}
+
+/// The OnPremises form of "unrestricted": no certificate and no IPs, the
+/// only two things that tie such a connector to the organisation's servers.
+fn onprem_unidentified(key: &str, c: &InboundConnector) -> Option<Finding> {
+    if c.identifies_own_servers() != Some(false) {
+        return None;
+    }
+    let name = c.id.display();
+    let id = ps_quote(c.id.cmdlet_identity());
+    let f = Finding::new(
+        INBOUND_UNRESTRICTED,
+        key,
+        Severity::Medium,
+        format!("OnPremises inbound connector '{name}' names neither a certificate nor IP addresses"),
+    )
+    .detail(format!(
+        "Inbound connector '{name}' is an OnPremises connector with no TlsSenderCertificateName \
+         and no SenderIPAddresses, so nothing tells your own servers apart from anyone else's \
+         for its sender domains ({}). OnPremises connectors grant relay and internal treatment, \
+         which is why Exchange Online expects one of the two.{}",
+        show::list(c.sender_domain_names().as_deref()),
+        disabled_note(c.enabled),
+    ))
+    .remediation(format!(
+        "Tie the connector to your on-premises servers, by certificate: Set-InboundConnector \
+         -Identity {id} -TlsSenderCertificateName '<subject of your on-premises mail server \
+         certificate, e.g. mail.contoso.com>'; or by IP: Set-InboundConnector -Identity {id} \
+         -SenderIPAddresses <your servers' public IPs, e.g. 203.0.113.10>"
     ));
     Some(inbound_evidence(f, c))
 }

@@ -33,7 +33,9 @@ pub const DIRECT_SEND_ALLOWED: &str = "exo.tenant.direct-send-allowed";
 /// Office 365 connectors (Outlook/Teams) still enabled.
 pub const LEGACY_CONNECTORS_ENABLED: &str = "exo.tenant.legacy-connectors-enabled";
 
-/// Every check id with its severity.
+/// Every check id with its severity. A disabled connector's posture
+/// findings (all but the lifecycle ones) are one step lower: see
+/// [`weigh_disabled`].
 pub const CHECKS: [(&str, Severity); 11] = [
     (WILDCARD_SENDER_UNRESTRICTED, Severity::Critical),
     (ONPREM_WITHOUT_TLS, Severity::High),
@@ -89,12 +91,36 @@ impl Window {
     }
 }
 
+/// One step lower: Critical → High → Medium → Low → Info.
+pub fn one_step_lower(s: Severity) -> Severity {
+    match s {
+        Severity::Critical => Severity::High,
+        Severity::High => Severity::Medium,
+        Severity::Medium => Severity::Low,
+        Severity::Low | Severity::Info => Severity::Info,
+    }
+}
+
+/// A posture finding on a connector known to be disabled: it says so in
+/// its title and weighs one step less, since it matters only once someone
+/// switches the connector back on. Unknown `Enabled` changes nothing.
+pub fn weigh_disabled(mut f: Finding, enabled: Option<bool>) -> Finding {
+    if enabled == Some(false) {
+        f.severity = one_step_lower(f.severity);
+        f.title = format!("{} (disabled)", f.title);
+    }
+    f
+}
+
 /// The checks on one inbound connector.
 pub fn inbound_checks(key: &str, c: &InboundConnector, window: &Window, out: &mut Vec<Finding>) {
-    out.extend(inbound::wildcard_sender_unrestricted(key, c));
-    out.extend(inbound::onprem_without_tls(key, c));
-    out.extend(inbound::unrestricted(key, c));
-    out.extend(inbound::partner_treated_internal(key, c));
+    let posture = [
+        inbound::wildcard_sender_unrestricted(key, c),
+        inbound::onprem_without_tls(key, c),
+        inbound::unrestricted(key, c),
+        inbound::partner_treated_internal(key, c),
+    ];
+    out.extend(posture.into_iter().flatten().map(|f| weigh_disabled(f, c.enabled)));
     lifecycle::recent(key, "Inbound", "InboundConnector", &c.id, window, out);
     out.extend(lifecycle::disabled(
         key,
@@ -107,7 +133,7 @@ pub fn inbound_checks(key: &str, c: &InboundConnector, window: &Window, out: &mu
 
 /// The checks on one outbound connector.
 pub fn outbound_checks(key: &str, c: &OutboundConnector, window: &Window, out: &mut Vec<Finding>) {
-    out.extend(outbound::weak_tls(key, c));
+    out.extend(outbound::weak_tls(key, c).map(|f| weigh_disabled(f, c.enabled)));
     lifecycle::recent(key, "Outbound", "OutboundConnector", &c.id, window, out);
     out.extend(lifecycle::disabled(
         key,
