@@ -6,7 +6,8 @@
 //! Office 365 connector formats (`outlook.office.com/webhook/...`,
 //! `{tenant}.webhook.office.com/webhookb2/...`) and Workflows trigger URLs
 //! (`*.logic.azure.com/workflows/...`,
-//! `*.environment.api.powerplatform.com/.../workflows/...`), plain,
+//! `*.environment.api.powerplatform.com/.../workflows/...`), in the
+//! commercial, US government (GCC, GCC High, DoD) and China clouds, plain,
 //! JSON-escaped, HTML-escaped or URL-encoded.
 //!
 //! **The URL is a secret** (the URL alone is enough to post, and a `sig`
