@@ -43,6 +43,9 @@ pub struct Options {
 pub enum DetectedBy {
     /// It is the Incoming Webhook app.
     IncomingWebhook,
+    /// Its id is on the published list of connector apps
+    /// ([`crate::known_connectors`]).
+    KnownList,
     /// Its id is in the `connector_app_ids` setting.
     Setting,
     /// Audit records show a channel connector of that name.
@@ -55,6 +58,7 @@ impl DetectedBy {
     fn as_str(self) -> &'static str {
         match self {
             DetectedBy::IncomingWebhook => "incoming-webhook-app-id",
+            DetectedBy::KnownList => "known-connector-app-id",
             DetectedBy::Setting => "connector_app_ids",
             DetectedBy::Audit => "audit-connector-name",
             DetectedBy::Name => "display-name",
@@ -66,6 +70,13 @@ impl DetectedBy {
 pub fn detect(app: &InstalledApp, opts: &Options, audit_names: &HashSet<String>) -> Option<DetectedBy> {
     if app.is_incoming_webhook() {
         return Some(DetectedBy::IncomingWebhook);
+    }
+    if app
+        .teams_app_id
+        .as_deref()
+        .is_some_and(|id| crate::known_connectors::lookup(id).is_some())
+    {
+        return Some(DetectedBy::KnownList);
     }
     if app
         .teams_app_id

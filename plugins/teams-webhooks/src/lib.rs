@@ -12,6 +12,10 @@
 //!   export) for channel-level detail, see [`audit`]; the tenant switch from
 //!   the `connectors_enabled` setting or a Get-OrganizationConfig export.
 //!
+//! Installed apps count as connectors when they are the Incoming Webhook,
+//! on the published connector list ([`known_connectors`]), named in
+//! `connector_app_ids`, or named by audit records.
+//!
 //! Everything but [`source`] is pure, so it runs natively in `cargo test`.
 #![warn(missing_docs)]
 
@@ -21,6 +25,7 @@ pub mod checks;
 pub mod config;
 pub mod export;
 mod json;
+pub mod known_connectors;
 pub mod live;
 pub mod model;
 pub mod source;
