@@ -15,10 +15,14 @@
 //! - [`tokens`]: enrollment and API tokens (random, stored only as sha256).
 //! - [`admin`]: what the admin commands do.
 
+pub mod access;
+pub mod accounts;
 pub mod admin;
 pub mod api;
 pub mod data_dir;
+pub mod console;
 pub mod ingest;
+pub mod reads;
 pub mod register;
 pub mod serve;
 pub mod store;

@@ -40,12 +40,33 @@ impl Server {
     /// Serve `app` until `shutdown` completes, then finish the requests in flight.
     pub async fn run(self, app: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
         match self.tls {
-            None => axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await,
+            // The peer address reaches handlers (the sign-in throttle counts by it).
+            None => axum::serve(self.listener, app.into_make_service_with_connect_info::<PeerAddr>())
+                .with_graceful_shutdown(shutdown)
+                .await,
             Some(config) => {
                 let listener = TlsListener::new(self.listener, config)?;
-                axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+                axum::serve(listener, app.into_make_service_with_connect_info::<PeerAddr>())
+                    .with_graceful_shutdown(shutdown)
+                    .await
             }
         }
+    }
+}
+
+/// The client's address, as handlers see it (`ConnectInfo<PeerAddr>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>> for PeerAddr {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> Self {
+        PeerAddr(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TlsListener>> for PeerAddr {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TlsListener>) -> Self {
+        PeerAddr(*stream.remote_addr())
     }
 }
 

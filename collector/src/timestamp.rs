@@ -18,6 +18,16 @@ pub fn in_hours(hours: i64) -> String {
     format(OffsetDateTime::now_utc() + Duration::hours(hours))
 }
 
+/// `minutes` ago.
+pub fn minutes_ago(minutes: i64) -> String {
+    format(OffsetDateTime::now_utc() - Duration::minutes(minutes))
+}
+
+/// Today's date, UTC, `YYYY-MM-DD`.
+pub fn today() -> String {
+    now()[..10].to_string()
+}
+
 /// Format a time.
 pub fn format(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC).format(FORMAT).expect("UTC times format")

@@ -28,6 +28,29 @@ pub struct Annotations {
     pub client_decision: Option<String>,
     /// Where the evidence is (an http(s) link).
     pub evidence_link: Option<String>,
+    /// The system on the other end (a backup server, a ticketing tool, ...).
+    #[serde(default)]
+    pub connected_system: Option<String>,
+    /// What data passes through it: `public`, `internal`, `confidential` or
+    /// `restricted`.
+    #[serde(default)]
+    pub data_sensitivity: Option<String>,
+    /// How much the client depends on it: `low`, `medium`, `high` or
+    /// `critical` (a backup or security alert is not a social notification).
+    #[serde(default)]
+    pub criticality: Option<String>,
+    /// Where a legacy Teams connector or webhook stands on the migration
+    /// ladder: `unknown`, `inventoried`, `replacement-built`, `tested`,
+    /// `old-disabled`, or `exception-approved`.
+    #[serde(default)]
+    pub migration_status: Option<String>,
+    /// The register key of the Workflow that replaces it.
+    #[serde(default)]
+    pub replacement_key: Option<String>,
+    /// When it was last reviewed (`YYYY-MM-DD`); with the review cadence, it
+    /// gives the next review due.
+    #[serde(default)]
+    pub last_reviewed: Option<String>,
     /// Who last changed them (the API token's name).
     pub updated_by: Option<String>,
     /// When, RFC 3339.
@@ -60,6 +83,24 @@ pub struct AnnotationsUpdate {
     /// See [`Annotations::evidence_link`].
     #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
     pub evidence_link: Option<Option<String>>,
+    /// See [`Annotations::connected_system`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub connected_system: Option<Option<String>>,
+    /// See [`Annotations::data_sensitivity`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub data_sensitivity: Option<Option<String>>,
+    /// See [`Annotations::criticality`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub criticality: Option<Option<String>>,
+    /// See [`Annotations::migration_status`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub migration_status: Option<Option<String>>,
+    /// See [`Annotations::replacement_key`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub replacement_key: Option<Option<String>>,
+    /// See [`Annotations::last_reviewed`].
+    #[serde(default, deserialize_with = "present", skip_serializing_if = "Option::is_none")]
+    pub last_reviewed: Option<Option<String>>,
 }
 
 /// A field that is present is `Some`, even when it is `null`.

@@ -2,8 +2,10 @@
 //! (with paging, throttling and errors), and the plugin components, built
 //! by this crate's build script; and a real PostgreSQL server for the
 //! collector's tests ([`postgres`]); and a stand-in collector for the
-//! agent's delivery tests ([`stub_collector`]).
+//! agent's delivery tests ([`stub_collector`]); and a real headless
+//! Chromium for the console's tests ([`browser`]).
 
+pub mod browser;
 pub mod fixture;
 pub mod plugins;
 pub mod postfix;

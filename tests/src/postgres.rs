@@ -210,7 +210,7 @@ extern "C" fn stop_at_exit() {
 
 /// Spawn `cmd` from a thread that never ends, with a parent-death signal, so
 /// the child dies with this process. As root, the child runs as `owner`.
-fn spawn_tied_to_process(mut cmd: Command, owner: Option<(u32, u32)>) -> Result<libc::pid_t, String> {
+pub(crate) fn spawn_tied_to_process(mut cmd: Command, owner: Option<(u32, u32)>) -> Result<libc::pid_t, String> {
     use std::os::unix::process::CommandExt;
     unsafe {
         cmd.pre_exec(move || {

@@ -2,10 +2,12 @@
 //!
 //! A token is scoped to one tenant or to all. A token scoped to tenant A
 //! asking for tenant B gets the same 404 as for a tenant that does not
-//! exist: the answer does not reveal which tenants exist.
+//! exist: the answer does not reveal which tenants exist. The check itself
+//! is [`crate::access::Principal`]'s, the same one the console uses.
 
 use super::error::ApiError;
 use super::AppState;
+use crate::access::{AccessError, Principal};
 use crate::tokens;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -16,8 +18,8 @@ use axum::http::request::Parts;
 pub struct Caller {
     /// The token's name.
     pub name: String,
-    /// Its tenant, or `None` for every tenant.
-    pub tenant: Option<String>,
+    /// What it may do.
+    pub principal: Principal,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -34,18 +36,18 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|token| !token.is_empty())
             .ok_or_else(ApiError::unauthorized)?;
         let record = state.store.api_token(&tokens::hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
-        Ok(Caller { name: record.name, tenant: record.tenant_id })
+        let principal = Principal::api_token(&record.name, record.tenant_id.as_deref());
+        Ok(Caller { name: record.name, principal })
     }
 }
 
 impl Caller {
     /// Go on only if this caller may see `tenant` and it exists; else 404.
     pub async fn may_see(&self, state: &AppState, tenant: &str) -> Result<(), ApiError> {
-        let hidden = || ApiError::not_found(format!("no tenant {tenant:?}"));
-        if self.tenant.as_deref().is_some_and(|t| t != tenant) {
-            return Err(hidden());
+        match self.principal.tenant(state.store.as_ref(), tenant).await {
+            Ok(_) => Ok(()),
+            Err(AccessError::Store(e)) => Err(e.into()),
+            Err(e) => Err(ApiError::not_found(e.to_string())),
         }
-        state.store.tenant(tenant).await?.ok_or_else(hidden)?;
-        Ok(())
     }
 }

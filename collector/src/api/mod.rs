@@ -19,6 +19,8 @@ pub mod error;
 pub mod ingest;
 pub mod read;
 
+use crate::accounts::throttle::Throttle;
+use crate::console::ConsoleConfig;
 use crate::store::Store;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
@@ -33,17 +35,44 @@ pub const MAX_SMALL_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// How the console behaves.
+    pub console: Arc<ConsoleConfig>,
+    /// Failed sign-ins.
+    pub throttle: Arc<Throttle>,
 }
 
 impl AppState {
-    /// State over a store.
+    /// State over a store, with the console's defaults.
     pub fn new(store: Arc<dyn Store>) -> AppState {
-        AppState { store }
+        AppState { store, console: Arc::new(ConsoleConfig::default()), throttle: Arc::new(Throttle::default()) }
+    }
+
+    /// The same, with this console configuration.
+    pub fn with_console(mut self, console: ConsoleConfig) -> AppState {
+        self.console = Arc::new(console);
+        self
     }
 }
 
-/// The collector's router.
+/// The collector's router: the API under `/v1`, the console at `/`.
 pub fn app(state: AppState) -> Router {
+    api_routes().merge(crate::console::routes()).fallback(not_found).with_state(state)
+}
+
+/// Unknown paths: JSON under an API version (`/v1`, and any `/vN` a newer
+/// agent may try), the console's page elsewhere.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let first = uri.path().trim_start_matches('/').split('/').next().unwrap_or("");
+    let api = first.len() > 1 && first.starts_with('v') && first[1..].bytes().all(|b| b.is_ascii_digit());
+    if api {
+        error::ApiError::not_found("no such endpoint").into_response()
+    } else {
+        crate::console::error::ConsoleError::NotFound.into_response()
+    }
+}
+
+fn api_routes() -> Router<AppState> {
     Router::new()
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/enroll", post(enroll::enroll).layer(DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES)))
@@ -57,6 +86,4 @@ pub fn app(state: AppState) -> Router {
             "/v1/tenants/{tenant}/connectors/{key}/annotations",
             put(annotate::annotate).layer(DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES)),
         )
-        .fallback(|| async { error::ApiError::not_found("no such endpoint") })
-        .with_state(state)
 }

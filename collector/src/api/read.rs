@@ -18,10 +18,7 @@ use serde::Deserialize;
 pub const MAX_CHANGES: u32 = 10_000;
 
 async fn register_view(state: &AppState, tenant: &str) -> Result<RegisterView, ApiError> {
-    let connectors = state.store.connectors(tenant).await?;
-    let annotations = state.store.annotations(tenant).await?.into_iter().collect();
-    let findings = state.store.findings(tenant, FindingFilter::Open).await?;
-    Ok(view::register(tenant, connectors, annotations, findings))
+    Ok(crate::reads::register(state.store.as_ref(), tenant).await?)
 }
 
 /// `GET /v1/tenants/{tenant}/register`

@@ -1,10 +1,22 @@
 //! MSP annotations: checking and applying a partial update.
+//!
+//! The enumerated fields take exactly the values below, so the console's
+//! filters, the fleet counts and the QBR report can count them.
 
 use crate::timestamp;
 use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate};
 
 /// Longest text an annotation field takes.
 pub const MAX_FIELD_CHARS: usize = 4096;
+
+/// [`Annotations::data_sensitivity`] values, least sensitive first.
+pub const DATA_SENSITIVITY: &[&str] = &["public", "internal", "confidential", "restricted"];
+/// [`Annotations::criticality`] values, least critical first.
+pub const CRITICALITY: &[&str] = &["low", "medium", "high", "critical"];
+/// The migration ladder of a legacy Teams connector or Incoming Webhook, in
+/// order, then the way off the ladder.
+pub const MIGRATION_LADDER: &[&str] =
+    &["unknown", "inventoried", "replacement-built", "tested", "old-disabled", "exception-approved"];
 
 /// Why an update was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,6 +37,8 @@ pub fn validate(update: &AnnotationsUpdate) -> Result<(), InvalidAnnotation> {
         ("last_tested", &update.last_tested),
         ("client_decision", &update.client_decision),
         ("evidence_link", &update.evidence_link),
+        ("connected_system", &update.connected_system),
+        ("replacement_key", &update.replacement_key),
     ];
     for (field, value) in texts {
         if let Some(Some(text)) = value {
@@ -46,6 +60,23 @@ pub fn validate(update: &AnnotationsUpdate) -> Result<(), InvalidAnnotation> {
     if let Some(Some(date)) = &update.last_tested {
         if !timestamp::is_date_or_time(date) {
             return bad("last_tested", "a date (YYYY-MM-DD) or an RFC 3339 time");
+        }
+    }
+    let enums = [
+        ("data_sensitivity", &update.data_sensitivity, DATA_SENSITIVITY),
+        ("criticality", &update.criticality, CRITICALITY),
+        ("migration_status", &update.migration_status, MIGRATION_LADDER),
+    ];
+    for (field, value, allowed) in enums {
+        if let Some(Some(v)) = value {
+            if !allowed.contains(&v.as_str()) {
+                return bad(field, &format!("one of {}", allowed.join(", ")));
+            }
+        }
+    }
+    if let Some(Some(date)) = &update.last_reviewed {
+        if !timestamp::is_date_or_time(date) {
+            return bad("last_reviewed", "a date (YYYY-MM-DD) or an RFC 3339 time");
         }
     }
     if let Some(Some(link)) = &update.evidence_link {
@@ -72,9 +103,28 @@ pub fn merge(current: Annotations, update: &AnnotationsUpdate, by: &str, now: &s
         last_tested: pick(current.last_tested, &update.last_tested),
         client_decision: pick(current.client_decision, &update.client_decision),
         evidence_link: pick(current.evidence_link, &update.evidence_link),
+        connected_system: pick(current.connected_system, &update.connected_system),
+        data_sensitivity: pick(current.data_sensitivity, &update.data_sensitivity),
+        criticality: pick(current.criticality, &update.criticality),
+        migration_status: pick(current.migration_status, &update.migration_status),
+        replacement_key: pick(current.replacement_key, &update.replacement_key),
+        last_reviewed: pick(current.last_reviewed, &update.last_reviewed),
         updated_by: Some(by.to_string()),
         updated_at: Some(now.to_string()),
     }
+}
+
+/// The audit trail's before and after of an annotation change, as JSON
+/// without the `updated_by`/`updated_at` stamps (the entry carries who and
+/// when), so that re-saving the same values records nothing.
+pub fn audit_pair(before: &Annotations, after: &Annotations) -> (String, String) {
+    let strip = |a: &Annotations| {
+        let mut a = a.clone();
+        a.updated_by = None;
+        a.updated_at = None;
+        serde_json::to_string(&a).expect("annotations serialise")
+    };
+    (strip(before), strip(after))
 }
 
 #[cfg(test)]
@@ -100,6 +150,10 @@ mod tests {
             r#"{"review_cadence_days":0}"#,
             r#"{"last_tested":"yesterday"}"#,
             r#"{"evidence_link":"javascript:alert(1)"}"#,
+            r#"{"criticality":"urgent"}"#,
+            r#"{"migration_status":"done"}"#,
+            r#"{"data_sensitivity":"secret"}"#,
+            r#"{"last_reviewed":"soon"}"#,
         ] {
             let update: AnnotationsUpdate = serde_json::from_str(body).unwrap();
             assert!(validate(&update).is_err(), "{body}");

@@ -69,7 +69,7 @@ pub fn register_csv(view: &RegisterView) -> Vec<u8> {
 
 /// Connector names come from the client's tenant: keep a spreadsheet from
 /// running one as a formula.
-fn defuse(cell: &str) -> String {
+pub fn defuse(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {

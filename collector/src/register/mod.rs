@@ -8,6 +8,8 @@ pub mod annotations;
 pub mod apply;
 pub mod csv;
 pub mod diff;
+pub mod review;
+pub mod table;
 pub mod view;
 
 use plumbline_protocol::read_api::{FieldChange, FindingRecord};

@@ -8,10 +8,16 @@
 //! Both apply versioned migrations at open ([`migrations`]), recorded in a
 //! `schema_migrations` table. Storage never knows HTTP.
 
+pub mod accounts;
+pub mod console;
+pub mod fleet;
 pub mod migrations;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+
+pub use accounts::AccountStore;
+pub use console::ConsoleStore;
 
 use crate::register::ConnectorState;
 use async_trait::async_trait;
@@ -25,6 +31,9 @@ pub enum StoreError {
     /// `tenant add` for an id that exists.
     #[error("tenant {0:?} already exists")]
     TenantExists(String),
+    /// `user add` for an e-mail address that has an account.
+    #[error("a user {0:?} exists already; use `user reset-password` to change its password")]
+    UserExists(String),
     /// A tenant that does not exist.
     #[error("no tenant {0:?}")]
     UnknownTenant(String),
@@ -192,9 +201,11 @@ pub struct Counts {
     pub findings: u64,
 }
 
-/// Where the collector keeps everything.
+/// Where the collector keeps everything: the register and delivery here,
+/// accounts ([`AccountStore`]) and the console's reads ([`ConsoleStore`])
+/// beside it.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: AccountStore + ConsoleStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Apply the migrations not applied yet; how many were.

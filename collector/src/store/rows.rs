@@ -57,3 +57,8 @@ pub(super) fn refuse_replayed(last_sequence: Option<u64>, sequence: u64) -> Resu
 pub(super) fn plan(current: &Current, batch: &super::VerifiedBatch) -> Plan {
     crate::register::plan(current, &batch.batch, &batch.received_at)
 }
+
+/// The audit trail's `after` of a review decision.
+pub(super) fn decision_json(change_id: i64, d: &super::console::Decision) -> String {
+    serde_json::json!({"change_id": change_id, "decision": d.decision, "note": d.note}).to_string()
+}

@@ -20,12 +20,20 @@ pub struct Migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sqlite: include_str!("sqlite/0001_init.sql"),
-    postgres: include_str!("postgres/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sqlite: include_str!("sqlite/0001_init.sql"),
+        postgres: include_str!("postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "console: accounts, sessions, groups, audit, review decisions, register fields",
+        sqlite: include_str!("sqlite/0002_console.sql"),
+        postgres: include_str!("postgres/0002_console.sql"),
+    },
+];
 
 /// The PostgreSQL advisory lock key that serialises migrations
 /// (`plumblin` in ASCII).

@@ -12,12 +12,16 @@ use super::{
     AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
     StoreError, TenantRecord, VerifiedBatch,
 };
-use crate::register::{annotations, ConnectorState, Current};
+use crate::register::{ConnectorState, Current};
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate, ChangeRecord, FindingRecord};
 use std::time::Duration;
 use tokio_postgres::{NoTls, Row};
+
+mod accounts;
+mod annotations;
+mod console;
 
 /// Connections per collector process.
 pub const POOL_SIZE: usize = 16;
@@ -131,40 +135,6 @@ async fn load_findings(
             resolved_at: row.get(5),
             reopened_count: u32::try_from(row.get::<_, i64>(6)).unwrap_or(u32::MAX),
         });
-    }
-    Ok(out)
-}
-
-async fn load_annotations(
-    c: &impl GenericClient,
-    tenant_id: &str,
-    key: Option<&str>,
-) -> Result<Vec<(String, Annotations)>, StoreError> {
-    let rows = c
-        .query(
-            "SELECT connector_key, purpose, owner_override, co_owner_override, review_cadence_days, last_tested,
-                    client_decision, evidence_link, updated_by, updated_at
-             FROM annotations WHERE tenant_id = $1 AND ($2::text IS NULL OR connector_key = $2) ORDER BY connector_key",
-            &[&tenant_id, &key],
-        )
-        .await?;
-    let mut out = Vec::new();
-    for row in rows {
-        let co_owners: Option<String> = row.get(3);
-        out.push((
-            row.get(0),
-            Annotations {
-                purpose: row.get(1),
-                owner_override: row.get(2),
-                co_owner_override: co_owners.map(|c| from_json("co_owner_override", &c)).transpose()?,
-                review_cadence_days: row.get::<_, Option<i64>>(4).and_then(|d| u32::try_from(d).ok()),
-                last_tested: row.get(5),
-                client_decision: row.get(6),
-                evidence_link: row.get(7),
-                updated_by: row.get(8),
-                updated_at: row.get(9),
-            },
-        ));
     }
     Ok(out)
 }
@@ -581,7 +551,7 @@ impl Store for PostgresStore {
 
     async fn annotations(&self, tenant_id: &str) -> Result<Vec<(String, Annotations)>, StoreError> {
         let client = self.pool.get().await?;
-        load_annotations(&client, tenant_id, None).await
+        annotations::load(&client, tenant_id, None).await
     }
 
     async fn update_annotations(
@@ -594,44 +564,7 @@ impl Store for PostgresStore {
     ) -> Result<Option<Annotations>, StoreError> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        // Lock the connector row: two concurrent partial updates both land.
-        let found = tx
-            .query_opt(
-                "SELECT 1 FROM connectors WHERE tenant_id = $1 AND key = $2 FOR NO KEY UPDATE",
-                &[&tenant_id, &key],
-            )
-            .await?;
-        if found.is_none() {
-            return Ok(None);
-        }
-        let current = load_annotations(&tx, tenant_id, Some(key)).await?.pop().map(|(_, a)| a).unwrap_or_default();
-        let a = annotations::merge(current, &update, by, now);
-        tx.execute(
-            "INSERT INTO annotations (tenant_id, connector_key, purpose, owner_override, co_owner_override,
-                 review_cadence_days, last_tested, client_decision, evidence_link, updated_by, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             ON CONFLICT (tenant_id, connector_key) DO UPDATE SET purpose = excluded.purpose,
-                 owner_override = excluded.owner_override, co_owner_override = excluded.co_owner_override,
-                 review_cadence_days = excluded.review_cadence_days, last_tested = excluded.last_tested,
-                 client_decision = excluded.client_decision, evidence_link = excluded.evidence_link,
-                 updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-            &[
-                &tenant_id,
-                &key,
-                &a.purpose,
-                &a.owner_override,
-                &a.co_owner_override.as_ref().map(to_json),
-                &a.review_cadence_days.map(i64::from),
-                &a.last_tested,
-                &a.client_decision,
-                &a.evidence_link,
-                &a.updated_by,
-                &a.updated_at,
-            ],
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(a))
+        annotations::update(tx, tenant_id, key, &update, by, now).await
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {

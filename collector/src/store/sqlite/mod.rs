@@ -8,13 +8,17 @@ use super::{
     AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
     StoreError, TenantRecord, VerifiedBatch,
 };
-use crate::register::{annotations, ConnectorState, Current};
+use crate::register::{ConnectorState, Current};
 use async_trait::async_trait;
 use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate, ChangeRecord, FindingRecord};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+mod accounts;
+mod annotations;
+mod console;
 
 /// How long a writer waits for another process's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -149,42 +153,6 @@ fn load_findings(conn: &Connection, tenant_id: &str, filter: FindingFilter) -> R
             resolved_at,
             reopened_count: u32::try_from(reopened).unwrap_or(u32::MAX),
         });
-    }
-    Ok(out)
-}
-
-fn load_annotations(
-    conn: &Connection,
-    tenant_id: &str,
-    key: Option<&str>,
-) -> Result<Vec<(String, Annotations)>, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT connector_key, purpose, owner_override, co_owner_override, review_cadence_days, last_tested,
-                client_decision, evidence_link, updated_by, updated_at
-         FROM annotations WHERE tenant_id = ?1 AND (?2 IS NULL OR connector_key = ?2) ORDER BY connector_key",
-    )?;
-    let rows = stmt.query_map(params![tenant_id, key], |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            row.get::<_, Option<String>>(3)?,
-            Annotations {
-                purpose: row.get(1)?,
-                owner_override: row.get(2)?,
-                co_owner_override: None,
-                review_cadence_days: row.get::<_, Option<i64>>(4)?.and_then(|d| u32::try_from(d).ok()),
-                last_tested: row.get(5)?,
-                client_decision: row.get(6)?,
-                evidence_link: row.get(7)?,
-                updated_by: row.get(8)?,
-                updated_at: row.get(9)?,
-            },
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (key, co_owners, mut a) = row?;
-        a.co_owner_override = co_owners.map(|c| from_json("co_owner_override", &c)).transpose()?;
-        out.push((key, a));
     }
     Ok(out)
 }
@@ -590,7 +558,7 @@ impl Store for SqliteStore {
 
     async fn annotations(&self, tenant_id: &str) -> Result<Vec<(String, Annotations)>, StoreError> {
         let tenant_id = tenant_id.to_string();
-        self.with(move |conn| load_annotations(conn, &tenant_id, None)).await
+        self.with(move |conn| annotations::load(conn, &tenant_id, None)).await
     }
 
     async fn update_annotations(
@@ -602,45 +570,7 @@ impl Store for SqliteStore {
         now: &str,
     ) -> Result<Option<Annotations>, StoreError> {
         let (tenant_id, key, by, now) = (tenant_id.to_string(), key.to_string(), by.to_string(), now.to_string());
-        self.with(move |conn| {
-            let tx = write_tx(conn)?;
-            let exists: bool = tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM connectors WHERE tenant_id = ?1 AND key = ?2)",
-                params![tenant_id, key],
-                |r| r.get(0),
-            )?;
-            if !exists {
-                return Ok(None);
-            }
-            let current = load_annotations(&tx, &tenant_id, Some(&key))?.pop().map(|(_, a)| a).unwrap_or_default();
-            let a = annotations::merge(current, &update, &by, &now);
-            tx.execute(
-                "INSERT INTO annotations (tenant_id, connector_key, purpose, owner_override, co_owner_override,
-                     review_cadence_days, last_tested, client_decision, evidence_link, updated_by, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                 ON CONFLICT (tenant_id, connector_key) DO UPDATE SET purpose = excluded.purpose,
-                     owner_override = excluded.owner_override, co_owner_override = excluded.co_owner_override,
-                     review_cadence_days = excluded.review_cadence_days, last_tested = excluded.last_tested,
-                     client_decision = excluded.client_decision, evidence_link = excluded.evidence_link,
-                     updated_by = excluded.updated_by, updated_at = excluded.updated_at",
-                params![
-                    tenant_id,
-                    key,
-                    a.purpose,
-                    a.owner_override,
-                    a.co_owner_override.as_ref().map(to_json),
-                    a.review_cadence_days.map(i64::from),
-                    a.last_tested,
-                    a.client_decision,
-                    a.evidence_link,
-                    a.updated_by,
-                    a.updated_at
-                ],
-            )?;
-            tx.commit()?;
-            Ok(Some(a))
-        })
-        .await
+        self.with(move |conn| annotations::update(conn, &tenant_id, &key, &update, &by, &now)).await
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {

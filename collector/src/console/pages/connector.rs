@@ -1,0 +1,390 @@
+//! `/tenants/{id}/connectors/{key}`: one connector: what the plugins saw,
+//! its findings with their fixes, its history, the register fields staff
+//! keep (a form for those who may write), its evidence and audit trail.
+
+use super::super::error::ConsoleError;
+use super::super::links;
+use super::super::session::Viewer;
+use super::{render, show, when, Shell};
+use crate::api::AppState;
+use crate::register::annotations::{self, CRITICALITY, DATA_SENSITIVITY, MIGRATION_LADDER};
+use crate::timestamp;
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate};
+use serde::Deserialize;
+
+/// A finding as shown.
+pub struct FindingView {
+    /// Severity name.
+    pub severity: String,
+    /// One line.
+    pub title: String,
+    /// What was seen.
+    pub detail: String,
+    /// The fix, copyable.
+    pub remediation: String,
+    /// `open` or `reopened`.
+    pub status: String,
+    /// First seen.
+    pub first_seen: String,
+}
+
+/// One entry of the history.
+pub struct HistoryView {
+    /// `created`, `changed`, ...
+    pub kind: String,
+    /// When.
+    pub at: String,
+    /// The site that saw it.
+    pub site_id: String,
+    /// Why it needs review.
+    pub reason: String,
+    /// The review decision, if any.
+    pub decision: String,
+    /// `(field, before, after)`.
+    pub fields: Vec<(String, String, String)>,
+}
+
+/// One audit line.
+pub struct AuditView {
+    /// When.
+    pub at: String,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// The change, field by field.
+    pub change: String,
+}
+
+/// One field of the annotation form.
+pub struct FieldView {
+    /// Form name.
+    pub name: &'static str,
+    /// Label.
+    pub label: &'static str,
+    /// Current (or just typed) value.
+    pub value: String,
+    /// Allowed values; empty for free text.
+    pub choices: Vec<String>,
+    /// Why the typed value was refused.
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "connector.html")]
+struct ConnectorPage {
+    shell: Shell,
+    name: String,
+    key: String,
+    category: String,
+    status: String,
+    site_id: String,
+    first_seen: String,
+    last_seen: String,
+    notice: String,
+    findings: Vec<FindingView>,
+    attributes: Vec<(String, String)>,
+    may_write: bool,
+    self_href: String,
+    form: Vec<FieldView>,
+    evidence_link: String,
+    batches: Vec<(String, String)>,
+    history: Vec<HistoryView>,
+    audit: Vec<AuditView>,
+}
+
+/// The annotation form's fields, in order: `(name, label, choices)`.
+const FIELDS: &[(&str, &str, &[&str])] = &[
+    ("purpose", "Purpose", &[]),
+    ("connected_system", "Connected system", &[]),
+    ("owner_override", "Owner (overrides the scan)", &[]),
+    ("co_owner_override", "Co-owners, comma-separated (override)", &[]),
+    ("data_sensitivity", "Data sensitivity", DATA_SENSITIVITY),
+    ("criticality", "Criticality", CRITICALITY),
+    ("migration_status", "Migration status", MIGRATION_LADDER),
+    ("replacement_key", "Replaced by (register key of the Workflow)", &[]),
+    ("review_cadence_days", "Review cadence (days)", &[]),
+    ("last_reviewed", "Last reviewed (YYYY-MM-DD)", &[]),
+    ("last_tested", "Last tested (YYYY-MM-DD)", &[]),
+    ("evidence_link", "Evidence link (https://...)", &[]),
+    ("client_decision", "Client decision", &[]),
+];
+
+fn value_of(a: &Annotations, name: &str) -> String {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    match name {
+        "purpose" => text(&a.purpose),
+        "connected_system" => text(&a.connected_system),
+        "owner_override" => text(&a.owner_override),
+        "co_owner_override" => a.co_owner_override.as_ref().map(|v| v.join(", ")).unwrap_or_default(),
+        "data_sensitivity" => text(&a.data_sensitivity),
+        "criticality" => text(&a.criticality),
+        "migration_status" => text(&a.migration_status),
+        "replacement_key" => text(&a.replacement_key),
+        "review_cadence_days" => a.review_cadence_days.map(|d| d.to_string()).unwrap_or_default(),
+        "last_reviewed" => text(&a.last_reviewed),
+        "last_tested" => text(&a.last_tested),
+        "evidence_link" => text(&a.evidence_link),
+        "client_decision" => text(&a.client_decision),
+        _ => String::new(),
+    }
+}
+
+/// The form as submitted: every field, and the CSRF token.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AnnotateForm {
+    csrf: String,
+    purpose: String,
+    connected_system: String,
+    owner_override: String,
+    co_owner_override: String,
+    data_sensitivity: String,
+    criticality: String,
+    migration_status: String,
+    replacement_key: String,
+    review_cadence_days: String,
+    last_reviewed: String,
+    last_tested: String,
+    evidence_link: String,
+    client_decision: String,
+}
+
+impl AnnotateForm {
+    fn get(&self, name: &str) -> &str {
+        match name {
+            "purpose" => &self.purpose,
+            "connected_system" => &self.connected_system,
+            "owner_override" => &self.owner_override,
+            "co_owner_override" => &self.co_owner_override,
+            "data_sensitivity" => &self.data_sensitivity,
+            "criticality" => &self.criticality,
+            "migration_status" => &self.migration_status,
+            "replacement_key" => &self.replacement_key,
+            "review_cadence_days" => &self.review_cadence_days,
+            "last_reviewed" => &self.last_reviewed,
+            "last_tested" => &self.last_tested,
+            "evidence_link" => &self.evidence_link,
+            "client_decision" => &self.client_decision,
+            _ => "",
+        }
+    }
+
+    /// Every field set (an empty one cleared), or the field that is wrong.
+    fn to_update(&self) -> Result<AnnotationsUpdate, (&'static str, String)> {
+        let text = |v: &str| Some(Some(v.trim().to_string()).filter(|s| !s.is_empty()));
+        let cadence = match self.review_cadence_days.trim() {
+            "" => None,
+            days => Some(
+                days.parse::<u32>()
+                    .map_err(|_| ("review_cadence_days", "a whole number of days, e.g. 90".to_string()))?,
+            ),
+        };
+        let co_owners: Vec<String> =
+            self.co_owner_override.split([',', ';']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+        let update = AnnotationsUpdate {
+            purpose: text(&self.purpose),
+            owner_override: text(&self.owner_override),
+            co_owner_override: Some(Some(co_owners).filter(|v| !v.is_empty())),
+            review_cadence_days: Some(cadence),
+            last_tested: text(&self.last_tested),
+            client_decision: text(&self.client_decision),
+            evidence_link: text(&self.evidence_link),
+            connected_system: text(&self.connected_system),
+            data_sensitivity: text(&self.data_sensitivity),
+            criticality: text(&self.criticality),
+            migration_status: text(&self.migration_status),
+            replacement_key: text(&self.replacement_key),
+            last_reviewed: text(&self.last_reviewed),
+        };
+        annotations::validate(&update).map_err(|e| (e.field, e.reason))?;
+        Ok(update)
+    }
+}
+
+/// `?saved=1` after a save.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PageQuery {
+    saved: Option<String>,
+}
+
+async fn build(
+    state: &AppState,
+    viewer: &Viewer,
+    tenant_id: &str,
+    key: &str,
+    typed: Option<(&AnnotateForm, &str, String)>,
+    notice: String,
+) -> Result<ConnectorPage, ConsoleError> {
+    let tenant = viewer.principal.tenant(state.store.as_ref(), tenant_id).await?;
+    let view = crate::reads::register(state.store.as_ref(), &tenant.id).await?;
+    let c = view.connectors.iter().find(|c| c.entry.key == key).ok_or(ConsoleError::NotFound)?;
+    let findings = view
+        .open_findings
+        .iter()
+        .filter(|f| f.entry.connector_key == key)
+        .map(|f| FindingView {
+            severity: f.entry.severity.as_str().to_string(),
+            title: f.entry.title.clone(),
+            detail: f.entry.detail.clone(),
+            remediation: f.entry.remediation.clone(),
+            status: f.status.clone(),
+            first_seen: when(&f.first_seen),
+        })
+        .collect();
+    let e = &c.entry;
+    let mut attributes = vec![
+        ("scope".to_string(), e.scope.clone()),
+        ("owner (scanned)".to_string(), e.owner.clone().unwrap_or_default()),
+        ("co-owners (scanned)".to_string(), e.co_owners.join("; ")),
+        ("auth or trigger".to_string(), e.auth_type.clone().unwrap_or_default()),
+        ("migration state (scanned)".to_string(), e.migration_state.clone().unwrap_or_default()),
+        ("created".to_string(), e.created.clone().unwrap_or_default()),
+        ("last change".to_string(), e.last_change.clone().unwrap_or_default()),
+        ("plugin".to_string(), e.plugin.clone()),
+    ];
+    attributes.extend(e.attributes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let changes = state.store.connector_changes(&tenant.id, key).await?;
+    let mut batches: Vec<(String, String)> = Vec::new();
+    for ch in &changes {
+        let digest = &ch.change.batch_digest;
+        if !batches.iter().any(|(d, _)| d == digest) {
+            batches.push((digest.clone(), links::envelope(&tenant.id, digest)));
+        }
+    }
+    let history = changes
+        .into_iter()
+        .map(|rc| HistoryView {
+            kind: rc.change.kind.clone(),
+            at: when(&rc.change.at),
+            site_id: rc.change.site_id.clone(),
+            reason: rc.change.review_reason.clone().unwrap_or_default(),
+            decision: rc
+                .decision
+                .map(|d| format!("{} by {} ({})", d.decision, d.by, d.note))
+                .unwrap_or_else(|| if rc.change.needs_review { "awaiting review".into() } else { String::new() }),
+            fields: rc.change.fields.iter().map(|f| (f.field.clone(), show(&f.before), show(&f.after))).collect(),
+        })
+        .collect();
+    let audit = state
+        .store
+        .audit(&tenant.id, key)
+        .await?
+        .into_iter()
+        .map(|a| AuditView { at: when(&a.at), actor: a.actor, action: a.action, change: audit_change(&a.before, &a.after) })
+        .collect();
+    let form = FIELDS
+        .iter()
+        .map(|(name, label, choices)| {
+            let (value, error) = match &typed {
+                Some((f, field, why)) => (f.get(name).to_string(), if field == name { why.clone() } else { String::new() }),
+                None => (value_of(&c.annotations, name), String::new()),
+            };
+            FieldView { name, label, value, choices: choices.iter().map(|c| c.to_string()).collect(), error }
+        })
+        .collect();
+    Ok(ConnectorPage {
+        shell: Shell::new(state, viewer, Some(&tenant)),
+        name: e.name.clone(),
+        key: e.key.clone(),
+        category: e.category.clone(),
+        status: c.status.clone(),
+        site_id: c.site_id.clone(),
+        first_seen: when(&c.first_seen),
+        last_seen: when(&c.last_seen),
+        notice,
+        findings,
+        attributes,
+        may_write: viewer.principal.may_write,
+        self_href: links::connector(&tenant.id, key),
+        form,
+        evidence_link: c.annotations.evidence_link.clone().unwrap_or_default(),
+        batches,
+        history,
+        audit,
+    })
+}
+
+/// `field: before → after` for each field an audit entry changed.
+fn audit_change(before: &Option<String>, after: &Option<String>) -> String {
+    let parse = |s: &Option<String>| -> serde_json::Map<String, serde_json::Value> {
+        s.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_default()
+    };
+    let (b, a) = (parse(before), parse(after));
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let null = serde_json::Value::Null;
+    keys.into_iter()
+        .filter(|k| b.get(*k).unwrap_or(&null) != a.get(*k).unwrap_or(&null))
+        .map(|k| {
+            let before = show(b.get(k).unwrap_or(&null));
+            let after = show(a.get(k).unwrap_or(&null));
+            if before.is_empty() { format!("{k}: {after}") } else { format!("{k}: {before} → {after}") }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `GET /tenants/{id}/connectors/{key}`.
+pub async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((tenant_id, key)): Path<(String, String)>,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, ConsoleError> {
+    let notice = if q.saved.is_some() { "Saved.".to_string() } else { String::new() };
+    render(&build(&state, &viewer, &tenant_id, &key, None, notice).await?)
+}
+
+/// `POST /tenants/{id}/connectors/{key}`: save the register fields.
+pub async fn annotate(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((tenant_id, key)): Path<(String, String)>,
+    Form(form): Form<AnnotateForm>,
+) -> Result<Response, ConsoleError> {
+    viewer.check_csrf(&form.csrf)?;
+    let tenant = viewer.principal.writable_tenant(state.store.as_ref(), &tenant_id).await?;
+    let update = match form.to_update() {
+        Ok(u) => u,
+        Err((field, why)) => {
+            let page = build(&state, &viewer, &tenant.id, &key, Some((&form, field, why)), String::new()).await?;
+            let mut response = render(&page)?;
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(response);
+        }
+    };
+    state
+        .store
+        .update_annotations(&tenant.id, &key, update, viewer.email(), &timestamp::now())
+        .await?
+        .ok_or(ConsoleError::NotFound)?;
+    tracing::info!(tenant = %tenant.id, key = %key, by = %viewer.email(), "annotations saved in the console");
+    Ok(Redirect::to(&format!("{}?saved=1", links::connector(&tenant.id, &key))).into_response())
+}
+
+/// `GET /tenants/{id}/batches/{digest}/envelope`: the signed batch as the
+/// agent sent it, for auditors (`plumbline verify`).
+pub async fn envelope(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((tenant_id, digest)): Path<(String, String)>,
+) -> Result<Response, ConsoleError> {
+    let tenant = viewer.principal.tenant(state.store.as_ref(), &tenant_id).await?;
+    let bytes = state.store.envelope(&tenant.id, &digest).await?.ok_or(ConsoleError::NotFound)?;
+    let name: String = digest.chars().filter(char::is_ascii_hexdigit).take(64).collect();
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"batch-{name}.json\"")),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,158 @@
+//! `/`: the fleet, one row per tenant the user may see.
+
+use super::super::error::ConsoleError;
+use super::super::links;
+use super::super::session::Viewer;
+use super::{render, when, Shell};
+use crate::api::AppState;
+use crate::store::console::TenantSummary;
+use crate::timestamp;
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use serde::Deserialize;
+
+/// One agent line.
+pub struct AgentLine {
+    /// Its site.
+    pub site: String,
+    /// Its host.
+    pub host: String,
+    /// Last delivery, or "never".
+    pub last: String,
+    /// Silent for longer than the schedule allows.
+    pub silent: bool,
+    /// Revoked.
+    pub revoked: bool,
+}
+
+/// One tenant row.
+pub struct FleetRow {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Register page.
+    pub href: String,
+    /// Review queue.
+    pub review_href: String,
+    /// Groups, comma-separated.
+    pub groups: String,
+    /// Agents.
+    pub agents: Vec<AgentLine>,
+    /// Present connectors.
+    pub connectors: u64,
+    /// `exchange-connector 4, workflow 2`.
+    pub by_category: String,
+    /// Open findings by severity.
+    pub critical: u64,
+    /// See `critical`.
+    pub high: u64,
+    /// See `critical`.
+    pub medium: u64,
+    /// See `critical`.
+    pub low: u64,
+    /// Changes awaiting review.
+    pub awaiting: u64,
+    /// Reviews overdue.
+    pub overdue: u64,
+    /// Legacy Teams connectors left.
+    pub legacy: u64,
+    /// Flows with one owner or none.
+    pub single_owner: u64,
+}
+
+/// The totals line.
+#[derive(Default)]
+pub struct Totals {
+    /// Connectors.
+    pub connectors: u64,
+    /// Critical findings.
+    pub critical: u64,
+    /// High findings.
+    pub high: u64,
+    /// Awaiting review.
+    pub awaiting: u64,
+    /// Silent agents.
+    pub silent: u64,
+}
+
+#[derive(Template)]
+#[template(path = "fleet.html")]
+struct FleetPage {
+    shell: Shell,
+    rows: Vec<FleetRow>,
+    groups: Vec<String>,
+    selected_group: String,
+    totals: Totals,
+}
+
+/// `?group=`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FleetQuery {
+    group: String,
+}
+
+/// A tenant's row; `silent_before` is the RFC 3339 time before which a
+/// last delivery counts as silent.
+pub fn row(t: TenantSummary, silent_before: &str) -> FleetRow {
+    let sev = |s: &str| t.open_findings_by_severity.get(s).copied().unwrap_or(0);
+    let agents = t
+        .agents
+        .iter()
+        .map(|a| AgentLine {
+            site: a.site_id.clone(),
+            host: a.hostname.clone(),
+            last: a.last_seen_at.as_deref().map(when).unwrap_or_else(|| "never delivered".into()),
+            silent: a.revoked_at.is_none() && a.last_seen_at.as_deref().is_none_or(|at| at < silent_before),
+            revoked: a.revoked_at.is_some(),
+        })
+        .collect();
+    FleetRow {
+        href: links::tenant(&t.id),
+        review_href: links::review(&t.id),
+        groups: t.groups.join(", "),
+        connectors: t.connectors_by_category.values().sum(),
+        by_category: t.connectors_by_category.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", "),
+        critical: sev("critical"),
+        high: sev("high"),
+        medium: sev("medium"),
+        low: sev("low"),
+        awaiting: t.awaiting_review,
+        overdue: t.reviews_overdue,
+        legacy: t.legacy_teams_left,
+        single_owner: t.flows_single_owner,
+        agents,
+        id: t.id,
+        name: t.name,
+    }
+}
+
+/// `GET /`.
+pub async fn page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    query: Result<Query<FleetQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ConsoleError> {
+    let Query(q) = query.map_err(|e| ConsoleError::BadRequest(e.body_text()))?;
+    let summaries = state.store.fleet(viewer.principal.limited_to(), &timestamp::today()).await?;
+    let mut groups: Vec<String> = summaries.iter().flat_map(|s| s.groups.iter().cloned()).collect();
+    groups.sort();
+    groups.dedup();
+    let silent_before = timestamp::minutes_ago(state.console.silent_after_hours * 60);
+    let rows: Vec<FleetRow> = summaries
+        .into_iter()
+        .filter(|s| q.group.is_empty() || s.groups.contains(&q.group))
+        .map(|s| row(s, &silent_before))
+        .collect();
+    let mut totals = Totals::default();
+    for r in &rows {
+        totals.connectors += r.connectors;
+        totals.critical += r.critical;
+        totals.high += r.high;
+        totals.awaiting += r.awaiting;
+        totals.silent += r.agents.iter().filter(|a| a.silent).count() as u64;
+    }
+    render(&FleetPage { shell: Shell::new(&state, &viewer, None), rows, groups, selected_group: q.group, totals })
+}
