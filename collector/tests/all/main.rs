@@ -5,6 +5,7 @@ mod support;
 
 mod api;
 mod cli;
+mod console;
 mod enroll;
 mod https;
 mod ingest;

@@ -1,0 +1,263 @@
+//! The console in a real headless Chromium, over HTTPS, on both backends:
+//! sign-in, what each role may see, annotating with a field error, the
+//! review queue and a double submit, a cross-site form without the CSRF
+//! token, an expired session, and hostile connector names that must stay
+//! text. Each page's screenshot goes to `target/console-screenshots/`.
+
+use super::fixture::{self, ADMIN, CLIENT, ENGINEER, FABRIKAM, IMG_XSS, INBOUND, NORTHWIND, PASSWORD, SCRIPT_XSS};
+use crate::both_backends;
+use crate::support::Backend;
+use plumbline_collector::api::{app, AppState};
+use plumbline_collector::console::ConsoleConfig;
+use plumbline_collector::serve::Server;
+use plumbline_collector::{tls, tokens};
+use plumbline_tests::browser::fantoccini::{Client, Locator};
+use std::path::PathBuf;
+
+struct Served {
+    base: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Serve `router` over HTTPS on a free loopback port.
+async fn serve_https(router: axum::Router, cert: &str, key: &str) -> Served {
+    let config = tls::server_config(cert.as_bytes(), key.as_bytes()).unwrap();
+    let server = Server::bind("127.0.0.1:0".parse().unwrap(), Some(config)).await.unwrap();
+    let port = server.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(router, async {
+        let _ = stopped.await;
+    }));
+    Served { base: format!("https://localhost:{port}"), stop: Some(stop) }
+}
+
+fn shots_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/console-screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, backend: Backend, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(shots_dir().join(format!("{backend:?}-{name}.png").to_lowercase()), png).unwrap();
+}
+
+/// The text of the first element matching `css`, waiting for the page.
+async fn text_of(c: &Client, css: &str) -> String {
+    c.wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// POST a form as the browser's session would, outside the page (the
+/// console's CSP forbids scripts from fetching): `(status, body)`.
+async fn post_as(c: &Client, cert: &str, url: &str, body: String) -> (u16, String) {
+    let cookie = c.get_named_cookie("plumbline_session").await.unwrap().value().to_string();
+    let r = crate::https::client_trusting(cert)
+        .post(url)
+        .header("cookie", format!("plumbline_session={cookie}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("input[name=email]")).await.unwrap().send_keys(email).await.unwrap();
+    c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(password).await.unwrap();
+    c.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
+}
+
+async fn sign_out(c: &Client) {
+    c.find(Locator::Css(".signout button")).await.unwrap().click().await.unwrap();
+}
+
+/// No injected element and no dialog: hostile names rendered as text.
+async fn no_injection(c: &Client, page: &str) {
+    let scripts = c.find_all(Locator::Css("script")).await.unwrap();
+    assert_eq!(scripts.len(), 1, "{page}: only console.js");
+    assert!(c.find_all(Locator::Css("img")).await.unwrap().is_empty(), "{page}: an <img> was injected");
+    assert!(c.get_alert_text().await.is_err(), "{page}: a dialog opened");
+}
+
+fn connector_path(key: &str) -> String {
+    plumbline_collector::console::links::connector(NORTHWIND, key)
+}
+
+async fn console_in_a_real_browser(backend: Backend) {
+    let t = backend.store().await;
+    fixture::load(&t).await;
+    let (cert, key) = tls::generate(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let state = AppState::new(t.store.clone()).with_console(ConsoleConfig::default());
+    let console = serve_https(app(state), &cert, &key).await;
+    let base = console.base.clone();
+    let profile = tempfile::tempdir().unwrap();
+    let c = plumbline_tests::browser::session(profile.path()).await;
+
+    // Signed out, every page goes to the sign-in form.
+    c.goto(&format!("{base}/tenants/{NORTHWIND}")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/login"));
+    sign_in(&c, &base, ADMIN, "wrong password!").await;
+    assert!(text_of(&c, "#login-error").await.contains("wrong e-mail address or password"));
+    assert_eq!(c.find(Locator::Css("input[name=email]")).await.unwrap().prop("value").await.unwrap().as_deref(), Some(ADMIN));
+    shot(&c, backend, "login").await;
+
+    // The admin sees the whole fleet.
+    sign_in(&c, &base, ADMIN, PASSWORD).await;
+    let fleet = text_of(&c, "#fleet").await;
+    assert!(fleet.contains("northwind Ltd") && fleet.contains("fabrikam Ltd"), "{fleet}");
+    assert!(fleet.contains("contract customers"), "{fleet}");
+    no_injection(&c, "fleet").await;
+    shot(&c, backend, "fleet").await;
+    let cookie = c.get_named_cookie("plumbline_session").await.unwrap();
+    assert!(cookie.http_only().unwrap_or(false) && cookie.secure().unwrap_or(false), "{cookie:?}");
+
+    // The register: hostile names are text, filters work.
+    c.goto(&format!("{base}/tenants/{NORTHWIND}")).await.unwrap();
+    let register = text_of(&c, "#register").await;
+    assert!(register.contains(IMG_XSS) && register.contains(SCRIPT_XSS), "{register}");
+    no_injection(&c, "register").await;
+    shot(&c, backend, "register").await;
+    c.goto(&format!("{base}/tenants/{NORTHWIND}?severity=critical")).await.unwrap();
+    let filtered = text_of(&c, "#register tbody").await;
+    assert!(filtered.contains("Scanner relay") && !filtered.contains("Backup alerts"), "{filtered}");
+    c.goto(&format!("{base}/tenants/{NORTHWIND}?owner=bogus")).await.unwrap();
+    assert!(text_of(&c, "#error-message").await.contains("none, single or shared"));
+
+    // A connector with a hostile finding title, then annotate one.
+    c.goto(&format!("{base}{}", connector_path("exchange:inbound:xss1"))).await.unwrap();
+    assert!(text_of(&c, "main").await.contains(SCRIPT_XSS));
+    no_injection(&c, "connector").await;
+    c.goto(&format!("{base}{}", connector_path(INBOUND))).await.unwrap();
+    assert!(text_of(&c, "main").await.contains("Set-InboundConnector -Identity 'Scanner relay'"), "the fix is shown");
+    let form = c.form(Locator::Id("annotate")).await.unwrap();
+    form.set_by_name("purpose", "Scan-to-email from the front desk copier").await.unwrap();
+    form.set_by_name("evidence_link", "javascript:alert(1)").await.unwrap();
+    c.find(Locator::Css("select[name=criticality]")).await.unwrap().select_by_value("high").await.unwrap();
+    c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    // The field's error, and the rest of the form as typed.
+    assert!(text_of(&c, ".field-error[data-field=evidence_link]").await.contains("http(s) link"));
+    let purpose = c.find(Locator::Css("input[name=purpose]")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(purpose.as_deref(), Some("Scan-to-email from the front desk copier"));
+    shot(&c, backend, "connector-field-error").await;
+    let evidence = c.find(Locator::Css("input[name=evidence_link]")).await.unwrap();
+    evidence.clear().await.unwrap();
+    evidence.send_keys("https://evidence.msp.example/northwind/relay-test.pdf").await.unwrap();
+    c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    assert!(text_of(&c, ".notice").await.contains("Saved"));
+    let audit = text_of(&c, "#audit").await;
+    assert!(audit.contains(ADMIN) && audit.contains("purpose: Scan-to-email") && audit.contains("criticality: high"), "{audit}");
+    shot(&c, backend, "connector").await;
+    // Saving the same again records nothing new.
+    c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    assert_eq!(t.store.audit(NORTHWIND, INBOUND).await.unwrap().len(), 1);
+
+    // The review queue: a note is required; a decision is made once.
+    c.goto(&format!("{base}/tenants/{NORTHWIND}/review")).await.unwrap();
+    let first = c.find(Locator::Css("article.review")).await.unwrap();
+    let change_id = first.attr("id").await.unwrap().unwrap().trim_start_matches("change-").to_string();
+    first.find(Locator::Css("button[value=expected]")).await.unwrap().click().await.unwrap();
+    assert!(text_of(&c, ".field-error").await.contains("say why"));
+    let note = c.find(Locator::Css(&format!("#change-{change_id} input[name=note]"))).await.unwrap();
+    note.send_keys("Created by the client's IT for the copier (ticket 4411)").await.unwrap();
+    c.find(Locator::Css(&format!("#change-{change_id} button[value=expected]"))).await.unwrap().click().await.unwrap();
+    assert!(text_of(&c, ".notice").await.contains("Recorded"));
+    assert!(c.find_all(Locator::Id(&format!("change-{change_id}"))).await.unwrap().is_empty(), "it left the queue");
+    assert!(text_of(&c, "#decided").await.contains("ticket 4411"));
+    shot(&c, backend, "review").await;
+    // The same form again (a double submit) changes nothing.
+    let csrf = c.find(Locator::Css(".signout input[name=csrf]")).await.unwrap().prop("value").await.unwrap().unwrap();
+    let (_, again) = post_as(
+        &c,
+        &cert,
+        &format!("{base}/tenants/{NORTHWIND}/review"),
+        format!("csrf={csrf}&change_id={change_id}&decision=suspicious&note=again"),
+    )
+    .await;
+    assert!(again.contains("Nothing changed"), "{again}");
+    assert_eq!(t.store.decided_changes(NORTHWIND).await.unwrap().len(), 1);
+
+    // A cross-site form (another origin on this host, so the cookie goes
+    // along) without the CSRF token is refused and changes nothing.
+    let attack = format!(
+        "<!doctype html><form id=f method=post action=\"{base}{}\"><input name=purpose value=pwned></form>\
+         <script src=/go.js></script>",
+        connector_path(INBOUND)
+    );
+    let evil = axum::Router::new()
+        .route("/", axum::routing::get(move || async move { axum::response::Html(attack) }))
+        .route("/go.js", axum::routing::get(|| async { ([("content-type", "text/javascript")], "document.getElementById('f').submit();") }));
+    let evil = serve_https(evil, &cert, &key).await;
+    c.goto(&evil.base).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+    let landed = c.source().await.unwrap();
+    assert!(landed.contains("Form refused") || landed.contains("Sign in"), "{landed}");
+    let annotations = t.store.annotations(NORTHWIND).await.unwrap();
+    let relay = annotations.iter().find(|(k, _)| k == INBOUND).unwrap();
+    assert_eq!(relay.1.purpose.as_deref(), Some("Scan-to-email from the front desk copier"), "not pwned");
+    sign_out_via(&c, &base).await;
+
+    // The client viewer: its one tenant, read-only; another tenant's page,
+    // guessed, answers exactly like one that does not exist.
+    sign_in(&c, &base, CLIENT, PASSWORD).await;
+    let fleet = text_of(&c, "#fleet").await;
+    assert!(fleet.contains("northwind Ltd") && !fleet.contains("fabrikam"), "{fleet}");
+    c.goto(&format!("{base}/tenants/{FABRIKAM}")).await.unwrap();
+    let hidden = c.source().await.unwrap();
+    assert!(!hidden.contains("Fabrikam secret relay"));
+    c.goto(&format!("{base}/tenants/nosuch")).await.unwrap();
+    assert_eq!(c.source().await.unwrap(), hidden, "hidden = absent, byte for byte");
+    c.goto(&format!("{base}{}", connector_path(INBOUND))).await.unwrap();
+    assert!(c.find_all(Locator::Id("annotate")).await.unwrap().is_empty(), "no form for a client");
+    assert!(c.find_all(Locator::Css("button[value=expected]")).await.unwrap().is_empty());
+    shot(&c, backend, "client-connector").await;
+    let csrf = c.find(Locator::Css(".signout input[name=csrf]")).await.unwrap().prop("value").await.unwrap().unwrap();
+    let (status, _) =
+        post_as(&c, &cert, &format!("{base}{}", connector_path(INBOUND)), format!("csrf={csrf}&purpose=changed")).await;
+    assert_eq!(status, 403, "a client may not write");
+    let (status, _) =
+        post_as(&c, &cert, &format!("{base}{}", connector_path(INBOUND)), "purpose=no-token".to_string()).await;
+    assert_eq!(status, 403, "no CSRF token, no write");
+
+    // An expired session goes back to sign-in.
+    let token = c.get_named_cookie("plumbline_session").await.unwrap().value().to_string();
+    t.store.touch_session(&tokens::hash(&token), "2000-01-01T00:00:00.000000Z").await.unwrap();
+    c.goto(&format!("{base}/tenants/{NORTHWIND}")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/login"), "expired: back to sign-in");
+
+    // A scoped engineer sees only its tenant.
+    sign_in(&c, &base, ENGINEER, PASSWORD).await;
+    c.goto(&format!("{base}/tenants/{FABRIKAM}")).await.unwrap();
+    assert!(text_of(&c, "h1").await.contains("Not found"));
+    c.goto(&format!("{base}/tenants/{NORTHWIND}/review")).await.unwrap();
+    assert!(!c.find_all(Locator::Css("button[value=suspicious]")).await.unwrap().is_empty(), "an engineer decides");
+
+    c.close().await.unwrap();
+    drop(evil);
+    drop(console);
+}
+
+async fn sign_out_via(c: &Client, base: &str) {
+    c.goto(&format!("{base}/")).await.unwrap();
+    sign_out(c).await;
+    assert!(c.current_url().await.unwrap().path().ends_with("/login"));
+}
+
+both_backends!(console_in_a_real_browser);

@@ -1,0 +1,153 @@
+//! Accounts, sessions, fleet counts, decisions and the audit trail in the
+//! store, on both backends.
+
+use super::fixture::{self, ADMIN, CLIENT, FABRIKAM, FLOW, INBOUND, NEW_INBOUND, NORTHWIND, PASSWORD, WEBHOOK};
+use crate::both_backends;
+use crate::support::Backend;
+use plumbline_collector::accounts::sessions::{self, SessionPolicy, SignInError};
+use plumbline_collector::accounts::throttle::{Throttle, ACCOUNT_FAILURES};
+use plumbline_collector::accounts::{self, AccountError, Role};
+use plumbline_collector::store::console::{DecideOutcome, Decision};
+use plumbline_collector::store::{FindingFilter, StoreError};
+use plumbline_collector::{timestamp, tokens};
+use plumbline_protocol::read_api::AnnotationsUpdate;
+
+async fn users_and_sessions(backend: Backend) {
+    let t = backend.store().await;
+    fixture::load(&t).await;
+    let s = t.dyn_store();
+    let dup = accounts::add_user(s, "Admin@MSP.example", Role::MspEngineer, &[], PASSWORD).await;
+    assert!(matches!(dup, Err(AccountError::Store(StoreError::UserExists(_)))), "{dup:?}");
+    let unknown = accounts::add_user(s, "x@msp.example", Role::ClientViewer, &["nosuch".into()], PASSWORD).await;
+    assert!(matches!(unknown, Err(AccountError::Store(StoreError::UnknownTenant(_)))), "{unknown:?}");
+    assert!(matches!(
+        accounts::add_user(s, "y@msp.example", Role::ClientViewer, &[], PASSWORD).await,
+        Err(AccountError::BadScope(_))
+    ));
+    assert!(matches!(accounts::add_user(s, "z@msp.example", Role::MspAdmin, &[], "short").await, Err(AccountError::WeakPassword(_))));
+    let users = s.users().await.unwrap();
+    assert_eq!(users.iter().map(|u| u.email.as_str()).collect::<Vec<_>>(), vec![ADMIN, "eng@msp.example", CLIENT]);
+    assert!(users[0].password_hash.starts_with("$argon2id$") && !users[0].password_hash.contains(PASSWORD));
+    assert_eq!(users[2].tenants, vec![NORTHWIND.to_string()]);
+
+    let throttle = Throttle::default();
+    let (token, signed) = sessions::sign_in(s, &throttle, " IT@northwind.example", PASSWORD, "10.0.0.1").await.unwrap();
+    assert_eq!((signed.user.email.as_str(), signed.role), (CLIENT, Role::ClientViewer));
+    let policy = SessionPolicy::default();
+    let back = sessions::resume(s, &token, policy).await.unwrap().expect("a live session");
+    assert_eq!(back.csrf_token, signed.csrf_token);
+    assert!(sessions::resume(s, "pls_forged", policy).await.unwrap().is_none());
+    // The store keeps only the token's hash.
+    assert!(s.session(&token).await.unwrap().is_none() && s.session(&tokens::hash(&token)).await.unwrap().is_some());
+
+    // Idle too long: the session is gone, for good.
+    s.touch_session(&tokens::hash(&token), "2000-01-01T00:00:00.000000Z").await.unwrap();
+    assert!(sessions::resume(s, &token, policy).await.unwrap().is_none());
+    assert!(s.session(&tokens::hash(&token)).await.unwrap().is_none());
+
+    // Wrong passwords are throttled per account, and one answer fits all.
+    for _ in 0..ACCOUNT_FAILURES {
+        let e = sessions::sign_in(s, &throttle, ADMIN, "wrong password!", "10.0.0.2").await.unwrap_err();
+        assert!(matches!(e, SignInError::Refused));
+    }
+    let e = sessions::sign_in(s, &throttle, ADMIN, PASSWORD, "10.0.0.3").await.unwrap_err();
+    assert!(matches!(e, SignInError::Throttled(_)), "{e}");
+    assert!(matches!(sessions::sign_in(s, &throttle, "nobody@msp.example", PASSWORD, "10.0.0.4").await, Err(SignInError::Refused)));
+
+    // Disabling ends sessions; a new password ends them too.
+    let (token, _) = sessions::sign_in(s, &throttle, CLIENT, PASSWORD, "10.0.0.1").await.unwrap();
+    accounts::reset_password(s, CLIENT, "another long passphrase").await.unwrap();
+    assert!(sessions::resume(s, &token, policy).await.unwrap().is_none());
+    assert!(matches!(sessions::sign_in(s, &throttle, CLIENT, PASSWORD, "10.0.0.1").await, Err(SignInError::Refused)));
+    let (token, _) = sessions::sign_in(s, &throttle, CLIENT, "another long passphrase", "10.0.0.1").await.unwrap();
+    accounts::disable_user(s, CLIENT).await.unwrap();
+    assert!(sessions::resume(s, &token, policy).await.unwrap().is_none());
+    assert!(matches!(sessions::sign_in(s, &throttle, CLIENT, "another long passphrase", "10.0.0.1").await, Err(SignInError::Refused)));
+    assert!(matches!(accounts::disable_user(s, "ghost@msp.example").await, Err(AccountError::UnknownUser(_))));
+}
+
+async fn fleet_counts(backend: Backend) {
+    let t = backend.store().await;
+    fixture::load(&t).await;
+    let s = t.dyn_store();
+    let fleet = s.fleet(None, "2026-12-01").await.unwrap();
+    assert_eq!(fleet.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), vec![FABRIKAM, NORTHWIND]);
+    let nw = &fleet[1];
+    assert_eq!(nw.groups, vec!["contract customers".to_string()]);
+    assert_eq!(nw.agents.len(), 1);
+    assert_eq!(nw.connectors_by_category.get("exchange-connector"), Some(&4));
+    assert_eq!(nw.open_findings_by_severity.get("critical"), Some(&1));
+    assert_eq!(nw.open_findings_by_severity.get("high"), Some(&1));
+    // Batch 1: relay and xss1 are new inbound; batch 2: relay changed, one new.
+    assert_eq!(nw.awaiting_review, 4);
+    assert_eq!((nw.legacy_teams_left, nw.flows_single_owner, nw.reviews_overdue), (1, 1, 0));
+
+    // Annotations move the counts: a disabled webhook is no longer "left",
+    // a co-owner fixes the flow, a passed cadence is overdue.
+    let by = "eng@msp.example";
+    let now = timestamp::now();
+    let set = |json: &str| serde_json::from_str::<AnnotationsUpdate>(json).unwrap();
+    s.update_annotations(NORTHWIND, WEBHOOK, set(r#"{"migration_status":"old-disabled"}"#), by, &now).await.unwrap();
+    s.update_annotations(NORTHWIND, FLOW, set(r#"{"co_owner_override":["ops@northwind.example"]}"#), by, &now).await.unwrap();
+    s.update_annotations(NORTHWIND, INBOUND, set(r#"{"review_cadence_days":30,"last_reviewed":"2026-10-01"}"#), by, &now)
+        .await
+        .unwrap();
+    let nw = s.fleet(Some(&[NORTHWIND.to_string()]), "2026-12-01").await.unwrap().remove(0);
+    assert_eq!((nw.legacy_teams_left, nw.flows_single_owner, nw.reviews_overdue), (0, 0, 1));
+    assert_eq!(s.fleet(Some(&[NORTHWIND.to_string()]), "2026-12-01").await.unwrap().len(), 1, "scoped to one");
+
+    // Every change is in the audit trail, once; saving the same values again records nothing.
+    s.update_annotations(NORTHWIND, WEBHOOK, set(r#"{"migration_status":"old-disabled"}"#), by, &now).await.unwrap();
+    let audit = s.audit(NORTHWIND, WEBHOOK).await.unwrap();
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!((audit[0].actor.as_str(), audit[0].action.as_str()), (by, "annotate"));
+    assert!(audit[0].after.as_deref().unwrap().contains("old-disabled"));
+    assert!(!audit[0].before.as_deref().unwrap().contains("old-disabled"));
+}
+
+async fn review_decisions(backend: Backend) {
+    let t = backend.store().await;
+    fixture::load(&t).await;
+    let s = t.dyn_store();
+    let queue = s.review_queue(NORTHWIND).await.unwrap();
+    assert_eq!(queue.len(), 4);
+    assert!(queue.windows(2).all(|w| w[0].change.id < w[1].change.id), "oldest first");
+    let new_one = queue.iter().find(|c| c.change.connector_key == NEW_INBOUND).unwrap().change.id;
+    let first = queue[0].change.id;
+    let decision = |d: &str| Decision {
+        decision: d.into(),
+        note: "set up by the client's IT for the scanner".into(),
+        by: "eng@msp.example".into(),
+        at: timestamp::now(),
+    };
+    assert!(matches!(s.decide_change(NORTHWIND, first, decision("expected")).await.unwrap(), DecideOutcome::Decided(_)));
+    // A double submit changes nothing twice.
+    match s.decide_change(NORTHWIND, first, decision("suspicious")).await.unwrap() {
+        DecideOutcome::AlreadyDecided(rc) => assert_eq!(rc.decision.unwrap().decision, "expected"),
+        other => panic!("{other:?}"),
+    }
+    // Another tenant's change id is not found from here.
+    assert!(matches!(s.decide_change(FABRIKAM, new_one, decision("expected")).await.unwrap(), DecideOutcome::NotFound));
+
+    // Suspicious keeps a critical finding open on the connector...
+    assert!(matches!(s.decide_change(NORTHWIND, new_one, decision("suspicious")).await.unwrap(), DecideOutcome::Decided(_)));
+    let open = s.findings(NORTHWIND, FindingFilter::Open).await.unwrap();
+    let flagged = open.iter().find(|f| f.entry.connector_key == NEW_INBOUND).expect("a finding on the suspicious connector");
+    assert_eq!(flagged.entry.severity.as_str(), "critical");
+    assert!(flagged.entry.detail.contains("eng@msp.example"));
+    // ...that a rescan by the plugin does not resolve.
+    let nw = t.agent(NORTHWIND, "hq2").await;
+    let empty = nw.batch(1, vec![crate::support::ok("exo")], vec![], vec![]);
+    plumbline_collector::ingest::ingest(s, &nw.sign(&empty)).await.unwrap();
+    assert!(s.findings(NORTHWIND, FindingFilter::Open).await.unwrap().iter().any(|f| f.entry.id == flagged.entry.id));
+
+    assert_eq!(s.review_queue(NORTHWIND).await.unwrap().len(), 2, "nothing leaves the queue without a decision");
+    assert_eq!(s.decided_changes(NORTHWIND).await.unwrap().len(), 2);
+    let audit = s.audit(NORTHWIND, NEW_INBOUND).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert!(audit[0].action == "review" && audit[0].after.as_deref().unwrap().contains("suspicious"));
+    let history = s.connector_changes(NORTHWIND, NEW_INBOUND).await.unwrap();
+    assert_eq!(history[0].decision.as_ref().unwrap().decision, "suspicious");
+}
+
+both_backends!(users_and_sessions, fleet_counts, review_decisions);
