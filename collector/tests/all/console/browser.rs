@@ -78,15 +78,28 @@ async fn post_as(c: &Client, cert: &str, url: &str, body: String) -> (u16, Strin
     (r.status().as_u16(), r.text().await.unwrap())
 }
 
+/// Click something that submits a form, and wait until the next page has
+/// replaced this one (a later step must never see the old page, nor have
+/// its own navigation overtaken by this one).
+async fn submit(c: &Client, element: plumbline_tests::browser::fantoccini::elements::Element) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    element.click().await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while old.tag_name().await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "the form did not lead to a new page");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
 async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
     c.find(Locator::Css("input[name=email]")).await.unwrap().send_keys(email).await.unwrap();
     c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(password).await.unwrap();
-    c.find(Locator::Id("sign-in")).await.unwrap().click().await.unwrap();
+    submit(c, c.find(Locator::Id("sign-in")).await.unwrap()).await;
 }
 
 async fn sign_out(c: &Client) {
-    c.find(Locator::Css(".signout button")).await.unwrap().click().await.unwrap();
+    submit(c, c.find(Locator::Css(".signout button")).await.unwrap()).await;
 }
 
 /// No injected element and no dialog: hostile names rendered as text.
@@ -151,7 +164,7 @@ async fn console_in_a_real_browser(backend: Backend) {
     form.set_by_name("purpose", "Scan-to-email from the front desk copier").await.unwrap();
     form.set_by_name("evidence_link", "javascript:alert(1)").await.unwrap();
     c.find(Locator::Css("select[name=criticality]")).await.unwrap().select_by_value("high").await.unwrap();
-    c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    submit(&c, c.find(Locator::Id("save")).await.unwrap()).await;
     // The field's error, and the rest of the form as typed.
     assert!(text_of(&c, ".field-error[data-field=evidence_link]").await.contains("http(s) link"));
     let purpose = c.find(Locator::Css("input[name=purpose]")).await.unwrap().prop("value").await.unwrap();
@@ -160,24 +173,24 @@ async fn console_in_a_real_browser(backend: Backend) {
     let evidence = c.find(Locator::Css("input[name=evidence_link]")).await.unwrap();
     evidence.clear().await.unwrap();
     evidence.send_keys("https://evidence.msp.example/northwind/relay-test.pdf").await.unwrap();
-    c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    submit(&c, c.find(Locator::Id("save")).await.unwrap()).await;
     assert!(text_of(&c, ".notice").await.contains("Saved"));
     let audit = text_of(&c, "#audit").await;
     assert!(audit.contains(ADMIN) && audit.contains("purpose: Scan-to-email") && audit.contains("criticality: high"), "{audit}");
     shot(&c, backend, "connector").await;
     // Saving the same again records nothing new.
-    c.find(Locator::Id("save")).await.unwrap().click().await.unwrap();
+    submit(&c, c.find(Locator::Id("save")).await.unwrap()).await;
     assert_eq!(t.store.audit(NORTHWIND, INBOUND).await.unwrap().len(), 1);
 
     // The review queue: a note is required; a decision is made once.
     c.goto(&format!("{base}/tenants/{NORTHWIND}/review")).await.unwrap();
     let first = c.find(Locator::Css("article.review")).await.unwrap();
     let change_id = first.attr("id").await.unwrap().unwrap().trim_start_matches("change-").to_string();
-    first.find(Locator::Css("button[value=expected]")).await.unwrap().click().await.unwrap();
+    submit(&c, first.find(Locator::Css("button[value=expected]")).await.unwrap()).await;
     assert!(text_of(&c, ".field-error").await.contains("say why"));
     let note = c.find(Locator::Css(&format!("#change-{change_id} input[name=note]"))).await.unwrap();
     note.send_keys("Created by the client's IT for the copier (ticket 4411)").await.unwrap();
-    c.find(Locator::Css(&format!("#change-{change_id} button[value=expected]"))).await.unwrap().click().await.unwrap();
+    submit(&c, c.find(Locator::Css(&format!("#change-{change_id} button[value=expected]"))).await.unwrap()).await;
     assert!(text_of(&c, ".notice").await.contains("Recorded"));
     assert!(c.find_all(Locator::Id(&format!("change-{change_id}"))).await.unwrap().is_empty(), "it left the queue");
     assert!(text_of(&c, "#decided").await.contains("ticket 4411"));
@@ -206,9 +219,15 @@ async fn console_in_a_real_browser(backend: Backend) {
         .route("/go.js", axum::routing::get(|| async { ([("content-type", "text/javascript")], "document.getElementById('f').submit();") }));
     let evil = serve_https(evil, &cert, &key).await;
     c.goto(&evil.base).await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-    let landed = c.source().await.unwrap();
-    assert!(landed.contains("Form refused") || landed.contains("Sign in"), "{landed}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let landed = loop {
+        let html = c.source().await.unwrap();
+        if html.contains("Form refused") || html.contains("sign-in") || std::time::Instant::now() > deadline {
+            break html;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(landed.contains("Form refused"), "the console refused the forged form: {landed}");
     let annotations = t.store.annotations(NORTHWIND).await.unwrap();
     let relay = annotations.iter().find(|(k, _)| k == INBOUND).unwrap();
     assert_eq!(relay.1.purpose.as_deref(), Some("Scan-to-email from the front desk copier"), "not pwned");
