@@ -23,6 +23,7 @@ pub mod data_dir;
 pub mod console;
 pub mod ingest;
 pub mod reads;
+pub mod reports;
 pub mod register;
 pub mod serve;
 pub mod store;

@@ -36,6 +36,8 @@ enum Command {
     /// Console accounts.
     #[command(subcommand)]
     User(cli::user::UserCommand),
+    /// Write a tenant's QBR report (HTML, or PDF through headless Chromium).
+    Report(cli::report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
             Command::Agent(c) => cli::agent::exec(c).await,
             Command::ApiToken(c) => cli::tokens::api_token(c).await,
             Command::User(c) => cli::user::exec(c).await,
+            Command::Report(args) => cli::report::exec(args).await,
         }
     });
     match outcome {

@@ -2,6 +2,7 @@
 //! share: where the database is.
 
 pub mod agent;
+pub mod report;
 pub mod serve;
 pub mod tenant;
 pub mod tokens;

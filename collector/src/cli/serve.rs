@@ -27,9 +27,8 @@ pub struct ServeArgs {
     /// console's cookie then goes without `Secure`.
     #[arg(long)]
     insecure_http: bool,
-    /// The MSP's name, shown in the console and on reports.
-    #[arg(long, env = "PLUMBLINE_COLLECTOR_MSP_NAME", default_value = "Plumbline")]
-    msp_name: String,
+    #[command(flatten)]
+    brand: super::report::BrandArgs,
     /// Minutes without a request before a console session ends.
     #[arg(long, default_value_t = plumbline_collector::accounts::sessions::DEFAULT_IDLE_MINUTES)]
     session_idle_minutes: i64,
@@ -71,11 +70,13 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
     if args.session_idle_minutes < 1 {
         anyhow::bail!("--session-idle-minutes must be at least 1");
     }
+    let brand = args.brand.brand()?;
     let console = ConsoleConfig {
         secure_cookies: !args.insecure_http,
         sessions: SessionPolicy { idle_minutes: args.session_idle_minutes, ..SessionPolicy::default() },
         silent_after_hours: args.silent_after_hours,
-        msp_name: args.msp_name.clone(),
+        msp_name: brand.msp_name.clone(),
+        brand,
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
     let server =

@@ -29,8 +29,10 @@ pub struct ConsoleConfig {
     pub sessions: SessionPolicy,
     /// An agent that has not delivered for this long is flagged silent.
     pub silent_after_hours: i64,
-    /// The MSP's name, shown in the header and on reports.
+    /// The MSP's name, shown in the header.
     pub msp_name: String,
+    /// The MSP's branding on reports.
+    pub brand: crate::reports::brand::Brand,
 }
 
 impl Default for ConsoleConfig {
@@ -40,6 +42,7 @@ impl Default for ConsoleConfig {
             sessions: SessionPolicy::default(),
             silent_after_hours: DEFAULT_SILENT_AFTER_HOURS,
             msp_name: "Plumbline".into(),
+            brand: crate::reports::brand::Brand::default(),
         }
     }
 }
@@ -62,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tenants/{tenant}", get(pages::register::page))
         .route("/tenants/{tenant}/register.csv", get(pages::register::csv))
         .route("/tenants/{tenant}/review", get(pages::review::page).post(pages::review::decide))
+        .route("/tenants/{tenant}/report", get(pages::report::page))
         .route("/tenants/{tenant}/connectors/{key}", get(pages::connector::page).post(pages::connector::annotate))
         .route("/tenants/{tenant}/batches/{digest}/envelope", get(pages::connector::envelope))
         .route("/assets/{file}", get(assets::serve))

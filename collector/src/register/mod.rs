@@ -25,6 +25,13 @@ pub const RESOLVED: &str = "resolved";
 /// Finding status: reported again after it was resolved.
 pub const REOPENED: &str = "reopened";
 
+/// Categories that are legacy Teams connectors (retired by Microsoft).
+pub const LEGACY_TEAMS_CATEGORIES: &[&str] = &["teams-connector", "incoming-webhook"];
+/// Categories that are flows owned by people.
+pub const FLOW_CATEGORIES: &[&str] = &["power-automate-flow", "workflow"];
+/// Migration states that take a legacy connector off the "left" count.
+pub const MIGRATION_DONE: &[&str] = &["old-disabled", "exception-approved"];
+
 /// Connector status: reported by the last scan of its plugin at its site.
 pub const PRESENT: &str = "present";
 /// Connector status: no longer reported.

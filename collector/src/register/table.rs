@@ -145,7 +145,7 @@ impl Filter {
 }
 
 /// `YYYY-MM-DD` plus `days`.
-fn add_days(date: &str, days: u32) -> Option<String> {
+pub fn add_days(date: &str, days: u32) -> Option<String> {
     let d = time::Date::parse(date.get(..10)?, format_description!("[year]-[month]-[day]")).ok()?;
     let due = d.checked_add(time::Duration::days(i64::from(days)))?;
     due.format(format_description!("[year]-[month]-[day]")).ok()

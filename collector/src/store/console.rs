@@ -114,4 +114,6 @@ pub trait ConsoleStore: Send + Sync {
     ) -> Result<DecideOutcome, StoreError>;
     /// A connector's audit trail, newest first.
     async fn audit(&self, tenant_id: &str, connector_key: &str) -> Result<Vec<AuditRecord>, StoreError>;
+    /// A tenant's audit trail with `from <= at < to` (RFC 3339), oldest first.
+    async fn audit_between(&self, tenant_id: &str, from: &str, to: &str) -> Result<Vec<AuditRecord>, StoreError>;
 }

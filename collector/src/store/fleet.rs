@@ -5,12 +5,7 @@ use super::console::TenantSummary;
 use super::{AgentRecord, TenantRecord};
 use std::collections::HashMap;
 
-/// Categories that are legacy Teams connectors (retired by Microsoft).
-pub const LEGACY_TEAMS_CATEGORIES: &[&str] = &["teams-connector", "incoming-webhook"];
-/// Categories that are flows owned by people.
-pub const FLOW_CATEGORIES: &[&str] = &["power-automate-flow", "workflow"];
-/// Migration states that take a legacy connector off the "left" count.
-pub const MIGRATION_DONE: &[&str] = &["old-disabled", "exception-approved"];
+pub use crate::register::{FLOW_CATEGORIES, LEGACY_TEAMS_CATEGORIES, MIGRATION_DONE};
 
 /// `'a', 'b'` for an SQL `IN (...)` of constant names (never user input).
 pub fn sql_list(names: &[&str]) -> String {

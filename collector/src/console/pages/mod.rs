@@ -5,6 +5,7 @@ pub mod connector;
 pub mod fleet;
 pub mod login;
 pub mod register;
+pub mod report;
 pub mod review;
 
 use super::error::ConsoleError;
@@ -24,6 +25,8 @@ pub struct TenantNav {
     pub href: String,
     /// Its review queue.
     pub review_href: String,
+    /// Its QBR report.
+    pub report_href: String,
 }
 
 /// What every signed-in page shows around its content.
@@ -52,6 +55,7 @@ impl Shell {
                 name: t.name.clone(),
                 href: links::tenant(&t.id),
                 review_href: links::review(&t.id),
+                report_href: format!("{}/report", links::tenant(&t.id)),
             }),
         }
     }

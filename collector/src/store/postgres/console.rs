@@ -254,25 +254,33 @@ impl ConsoleStore for PostgresStore {
 
     async fn audit(&self, tenant_id: &str, connector_key: &str) -> Result<Vec<AuditRecord>, StoreError> {
         let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT id, tenant_id, connector_key, actor, at, action, before, after FROM audit
-                 WHERE tenant_id = $1 AND connector_key = $2 ORDER BY id DESC",
-                &[&tenant_id, &connector_key],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditRecord {
-                id: r.get(0),
-                tenant_id: r.get(1),
-                connector_key: r.get(2),
-                actor: r.get(3),
-                at: r.get(4),
-                action: r.get(5),
-                before: r.get(6),
-                after: r.get(7),
-            })
-            .collect())
+        query_audit(&client, "tenant_id = $1 AND connector_key = $2 ORDER BY id DESC", &[&tenant_id, &connector_key]).await
     }
+
+    async fn audit_between(&self, tenant_id: &str, from: &str, to: &str) -> Result<Vec<AuditRecord>, StoreError> {
+        let client = self.pool.get().await?;
+        query_audit(&client, "tenant_id = $1 AND at >= $2 AND at < $3 ORDER BY id", &[&tenant_id, &from, &to]).await
+    }
+}
+
+async fn query_audit(
+    client: &impl GenericClient,
+    condition: &str,
+    args: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<AuditRecord>, StoreError> {
+    let sql = format!("SELECT id, tenant_id, connector_key, actor, at, action, before, after FROM audit WHERE {condition}");
+    let rows = client.query(&sql, args).await?;
+    Ok(rows
+        .iter()
+        .map(|r| AuditRecord {
+            id: r.get(0),
+            tenant_id: r.get(1),
+            connector_key: r.get(2),
+            actor: r.get(3),
+            at: r.get(4),
+            action: r.get(5),
+            before: r.get(6),
+            after: r.get(7),
+        })
+        .collect())
 }

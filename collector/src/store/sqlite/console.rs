@@ -264,24 +264,33 @@ impl ConsoleStore for SqliteStore {
     async fn audit(&self, tenant_id: &str, connector_key: &str) -> Result<Vec<AuditRecord>, StoreError> {
         let (tenant_id, key) = (tenant_id.to_string(), connector_key.to_string());
         self.with(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, tenant_id, connector_key, actor, at, action, before, after FROM audit
-                 WHERE tenant_id = ?1 AND connector_key = ?2 ORDER BY id DESC",
-            )?;
-            let rows = stmt.query_map(params![tenant_id, key], |r| {
-                Ok(AuditRecord {
-                    id: r.get(0)?,
-                    tenant_id: r.get(1)?,
-                    connector_key: r.get(2)?,
-                    actor: r.get(3)?,
-                    at: r.get(4)?,
-                    action: r.get(5)?,
-                    before: r.get(6)?,
-                    after: r.get(7)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
+            query_audit(conn, "tenant_id = ?1 AND connector_key = ?2 ORDER BY id DESC", &[&tenant_id, &key])
         })
         .await
     }
+
+    async fn audit_between(&self, tenant_id: &str, from: &str, to: &str) -> Result<Vec<AuditRecord>, StoreError> {
+        let (tenant_id, from, to) = (tenant_id.to_string(), from.to_string(), to.to_string());
+        self.with(move |conn| query_audit(conn, "tenant_id = ?1 AND at >= ?2 AND at < ?3 ORDER BY id", &[&tenant_id, &from, &to]))
+            .await
+    }
+}
+
+fn query_audit(conn: &Connection, condition: &str, args: &[&dyn ToSql]) -> Result<Vec<AuditRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, tenant_id, connector_key, actor, at, action, before, after FROM audit WHERE {condition}"
+    ))?;
+    let rows = stmt.query_map(args, |r| {
+        Ok(AuditRecord {
+            id: r.get(0)?,
+            tenant_id: r.get(1)?,
+            connector_key: r.get(2)?,
+            actor: r.get(3)?,
+            at: r.get(4)?,
+            action: r.get(5)?,
+            before: r.get(6)?,
+            after: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -247,6 +247,16 @@ async fn console_in_a_real_browser(backend: Backend) {
     assert!(c.find_all(Locator::Id("annotate")).await.unwrap().is_empty(), "no form for a client");
     assert!(c.find_all(Locator::Css("button[value=expected]")).await.unwrap().is_empty());
     shot(&c, backend, "client-connector").await;
+    // The client reads its QBR report; hostile names stay text there too.
+    c.goto(&format!("{base}/tenants/{NORTHWIND}/report?from=2000-01-01")).await.unwrap();
+    assert!(text_of(&c, "h1").await.contains("northwind Ltd"));
+    assert!(text_of(&c, "body").await.contains(IMG_XSS));
+    assert!(c.find_all(Locator::Css("script, img")).await.unwrap().is_empty(), "nothing injected in the report");
+    assert!(c.get_alert_text().await.is_err());
+    shot(&c, backend, "report").await;
+    c.goto(&format!("{base}/tenants/{FABRIKAM}/report")).await.unwrap();
+    assert!(text_of(&c, "h1").await.contains("Not found"));
+    c.goto(&format!("{base}{}", connector_path(INBOUND))).await.unwrap();
     let csrf = c.find(Locator::Css(".signout input[name=csrf]")).await.unwrap().prop("value").await.unwrap().unwrap();
     let (status, _) =
         post_as(&c, &cert, &format!("{base}{}", connector_path(INBOUND)), format!("csrf={csrf}&purpose=changed")).await;

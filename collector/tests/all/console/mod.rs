@@ -4,4 +4,5 @@
 
 mod browser;
 mod fixture;
+mod report;
 mod store;
