@@ -14,6 +14,8 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use crate::store::TenantRecord;
+use plumbline_protocol::read_api::RegisterView;
 use plumbline_protocol::register::Severity;
 
 /// A row and its link.
@@ -73,6 +75,21 @@ fn with_query(path: &str, query: &str) -> String {
     }
 }
 
+/// The tenant (if the viewer may see it), the filter, the register, and
+/// the rows that pass the filter: what the page and its CSV share.
+async fn filtered(
+    state: &AppState,
+    viewer: &Viewer,
+    tenant_id: &str,
+    query: Result<Query<Filter>, QueryRejection>,
+) -> Result<(TenantRecord, Filter, RegisterView, Vec<RegisterRow>), ConsoleError> {
+    let tenant = viewer.principal.tenant(state.store.as_ref(), tenant_id).await?;
+    let Query(filter) = query.map_err(|e| ConsoleError::BadRequest(e.body_text()))?;
+    let view = crate::reads::register(state.store.as_ref(), &tenant.id).await?;
+    let rows = table::rows(&view, &filter, &timestamp::today()).map_err(ConsoleError::BadRequest)?;
+    Ok((tenant, filter, view, rows))
+}
+
 /// `GET /tenants/{id}`.
 pub async fn page(
     State(state): State<AppState>,
@@ -80,10 +97,7 @@ pub async fn page(
     Path(tenant_id): Path<String>,
     query: Result<Query<Filter>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
-    let tenant = viewer.principal.tenant(state.store.as_ref(), &tenant_id).await?;
-    let Query(filter) = query.map_err(|e| ConsoleError::BadRequest(e.body_text()))?;
-    let view = crate::reads::register(state.store.as_ref(), &tenant.id).await?;
-    let all = table::rows(&view, &filter, &timestamp::today()).map_err(ConsoleError::BadRequest)?;
+    let (tenant, filter, view, all) = filtered(&state, &viewer, &tenant_id, query).await?;
     let awaiting = state.store.review_queue(&tenant.id).await?.len();
     let mut categories: Vec<String> = view.connectors.iter().map(|c| c.entry.category.clone()).collect();
     categories.sort();
@@ -130,10 +144,7 @@ pub async fn csv(
     Path(tenant_id): Path<String>,
     query: Result<Query<Filter>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
-    let tenant = viewer.principal.tenant(state.store.as_ref(), &tenant_id).await?;
-    let Query(filter) = query.map_err(|e| ConsoleError::BadRequest(e.body_text()))?;
-    let view = crate::reads::register(state.store.as_ref(), &tenant.id).await?;
-    let rows = table::rows(&view, &filter, &timestamp::today()).map_err(ConsoleError::BadRequest)?;
+    let (tenant, _, _, rows) = filtered(&state, &viewer, &tenant_id, query).await?;
     let name: String =
         tenant.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
     Ok((

@@ -14,7 +14,7 @@ use tokio_postgres::types::ToSql;
 const CHANGE_COLUMNS: &str = "id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review, review_reason,
      fields, entry, decision, decision_note, decided_by, decided_at";
 
-async fn query_changes(
+pub(super) async fn query_changes(
     c: &impl GenericClient,
     condition: &str,
     args: &[&(dyn ToSql + Sync)],

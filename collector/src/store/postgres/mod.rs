@@ -522,31 +522,14 @@ impl Store for PostgresStore {
         limit: u32,
     ) -> Result<Vec<ChangeRecord>, StoreError> {
         let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review, review_reason, fields, entry
-                 FROM changes WHERE tenant_id = $1 AND (NOT $2 OR needs_review) ORDER BY id DESC LIMIT $3",
-                &[&tenant_id, &needs_review_only, &i64::from(limit)],
-            )
-            .await?;
-        let mut out = Vec::new();
-        for row in rows {
-            let entry: Option<String> = row.get(10);
-            out.push(ChangeRecord {
-                id: row.get(0),
-                connector_key: row.get(1),
-                kind: row.get(2),
-                at: row.get(3),
-                batch_digest: row.get(4),
-                agent_id: row.get(5),
-                site_id: row.get(6),
-                needs_review: row.get(7),
-                review_reason: row.get(8),
-                fields: from_json("change fields", row.get(9))?,
-                entry: entry.map(|e| from_json("change entry", &e)).transpose()?,
-            });
-        }
-        Ok(out)
+        let limit = i64::from(limit);
+        let changes = console::query_changes(
+            &client,
+            "tenant_id = $1 AND (NOT $2 OR needs_review) ORDER BY id DESC LIMIT $3",
+            &[&tenant_id, &needs_review_only, &limit],
+        )
+        .await?;
+        Ok(changes.into_iter().map(|c| c.change).collect())
     }
 
     async fn annotations(&self, tenant_id: &str) -> Result<Vec<(String, Annotations)>, StoreError> {

@@ -45,7 +45,7 @@ fn change_row(row: &Row<'_>) -> rusqlite::Result<RawChange> {
     ))
 }
 
-fn query_changes(conn: &Connection, condition: &str, args: &[&dyn ToSql]) -> Result<Vec<ReviewedChange>, StoreError> {
+pub(super) fn query_changes(conn: &Connection, condition: &str, args: &[&dyn ToSql]) -> Result<Vec<ReviewedChange>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {CHANGE_COLUMNS} FROM changes WHERE {condition}"))?;
     let rows = stmt.query_map(args, change_row)?;
     let mut out = Vec::new();

@@ -521,37 +521,12 @@ impl Store for SqliteStore {
     ) -> Result<Vec<ChangeRecord>, StoreError> {
         let tenant_id = tenant_id.to_string();
         self.with(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review, review_reason, fields, entry
-                 FROM changes WHERE tenant_id = ?1 AND (?2 = 0 OR needs_review) ORDER BY id DESC LIMIT ?3",
+            let changes = console::query_changes(
+                conn,
+                "tenant_id = ?1 AND (?2 = 0 OR needs_review) ORDER BY id DESC LIMIT ?3",
+                &[&tenant_id, &needs_review_only, &i64::from(limit)],
             )?;
-            let rows = stmt.query_map(params![tenant_id, needs_review_only, i64::from(limit)], |row| {
-                Ok((
-                    ChangeRecord {
-                        id: row.get(0)?,
-                        connector_key: row.get(1)?,
-                        kind: row.get(2)?,
-                        at: row.get(3)?,
-                        batch_digest: row.get(4)?,
-                        agent_id: row.get(5)?,
-                        site_id: row.get(6)?,
-                        needs_review: row.get(7)?,
-                        review_reason: row.get(8)?,
-                        fields: vec![],
-                        entry: None,
-                    },
-                    row.get::<_, String>(9)?,
-                    row.get::<_, Option<String>>(10)?,
-                ))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (mut change, fields, entry) = row?;
-                change.fields = from_json("change fields", &fields)?;
-                change.entry = entry.map(|e| from_json("change entry", &e)).transpose()?;
-                out.push(change);
-            }
-            Ok(out)
+            Ok(changes.into_iter().map(|c| c.change).collect())
         })
         .await
     }
