@@ -120,9 +120,11 @@ fn main() {
     let tenants: usize = std::env::var("PLUMBLINE_BENCH_TENANTS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async {
+        // PLUMBLINE_BENCH_DB keeps the database for a look at its query plans.
         let dir = tempfile::tempdir().unwrap();
-        let store: Arc<dyn Store> =
-            store::open(&format!("sqlite:{}", dir.path().join("bench.db").display())).await.unwrap();
+        let path = std::env::var("PLUMBLINE_BENCH_DB").map(std::path::PathBuf::from).unwrap_or(dir.path().join("bench.db"));
+        let _ = std::fs::remove_file(&path);
+        let store: Arc<dyn Store> = store::open(&format!("sqlite:{}", path.display())).await.unwrap();
         let load = Instant::now();
         for t in 0..tenants {
             tenant_with(store.as_ref(), &format!("t{t:04}"), 200).await;
@@ -140,7 +142,16 @@ fn main() {
             ("register, 20,000 connectors, first page".into(), "/tenants/big".into(), 300.0),
             ("QBR report, 2,000 connectors, HTML".into(), "/tenants/qbr/report?from=2026-01-01".into(), 1000.0),
         ];
+        let mut fleet_alone = Vec::new();
+        for _ in 0..9 {
+            let start = Instant::now();
+            let f = store.fleet(None, &timestamp::today()).await.unwrap();
+            fleet_alone.push(start.elapsed());
+            assert_eq!(f.len(), tenants + 2);
+        }
+        fleet_alone.sort();
         println!();
+        println!("{:<44} {:>12.1}", "store.fleet() alone, ms", fleet_alone[4].as_secs_f64() * 1000.0);
         println!("{:<44} {:>12} {:>12} {:>10}", "request (SQLite, release, median of 9)", "server ms", "target ms", "bytes");
         for (what, path, target) in rows {
             let (t, bytes) = median(&state, &cookie, &path, 9).await;

@@ -64,6 +64,7 @@ pub fn routes() -> Router<AppState> {
         .route("/logout", post(pages::login::logout))
         .route("/tenants/{tenant}", get(pages::register::page))
         .route("/tenants/{tenant}/register.csv", get(pages::register::csv))
+        .route("/tenants/{tenant}/register.xlsx", get(pages::register::xlsx))
         .route("/tenants/{tenant}/review", get(pages::review::page).post(pages::review::decide))
         .route("/tenants/{tenant}/report", get(pages::report::page))
         .route("/tenants/{tenant}/connectors/{key}", get(pages::connector::page).post(pages::connector::annotate))

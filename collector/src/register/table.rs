@@ -234,6 +234,30 @@ pub fn to_csv(rows: &[RegisterRow]) -> Vec<u8> {
     w.into_inner().expect("writing to memory")
 }
 
+/// The rows as an XLSX workbook: one sheet, a bold frozen header with a
+/// filter. Every cell is written as text, so a name that starts with `=`
+/// stays a name and never becomes a formula.
+pub fn to_xlsx(rows: &[RegisterRow]) -> Result<Vec<u8>, String> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    let xe = |e: rust_xlsxwriter::XlsxError| format!("writing the workbook: {e}");
+    sheet.set_name("Register").map_err(xe)?;
+    let bold = Format::new().set_bold();
+    for (col, name) in HEADER.iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *name, &bold).map_err(xe)?;
+        sheet.set_column_width(col as u16, if col == 0 { 40 } else { 20 }).map_err(xe)?;
+    }
+    for (i, r) in rows.iter().enumerate() {
+        for (col, cell) in r.cells().iter().enumerate() {
+            sheet.write_string((i + 1) as u32, col as u16, cell).map_err(xe)?;
+        }
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xe)?;
+    sheet.autofilter(0, 0, rows.len() as u32, (HEADER.len() - 1) as u16).map_err(xe)?;
+    book.save_to_buffer().map_err(xe)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +267,34 @@ mod tests {
         assert_eq!(add_days("2026-11-01T10:00:00.000000Z", 30).as_deref(), Some("2026-12-01"));
         assert_eq!(add_days("2026-02-27", 2).as_deref(), Some("2026-03-01"));
         assert_eq!(add_days("garbage", 2), None);
+    }
+
+    #[test]
+    fn the_workbook_is_a_zip_with_the_rows() {
+        let row = RegisterRow {
+            key: "k".into(),
+            category: "exchange-connector".into(),
+            name: "=HYPERLINK(\"http://x\")".into(),
+            status: "present".into(),
+            purpose: String::new(),
+            connected_system: String::new(),
+            owner: String::new(),
+            co_owners: String::new(),
+            scope: String::new(),
+            data_sensitivity: String::new(),
+            auth_type: String::new(),
+            last_tested: String::new(),
+            review_cadence_days: String::new(),
+            next_review_due: String::new(),
+            review_overdue: false,
+            migration_status: String::new(),
+            evidence_link: String::new(),
+            criticality: String::new(),
+            highest_severity: String::new(),
+            open_findings: 0,
+        };
+        let bytes = to_xlsx(&[row.clone(), row]).unwrap();
+        assert!(bytes.starts_with(b"PK\x03\x04") && bytes.len() > 2000, "{} bytes", bytes.len());
     }
 
     #[test]

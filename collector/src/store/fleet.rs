@@ -7,6 +7,11 @@ use std::collections::HashMap;
 
 pub use crate::register::{FLOW_CATEGORIES, LEGACY_TEAMS_CATEGORIES, MIGRATION_DONE};
 
+/// No co-owner, effectively: no override and no scanned co-owner (the
+/// count ingest keeps beside the entry, so no entry is read), or an empty
+/// override. Same SQL on both backends.
+pub const NO_CO_OWNER: &str = "((a.co_owner_override IS NULL AND c.co_owner_count = 0) OR a.co_owner_override = '[]')";
+
 /// `'a', 'b'` for an SQL `IN (...)` of constant names (never user input).
 pub fn sql_list(names: &[&str]) -> String {
     names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")

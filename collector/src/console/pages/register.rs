@@ -35,6 +35,7 @@ struct RegisterPage {
     self_href: String,
     review_href: String,
     csv_href: String,
+    xlsx_href: String,
     filter: Filter,
     categories: Vec<String>,
     severities: Vec<String>,
@@ -116,6 +117,7 @@ pub async fn page(
     render(&RegisterPage {
         shell: Shell::new(&state, &viewer, Some(&tenant)),
         csv_href: with_query(&format!("{self_href}/register.csv"), &filter_query(&filter, None)),
+        xlsx_href: with_query(&format!("{self_href}/register.xlsx"), &filter_query(&filter, None)),
         review_href: links::review(&tenant.id),
         prev_href: (page > 1).then(|| at(page - 1)),
         next_href: (page < pages).then(|| at(page + 1)),
@@ -137,6 +139,30 @@ pub async fn page(
     })
 }
 
+/// `GET /tenants/{id}/register.xlsx`: the filtered register as a workbook.
+pub async fn xlsx(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(tenant_id): Path<String>,
+    query: Result<Query<Filter>, QueryRejection>,
+) -> Result<Response, ConsoleError> {
+    let (tenant, _, _, rows) = filtered(&state, &viewer, &tenant_id, query).await?;
+    let bytes = table::to_xlsx(&rows).map_err(|e| ConsoleError::Store(crate::store::StoreError::Backend(e)))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}-register.xlsx\"", file_stem(&tenant.id))),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn file_stem(id: &str) -> String {
+    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
 /// `GET /tenants/{id}/register.csv`: the filtered register, every page.
 pub async fn csv(
     State(state): State<AppState>,
@@ -145,8 +171,7 @@ pub async fn csv(
     query: Result<Query<Filter>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
     let (tenant, _, _, rows) = filtered(&state, &viewer, &tenant_id, query).await?;
-    let name: String =
-        tenant.id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    let name = file_stem(&tenant.id);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

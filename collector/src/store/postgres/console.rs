@@ -83,7 +83,9 @@ async fn count_fleet(c: &impl GenericClient, today: &str) -> Result<Counted, Sto
         overdue: pairs(
             c,
             &format!(
-                "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND a.review_cadence_days IS NOT NULL
+                "SELECT c.tenant_id, count(*) FROM annotations a JOIN connectors c
+                   ON c.tenant_id = a.tenant_id AND c.key = a.connector_key
+                 WHERE c.present AND a.review_cadence_days IS NOT NULL
                    AND (substr(COALESCE(a.last_reviewed, c.first_seen), 1, 10)::date + a.review_cadence_days::int) < $1::text::date
                  GROUP BY c.tenant_id"
             ),
@@ -105,9 +107,10 @@ async fn count_fleet(c: &impl GenericClient, today: &str) -> Result<Counted, Sto
             c,
             &format!(
                 "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND c.category IN ({})
-                   AND jsonb_array_length(COALESCE(a.co_owner_override::jsonb, c.entry::jsonb -> 'co_owners', '[]'::jsonb)) = 0
+                   AND {}
                  GROUP BY c.tenant_id",
-                sql_list(FLOW_CATEGORIES)
+                sql_list(FLOW_CATEGORIES),
+                fleet::NO_CO_OWNER
             ),
             &[],
         )

@@ -163,12 +163,14 @@ async fn write_plan(
         let c = &plan.connectors;
         let stmt = tx
             .prepare_cached(
-                "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen, disappeared_at)
+                "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen,
+                                         disappeared_at, co_owner_count)
                  SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[],
-                                          $8::text[], $9::text[], $10::text[])
+                                          $8::text[], $9::text[], $10::text[], $11::bigint[])
                  ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
                      site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
-                     first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at",
+                     first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at,
+                     co_owner_count = excluded.co_owner_count",
             )
             .await?;
         tx.execute(
@@ -184,6 +186,7 @@ async fn write_plan(
                 &c.iter().map(|c| c.first_seen.as_str()).collect::<Vec<_>>(),
                 &c.iter().map(|c| c.last_seen.as_str()).collect::<Vec<_>>(),
                 &c.iter().map(|c| c.disappeared_at.as_deref()).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.entry.co_owners.len() as i64).collect::<Vec<_>>(),
             ],
         )
         .await?;

@@ -97,7 +97,9 @@ fn count_fleet(conn: &Connection, today: &str) -> Result<Counted, StoreError> {
         overdue: pairs(
             conn,
             &format!(
-                "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND a.review_cadence_days IS NOT NULL
+                "SELECT c.tenant_id, count(*) FROM annotations a CROSS JOIN connectors c
+                   ON c.tenant_id = a.tenant_id AND c.key = a.connector_key
+                 WHERE c.present AND a.review_cadence_days IS NOT NULL
                    AND date(substr(COALESCE(a.last_reviewed, c.first_seen), 1, 10), '+' || a.review_cadence_days || ' days') < date(?1)
                  GROUP BY c.tenant_id"
             ),
@@ -117,9 +119,10 @@ fn count_fleet(conn: &Connection, today: &str) -> Result<Counted, StoreError> {
             conn,
             &format!(
                 "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND c.category IN ({})
-                   AND json_array_length(COALESCE(a.co_owner_override, json_extract(c.entry, '$.co_owners'), '[]')) = 0
+                   AND {}
                  GROUP BY c.tenant_id",
-                sql_list(FLOW_CATEGORIES)
+                sql_list(FLOW_CATEGORIES),
+                fleet::NO_CO_OWNER
             ),
             None,
         )?,

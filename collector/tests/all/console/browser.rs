@@ -91,6 +91,19 @@ async fn submit(c: &Client, element: plumbline_tests::browser::fantoccini::eleme
     }
 }
 
+/// GET with the browser's session, outside the page.
+async fn download(c: &Client, cert: &str, url: &str) -> Vec<u8> {
+    let cookie = c.get_named_cookie("plumbline_session").await.unwrap().value().to_string();
+    let r = crate::https::client_trusting(cert)
+        .get(url)
+        .header("cookie", format!("plumbline_session={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    r.bytes().await.unwrap().to_vec()
+}
+
 async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
     c.find(Locator::Css("input[name=email]")).await.unwrap().send_keys(email).await.unwrap();
@@ -151,6 +164,12 @@ async fn console_in_a_real_browser(backend: Backend) {
     c.goto(&format!("{base}/tenants/{NORTHWIND}?severity=critical")).await.unwrap();
     let filtered = text_of(&c, "#register tbody").await;
     assert!(filtered.contains("Scanner relay") && !filtered.contains("Backup alerts"), "{filtered}");
+    // The same filtered view downloads as CSV and XLSX, with the session.
+    let csv = download(&c, &cert, &format!("{base}/tenants/{NORTHWIND}/register.csv?severity=critical")).await;
+    let csv = String::from_utf8(csv).unwrap();
+    assert!(csv.starts_with("key,category,name") && csv.contains("Scanner relay") && !csv.contains("Backup alerts"), "{csv}");
+    let xlsx = download(&c, &cert, &format!("{base}/tenants/{NORTHWIND}/register.xlsx")).await;
+    assert!(xlsx.starts_with(b"PK\x03\x04"), "an XLSX (zip) workbook");
     c.goto(&format!("{base}/tenants/{NORTHWIND}?owner=bogus")).await.unwrap();
     assert!(text_of(&c, "#error-message").await.contains("none, single or shared"));
 

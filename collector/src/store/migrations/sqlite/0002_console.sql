@@ -14,6 +14,11 @@ ALTER TABLE changes ADD COLUMN decided_by TEXT;
 ALTER TABLE changes ADD COLUMN decided_at TEXT;
 CREATE INDEX changes_by_connector ON changes (tenant_id, connector_key, id);
 CREATE INDEX changes_awaiting_review ON changes (tenant_id, needs_review, decision);
+-- The fleet page counts connectors by category, and flows without a
+-- co-owner, from an index alone, never reading the entries.
+ALTER TABLE connectors ADD COLUMN co_owner_count INTEGER;
+UPDATE connectors SET co_owner_count = json_array_length(json_extract(entry, '$.co_owners'));
+CREATE INDEX connectors_by_category ON connectors (tenant_id, category, present, co_owner_count, key);
 
 CREATE TABLE tenant_groups (
     tenant_id TEXT NOT NULL REFERENCES tenants (id),
