@@ -139,6 +139,21 @@ pub async fn page(
     })
 }
 
+/// A download: `{tenant}-register.{ext}`, never cached.
+fn attachment(tenant_id: &str, ext: &str, kind: &str, bytes: Vec<u8>) -> Response {
+    let stem: String =
+        tenant_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{stem}-register.{ext}\"")),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// `GET /tenants/{id}/register.xlsx`: the filtered register as a workbook.
 pub async fn xlsx(
     State(state): State<AppState>,
@@ -148,19 +163,7 @@ pub async fn xlsx(
 ) -> Result<Response, ConsoleError> {
     let (tenant, _, _, rows) = filtered(&state, &viewer, &tenant_id, query).await?;
     let bytes = table::to_xlsx(&rows).map_err(|e| ConsoleError::Store(crate::store::StoreError::Backend(e)))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{}-register.xlsx\"", file_stem(&tenant.id))),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
-}
-
-fn file_stem(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    Ok(attachment(&tenant.id, "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", bytes))
 }
 
 /// `GET /tenants/{id}/register.csv`: the filtered register, every page.
@@ -171,14 +174,5 @@ pub async fn csv(
     query: Result<Query<Filter>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
     let (tenant, _, _, rows) = filtered(&state, &viewer, &tenant_id, query).await?;
-    let name = file_stem(&tenant.id);
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}-register.csv\"")),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        table::to_csv(&rows),
-    )
-        .into_response())
+    Ok(attachment(&tenant.id, "csv", "text/csv; charset=utf-8", table::to_csv(&rows)))
 }
