@@ -67,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tenants/{tenant}/register.xlsx", get(pages::register::xlsx))
         .route("/tenants/{tenant}/review", get(pages::review::page).post(pages::review::decide))
         .route("/tenants/{tenant}/report", get(pages::report::page))
+        .route("/tenants/{tenant}/migration", get(pages::migration::page).post(pages::migration::move_card))
         .route("/tenants/{tenant}/connectors/{key}", get(pages::connector::page).post(pages::connector::annotate))
         .route("/tenants/{tenant}/batches/{digest}/envelope", get(pages::connector::envelope))
         .route("/assets/{file}", get(assets::serve))

@@ -87,6 +87,14 @@ pub fn validate(update: &AnnotationsUpdate) -> Result<(), InvalidAnnotation> {
     Ok(())
 }
 
+/// A connector enters `tested` only with a test date and evidence.
+pub fn check_ladder_step(status: &str, current: &Annotations) -> Result<(), String> {
+    if status == "tested" && (current.last_tested.is_none() || current.evidence_link.is_none()) {
+        return Err("a card moves to tested only with a test date and an evidence link; set both on its page first".into());
+    }
+    Ok(())
+}
+
 /// `current` with `update` applied, stamped with who and when.
 pub fn merge(current: Annotations, update: &AnnotationsUpdate, by: &str, now: &str) -> Annotations {
     fn pick<T: Clone>(old: Option<T>, new: &Option<Option<T>>) -> Option<T> {

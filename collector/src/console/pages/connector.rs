@@ -202,6 +202,14 @@ impl AnnotateForm {
             last_reviewed: text(&self.last_reviewed),
         };
         annotations::validate(&update).map_err(|e| (e.field, e.reason))?;
+        let typed = Annotations {
+            last_tested: update.last_tested.clone().flatten(),
+            evidence_link: update.evidence_link.clone().flatten(),
+            ..Default::default()
+        };
+        if let Some(Some(status)) = &update.migration_status {
+            annotations::check_ladder_step(status, &typed).map_err(|why| ("migration_status", why))?;
+        }
         Ok(update)
     }
 }

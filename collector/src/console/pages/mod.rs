@@ -4,6 +4,7 @@
 pub mod connector;
 pub mod fleet;
 pub mod login;
+pub mod migration;
 pub mod register;
 pub mod report;
 pub mod review;
@@ -27,6 +28,8 @@ pub struct TenantNav {
     pub review_href: String,
     /// Its QBR report.
     pub report_href: String,
+    /// Its migration board.
+    pub migration_href: String,
 }
 
 /// What every signed-in page shows around its content.
@@ -56,6 +59,7 @@ impl Shell {
                 href: links::tenant(&t.id),
                 review_href: links::review(&t.id),
                 report_href: format!("{}/report", links::tenant(&t.id)),
+                migration_href: format!("{}/migration", links::tenant(&t.id)),
             }),
         }
     }

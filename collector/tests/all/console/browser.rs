@@ -4,7 +4,7 @@
 //! token, an expired session, and hostile connector names that must stay
 //! text. Each page's screenshot goes to `target/console-screenshots/`.
 
-use super::fixture::{self, ADMIN, CLIENT, ENGINEER, FABRIKAM, IMG_XSS, INBOUND, NORTHWIND, PASSWORD, SCRIPT_XSS};
+use super::fixture::{self, ADMIN, CLIENT, ENGINEER, FABRIKAM, IMG_XSS, INBOUND, NORTHWIND, PASSWORD, SCRIPT_XSS, WEBHOOK};
 use crate::both_backends;
 use crate::support::Backend;
 use plumbline_collector::api::{app, AppState};
@@ -225,6 +225,21 @@ async fn console_in_a_real_browser(backend: Backend) {
     .await;
     assert!(again.contains("Nothing changed"), "{again}");
     assert_eq!(t.store.decided_changes(NORTHWIND).await.unwrap().len(), 1);
+
+    // The migration board: a card cannot reach "tested" without a test
+    // date and evidence; a move is an audited annotation.
+    c.goto(&format!("{base}/tenants/{NORTHWIND}/migration")).await.unwrap();
+    let card = format!("section[data-status=unknown] article[data-key='{WEBHOOK}']");
+    c.find(Locator::Css(&format!("{card} select"))).await.unwrap().select_by_value("tested").await.unwrap();
+    submit(&c, c.find(Locator::Css(&format!("{card} button"))).await.unwrap()).await;
+    assert!(text_of(&c, &format!("{card} .field-error")).await.contains("test date and an evidence link"));
+    c.find(Locator::Css(&format!("{card} select"))).await.unwrap().select_by_value("inventoried").await.unwrap();
+    submit(&c, c.find(Locator::Css(&format!("{card} button"))).await.unwrap()).await;
+    let moved = format!("section[data-status=inventoried] article[data-key='{WEBHOOK}']");
+    assert!(text_of(&c, &moved).await.contains("Backup alerts webhook"));
+    shot(&c, backend, "migration").await;
+    let audit = t.store.audit(NORTHWIND, WEBHOOK).await.unwrap();
+    assert!(audit.len() == 1 && audit[0].after.as_deref().unwrap().contains("inventoried") && audit[0].actor == ADMIN);
 
     // A cross-site form (another origin on this host, so the cookie goes
     // along) without the CSRF token is refused and changes nothing.
