@@ -187,7 +187,7 @@ pub fn row(c: &RegisterConnector, findings: &[&FindingRecord], today: &str) -> R
 pub fn rows(view: &RegisterView, filter: &Filter, today: &str) -> Result<Vec<RegisterRow>, String> {
     let min_severity = filter.validate()?;
     let mut by_key: HashMap<&str, Vec<&FindingRecord>> = HashMap::new();
-    for f in &view.open_findings {
+    for f in view.open_findings.iter().filter(|f| f.status != super::view::ACCEPTED) {
         by_key.entry(f.entry.connector_key.as_str()).or_default().push(f);
     }
     let due_by = add_days(today, 30).unwrap_or_default();

@@ -5,6 +5,9 @@ use super::{ConnectorState, DISAPPEARED, PRESENT, RESOLVED};
 use plumbline_protocol::read_api::{Annotations, Effective, FindingRecord, RegisterConnector, RegisterView};
 use std::collections::HashMap;
 
+/// Finding status in views: open, but accepted as a risk until its expiry.
+pub const ACCEPTED: &str = "accepted";
+
 /// Merge connectors, annotations (by key) and findings into the register view.
 pub fn register(
     tenant_id: &str,
@@ -16,7 +19,7 @@ pub fn register(
     let mut open: Vec<FindingRecord> = findings.into_iter().filter(|f| f.status != RESOLVED).collect();
     sort_findings(&mut open);
     let mut per_key: HashMap<&str, usize> = HashMap::new();
-    for f in &open {
+    for f in open.iter().filter(|f| f.status != ACCEPTED) {
         *per_key.entry(f.entry.connector_key.as_str()).or_default() += 1;
     }
     let connectors = connectors

@@ -111,6 +111,8 @@ pub struct Qbr {
     pub fixed: Vec<Line>,
     /// Findings still open, worst first.
     pub still_open: Vec<Line>,
+    /// Findings accepted as risks, until their expiry.
+    pub accepted: Vec<Line>,
     /// What the client has to decide.
     pub decisions: Vec<Line>,
     /// Next quarter's risks.
@@ -166,7 +168,15 @@ pub fn build(tenant: &TenantRecord, input: &Input, period: &Period, brand: &Bran
     let removed = input.changes.iter().filter(in_period).filter(|c| c.kind == "disappeared").count();
     let exchange_total = present.iter().filter(|c| c.entry.category == "exchange-connector").count();
 
-    let open: Vec<&FindingRecord> = input.register.open_findings.iter().collect();
+    let open: Vec<&FindingRecord> =
+        input.register.open_findings.iter().filter(|f| f.status != crate::register::view::ACCEPTED).collect();
+    let accepted: Vec<Line> = input
+        .register
+        .open_findings
+        .iter()
+        .filter(|f| f.status == crate::register::view::ACCEPTED)
+        .map(|f| Line { name: name_of(&f.entry.connector_key), category: f.entry.severity.as_str().into(), what: f.entry.title.clone() })
+        .collect();
     let decisions: Vec<Line> = present
         .iter()
         .filter(|c| c.annotations.client_decision.is_none())
@@ -251,6 +261,7 @@ pub fn build(tenant: &TenantRecord, input: &Input, period: &Period, brand: &Bran
         new,
         fixed,
         still_open,
+        accepted,
         decisions,
         risks,
     }

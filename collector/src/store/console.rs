@@ -88,6 +88,21 @@ pub enum DecideOutcome {
     NotFound,
 }
 
+/// A finding accepted as a risk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acceptance {
+    /// Why the client accepts it.
+    pub rationale: String,
+    /// Who at the client approved it.
+    pub approver: String,
+    /// The last day it holds, `YYYY-MM-DD`; the day after, it reopens.
+    pub expires_on: String,
+    /// Who recorded it.
+    pub accepted_by: String,
+    /// When, RFC 3339.
+    pub accepted_at: String,
+}
+
 /// The console's reads and decisions.
 #[async_trait]
 pub trait ConsoleStore: Send + Sync {
@@ -114,6 +129,12 @@ pub trait ConsoleStore: Send + Sync {
     ) -> Result<DecideOutcome, StoreError>;
     /// A connector's audit trail, newest first.
     async fn audit(&self, tenant_id: &str, connector_key: &str) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Accept an open finding of this tenant as a risk (replacing an earlier
+    /// acceptance), with its audit entry; false when there is no such open
+    /// finding.
+    async fn accept_risk(&self, tenant_id: &str, finding_id: &str, a: Acceptance) -> Result<bool, StoreError>;
+    /// A tenant's acceptances, expired ones too, by finding id.
+    async fn acceptances(&self, tenant_id: &str) -> Result<Vec<(String, Acceptance)>, StoreError>;
     /// A tenant's audit trail with `from <= at < to` (RFC 3339), oldest first.
     async fn audit_between(&self, tenant_id: &str, from: &str, to: &str) -> Result<Vec<AuditRecord>, StoreError>;
 }

@@ -12,6 +12,13 @@ pub use crate::register::{FLOW_CATEGORIES, LEGACY_TEAMS_CATEGORIES, MIGRATION_DO
 /// override. Same SQL on both backends.
 pub const NO_CO_OWNER: &str = "((a.co_owner_override IS NULL AND c.co_owner_count = 0) OR a.co_owner_override = '[]')";
 
+/// A `YYYY-MM-DD` safe to put in SQL text: digits and dashes only (the
+/// grouped queries take no parameters), else a date before any other.
+pub fn sql_date(date: &str) -> String {
+    let ok = date.len() == 10 && date.bytes().all(|b| b.is_ascii_digit() || b == b'-');
+    if ok { date.to_string() } else { "0000-00-00".into() }
+}
+
 /// `'a', 'b'` for an SQL `IN (...)` of constant names (never user input).
 pub fn sql_list(names: &[&str]) -> String {
     names.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")

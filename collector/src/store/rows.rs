@@ -58,6 +58,12 @@ pub(super) fn plan(current: &Current, batch: &super::VerifiedBatch) -> Plan {
     crate::register::plan(current, &batch.batch, &batch.received_at)
 }
 
+/// The audit trail's `after` of an accepted risk.
+pub(super) fn acceptance_json(finding_id: &str, a: &super::console::Acceptance) -> String {
+    serde_json::json!({"finding_id": finding_id, "rationale": a.rationale, "approver": a.approver, "expires_on": a.expires_on})
+        .to_string()
+}
+
 /// The audit trail's `after` of a review decision.
 pub(super) fn decision_json(change_id: i64, d: &super::console::Decision) -> String {
     serde_json::json!({"change_id": change_id, "decision": d.decision, "note": d.note}).to_string()

@@ -26,10 +26,14 @@ pub struct FindingView {
     pub detail: String,
     /// The fix, copyable.
     pub remediation: String,
-    /// `open` or `reopened`.
+    /// `open`, `reopened` or `accepted`.
     pub status: String,
     /// First seen.
     pub first_seen: String,
+    /// Its id, for the accept-risk form.
+    pub id: String,
+    /// The acceptance that holds, in words.
+    pub accepted: String,
 }
 
 /// One entry of the history.
@@ -232,6 +236,7 @@ async fn build(
     let tenant = viewer.principal.tenant(state.store.as_ref(), tenant_id).await?;
     let view = crate::reads::register(state.store.as_ref(), &tenant.id).await?;
     let c = view.connectors.iter().find(|c| c.entry.key == key).ok_or(ConsoleError::NotFound)?;
+    let acceptances = crate::reads::live_acceptances(state.store.as_ref(), &tenant.id).await?;
     let findings = view
         .open_findings
         .iter()
@@ -243,6 +248,11 @@ async fn build(
             remediation: f.entry.remediation.clone(),
             status: f.status.clone(),
             first_seen: when(&f.first_seen),
+            id: f.entry.id.clone(),
+            accepted: acceptances
+                .get(&f.entry.id)
+                .map(|a| format!("Accepted until {} by {}, approved by {}: {}", a.expires_on, a.accepted_by, a.approver, a.rationale))
+                .unwrap_or_default(),
         })
         .collect();
     let e = &c.entry;
@@ -374,6 +384,58 @@ pub async fn annotate(
         .await?
         .ok_or(ConsoleError::NotFound)?;
     tracing::info!(tenant = %tenant.id, key = %key, by = %viewer.email(), "annotations saved in the console");
+    Ok(Redirect::to(&format!("{}?saved=1", links::connector(&tenant.id, &key))).into_response())
+}
+
+/// An accepted risk as submitted.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AcceptForm {
+    csrf: String,
+    finding_id: String,
+    rationale: String,
+    approver: String,
+    expires_on: String,
+}
+
+/// Longest an acceptance may run: it must come back to the client's review.
+pub const MAX_ACCEPT_DAYS: u32 = 366;
+
+/// `POST /tenants/{id}/connectors/{key}/accept`: accept a finding as a risk
+/// until a date; it reopens by itself the day after.
+pub async fn accept(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path((tenant_id, key)): Path<(String, String)>,
+    Form(f): Form<AcceptForm>,
+) -> Result<Response, ConsoleError> {
+    viewer.check_csrf(&f.csrf)?;
+    let tenant = viewer.principal.writable_tenant(state.store.as_ref(), &tenant_id).await?;
+    let today = timestamp::today();
+    let latest = crate::register::table::add_days(&today, MAX_ACCEPT_DAYS).unwrap_or_else(|| today.clone());
+    let date_ok = f.expires_on.len() == 10 && timestamp::is_date_or_time(&f.expires_on);
+    let refused = if f.rationale.trim().is_empty() || f.approver.trim().is_empty() {
+        Some("an accepted risk needs a rationale and the client's approver".to_string())
+    } else if !date_ok || f.expires_on < today || f.expires_on > latest {
+        Some(format!("the expiry must be a date (YYYY-MM-DD) from {today} to {latest}"))
+    } else {
+        None
+    };
+    if let Some(why) = refused {
+        let mut response = render(&build(&state, &viewer, &tenant.id, &key, None, why).await?)?;
+        *response.status_mut() = StatusCode::BAD_REQUEST;
+        return Ok(response);
+    }
+    let a = crate::store::console::Acceptance {
+        rationale: f.rationale.trim().to_string(),
+        approver: f.approver.trim().to_string(),
+        expires_on: f.expires_on.clone(),
+        accepted_by: viewer.email().to_string(),
+        accepted_at: timestamp::now(),
+    };
+    if !state.store.accept_risk(&tenant.id, &f.finding_id, a).await? {
+        return Err(ConsoleError::NotFound);
+    }
     Ok(Redirect::to(&format!("{}?saved=1", links::connector(&tenant.id, &key))).into_response())
 }
 

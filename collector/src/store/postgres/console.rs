@@ -1,7 +1,9 @@
 //! The console's reads and review decisions in PostgreSQL.
 
 use super::{agent_row, PostgresStore, AGENT_COLUMNS};
-use crate::store::console::{AuditRecord, ConsoleStore, DecideOutcome, Decision, ReviewedChange, TenantSummary};
+use crate::store::console::{
+    Acceptance, AuditRecord, ConsoleStore, DecideOutcome, Decision, ReviewedChange, TenantSummary,
+};
 use crate::store::fleet::{self, sql_list, Counted, FLOW_CATEGORIES, LEGACY_TEAMS_CATEGORIES, MIGRATION_DONE};
 use crate::register::review;
 use crate::store::rows::{from_json, to_json};
@@ -71,7 +73,13 @@ async fn count_fleet(c: &impl GenericClient, today: &str) -> Result<Counted, Sto
         .await?,
         severities: triples(
             c,
-            "SELECT tenant_id, severity, count(*) FROM findings WHERE status <> 'resolved' GROUP BY tenant_id, severity",
+            &format!(
+                "SELECT tenant_id, severity, count(*) FROM findings f WHERE status <> 'resolved'
+                   AND NOT EXISTS (SELECT 1 FROM risk_acceptances r WHERE r.tenant_id = f.tenant_id
+                                   AND r.finding_id = f.id AND r.expires_on >= '{}')
+                 GROUP BY tenant_id, severity",
+                fleet::sql_date(today)
+            ),
         )
         .await?,
         awaiting: pairs(
@@ -258,6 +266,59 @@ impl ConsoleStore for PostgresStore {
     async fn audit(&self, tenant_id: &str, connector_key: &str) -> Result<Vec<AuditRecord>, StoreError> {
         let client = self.pool.get().await?;
         query_audit(&client, "tenant_id = $1 AND connector_key = $2 ORDER BY id DESC", &[&tenant_id, &connector_key]).await
+    }
+
+    async fn accept_risk(&self, tenant_id: &str, finding_id: &str, a: Acceptance) -> Result<bool, StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_opt(
+                "SELECT connector_key FROM findings WHERE tenant_id = $1 AND id = $2 AND status <> 'resolved' FOR UPDATE",
+                &[&tenant_id, &finding_id],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(false) };
+        let key: String = row.get(0);
+        tx.execute(
+            "INSERT INTO risk_acceptances (tenant_id, finding_id, rationale, approver, expires_on, accepted_by, accepted_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (tenant_id, finding_id) DO UPDATE SET rationale = excluded.rationale,
+                 approver = excluded.approver, expires_on = excluded.expires_on,
+                 accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at",
+            &[&tenant_id, &finding_id, &a.rationale, &a.approver, &a.expires_on, &a.accepted_by, &a.accepted_at],
+        )
+        .await?;
+        let after = crate::store::rows::acceptance_json(finding_id, &a);
+        super::annotations::audit(&tx, tenant_id, Some(&key), &a.accepted_by, &a.accepted_at, "accept-risk", None, Some(&after))
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn acceptances(&self, tenant_id: &str) -> Result<Vec<(String, Acceptance)>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT finding_id, rationale, approver, expires_on, accepted_by, accepted_at
+                 FROM risk_acceptances WHERE tenant_id = $1 ORDER BY finding_id",
+                &[&tenant_id],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get(0),
+                    Acceptance {
+                        rationale: r.get(1),
+                        approver: r.get(2),
+                        expires_on: r.get(3),
+                        accepted_by: r.get(4),
+                        accepted_at: r.get(5),
+                    },
+                )
+            })
+            .collect())
     }
 
     async fn audit_between(&self, tenant_id: &str, from: &str, to: &str) -> Result<Vec<AuditRecord>, StoreError> {

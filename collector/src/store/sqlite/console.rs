@@ -1,14 +1,16 @@
 //! The console's reads and review decisions in SQLite.
 
 use super::{agent_row, write_tx, SqliteStore, AGENT_COLUMNS};
-use crate::store::console::{AuditRecord, ConsoleStore, DecideOutcome, Decision, ReviewedChange, TenantSummary};
+use crate::store::console::{
+    Acceptance, AuditRecord, ConsoleStore, DecideOutcome, Decision, ReviewedChange, TenantSummary,
+};
 use crate::store::fleet::{self, sql_list, Counted, FLOW_CATEGORIES, LEGACY_TEAMS_CATEGORIES, MIGRATION_DONE};
 use crate::register::review;
 use crate::store::rows::{from_json, to_json};
 use crate::store::{StoreError, TenantRecord};
 use async_trait::async_trait;
 use plumbline_protocol::read_api::ChangeRecord;
-use rusqlite::{params, Connection, Row, ToSql};
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 
 const CHANGE_COLUMNS: &str = "id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review, review_reason,
      fields, entry, decision, decision_note, decided_by, decided_at";
@@ -87,7 +89,13 @@ fn count_fleet(conn: &Connection, today: &str) -> Result<Counted, StoreError> {
         )?,
         severities: triples(
             conn,
-            "SELECT tenant_id, severity, count(*) FROM findings WHERE status <> 'resolved' GROUP BY tenant_id, severity",
+            &format!(
+                "SELECT tenant_id, severity, count(*) FROM findings f WHERE status <> 'resolved'
+                   AND NOT EXISTS (SELECT 1 FROM risk_acceptances r WHERE r.tenant_id = f.tenant_id
+                                   AND r.finding_id = f.id AND r.expires_on >= '{}')
+                 GROUP BY tenant_id, severity",
+                fleet::sql_date(today)
+            ),
         )?,
         awaiting: pairs(
             conn,
@@ -268,6 +276,58 @@ impl ConsoleStore for SqliteStore {
         let (tenant_id, key) = (tenant_id.to_string(), connector_key.to_string());
         self.with(move |conn| {
             query_audit(conn, "tenant_id = ?1 AND connector_key = ?2 ORDER BY id DESC", &[&tenant_id, &key])
+        })
+        .await
+    }
+
+    async fn accept_risk(&self, tenant_id: &str, finding_id: &str, a: Acceptance) -> Result<bool, StoreError> {
+        let (tenant_id, finding_id) = (tenant_id.to_string(), finding_id.to_string());
+        self.with(move |conn| {
+            let tx = write_tx(conn)?;
+            let key: Option<String> = tx
+                .query_row(
+                    "SELECT connector_key FROM findings WHERE tenant_id = ?1 AND id = ?2 AND status <> 'resolved'",
+                    params![tenant_id, finding_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(key) = key else { return Ok(false) };
+            tx.execute(
+                "INSERT INTO risk_acceptances (tenant_id, finding_id, rationale, approver, expires_on, accepted_by, accepted_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (tenant_id, finding_id) DO UPDATE SET rationale = excluded.rationale,
+                     approver = excluded.approver, expires_on = excluded.expires_on,
+                     accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at",
+                params![tenant_id, finding_id, a.rationale, a.approver, a.expires_on, a.accepted_by, a.accepted_at],
+            )?;
+            let after = crate::store::rows::acceptance_json(&finding_id, &a);
+            super::annotations::audit(&tx, &tenant_id, Some(&key), &a.accepted_by, &a.accepted_at, "accept-risk", None, Some(&after))?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn acceptances(&self, tenant_id: &str) -> Result<Vec<(String, Acceptance)>, StoreError> {
+        let tenant_id = tenant_id.to_string();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT finding_id, rationale, approver, expires_on, accepted_by, accepted_at
+                 FROM risk_acceptances WHERE tenant_id = ?1 ORDER BY finding_id",
+            )?;
+            let rows = stmt.query_map(params![tenant_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    Acceptance {
+                        rationale: r.get(1)?,
+                        approver: r.get(2)?,
+                        expires_on: r.get(3)?,
+                        accepted_by: r.get(4)?,
+                        accepted_at: r.get(5)?,
+                    },
+                ))
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }

@@ -200,6 +200,20 @@ async fn console_in_a_real_browser(backend: Backend) {
     // Saving the same again records nothing new.
     submit(&c, c.find(Locator::Id("save")).await.unwrap()).await;
     assert_eq!(t.store.audit(NORTHWIND, INBOUND).await.unwrap().len(), 1);
+    // Accept the critical finding as a risk: a past expiry is refused.
+    let accept = c.form(Locator::Css("form.accept")).await.unwrap();
+    accept.set_by_name("rationale", "The copier is replaced in January").await.unwrap();
+    accept.set_by_name("approver", "Dr. Reyes").await.unwrap();
+    accept.set_by_name("expires_on", "2001-01-01").await.unwrap();
+    submit(&c, c.find(Locator::Css("form.accept button")).await.unwrap()).await;
+    assert!(text_of(&c, ".notice").await.contains("the expiry must be a date"));
+    let until = plumbline_collector::register::table::add_days(&plumbline_collector::timestamp::today(), 30).unwrap();
+    let accept = c.form(Locator::Css("form.accept")).await.unwrap();
+    accept.set_by_name("rationale", "The copier is replaced in January").await.unwrap();
+    accept.set_by_name("approver", "Dr. Reyes").await.unwrap();
+    accept.set_by_name("expires_on", &until).await.unwrap();
+    submit(&c, c.find(Locator::Css("form.accept button")).await.unwrap()).await;
+    assert!(text_of(&c, ".accepted").await.contains(&format!("Accepted until {until}")));
 
     // The review queue: a note is required; a decision is made once.
     c.goto(&format!("{base}/tenants/{NORTHWIND}/review")).await.unwrap();

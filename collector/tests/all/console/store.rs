@@ -7,7 +7,7 @@ use crate::support::Backend;
 use plumbline_collector::accounts::sessions::{self, SessionPolicy, SignInError};
 use plumbline_collector::accounts::throttle::{Throttle, ACCOUNT_FAILURES};
 use plumbline_collector::accounts::{self, AccountError, Role};
-use plumbline_collector::store::console::{DecideOutcome, Decision};
+use plumbline_collector::store::console::{Acceptance, DecideOutcome, Decision};
 use plumbline_collector::store::{FindingFilter, StoreError};
 use plumbline_collector::{timestamp, tokens};
 use plumbline_protocol::read_api::AnnotationsUpdate;
@@ -150,4 +150,37 @@ async fn review_decisions(backend: Backend) {
     assert_eq!(history[0].decision.as_ref().unwrap().decision, "suspicious");
 }
 
-both_backends!(users_and_sessions, fleet_counts, review_decisions);
+async fn accepted_risk(backend: Backend) {
+    let t = backend.store().await;
+    fixture::load(&t).await;
+    let s = t.dyn_store();
+    let today = timestamp::today();
+    let critical = s.findings(NORTHWIND, FindingFilter::Open).await.unwrap().into_iter().find(|f| f.entry.connector_key == INBOUND).unwrap();
+    let accept = |until: &str| Acceptance {
+        rationale: "the copier cannot do TLS until its replacement in January".into(),
+        approver: "Dr. Reyes (practice owner)".into(),
+        expires_on: until.into(),
+        accepted_by: "eng@msp.example".into(),
+        accepted_at: timestamp::now(),
+    };
+    assert!(!s.accept_risk(NORTHWIND, "no-such-finding", accept(&today)).await.unwrap());
+    assert!(!s.accept_risk(FABRIKAM, &critical.entry.id, accept(&today)).await.unwrap(), "another tenant's finding");
+    assert!(s.accept_risk(NORTHWIND, &critical.entry.id, accept(&today)).await.unwrap());
+    // Accepted, not open, in the fleet and the register, while it holds.
+    let nw = s.fleet(Some(&[NORTHWIND.to_string()]), &today).await.unwrap().remove(0);
+    assert_eq!(nw.open_findings_by_severity.get("critical"), None, "{:?}", nw.open_findings_by_severity);
+    let view = plumbline_collector::reads::register(s, NORTHWIND).await.unwrap();
+    let f = view.open_findings.iter().find(|f| f.entry.id == critical.entry.id).unwrap();
+    assert_eq!(f.status, "accepted");
+    assert_eq!(view.connectors.iter().find(|c| c.entry.key == INBOUND).unwrap().open_findings, 0);
+    let audit = s.audit(NORTHWIND, INBOUND).await.unwrap();
+    assert!(audit[0].action == "accept-risk" && audit[0].after.as_deref().unwrap().contains("Dr. Reyes"));
+    // The day after its expiry it is open again, by itself.
+    assert!(s.accept_risk(NORTHWIND, &critical.entry.id, accept("2000-01-01")).await.unwrap());
+    let view = plumbline_collector::reads::register(s, NORTHWIND).await.unwrap();
+    assert_ne!(view.open_findings.iter().find(|f| f.entry.id == critical.entry.id).unwrap().status, "accepted");
+    let nw = s.fleet(Some(&[NORTHWIND.to_string()]), &today).await.unwrap().remove(0);
+    assert_eq!(nw.open_findings_by_severity.get("critical"), Some(&1));
+}
+
+both_backends!(users_and_sessions, fleet_counts, review_decisions, accepted_risk);

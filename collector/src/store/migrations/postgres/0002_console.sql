@@ -61,3 +61,15 @@ CREATE TABLE audit (
     after TEXT
 );
 CREATE INDEX audit_by_connector ON audit (tenant_id, connector_key, id);
+
+-- Accepted risk: a finding shows as accepted, not open, until it expires.
+CREATE TABLE risk_acceptances (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id),
+    finding_id TEXT NOT NULL,
+    rationale TEXT NOT NULL,
+    approver TEXT NOT NULL,
+    expires_on TEXT NOT NULL,
+    accepted_by TEXT NOT NULL,
+    accepted_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, finding_id)
+);
