@@ -27,7 +27,7 @@ pub async fn annotate(
     annotations::validate(&update)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_annotation", e.to_string()))?;
     let saved =
-        state.store.update_annotations(&tenant, &key, update, &caller.name, &timestamp::now()).await?.ok_or_else(
+        state.store.update_annotations(&tenant, &key, update, &caller.principal.name, &timestamp::now()).await?.ok_or_else(
             || {
                 ApiError::new(
                     StatusCode::NOT_FOUND,
@@ -36,6 +36,6 @@ pub async fn annotate(
                 )
             },
         )?;
-    tracing::info!(tenant = %tenant, key = %key, by = %caller.name, "annotations updated");
+    tracing::info!(tenant = %tenant, key = %key, by = %caller.principal.name, "annotations updated");
     Ok(Json(saved))
 }

@@ -13,12 +13,10 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-/// Who is asking.
+/// Who is asking: the token's name and what it may do.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// The token's name.
-    pub name: String,
-    /// What it may do.
+    /// What it may do; its `name` is the token's.
     pub principal: Principal,
 }
 
@@ -36,8 +34,7 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|token| !token.is_empty())
             .ok_or_else(ApiError::unauthorized)?;
         let record = state.store.api_token(&tokens::hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
-        let principal = Principal::api_token(&record.name, record.tenant_id.as_deref());
-        Ok(Caller { name: record.name, principal })
+        Ok(Caller { principal: Principal::api_token(&record.name, record.tenant_id.as_deref()) })
     }
 }
 

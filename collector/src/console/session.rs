@@ -50,6 +50,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The session token from the request's cookies.
 pub fn cookie_token(parts: &Parts) -> Option<String> {
+    cookie(parts, COOKIE_NAME)
+}
+
+/// The value of the request's cookie `name`, if set and not empty.
+pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts
         .headers
         .get_all(COOKIE)
@@ -57,7 +62,7 @@ pub fn cookie_token(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_string())
         .filter(|v| !v.is_empty())
 }

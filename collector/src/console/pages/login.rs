@@ -58,21 +58,9 @@ pub struct LoginForm {
     csrf: String,
 }
 
-fn login_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|p| p.trim().split_once('='))
-        .find(|(n, _)| *n == LOGIN_COOKIE)
-        .map(|(_, v)| v.to_string())
-}
-
 /// `POST /login`: a session cookie and the fleet, or the form again.
 pub async fn submit(State(state): State<AppState>, parts: Parts, Form(f): Form<LoginForm>) -> Response {
-    if f.csrf.is_empty() || login_cookie(&parts).as_deref() != Some(f.csrf.as_str()) {
+    if f.csrf.is_empty() || session::cookie(&parts, LOGIN_COOKIE).as_deref() != Some(f.csrf.as_str()) {
         return login_page(&state, StatusCode::FORBIDDEN, &f.email, "The form expired; please sign in again.");
     }
     let address = session::client_address(&parts);
