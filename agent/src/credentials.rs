@@ -5,7 +5,7 @@
 //! shortly before it expires, and attaches it only to hosts in the profile's
 //! audience. Plugins never see secrets or tokens.
 
-use crate::capabilities::network::Endpoints;
+use crate::endpoints::Endpoints;
 use crate::config::{CredentialConfig, HostPattern};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use base64::Engine as _;

@@ -2,7 +2,7 @@
 //! them. For MSP support and for checking a deployment.
 
 use crate::config::{default_paths, Resolved};
-use crate::runtime::private;
+use crate::platform::private;
 use std::fmt::Write as _;
 use std::path::Path;
 

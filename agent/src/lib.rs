@@ -7,7 +7,9 @@ pub mod config;
 pub mod credentials;
 pub mod delivery;
 pub mod doctor;
+pub mod endpoints;
 pub mod output;
+pub mod platform;
 pub mod runtime;
 pub mod scan;
 

@@ -2,7 +2,7 @@
 //! one [`ScanResult`]. A plugin that fails is reported as failed; the
 //! others' results stand.
 
-use crate::capabilities::host_info::now_ms;
+use crate::platform::clock::{now_ms, rfc3339};
 use crate::capabilities::Network;
 use crate::config::Resolved;
 use crate::register::{PluginStatus, ScanResult};
@@ -117,11 +117,4 @@ async fn scan_one(
             (status, None)
         }
     }
-}
-
-/// ms since the epoch as RFC 3339 UTC.
-pub fn rfc3339(ms: u64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

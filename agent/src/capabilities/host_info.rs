@@ -15,17 +15,9 @@ pub struct HostFacts {
     pub settings: Vec<(String, String)>,
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 impl Host for HostState {
     async fn now_ms(&mut self) -> wasmtime::Result<u64> {
-        Ok(now_ms())
+        Ok(crate::platform::clock::now_ms())
     }
 
     async fn tenant_id(&mut self) -> wasmtime::Result<String> {

@@ -44,7 +44,7 @@ impl Collector {
     /// A client for the collector at `base`, trusting the web roots and the
     /// certificates in `ca_file`.
     pub fn new(base: url::Url, ca_file: Option<&Path>) -> Result<Self, DeliveryError> {
-        let mut roots = crate::capabilities::network::web_roots();
+        let mut roots = crate::platform::tls::web_roots();
         if let Some(path) = ca_file {
             let ca_error = |message: String| DeliveryError::CaFile { path: path.to_path_buf(), message };
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
@@ -59,7 +59,7 @@ impl Collector {
             }
         }
         let http = reqwest::Client::builder()
-            .use_preconfigured_tls(crate::capabilities::network::tls_client_config_with_roots(roots))
+            .use_preconfigured_tls(crate::platform::tls::client_config_with_roots(roots))
             .redirect(reqwest::redirect::Policy::none())
             .timeout(limits::REQUEST_TIMEOUT)
             .connect_timeout(limits::CONNECT_TIMEOUT)

@@ -10,7 +10,7 @@
 use super::client::Collector;
 use super::{keys, DeliveryError};
 use crate::config::DeliverySettings;
-use crate::runtime::private::{self, Access};
+use crate::platform::private::{self, Access};
 use plumbline_protocol::identity::{public_key_b64, AgentKey};
 use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, ErrorBody};
 use serde::{Deserialize, Serialize};
@@ -111,7 +111,7 @@ pub async fn enroll(
         agent_id: response.agent_id,
         tenant_id: response.tenant_id,
         site_id: response.site_id,
-        enrolled_at: crate::scan::rfc3339(crate::capabilities::host_info::now_ms()),
+        enrolled_at: crate::platform::clock::now_rfc3339(),
     };
     enrollment.save(&settings.enrollment_file())?;
     Ok(Enrolled {

@@ -7,7 +7,7 @@
 //! `enroll --force` leaves the working key in place.
 
 use super::DeliveryError;
-use crate::runtime::private::{self, Access};
+use crate::platform::private::{self, Access};
 use plumbline_protocol::identity::{public_key_pem, AgentKey};
 use std::path::{Path, PathBuf};
 

@@ -105,7 +105,7 @@ pub async fn flush(
             Outcome::Refused { status, error, message, .. } => {
                 let rejection = Rejection {
                     sequence: batch.sequence,
-                    rejected_at: crate::scan::rfc3339(crate::capabilities::host_info::now_ms()),
+                    rejected_at: crate::platform::clock::now_rfc3339(),
                     status,
                     error,
                     message,

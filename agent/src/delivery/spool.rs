@@ -60,7 +60,7 @@
 
 use super::lock::SpoolLock;
 use super::{limits, DeliveryError};
-use crate::runtime::private::{self, Access};
+use crate::platform::private::{self, Access};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -311,7 +311,7 @@ impl Spool {
     pub fn record_error(&mut self, message: &str) -> Result<(), DeliveryError> {
         let path = self.dir.join(LAST_ERROR_FILE);
         let e = LastError {
-            at: crate::scan::rfc3339(crate::capabilities::host_info::now_ms()),
+            at: crate::platform::clock::now_rfc3339(),
             message: message.to_string(),
         };
         let json = serde_json::to_vec_pretty(&e).expect("an error record serializes");

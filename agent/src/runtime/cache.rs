@@ -23,7 +23,7 @@ impl CompileCache {
     /// Use `dir` (created if missing, private to this account).
     pub fn new(dir: &Path, engine: &Engine) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        crate::runtime::private::restrict_dir(dir)?;
+        crate::platform::private::restrict_dir(dir)?;
         let mut h = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut h);
         Ok(CompileCache {
@@ -66,7 +66,7 @@ impl CompileCache {
         let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
         std::fs::write(&tmp, &bytes)?;
-        crate::runtime::private::restrict_file(&tmp)?;
+        crate::platform::private::restrict_file(&tmp)?;
         std::fs::rename(&tmp, &path)?;
         Ok(())
     }

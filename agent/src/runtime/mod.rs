@@ -12,7 +12,6 @@
 
 pub mod cache;
 pub mod limits;
-pub mod private;
 mod report;
 pub mod wit;
 
