@@ -147,7 +147,7 @@ fn single_owner(key: &str, f: &FlowFacts, env_display: &str, users: Option<&BTre
 
 /// A Teams webhook trigger whose `triggerAuthenticationType` is Anyone.
 fn teams_webhook_anyone(key: &str, f: &FlowFacts, env_display: &str) -> Option<Finding> {
-    if !f.flow.has_teams_webhook() || f.auth != AuthKnowledge::Set(TriggerAuth::Anyone) {
+    if !f.has_teams_webhook() || f.auth != AuthKnowledge::Set(TriggerAuth::Anyone) {
         return None;
     }
     Some(
@@ -177,7 +177,7 @@ fn teams_webhook_anyone(key: &str, f: &FlowFacts, env_display: &str) -> Option<F
 
 /// An HTTP request trigger, unless its setting is known to require sign-in.
 fn http_trigger(key: &str, f: &FlowFacts, env_display: &str) -> Option<Finding> {
-    if f.flow.has_teams_webhook() || f.has_http_trigger() != Some(true) {
+    if f.has_teams_webhook() || f.has_http_trigger() != Some(true) {
         return None;
     }
     if let AuthKnowledge::Set(a) = &f.auth {
@@ -191,6 +191,10 @@ fn http_trigger(key: &str, f: &FlowFacts, env_display: &str) -> Option<Finding> 
             .to_string(),
         AuthKnowledge::NotSet => "the trigger has no 'Who can trigger the flow' setting (made before it existed), so"
             .to_string(),
+        AuthKnowledge::Set(TriggerAuth::Other(a)) => format!(
+            "the trigger's 'Who can trigger the flow' setting is {a:?}, which this plugin does not know; unless it \
+             requires sign-in,"
+        ),
         AuthKnowledge::Set(a) => format!("'Who can trigger the flow' is {}, so", a.as_str()),
     };
     Some(

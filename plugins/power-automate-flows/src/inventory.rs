@@ -2,7 +2,7 @@
 //! [`Source`] (live APIs or saved answers), with `max_flows` enforced.
 
 use crate::config::Config;
-use crate::model::{AuthKnowledge, Definition, Environment, Flow, Permission, User};
+use crate::model::{any_http, AuthKnowledge, Connectors, Definition, Environment, Flow, Permission, Trigger, User};
 use plumbline_plugin_sdk::ScanError;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -35,9 +35,8 @@ pub struct FlowFacts {
     pub permissions: Option<Vec<Permission>>,
     /// Its trigger authentication, from the definition.
     pub auth: AuthKnowledge,
-    /// Whether it has an HTTP trigger, from the definition when the summary
-    /// did not say.
-    pub definition_http: Option<bool>,
+    /// Its definition, when it was read.
+    pub definition: Option<Definition>,
 }
 
 impl FlowFacts {
@@ -47,13 +46,39 @@ impl FlowFacts {
             flow,
             permissions: None,
             auth: AuthKnowledge::NotRead,
-            definition_http: None,
+            definition: None,
         }
     }
 
-    /// HTTP trigger: from the summary, else from the definition.
+    /// The triggers: the definition's when it was read (the summary may be
+    /// empty or leave out a Request trigger's kind), else the summary's.
+    pub fn triggers(&self) -> Option<&[Trigger]> {
+        self.definition
+            .as_ref()
+            .map(|d| d.triggers.as_slice())
+            .filter(|ts| !ts.is_empty())
+            .or(self.flow.triggers.as_deref())
+    }
+
+    /// Whether a trigger is the Teams webhook trigger.
+    pub fn has_teams_webhook(&self) -> bool {
+        self.triggers().into_iter().flatten().any(Trigger::is_teams_webhook)
+    }
+
+    /// Whether a trigger is an HTTP request trigger (see [`any_http`]).
     pub fn has_http_trigger(&self) -> Option<bool> {
-        self.flow.has_http_trigger().or(self.definition_http)
+        any_http(self.triggers()?)
+    }
+
+    /// Whether a trigger may have a URL, or the triggers are unknown: then
+    /// who may call it belongs in the register, even as "unknown".
+    pub fn may_have_url(&self) -> bool {
+        self.triggers().is_none_or(|ts| ts.iter().any(Trigger::may_have_url))
+    }
+
+    /// The connectors: the definition's when it names them, else the summary's.
+    pub fn connectors(&self) -> Option<&Connectors> {
+        self.definition.as_ref().and_then(|d| d.connectors.as_ref()).or(self.flow.connectors.as_ref())
     }
 }
 
@@ -136,16 +161,28 @@ pub fn collect(source: &mut impl Source, config: &Config) -> Result<Inventory, S
             inv.cut = true;
         }
         let mut facts = Vec::with_capacity(flows.len());
+        let mut unsummarised_without_definition = 0;
         for flow in flows {
             let mut f = FlowFacts::listed(flow);
             f.permissions = source.permissions(&env.name, &f.flow.name)?;
             if f.flow.needs_definition() {
                 if let Some(def) = source.definition(&env.name, &f.flow.name)? {
                     f.auth = def.trigger_auth();
-                    f.definition_http = def.has_http_trigger();
+                    f.definition = Some(def);
                 }
             }
+            if f.triggers().is_none() {
+                unsummarised_without_definition += 1;
+            }
             facts.push(f);
+        }
+        if unsummarised_without_definition > 0 {
+            inv.notes.push(format!(
+                "environment {}: {unsummarised_without_definition} flows have an empty trigger summary and no readable \
+                 definition, so whether anyone can call them by URL is unknown; in offline mode, export again with \
+                 demo/flows/export-flows.ps1, which saves the definitions of such flows",
+                env.name
+            ));
         }
         inv.flows_examined += facts.len();
         let listing = if more { Listing::Cut } else { Listing::Complete };

@@ -3,7 +3,7 @@
 
 use crate::checks::{managers, principal_label};
 use crate::inventory::{EnvironmentFacts, FlowFacts};
-use crate::model::{FlowState, Role, User};
+use crate::model::{Connectors, FlowState, Role, Trigger, User};
 use plumbline_plugin_sdk::{Category, ConnectorRecord};
 use std::collections::BTreeMap;
 
@@ -27,20 +27,18 @@ pub fn environment_key(env: &str) -> String {
 /// - `owner`: the principal with the Owner role; `co_owners`: those with
 ///   CanEdit (what the Power Automate UI calls co-owners: they can edit,
 ///   share and hand over the flow). Run-only users (CanView) are not listed.
-/// - `auth_type`: the trigger (`TeamsIncomingWebhookTrigger`, `Request`,
-///   `Recurrence`, `OpenApiConnection`...).
+/// - `auth_type`: the trigger (`TeamsIncomingWebhookTrigger`, `Request (Http)`,
+///   `Request (Button)`, `Recurrence`, `OpenApiConnection`...), from the
+///   definition when it was read; `unknown` when neither names one.
 /// - category `workflow` for a Teams webhook flow (what the Teams Workflows
 ///   app makes), else `power-automate-flow`; migration state `workflow` for
 ///   flows with a webhook or HTTP trigger (their URL is a Workflows URL).
 pub fn flow_record(key: &str, f: &FlowFacts, env_display: &str, users: Option<&BTreeMap<String, User>>) -> ConnectorRecord {
     let flow = &f.flow;
-    let teams = flow.has_teams_webhook();
+    let teams = f.has_teams_webhook();
     let http = f.has_http_trigger() == Some(true);
     let category = if teams { Category::Workflow } else { Category::PowerAutomateFlow };
-    let trigger = flow.triggers.as_ref().map(|ts| {
-        let labels: Vec<String> = ts.iter().map(|t| t.label()).collect();
-        if labels.is_empty() { "none".to_string() } else { labels.join(", ") }
-    });
+    let trigger = f.triggers().map(|ts| ts.iter().map(Trigger::label).collect::<Vec<_>>().join(", "));
     let (mut owner, mut co_owners) = (None, Vec::new());
     if let Some(perms) = &f.permissions {
         for p in managers(perms) {
@@ -70,20 +68,16 @@ pub fn flow_record(key: &str, f: &FlowFacts, env_display: &str, users: Option<&B
         .attr("state", flow.state.as_ref().map_or(UNKNOWN, FlowState::as_str))
         .attr(
             "connectors",
-            match &flow.connectors {
-                None => UNKNOWN.to_string(),
-                Some(c) if c.is_empty() => "none".to_string(),
-                Some(c) => c.join(", "),
-            },
+            f.connectors().map_or_else(|| UNKNOWN.to_string(), Connectors::describe),
         );
     r.co_owners = co_owners;
     if f.permissions.is_none() {
         r = r.attr("owners", UNKNOWN);
     }
-    if teams || http || flow.needs_definition() {
+    if teams || http || f.may_have_url() {
         r = r.attr("trigger_authentication", f.auth.describe());
     }
-    if let Some(kind) = flow.triggers.iter().flatten().find(|t| t.is_request()).and_then(|t| t.kind.clone()) {
+    if let Some(kind) = f.triggers().into_iter().flatten().find(|t| t.is_request()).and_then(|t| t.kind.clone()) {
         r = r.attr("trigger_kind", kind);
     }
     if let Some(reason) = flow.suspension() {

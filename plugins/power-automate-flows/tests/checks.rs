@@ -5,7 +5,7 @@ use power_automate_flows::assess::{assess, REPORT_BUDGET_BYTES};
 use power_automate_flows::checks::*;
 use power_automate_flows::inventory::{EnvironmentFacts, FlowFacts, Inventory, Listing};
 use power_automate_flows::model::{
-    AccountStatus, AuthKnowledge, Environment, Flow, Permission, PrincipalType, Role, TriggerAuth, User,
+    AccountStatus, AuthKnowledge, Definition, Environment, Flow, Permission, PrincipalType, Role, TriggerAuth, User,
 };
 use plumbline_plugin_sdk::{Category, Finding, Report, Severity};
 use serde_json::{json, Value};
@@ -251,7 +251,7 @@ fn http_trigger_fires_unless_sign_in_is_required() {
         let r = c.report();
         assert_eq!(ids(&r).contains(&HTTP_TRIGGER), fires, "{auth:?}");
         let entry = r.connectors.iter().find(|c| c.key.starts_with("flow:")).unwrap();
-        assert_eq!(entry.auth_type.as_deref(), Some("Request"));
+        assert_eq!(entry.auth_type.as_deref(), Some("Request (Http)"));
         assert_eq!(entry.get_attr("trigger_kind"), Some("Http"));
         assert_eq!(entry.migration_state.as_deref(), Some("workflow"));
         assert_eq!(entry.category, Category::PowerAutomateFlow);
@@ -266,9 +266,12 @@ fn http_trigger_fires_unless_sign_in_is_required() {
         let r = Case::new(flow(t.clone(), json!({}))).report();
         assert!(ids(&r).is_empty(), "{t}");
     }
+    let r = Case::new(flow(json!({"type": "Request", "kind": "Button"}), json!({}))).report();
+    let button = r.connectors.iter().find(|c| c.key.starts_with("flow:")).unwrap();
+    assert_eq!((button.auth_type.as_deref(), button.get_attr("trigger_authentication")), (Some("Request (Button)"), None));
     // A Request without a kind that the definition shows to be HTTP: fires.
     let mut f = FlowFacts::listed(flow(json!({"type": "Request"}), json!({})));
-    f.definition_http = Some(true);
+    f.definition = Definition::from_flow_value(&json!({"properties": {"definition": {"triggers": {"manual": {"type": "Request", "kind": "Http"}}}}}));
     assert_eq!(f.has_http_trigger(), Some(true));
 }
 

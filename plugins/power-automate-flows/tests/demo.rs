@@ -2,44 +2,19 @@
 //! source (on std::fs here, the host's files capability in a scan) and give
 //! the register and findings the demo is meant to show.
 
-use power_automate_flows::assess::{assess, REPORT_BUDGET_BYTES};
+mod common;
+
+use plumbline_plugin_sdk::{Category, Report};
 use power_automate_flows::checks::*;
-use power_automate_flows::offline::{Files, Offline};
-use power_automate_flows::{collect, Config, Mode};
-use plumbline_plugin_sdk::files::decode_text;
-use plumbline_plugin_sdk::{Category, Report, ScanError};
-use std::path::PathBuf;
-
-struct StdFiles;
-
-impl Files for StdFiles {
-    fn list(&mut self, dir: &str) -> Result<Vec<(String, bool)>, ScanError> {
-        let entries = std::fs::read_dir(dir).map_err(|e| ScanError::Config(format!("{dir}: {e}")))?;
-        Ok(entries
-            .flatten()
-            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path().is_dir()))
-            .collect())
-    }
-
-    fn read(&mut self, path: &str) -> Result<String, ScanError> {
-        let bytes = std::fs::read(path).map_err(|e| ScanError::Config(format!("{path}: {e}")))?;
-        decode_text(&bytes).map_err(|m| ScanError::Malformed(format!("{path}: {m}")))
-    }
-}
 
 fn demo_dir() -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../demo/flows")
-        .to_string_lossy()
-        .into_owned()
+    common::crate_dir("../../demo/flows")
 }
 
 fn demo_report() -> Report {
-    let dir = demo_dir();
-    let config = Config { mode: Mode::Offline { export_dir: dir.clone() }, environments: Vec::new(), max_flows: 1000 };
-    let inv = collect(&mut Offline::new(StdFiles, &dir), &config).expect("the demo reads");
+    let (inv, report) = common::scan(&demo_dir());
     assert!(inv.notes.is_empty(), "{:?}", inv.notes);
-    assess(&inv, "power-automate-flows", REPORT_BUDGET_BYTES).0
+    report
 }
 
 fn name_of<'a>(r: &'a Report, key: &str) -> &'a str {
