@@ -11,7 +11,8 @@
         <environment>\flows.json     Power Automate admin v2/flows, all pages merged
         <environment>\permissions.json   {"<flow name>": <permissions answer>, ...}
         <environment>\definitions.json   {"<flow name>": <flow with its definition>, ...}
-                                     (only flows with a Teams webhook or HTTP trigger)
+                                     (flows with a Teams webhook or HTTP trigger, and
+                                     flows whose summary lists no trigger at all)
 
     It needs a Power Platform administrator (or Dynamics 365 administrator)
     for the admin flow APIs, and Graph User.Read.All (or Directory.Read.All)
@@ -125,15 +126,21 @@ function Save-Json($Object, [string] $Path) {
     $Object | ConvertTo-Json -Depth 50 | Out-File -FilePath $Path -Encoding utf8
 }
 
+# Whether only the flow's definition can tell who may call it, as the
+# plugin decides: the admin list often answers "triggers": [], which says
+# nothing (every flow has a trigger), so such flows need it too.
 function Test-NeedsDefinition($FlowObject) {
     $summary = $FlowObject.properties.PSObject.Properties['definitionSummary']
-    if (-not $summary) { return $false }
-    foreach ($t in @($summary.Value.triggers)) {
-        if ($null -eq $t) { continue }
+    if (-not $summary -or $null -eq $summary.Value) { return $true }
+    $triggersProperty = $summary.Value.PSObject.Properties['triggers']
+    $triggers = if ($triggersProperty) { @($triggersProperty.Value | Where-Object { $null -ne $_ }) } else { @() }
+    if ($triggers.Count -eq 0) { return $true }
+    foreach ($t in $triggers) {
         $op = if ($t.PSObject.Properties['swaggerOperationId']) { $t.swaggerOperationId } else { '' }
         $kind = if ($t.PSObject.Properties['kind']) { $t.kind } else { '' }
+        $type = if ($t.PSObject.Properties['type']) { $t.type } else { '' }
         if ($op -eq 'TeamsIncomingWebhookTrigger' -or $kind -eq 'TeamsWebhook') { return $true }
-        if ($t.type -eq 'Request' -and ($kind -eq '' -or $kind -eq 'Http')) { return $true }
+        if ($type -eq 'Request' -and ($kind -eq '' -or $kind -eq 'Http')) { return $true }
     }
     return $false
 }

@@ -8,8 +8,9 @@
 //! - the environments (Power Platform admin API);
 //! - each environment's flows (Power Automate admin `v2/flows`);
 //! - each flow's permissions (owners, co-owners);
-//! - for flows with a Teams webhook or HTTP trigger, the flow definition
-//!   (who may call the trigger URL);
+//! - for flows with a Teams webhook or HTTP trigger, or whose summary lists
+//!   no trigger (the admin list often answers `"triggers": []`), the flow
+//!   definition (the real triggers, who may call the trigger URL, connectors);
 //! - the owners' accounts (Graph): enabled, disabled or deleted.
 //!
 //! Register entries: `flow:{environment}:{flow}` per flow (see

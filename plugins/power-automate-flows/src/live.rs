@@ -6,7 +6,8 @@
 //! - 1 + pages: `GET api.bap.microsoft.com/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2023-06-01`
 //! - per environment, pages of [`FLOW_PAGE_SIZE`]: `GET api.flow.microsoft.com/providers/Microsoft.ProcessSimple/scopes/admin/environments/{env}/v2/flows?api-version=2016-11-01&$top=250`, following `nextLink`
 //! - per flow: `GET .../scopes/admin/environments/{env}/flows/{flow}/permissions?api-version=2016-11-01`
-//! - per flow with a Teams webhook or Request trigger: `GET .../flows/{flow}?api-version=2016-11-01&$expand=properties.definition`
+//! - per flow with a Teams webhook or Request trigger, or with no trigger in its summary (often all of
+//!   them: the admin list may answer `"triggers": []`): `GET .../flows/{flow}?api-version=2016-11-01&$expand=properties.definition`
 //! - per [`GET_BY_IDS_CHUNK`] distinct owners: `POST graph.microsoft.com/v1.0/directoryObjects/getByIds?$select=...`
 //!   (`$select` because v1.0 returns only a few user properties by default)
 //! - per owner that answer left out or without `accountEnabled` (at most
@@ -486,6 +487,45 @@ mod tests {
         );
         let e = live.environments().unwrap_err();
         assert!(e.to_string().contains("more than"), "{e}");
+    }
+
+    /// The real admin answer with `"triggers": []` (pnp/cli-microsoft365,
+    /// see tests/fixtures/real-samples/README.md for it and the definitions):
+    /// both definitions are asked for, and who may call each is read.
+    #[test]
+    fn empty_summaries_are_read_from_the_definition() {
+        const ENV: &str = "Default-1e852b49-bf4b-4ba5-bcd4-a8c4706c8ed4";
+        const FLOWS: &str = include_str!("../tests/fixtures/real-samples/Default-1e852b49-bf4b-4ba5-bcd4-a8c4706c8ed4/flows.json");
+        const DEFINITIONS: &str =
+            include_str!("../tests/fixtures/real-samples/Default-1e852b49-bf4b-4ba5-bcd4-a8c4706c8ed4/definitions.json");
+        let definitions: Value = serde_json::from_str(DEFINITIONS).unwrap();
+        let mut asked = Vec::new();
+        let mut live = Live::new(
+            |r: &Request| {
+                let u = r.url.as_str();
+                if u.starts_with("https://api.bap.microsoft.com/") {
+                    return ok(json!({"value": [{"name": ENV}]}));
+                }
+                if u.contains("/v2/flows") {
+                    return ok(serde_json::from_str(FLOWS).unwrap());
+                }
+                if u.contains("/permissions") {
+                    return ok(json!({"value": []}));
+                }
+                let flow = u.split("/flows/").nth(1).and_then(|f| f.split('?').next()).unwrap().to_string();
+                assert!(u.ends_with("$expand=properties.definition"), "{u}");
+                asked.push(flow.clone());
+                ok(definitions[flow.as_str()].clone())
+            },
+            "flow",
+            "bap",
+            None,
+        );
+        let inv = collect(&mut live, &config(10)).unwrap();
+        drop(live);
+        assert_eq!(asked, ["fc2d4ef5-4151-4e93-9aaa-1f380d7ed95d", "0eabab30-8e55-4100-911f-e7afd9ba8919"]);
+        let auth: Vec<_> = inv.environments[0].flows.iter().map(|f| f.auth.describe().to_string()).collect();
+        assert_eq!(auth, ["Anyone", "SpecificUsers"]);
     }
 
     #[test]

@@ -12,8 +12,9 @@
 //!                              (all pages merged)
 //!     permissions.json         {"<flow name>": <that flow's permissions answer>, ...}
 //!     definitions.json         optional: {"<flow name>": <GET .../flows/{flow}?$expand=properties.definition answer>, ...}
-//!                              (or an array of those answers); only flows with a Teams
-//!                              webhook or Request trigger need one
+//!                              (or an array of those answers); flows with a Teams
+//!                              webhook or Request trigger need one, and so do flows
+//!                              whose summary lists no trigger
 //! ```
 //!
 //! File and folder names are matched case-insensitively. Every file may be
