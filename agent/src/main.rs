@@ -1,15 +1,11 @@
 //! `plumbline`: the site agent's command line. This file only parses and
-//! dispatches; each command group lives in `cli/`.
-//!
-//! Exit codes, for RMM scripts: 0 the command ran; 1 a finding at or above
-//! `--fail-on` exists (`scan`, `run`), batches are still queued after
-//! `spool flush`, or `verify` found the envelope invalid; 2 a configuration
-//! or runtime error. A collector that is down does not change `run`'s exit
-//! code: the batch waits in the spool.
+//! dispatches; each command group lives in `cli/`. The exit codes are
+//! `cli::exit::Exit`.
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use cli::exit::Exit;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -51,7 +47,14 @@ enum Command {
 
 fn main() -> ExitCode {
     cli::console_utf8();
-    let parsed = Cli::parse();
+    // The exit codes are listed where RMM script authors look: the top
+    // `--help` and the two commands whose codes they check.
+    let codes = Exit::help();
+    let command = Cli::command()
+        .after_help(codes.clone())
+        .mut_subcommand("scan", |c| c.after_help(codes.clone()))
+        .mut_subcommand("run", |c| c.after_help(codes.clone()));
+    let parsed = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     cli::init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -59,8 +62,8 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("plumbline: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
+            eprintln!("plumbline: error: cannot start the async runtime: {e}; check the process limits (threads)");
+            return ExitCode::from(Exit::Config.code());
         }
     };
     let outcome = rt.block_on(async {
@@ -75,10 +78,12 @@ fn main() -> ExitCode {
         }
     });
     match outcome {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => ExitCode::from(exit.code()),
         Err(e) => {
             eprintln!("plumbline: error: {e:#}");
-            ExitCode::from(2)
+            // Like clap's usage errors: an error that stops a command is
+            // nearly always how it was set up (config, enrollment, rights).
+            ExitCode::from(Exit::Config.code())
         }
     }
 }

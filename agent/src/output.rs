@@ -26,6 +26,9 @@ pub fn render(result: &ScanResult, format: Format, color: bool) -> anyhow::Resul
 }
 
 /// `plumbline: 9 connectors; findings: 1 critical, 4 high, 5 medium, 1 low, 0 info; plugins: 1 ok, 0 failed`
+///
+/// A failed plugin leads the line: "0 critical" must not read as a clean
+/// bill when the plugin that would have found one never reported.
 pub fn summary(result: &ScanResult) -> String {
     let sev: Vec<String> = result
         .severity_counts()
@@ -34,8 +37,20 @@ pub fn summary(result: &ScanResult) -> String {
         .map(|(s, n)| format!("{n} {}", s.as_str()))
         .collect();
     let failed = result.failed_plugins();
+    let names: Vec<&str> = result.plugins.iter().filter(|p| p.status != "ok").map(|p| p.name.as_str()).collect();
+    let incomplete = match names.len() {
+        0 => String::new(),
+        1 => format!(
+            "INCOMPLETE: {} failed, so its connectors and findings are missing (its error is under plugins); ",
+            names[0]
+        ),
+        _ => format!(
+            "INCOMPLETE: {} failed, so their connectors and findings are missing (their errors are under plugins); ",
+            names.join(", ")
+        ),
+    };
     format!(
-        "plumbline: {} connectors; findings: {}; plugins: {} ok, {failed} failed",
+        "plumbline: {incomplete}{} connectors; findings: {}; plugins: {} ok, {failed} failed",
         result.connectors.len(),
         sev.join(", "),
         result.plugins.len() - failed

@@ -32,7 +32,7 @@ fn quiet_site(extra: &str) -> (Site, String) {
     (site, config)
 }
 
-fn text(out: &Output) -> String {
+pub fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
@@ -45,7 +45,7 @@ fn enroll(site: &Site, config: &str, stub: &StubCollector, token: &str) -> Outpu
     site.run(&["enroll", "--collector", &stub.url(), "--token", token, "--config", config])
 }
 
-fn enrolled_site(stub: &StubCollector, extra: &str) -> (Site, String) {
+pub fn enrolled_site(stub: &StubCollector, extra: &str) -> (Site, String) {
     let (site, config) = quiet_site(extra);
     let out = enroll(&site, &config, stub, TOKEN);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -315,7 +315,7 @@ fn a_refused_batch_moves_to_rejected_and_later_batches_still_go() {
 
     stub.come_up();
     let out = site.run(&["spool", "flush", "--config", &config]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(4), "one refusal fails the delivery: {}", text(&out));
     assert!(stdout(&out).contains("delivery: 2 delivered, 0 queued, 1 rejected"), "{}", text(&out));
     assert!(text(&out).contains("refused batch 2") && text(&out).contains("bad_signature"), "{}", text(&out));
     assert_eq!(stub.stored_sequences(), vec![1, 3]);
@@ -352,6 +352,7 @@ fn a_batch_refused_by_a_mistaken_revocation_is_requeued_and_delivered() {
     let agent = stub.agents()[0].agent_id.clone();
     stub.revoke(&agent);
     let out = site.run(&["run", "--config", &config]);
+    assert_eq!(out.status.code(), Some(4), "a refused delivery is no success: {}", text(&out));
     assert!(stdout(&out).contains("0 delivered, 0 queued, 1 rejected"), "{}", text(&out));
     assert!(text(&out).contains("plumbline spool requeue 1"), "the warning says how to send it again: {}", text(&out));
 

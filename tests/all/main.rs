@@ -5,6 +5,7 @@
 mod cli;
 mod delivery;
 mod end_to_end;
+mod exit_codes;
 mod exchange_live;
 mod exchange_offline;
 mod power_automate_flows;

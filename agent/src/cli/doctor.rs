@@ -1,7 +1,8 @@
 //! `plumbline doctor`: where the agent keeps its things, and what a plugin
 //! may read.
 
-use super::config_path;
+use super::exit::Exit;
+use super::{config_path, write_out};
 use anyhow::Result;
 use plumbline_agent::config::Config;
 use std::path::PathBuf;
@@ -15,13 +16,14 @@ pub struct DoctorArgs {
     /// A plugin configured in the config file.
     #[arg(long, requires = "path")]
     plugin: Option<String>,
-    /// A path as the plugin would ask for it.
+    /// A path as the plugin would ask for it. Exits 0 when the plugin may
+    /// read it, 1 when not (denied, not found, or unreadable).
     #[arg(long, requires = "plugin")]
     path: Option<String>,
 }
 
 /// `plumbline doctor`.
-pub async fn exec(args: DoctorArgs) -> Result<u8> {
+pub async fn exec(args: DoctorArgs) -> Result<Exit> {
     let path_given = args.config.is_some();
     let config_path = config_path(args.config);
     let config = if path_given || config_path.exists() {
@@ -29,12 +31,19 @@ pub async fn exec(args: DoctorArgs) -> Result<u8> {
     } else {
         None
     };
-    print!("{}", plumbline_agent::doctor::report(config.as_ref()));
-    if let (Some(plugin), Some(path), Some(config)) = (args.plugin, args.path, config.as_ref()) {
-        println!(
-            "{}",
-            plumbline_agent::doctor::check_path(config, &plugin, &path).await?
+    write_out(&plumbline_agent::doctor::report(config.as_ref()))?;
+    let (Some(plugin), Some(path)) = (args.plugin, args.path) else {
+        return Ok(Exit::Ok);
+    };
+    let Some(config) = config else {
+        anyhow::bail!(
+            "--plugin and --path are answered from the plugin's config, and {} does not exist; pass --config FILE",
+            config_path.display()
         );
-    }
-    Ok(0)
+    };
+    let answer = plumbline_agent::doctor::check_path(&config, &plugin, &path).await?;
+    outln!("{answer}")?;
+    // Denied, not found and unreadable all mean the plugin would not get
+    // the file; check_path starts its one yes with "allowed: ".
+    Ok(if answer.starts_with("allowed: ") { Exit::Ok } else { Exit::Flagged })
 }

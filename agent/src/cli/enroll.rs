@@ -1,5 +1,6 @@
 //! `plumbline enroll`: the agent's key, registered with the collector.
 
+use super::exit::Exit;
 use super::{delivery_settings, loaded_config};
 use anyhow::Result;
 use plumbline_agent::config::parse_collector_url;
@@ -25,27 +26,27 @@ pub struct EnrollArgs {
 }
 
 /// `plumbline enroll`.
-pub async fn exec(args: EnrollArgs) -> Result<u8> {
+pub async fn exec(args: EnrollArgs) -> Result<Exit> {
     let settings = delivery_settings(args.config.clone())?;
     let url =
         parse_collector_url(&args.collector).map_err(|e| anyhow::anyhow!("--collector: {e}"))?;
     let done = enrollment::enroll(&settings, &url, &args.token, args.force).await?;
     let e = &done.enrollment;
     if let Some(old) = &done.replaced {
-        println!("replaced the key of agent {old}");
+        outln!("replaced the key of agent {old}")?;
     }
-    println!(
+    outln!(
         "enrolled agent {} for tenant {}, site {}, at {}",
         e.agent_id, e.tenant_id, e.site_id, e.collector_url
-    );
-    println!(
+    )?;
+    outln!(
         "private key: {} (readable only by this account)",
         done.key_file.display()
-    );
-    println!(
+    )?;
+    outln!(
         "public key:  {} (give it to auditors for `plumbline verify`)",
         done.public_key_file.display()
-    );
+    )?;
     if let Some(cfg) = loaded_config(args.config)? {
         if (cfg.config.tenant_id.as_str(), cfg.config.site_id.as_str())
             != (e.tenant_id.as_str(), e.site_id.as_str())
@@ -61,5 +62,5 @@ pub async fn exec(args: EnrollArgs) -> Result<u8> {
             );
         }
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }

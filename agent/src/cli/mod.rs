@@ -1,17 +1,28 @@
 //! The agent's commands, one file per command group (as cargo's
-//! `src/bin/cargo/commands/`), and what they share: finding the config.
+//! `src/bin/cargo/commands/`), and what they share: finding the config,
+//! writing to stdout, and the exit codes ([`exit::Exit`]).
+
+/// `println!` for the commands' output, through [`write_out`]. Defined
+/// above the modules so that they all see it.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_out(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
 
 pub mod doctor;
 pub mod enroll;
+pub mod exit;
 pub mod plugins;
 pub mod scan;
 pub mod spool;
 pub mod verify;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use plumbline_agent::config::{default_paths, Config, DeliverySettings, Resolved};
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Windows consoles default to an OEM code page; switch this console to
 /// UTF-8 so connector names and the register survive. Pipes (RMM consoles)
@@ -56,4 +67,25 @@ pub fn delivery_settings(given: Option<PathBuf>) -> Result<DeliverySettings> {
     Ok(loaded_config(given)?
         .map(|c| c.delivery)
         .unwrap_or_else(DeliverySettings::defaults))
+}
+
+/// Set once whoever reads stdout has closed it.
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Write to stdout. A reader that closes the pipe early (`plumbline scan |
+/// head`) took what it wanted, so that is not an error: the rest of the
+/// output is dropped, the command carries on (`run` still delivers) and
+/// exits as if everything had been read.
+pub fn write_out(text: &str) -> Result<()> {
+    if STDOUT_GONE.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_GONE.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        r => r.context("writing the output to stdout; check the file or disk it is redirected to"),
+    }
 }

@@ -1,5 +1,6 @@
 //! `plumbline plugins list|inspect`: what a plugin is and what it asks for.
 
+use super::exit::Exit;
 use super::config_path;
 use anyhow::{Context, Result};
 use plumbline_agent::config::Config;
@@ -26,14 +27,14 @@ pub enum PluginsCommand {
 }
 
 /// Run one plugin command.
-pub async fn exec(command: PluginsCommand) -> Result<u8> {
+pub async fn exec(command: PluginsCommand) -> Result<Exit> {
     match command {
         PluginsCommand::List { config, dir } => list(config, dir).await,
         PluginsCommand::Inspect { file } => inspect(&file).await,
     }
 }
 
-async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<u8> {
+async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<Exit> {
     let (dir, cache) = match dir {
         Some(d) => (d, None),
         None => {
@@ -49,49 +50,49 @@ async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<u8> {
         .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
         .collect();
     files.sort();
-    println!("{:<24} {:<10} {:<16} FILE", "NAME", "VERSION", "SHA256");
+    outln!("{:<24} {:<10} {:<16} FILE", "NAME", "VERSION", "SHA256")?;
     for f in files {
         match describe(&runtime, &f).await {
-            Ok((d, sha)) => println!(
+            Ok((d, sha)) => outln!(
                 "{:<24} {:<10} {:<16} {}",
                 d.name,
                 d.version,
                 &sha[..16],
                 f.display()
-            ),
-            Err(e) => println!("{:<24} {:<10} {:<16} {} ({e})", "?", "?", "-", f.display()),
+            )?,
+            Err(e) => outln!("{:<24} {:<10} {:<16} {} ({e})", "?", "?", "-", f.display())?,
         }
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
-async fn inspect(file: &Path) -> Result<u8> {
+async fn inspect(file: &Path) -> Result<Exit> {
     let runtime = plugin_runtime(None)?;
     let (d, sha) = describe(&runtime, file).await?;
-    println!("name:        {}", d.name);
-    println!("version:     {}", d.version);
-    println!("description: {}", d.description);
-    println!("sha256:      {sha}");
-    println!("categories:  {}", d.categories.join(", "));
-    println!("asks for:");
+    outln!("name:        {}", d.name)?;
+    outln!("version:     {}", d.version)?;
+    outln!("description: {}", d.description)?;
+    outln!("sha256:      {sha}")?;
+    outln!("categories:  {}", d.categories.join(", "))?;
+    outln!("asks for:")?;
     let none = |v: bool| if v { "  (nothing)" } else { "" };
-    println!("  http hosts:{}", none(d.declared.http_hosts.is_empty()));
+    outln!("  http hosts:{}", none(d.declared.http_hosts.is_empty()))?;
     for h in &d.declared.http_hosts {
-        println!("    {h}");
+        outln!("    {h}")?;
     }
-    println!("  tcp targets:{}", none(d.declared.tcp_targets.is_empty()));
+    outln!("  tcp targets:{}", none(d.declared.tcp_targets.is_empty()))?;
     for (h, ports) in &d.declared.tcp_targets {
         let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
-        println!("    {h} ports {}", ports.join(","));
+        outln!("    {h} ports {}", ports.join(","))?;
     }
-    println!(
+    outln!(
         "  file directories:{}",
         none(d.declared.file_dirs.is_empty())
-    );
+    )?;
     for f in &d.declared.file_dirs {
-        println!("    {f}");
+        outln!("    {f}")?;
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 fn plugin_runtime(cache: Option<&Path>) -> Result<runtime::Runtime> {

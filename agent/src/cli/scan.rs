@@ -1,12 +1,13 @@
 //! `plumbline scan` and `plumbline run`: the scan, and the scan delivered.
 
-use super::config_path;
+use super::exit::Exit;
+use super::{config_path, write_out};
 use anyhow::{Context, Result};
 use plumbline_agent::config::{Config, Resolved};
 use plumbline_agent::delivery::Delivery;
 use plumbline_agent::output::{self, Format};
 use plumbline_agent::register::{ScanResult, Severity};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// What `scan` and `run` take.
@@ -19,7 +20,8 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
     /// Exit with 1 when a finding at or above this severity exists
-    /// (info, low, medium, high, critical).
+    /// (info, low, medium, high, critical); a failed plugin, a refused
+    /// delivery or a config error exits with its own code all the same.
     #[arg(long, value_parser = parse_severity)]
     fail_on: Option<Severity>,
 }
@@ -29,14 +31,14 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 }
 
 /// `plumbline scan`.
-pub async fn scan(args: ScanArgs) -> Result<u8> {
+pub async fn scan(args: ScanArgs) -> Result<Exit> {
     let config = Config::load(&config_path(args.config))?;
     let result = scan_and_print(&config, args.format).await?;
-    Ok(fail_code(&result, args.fail_on))
+    Ok(scan_exit(&config, &result, args.fail_on))
 }
 
 /// `plumbline run`.
-pub async fn run(args: ScanArgs) -> Result<u8> {
+pub async fn run(args: ScanArgs) -> Result<Exit> {
     let config = Config::load(&config_path(args.config))?;
     // Before scanning: a site that is not enrolled fails fast.
     let delivery = Delivery::prepare(&config)?;
@@ -44,11 +46,11 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     let report = delivery.deliver(&result).await?;
     super::spool::explain(&report, delivery.spool_dir());
     if args.format == Format::Table {
-        println!("{report}");
+        outln!("{report}")?;
     } else {
         eprintln!("{report}");
     }
-    Ok(fail_code(&result, args.fail_on))
+    Ok(scan_exit(&config, &result, args.fail_on).and(super::spool::delivery_exit(&report)))
 }
 
 /// Run the scan and print it as `plumbline scan` does.
@@ -59,19 +61,43 @@ async fn scan_and_print(config: &Resolved, format: Format) -> Result<ScanResult>
     let color = format == Format::Table
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none();
-    let text = output::render(&result, format, color)?;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    stdout.flush()?;
+    write_out(&output::render(&result, format, color)?)?;
     if format != Format::Table {
         eprintln!("{}", output::summary(&result));
     }
     Ok(result)
 }
 
-fn fail_code(result: &ScanResult, fail_on: Option<Severity>) -> u8 {
-    match fail_on {
-        Some(threshold) if result.has_finding_at_or_above(threshold) => 1,
-        _ => 0,
+/// A plugin whose file is not there was never going to run: that is the
+/// config (a typo in plugin_dir or path), not the plugin, so it is said
+/// once, with the fix, however many plugins it hides.
+fn scan_exit(config: &Resolved, result: &ScanResult, fail_on: Option<Severity>) -> Exit {
+    let mut exit = match fail_on {
+        Some(threshold) if result.has_finding_at_or_above(threshold) => Exit::Flagged,
+        _ => Exit::Ok,
+    };
+    let mut missing = Vec::new();
+    for p in result.plugins.iter().filter(|p| p.status != "ok") {
+        let file = config.plugin_path(&p.name);
+        if file.is_file() {
+            exit = exit.and(Exit::PluginFailed);
+        } else {
+            missing.push(format!("[plugins.{}] ({})", p.name, file.display()));
+        }
     }
+    if missing.is_empty() {
+        return exit;
+    }
+    let dir = config.plugin_dir.display();
+    let dir = match config.plugin_dir.is_dir() {
+        true => format!("plugin_dir is {dir}"),
+        false => format!("plugin_dir {dir} does not exist"),
+    };
+    eprintln!(
+        "plumbline: error: no plugin file for {}; {dir}: fix it or the section's path in {} \
+         (`plumbline plugins list --dir DIR` shows what a folder holds)",
+        missing.join(", "),
+        config.source.display()
+    );
+    exit.and(Exit::Config)
 }

@@ -1,6 +1,7 @@
 //! `plumbline spool status|flush|requeue`: the batches waiting for the
 //! collector, and the ones it refused.
 
+use super::exit::Exit;
 use super::delivery_settings;
 use anyhow::Result;
 use plumbline_agent::delivery::{self, push::FlushReport, spool, Requeue};
@@ -38,7 +39,7 @@ pub enum SpoolCommand {
 }
 
 /// Run one spool command.
-pub async fn exec(command: SpoolCommand) -> Result<u8> {
+pub async fn exec(command: SpoolCommand) -> Result<Exit> {
     match command {
         SpoolCommand::Status { config } => {
             let settings = delivery_settings(config)?;
@@ -47,30 +48,31 @@ pub async fn exec(command: SpoolCommand) -> Result<u8> {
                 (Some(a), Some(b)) => format!(", sequence {a} .. {b}"),
                 _ => String::new(),
             };
-            println!("spool:      {}", s.dir.display());
-            println!("queued:     {} batches, {} bytes{range}", s.queued, s.bytes);
-            println!(
+            outln!("spool:      {}", s.dir.display())?;
+            outln!("queued:     {} batches, {} bytes{range}", s.queued, s.bytes)?;
+            outln!(
                 "rejected:   {} (in {})",
                 s.rejected,
                 s.dir.join("rejected").display()
-            );
-            println!("last sequence: {}", s.last_sequence);
-            println!(
+            )?;
+            outln!("last sequence: {}", s.last_sequence)?;
+            outln!(
                 "limits:     {} batches, {} bytes",
                 settings.spool_max_batches, settings.spool_max_bytes
-            );
+            )?;
             match &s.last_error {
-                Some(e) => println!("last error: {} {}", e.at, e.message),
-                None => println!("last error: none"),
+                Some(e) => outln!("last error: {} {}", e.at, e.message)?,
+                None => outln!("last error: none")?,
             }
-            Ok(0)
+            Ok(Exit::Ok)
         }
         SpoolCommand::Flush { config } => {
             let settings = delivery_settings(config)?;
             let report = delivery::flush(&settings).await?;
             explain(&report, &settings.spool_dir);
-            println!("{report}");
-            Ok(if report.queued == 0 { 0 } else { 1 })
+            outln!("{report}")?;
+            let queued = if report.queued == 0 { Exit::Ok } else { Exit::Flagged };
+            Ok(queued.and(delivery_exit(&report)))
         }
         SpoolCommand::Requeue {
             config,
@@ -87,16 +89,26 @@ pub async fn exec(command: SpoolCommand) -> Result<u8> {
             };
             let moved = delivery::requeue(&settings, which)?;
             for (from, to) in &moved {
-                println!("requeued rejected batch {from} as batch {to}");
+                outln!("requeued rejected batch {from} as batch {to}")?;
             }
-            println!(
+            outln!(
                 "{} batch{} requeued; `plumbline spool flush` sends {}",
                 moved.len(),
                 if moved.len() == 1 { "" } else { "es" },
                 if moved.len() == 1 { "it" } else { "them" }
-            );
-            Ok(0)
+            )?;
+            Ok(Exit::Ok)
         }
+    }
+}
+
+/// A batch the collector refused for good is a failed delivery, even when
+/// the others went through: no retry will send it. Still queued is not.
+pub fn delivery_exit(report: &FlushReport) -> Exit {
+    if report.rejected.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::DeliveryRefused
     }
 }
 

@@ -1,5 +1,6 @@
 //! `plumbline verify`: an auditor checks a stored batch offline.
 
+use super::exit::Exit;
 use anyhow::{Context, Result};
 use plumbline_agent::delivery::verify;
 use plumbline_agent::register::Severity;
@@ -17,7 +18,7 @@ pub struct VerifyArgs {
 }
 
 /// `plumbline verify`: 0 valid, 1 invalid.
-pub fn exec(args: VerifyArgs) -> Result<u8> {
+pub fn exec(args: VerifyArgs) -> Result<Exit> {
     let VerifyArgs { file, key } = args;
     let key_text = match std::fs::read_to_string(&key) {
         Ok(text) => text,
@@ -29,43 +30,43 @@ pub fn exec(args: VerifyArgs) -> Result<u8> {
     let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     match verify::verify_envelope(&bytes, &public) {
         Ok(v) => {
-            print_verified(&v);
-            Ok(0)
+            print_verified(&v)?;
+            Ok(Exit::Ok)
         }
         Err(e) => {
-            println!("INVALID: {}: {e}", file.display());
-            Ok(1)
+            outln!("INVALID: {}: {e}", file.display())?;
+            Ok(Exit::Flagged)
         }
     }
 }
 
-fn print_verified(v: &verify::Verified) {
+fn print_verified(v: &verify::Verified) -> Result<()> {
     let b = &v.batch;
-    println!("VALID: signed by agent {}", v.agent_id);
-    println!("tenant:     {}", b.tenant_id);
-    println!("site:       {}", b.site_id);
-    println!("sequence:   {}", b.sequence);
-    println!(
+    outln!("VALID: signed by agent {}", v.agent_id)?;
+    outln!("tenant:     {}", b.tenant_id)?;
+    outln!("site:       {}", b.site_id)?;
+    outln!("sequence:   {}", b.sequence)?;
+    outln!(
         "scan:       {} .. {}",
         b.scan_started_at, b.scan_finished_at
-    );
-    println!("digest:     {}", v.digest);
-    println!(
+    )?;
+    outln!("digest:     {}", v.digest)?;
+    outln!(
         "plugins:{}",
         if b.plugins.is_empty() {
             "    (none)"
         } else {
             ""
         }
-    );
+    )?;
     for p in &b.plugins {
-        println!(
+        outln!(
             "  {} {} {} sha256 {}",
             p.name,
             p.version.as_deref().unwrap_or("-"),
             p.status,
             p.sha256.as_deref().unwrap_or("-")
-        );
+        )?;
     }
     let by_severity: Vec<String> = Severity::ALL
         .into_iter()
@@ -78,10 +79,11 @@ fn print_verified(v: &verify::Verified) {
             )
         })
         .collect();
-    println!("connectors: {}", b.connectors.len());
-    println!(
+    outln!("connectors: {}", b.connectors.len())?;
+    outln!(
         "findings:   {} ({})",
         b.findings.len(),
         by_severity.join(", ")
-    );
+    )?;
+    Ok(())
 }
