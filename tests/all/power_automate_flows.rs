@@ -192,8 +192,8 @@ async fn live_errors_are_clear_and_tokens_stay_with_their_audience() {
     assert!(server.requests().iter().all(|r| !r.path.contains("BusinessAppPlatform")), "no token was sent");
 }
 
-/// Copy demo/flows (the JSON answers) into the site.
-fn copy_demo(to: &Path) {
+/// Copy the JSON answers under `from` (relative to the repository) into the site.
+fn copy_answers(from: &str, to: &Path) {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for e in std::fs::read_dir(from).unwrap().flatten() {
@@ -205,7 +205,12 @@ fn copy_demo(to: &Path) {
             }
         }
     }
-    copy(&plugins::root().join("demo/flows"), to);
+    copy(&plugins::root().join(from), to);
+}
+
+/// Copy demo/flows into the site.
+fn copy_demo(to: &Path) {
+    copy_answers("demo/flows", to);
 }
 
 fn offline_config(site: &Site, dir: &Path, grant: &Path) -> PathBuf {
@@ -257,4 +262,27 @@ async fn offline_answers_outside_the_grant_or_broken_are_refused() {
     std::fs::write(&perms, &text[..text.len() / 2]).unwrap();
     let e = error_of(&site.scan(&offline_config(&site, &dir, &dir)).await, PLUGIN);
     assert!(e.contains("malformed") && e.contains("permissions.json"), "{e}");
+}
+
+/// Real public samples (plugins/power-automate-flows/tests/fixtures/real-samples;
+/// its README names each source): the admin list's `"triggers": []` hid an
+/// HTTP trigger open to anyone, and a trigger for specific users (`User`)
+/// was an unknown value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_real_samples_read_the_definition_behind_an_empty_summary() {
+    let site = Site::new();
+    let dir = site.path("flows");
+    copy_answers("plugins/power-automate-flows/tests/fixtures/real-samples", &dir);
+    let result = site.scan(&offline_config(&site, &dir, &dir)).await;
+    assert_eq!(status(&result, PLUGIN).status, "ok", "{:?}", result.plugins);
+    assert_eq!(findings(&result), pairs(&[("Invoicing flow", "flow.http-trigger")]));
+    let attr = |name: &str, key: &str| {
+        let c = result.connectors.iter().find(|c| c.name == name).unwrap_or_else(|| panic!("no {name}"));
+        c.attributes.get(key).cloned()
+    };
+    assert_eq!(attr("Invoicing flow", "trigger_authentication").as_deref(), Some("Anyone"));
+    assert_eq!(attr("Invoicing flow 2", "trigger_authentication").as_deref(), Some("SpecificUsers"));
+    assert_eq!(attr("Get a daily digest of the top CNN news", "connectors").as_deref(), Some("unknown"));
+    let button = result.connectors.iter().find(|c| c.name == "Send myself a reminder in 10 minutes").unwrap();
+    assert_eq!(button.auth_type.as_deref(), Some("Request (Button)"));
 }

@@ -2,9 +2,9 @@
 //! whether the answer named all of them.
 
 use crate::fields::{array, object, text, Object};
-use crate::model::trigger::api_name;
+use crate::model::trigger::{api_name, summary_api};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How deep nested actions (conditions, scopes, loops) are followed;
 /// deeper is cut rather than walked, and the list is then incomplete.
@@ -56,8 +56,7 @@ pub(crate) fn from_summary(props: &Object, summary: Option<&Object>) -> Option<C
                 complete = false;
                 continue;
             };
-            let named = object(item, "api").and_then(|a| text(a, "name").or_else(|| text(a, "id").map(|id| api_name(&id))));
-            match named {
+            match summary_api(item) {
                 Some(n) => {
                     names.insert(n);
                 }
@@ -87,9 +86,11 @@ pub(crate) fn from_definition(def: &Object, refs: Option<&Object>) -> Option<Con
     Connectors::known(names, complete)
 }
 
-/// Reference key → connector name, from `connectionReferences`
-/// (`{"shared_teams": {"id": ".../apis/shared_teams", ...}}`).
-fn references(refs: Option<&Object>) -> std::collections::BTreeMap<String, String> {
+/// Reference key → connector name.
+type References = BTreeMap<String, String>;
+
+/// From `connectionReferences` (`{"shared_teams": {"id": ".../apis/shared_teams", ...}}`).
+fn references(refs: Option<&Object>) -> References {
     refs.into_iter()
         .flatten()
         .map(|(key, r)| {
@@ -105,7 +106,7 @@ fn references(refs: Option<&Object>) -> std::collections::BTreeMap<String, Strin
 
 /// Every action in `actions`, and the branches of conditions, switches,
 /// scopes and loops; false when a connector step went unnamed.
-fn walk(actions: &Object, refs: &std::collections::BTreeMap<String, String>, names: &mut BTreeSet<String>, depth: usize) -> bool {
+fn walk(actions: &Object, refs: &References, names: &mut BTreeSet<String>, depth: usize) -> bool {
     if depth > MAX_DEPTH {
         return false;
     }
@@ -129,7 +130,7 @@ fn walk(actions: &Object, refs: &std::collections::BTreeMap<String, String>, nam
 
 /// One trigger or action: its connector goes into `names`; false when it
 /// calls one and does not say which.
-fn step(v: &Value, refs: &std::collections::BTreeMap<String, String>, names: &mut BTreeSet<String>) -> bool {
+fn step(v: &Value, refs: &References, names: &mut BTreeSet<String>) -> bool {
     let Some(o) = v.as_object() else {
         return false;
     };
@@ -142,7 +143,10 @@ fn step(v: &Value, refs: &std::collections::BTreeMap<String, String>, names: &mu
         text(h, "apiId")
             .map(|id| api_name(&id))
             .or_else(|| text(h, "connectionName").map(resolve))
-            .or_else(|| object(h, "connection").and_then(|c| text(c, "name")).and_then(|e| connection_key(&e)).map(resolve))
+            .or_else(|| {
+                let expr = object(h, "connection").and_then(|c| text(c, "name"))?;
+                connection_key(&expr).map(resolve)
+            })
     });
     match named {
         Some(n) => {

@@ -25,7 +25,8 @@ impl Definition {
         let triggers = object(def, "triggers")
             .map(|ts| ts.values().map(Trigger::from_definition).collect())
             .unwrap_or_default();
-        Some(Definition { triggers, connectors: connectors::from_definition(def, object(props, "connectionReferences")) })
+        let connectors = connectors::from_definition(def, object(props, "connectionReferences"));
+        Some(Definition { triggers, connectors })
     }
 
     /// The authentication of the trigger with a URL (a Teams webhook or a

@@ -1,6 +1,6 @@
 //! A flow's trigger and who may call its URL (`triggerAuthenticationType`).
 
-use crate::fields::{object, text};
+use crate::fields::{object, text, Object};
 use serde_json::Value;
 
 /// The Teams "When a Teams webhook request is received" trigger operation.
@@ -33,7 +33,7 @@ impl Trigger {
             kind: text(o, "kind"),
             operation: text(o, "swaggerOperationId")
                 .or_else(|| object(o, "apiOperation").and_then(|a| text(a, "name"))),
-            api: object(o, "api").and_then(|a| text(a, "name").or_else(|| text(a, "id").map(|id| api_name(&id)))),
+            api: summary_api(o),
             auth: None,
         }
     }
@@ -139,6 +139,12 @@ pub fn any_http(triggers: &[Trigger]) -> Option<bool> {
         }
     }
     all_known.then_some(false)
+}
+
+/// The connector of a summary's trigger or action: `api.name`, else the
+/// last segment of `api.id`.
+pub(crate) fn summary_api(item: &Object) -> Option<String> {
+    object(item, "api").and_then(|a| text(a, "name").or_else(|| text(a, "id").map(|id| api_name(&id))))
 }
 
 /// `shared_teams` from `/providers/Microsoft.PowerApps/apis/shared_teams`.
