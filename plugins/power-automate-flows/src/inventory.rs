@@ -76,9 +76,9 @@ impl FlowFacts {
         self.triggers().is_none_or(|ts| ts.iter().any(Trigger::may_have_url))
     }
 
-    /// The connectors: the definition's when it names them, else the summary's.
-    pub fn connectors(&self) -> Option<&Connectors> {
-        self.definition.as_ref().and_then(|d| d.connectors.as_ref()).or(self.flow.connectors.as_ref())
+    /// The connectors, from the summary and the definition together.
+    pub fn connectors(&self) -> Option<Connectors> {
+        Connectors::merged(self.flow.connectors.as_ref(), self.definition.as_ref().and_then(|d| d.connectors.as_ref()))
     }
 }
 

@@ -68,7 +68,7 @@ pub fn flow_record(key: &str, f: &FlowFacts, env_display: &str, users: Option<&B
         .attr("state", flow.state.as_ref().map_or(UNKNOWN, FlowState::as_str))
         .attr(
             "connectors",
-            f.connectors().map_or_else(|| UNKNOWN.to_string(), Connectors::describe),
+            f.connectors().as_ref().map_or_else(|| UNKNOWN.to_string(), Connectors::describe),
         );
     r.co_owners = co_owners;
     if f.permissions.is_none() {

@@ -81,6 +81,10 @@ fn demo_gives_the_expected_register_and_findings() {
     let forms = r.connectors.iter().find(|c| c.name == "New patient forms to SharePoint").unwrap();
     assert!(forms.co_owners.is_empty(), "run-only users are not co-owners");
     assert_eq!(forms.get_attr("connectors"), Some("shared_microsoftforms, shared_sharepointonline"));
+    // Its saved definition holds only the trigger: the summary's connectors stand.
+    let reminders = r.connectors.iter().find(|c| c.name == "Appointment reminders (HTTP)").unwrap();
+    assert_eq!(reminders.get_attr("connectors"), Some("shared_office365, shared_twilio"));
+    assert_eq!(reminders.auth_type.as_deref(), Some("Request (Http)"));
     let env = r.connectors.iter().find(|c| c.key == "flow-environment:b6a1d3f5-7c9e-4b2d-8f4a-6c8e0a2b4d6f").unwrap();
     assert_eq!(env.get_attr("flows_read"), Some("4"));
     assert_eq!(env.get_attr("register"), Some("complete"));

@@ -33,6 +33,16 @@ impl Connectors {
         }
     }
 
+    /// What two answers about one flow (its summary and its definition) say
+    /// together: every name either gives, complete when either is. Neither
+    /// wins outright, as a saved definition may be cut down and a summary
+    /// may leave steps unnamed.
+    pub fn merged(a: Option<&Connectors>, b: Option<&Connectors>) -> Option<Connectors> {
+        let names: BTreeSet<String> = a.into_iter().chain(b).flat_map(|c| c.names.iter().cloned()).collect();
+        let complete = a.is_some_and(|c| c.complete) || b.is_some_and(|c| c.complete);
+        Connectors::known(names, complete)
+    }
+
     fn known(names: BTreeSet<String>, complete: bool) -> Option<Connectors> {
         (complete || !names.is_empty()).then(|| Connectors { names: names.into_iter().collect(), complete })
     }
@@ -76,11 +86,14 @@ pub(crate) fn from_definition(def: &Object, refs: Option<&Object>) -> Option<Con
     let refs = references(refs);
     let mut names: BTreeSet<String> = refs.values().cloned().collect();
     let triggers = object(def, "triggers").filter(|t| !t.is_empty());
-    let mut complete = triggers.is_some();
+    let actions = object(def, "actions");
+    // Without its actions (an export cut down by hand) a definition cannot
+    // say that the flow calls no connector.
+    let mut complete = triggers.is_some() && actions.is_some();
     for t in triggers.into_iter().flat_map(|t| t.values()) {
         complete &= step(t, &refs, &mut names);
     }
-    if let Some(actions) = object(def, "actions") {
+    if let Some(actions) = actions {
         complete &= walk(actions, &refs, &mut names, 0);
     }
     Connectors::known(names, complete)
@@ -201,6 +214,18 @@ mod tests {
         let some = obj(json!({"triggers": [{"type": "OpenApiConnection", "api": {"name": "shared_sharepointonline"}}],
             "actions": [{"type": "ApiConnection", "swaggerOperationId": "ListFeedItems"}]}));
         assert_eq!(from_summary(&Object::new(), Some(&some)).unwrap().describe(), "shared_sharepointonline (and unknown others)");
+    }
+
+    #[test]
+    fn a_summary_and_a_definition_say_more_together() {
+        let named = |names: &[&str], complete| Connectors { names: names.iter().map(|n| n.to_string()).collect(), complete };
+        let summary = named(&["shared_office365", "shared_twilio"], true);
+        let trimmed = from_definition(&obj(json!({"triggers": {"manual": {"type": "Request", "kind": "Http"}}})), None);
+        assert_eq!(trimmed, None, "no actions: says nothing about connectors");
+        let def = named(&["shared_teams"], false);
+        assert_eq!(Connectors::merged(Some(&summary), Some(&def)).unwrap().describe(), "shared_office365, shared_teams, shared_twilio");
+        assert_eq!(Connectors::merged(None, Some(&def)).unwrap().describe(), "shared_teams (and unknown others)");
+        assert_eq!(Connectors::merged(None, None), None);
     }
 
     /// posetek/posetek_website deployments/microsoft-email/flow-definition.json

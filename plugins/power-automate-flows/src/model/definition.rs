@@ -57,7 +57,7 @@ mod tests {
             "type": "OpenApiConnectionWebhook",
             "inputs": {"host": {"connectionName": "shared_teams", "operationId": "TeamsIncomingWebhookTrigger",
                                 "apiId": "/providers/Microsoft.PowerApps/apis/shared_teams"},
-                       "parameters": {"triggerAuthenticationType": "Anyone"}}}}}}});
+                       "parameters": {"triggerAuthenticationType": "Anyone"}}}}, "actions": {}}}});
         let d = Definition::from_flow_value(&v).unwrap();
         assert_eq!(d.trigger_auth(), AuthKnowledge::Set(TriggerAuth::Anyone));
         assert_eq!(d.triggers[0].api.as_deref(), Some("shared_teams"));
