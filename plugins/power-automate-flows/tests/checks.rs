@@ -366,3 +366,26 @@ fn the_budget_keeps_flows_with_findings_first() {
     }).collect::<Vec<_>>()).unwrap().len();
     assert!(all.bytes >= host_like, "estimate {} < {host_like}", all.bytes);
 }
+
+/// `User` is how a saved definition writes "Specific users in my tenant"
+/// (posetek/posetek_website deployments/microsoft-email/flow-definition.json,
+/// `"triggerAuthenticationType": "User"` with `triggerAllowedUsers`; the value
+/// set `All`/`Tenant`/`User` is the one tihanajk/HttpFlowFinder filters on).
+/// It was an unknown value, and the HTTP finding called the URL a bearer secret.
+#[test]
+fn an_http_trigger_for_specific_users_is_not_reported_open() {
+    let mut c = Case::new(flow(json!({"type": "Request", "kind": "Http"}), json!({})));
+    c.auth = AuthKnowledge::Set(TriggerAuth::parse("User"));
+    let r = c.report();
+    assert!(ids(&r).is_empty(), "{:?}", ids(&r));
+    let entry = r.connectors.iter().find(|c| c.key.starts_with("flow:")).unwrap();
+    assert_eq!(entry.get_attr("trigger_authentication"), Some("SpecificUsers"));
+
+    // A value nobody documents is not known to be open either: the finding
+    // stays (the URL may be open) but does not say it is.
+    let mut c = Case::new(flow(json!({"type": "Request", "kind": "Http"}), json!({})));
+    c.auth = AuthKnowledge::Set(TriggerAuth::parse("Robots"));
+    let r = c.report();
+    let f = find(&r, HTTP_TRIGGER);
+    assert!(f.detail.contains("\"Robots\", which this plugin does not know; unless it requires sign-in"), "{}", f.detail);
+}
