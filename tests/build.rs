@@ -13,6 +13,9 @@ fn main() {
     if let Err(e) = xtask::build(&root, &crates) {
         panic!("building the plugin components failed: {e:#}");
     }
+    if let Err(e) = xtask::shaped::build(&root, &root.join("target/fixture-plugins")) {
+        panic!("building the shaped fixture components failed: {e:#}");
+    }
     println!("cargo:rustc-env=PLUMBLINE_PLUGINS_DIR={}", root.join("target/plugins").display());
     println!("cargo:rustc-env=PLUMBLINE_FIXTURE_PLUGINS_DIR={}", root.join("target/fixture-plugins").display());
     println!("cargo:rustc-env=PLUMBLINE_ROOT={}", root.display());

@@ -21,6 +21,9 @@ const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(120);
 const ASSERTION_LIFETIME_SECS: i64 = 600;
 /// Largest token endpoint answer read.
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
+/// Longest token lifetime believed: Entra ID tokens live about an hour; an
+/// authority claiming more (up to 2^64 s) is not trusted beyond a day.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// Why no token could be had.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +65,9 @@ struct Cached {
 /// Tokens per credential profile.
 pub struct CredentialStore {
     profiles: BTreeMap<String, Profile>,
-    cache: tokio::sync::Mutex<HashMap<String, Cached>>,
+    /// One lock per profile, so a slow authority holds up only requests
+    /// that need its token (and one fetch serves all of them).
+    cache: HashMap<String, tokio::sync::Mutex<Option<Cached>>>,
     client: reqwest::Client,
     endpoints: Endpoints,
     requests: std::sync::atomic::AtomicUsize,
@@ -76,17 +81,19 @@ impl CredentialStore {
         client: reqwest::Client,
         endpoints: Endpoints,
     ) -> Self {
+        let cache = profiles.keys().map(|name| (name.clone(), tokio::sync::Mutex::new(None))).collect();
         let profiles = profiles
             .iter()
             .map(|(name, c)| {
-                let audience = c.audience.iter().filter_map(|a| HostPattern::parse(a).ok()).collect();
+                // Validated by the config loader: every entry parses.
+                let audience = c.audience.iter().filter_map(|a| HostPattern::parse_grant(a).ok()).collect();
                 let tenant = c.tenant.clone().unwrap_or_else(|| default_tenant.to_string());
                 (name.clone(), Profile { config: c.clone(), tenant, audience })
             })
             .collect();
         CredentialStore {
             profiles,
-            cache: tokio::sync::Mutex::new(HashMap::new()),
+            cache,
             client,
             endpoints,
             requests: std::sync::atomic::AtomicUsize::new(0),
@@ -111,15 +118,16 @@ impl CredentialStore {
             .profiles
             .get(profile)
             .ok_or_else(|| CredentialError::Unknown(profile.to_string()))?;
-        let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.get(profile) {
+        let slot = self.cache.get(profile).ok_or_else(|| CredentialError::Unknown(profile.to_string()))?;
+        let mut cached = slot.lock().await;
+        if let Some(c) = cached.as_ref() {
             if Instant::now() < c.renew_at {
                 return Ok(c.token.clone());
             }
         }
         let (token, lifetime) = self.fetch(profile, p).await?;
-        let renew_at = Instant::now() + lifetime.saturating_sub(TOKEN_EXPIRY_MARGIN);
-        cache.insert(profile.to_string(), Cached { token: token.clone(), renew_at });
+        let renew_at = renew_time(Instant::now(), lifetime);
+        *cached = Some(Cached { token: token.clone(), renew_at });
         Ok(token)
     }
 
@@ -168,9 +176,17 @@ impl CredentialStore {
             .await
             .map_err(|e| fail(e.without_url().to_string()))?;
         let status = resp.status();
-        let body = resp.bytes().await.map_err(|e| fail(e.without_url().to_string()))?;
-        if body.len() > MAX_TOKEN_RESPONSE_BYTES {
-            return Err(fail(format!("answer over {MAX_TOKEN_RESPONSE_BYTES} bytes")));
+        let too_large = || fail(format!("answer over {MAX_TOKEN_RESPONSE_BYTES} bytes"));
+        if resp.content_length().is_some_and(|n| n > MAX_TOKEN_RESPONSE_BYTES as u64) {
+            return Err(too_large());
+        }
+        let mut resp = resp;
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| fail(e.without_url().to_string()))? {
+            if body.len() + chunk.len() > MAX_TOKEN_RESPONSE_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
         }
         let json: serde_json::Value = serde_json::from_slice(&body)
             .map_err(|e| fail(format!("HTTP {status}, not JSON: {e}")))?;
@@ -188,8 +204,15 @@ impl CredentialStore {
             .and_then(|v| v.as_str())
             .ok_or_else(|| fail("answer has no access_token".into()))?;
         let expires = json.get("expires_in").and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())).unwrap_or(300);
-        Ok((token.to_string(), Duration::from_secs(expires)))
+        Ok((token.to_string(), Duration::from_secs(expires).min(MAX_TOKEN_LIFETIME)))
     }
+}
+
+/// When to fetch a token again: shortly before it expires, never in the
+/// past, and without overflowing on a hostile lifetime.
+fn renew_time(now: Instant, lifetime: Duration) -> Instant {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
+    now.checked_add(lifetime.saturating_sub(TOKEN_EXPIRY_MARGIN)).unwrap_or(now)
 }
 
 /// A signed JWT client assertion (RS256, `x5t` = SHA-1 thumbprint of the
@@ -238,3 +261,16 @@ pub fn client_assertion(
     Ok(format!("{signing_input}.{}", B64URL.encode(sig)))
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hostile_lifetime_does_not_panic() {
+        let now = Instant::now();
+        let far = renew_time(now, Duration::from_secs(u64::MAX));
+        assert!(far > now && far <= now + MAX_TOKEN_LIFETIME);
+        assert_eq!(renew_time(now, Duration::from_secs(10)), now, "short tokens are fetched again next time");
+    }
+}

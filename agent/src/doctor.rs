@@ -47,16 +47,20 @@ pub fn report(config: Option<&Resolved>) -> String {
 /// path exactly as the files capability does. For operators debugging a
 /// grant (and for the Windows path checks under wine).
 pub async fn check_path(config: &Resolved, plugin: &str, path: &str) -> anyhow::Result<String> {
-    use crate::capabilities::permissions::{FileDenied, Permissions};
+    use crate::capabilities::files::open_checked;
+    use crate::capabilities::permissions::Permissions;
+    use crate::runtime::wit::latest::plumbline::plugin::files::FileError;
     let runtime = crate::scan::runtime_for(config)?;
     let loaded = runtime.load(&config.plugin_path(plugin))?;
     let desc = runtime.describe(&loaded).await?;
     let grants = config.grants.get(plugin).cloned().unwrap_or_default();
     let perms = Permissions::new(&desc.name, &desc.declared, &grants);
-    Ok(match perms.resolve_file(path, &config.base_dir) {
-        Ok(p) => format!("allowed: {}", p.display()),
-        Err(FileDenied::Denied(m)) => format!("denied: {m}"),
-        Err(FileDenied::NotFound(m)) => format!("not found (inside the grant): {m}"),
-        Err(FileDenied::Io(m)) => format!("error: {m}"),
+    // The very check a plugin's read goes through: as written, then the
+    // opened handle's real path.
+    Ok(match open_checked(&perms, path, &config.base_dir) {
+        Ok((_, real)) => format!("allowed: {}", real.display()),
+        Err(FileError::Denied(m)) => format!("denied: {m}"),
+        Err(FileError::NotFound(m)) => format!("not found (inside the grant): {m}"),
+        Err(FileError::TooLarge(m) | FileError::Io(m)) => format!("error: {m}"),
     })
 }

@@ -15,7 +15,10 @@ impl Endpoints {
         Endpoints {
             map: raw
                 .into_iter()
-                .filter_map(|(h, u)| url::Url::parse(&u).ok().map(|u| (h.to_ascii_lowercase(), u)))
+                .filter_map(|(h, u)| {
+                    let h = h.strip_suffix('.').unwrap_or(&h).to_ascii_lowercase();
+                    url::Url::parse(&u).ok().map(|u| (h, u))
+                })
                 .collect(),
         }
     }
@@ -25,7 +28,8 @@ impl Endpoints {
     /// when no override matches.
     pub fn route(&self, url: &url::Url) -> url::Url {
         let Some(host) = url.host_str() else { return url.clone() };
-        let Some(base) = self.map.get(&host.to_ascii_lowercase()) else { return url.clone() };
+        let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+        let Some(base) = self.map.get(&host) else { return url.clone() };
         let mut routed = base.clone();
         let prefix = base.path().trim_end_matches('/');
         routed.set_path(&format!("{prefix}{}", url.path()));
@@ -51,5 +55,7 @@ mod tests {
         );
         let other = url::Url::parse("https://graph.microsoft.com/v1.0/teams").unwrap();
         assert_eq!(e.route(&other), other);
+        let dotted = url::Url::parse("https://outlook.office365.com./adminapi").unwrap();
+        assert_eq!(e.route(&dotted).as_str(), "http://127.0.0.1:8080/exo/adminapi", "a trailing dot must not escape the override");
     }
 }

@@ -75,7 +75,7 @@ async fn scan_one(
     };
     let outcome: Result<PluginReport, PluginError> = async {
         let path = config.plugin_path(name);
-        let loaded: LoadedPlugin = runtime.load(&path)?;
+        let loaded: LoadedPlugin = runtime.load_within(&path, timeout).await?;
         status.sha256 = Some(loaded.sha256.clone());
         let desc = runtime.describe(&loaded).await?;
         status.version = Some(desc.version.clone());
@@ -112,7 +112,8 @@ async fn scan_one(
             (status, Some(report))
         }
         Err(e) => {
-            tracing::error!(plugin = name, "{e}");
+            // The error carries guest text: one bounded line, whatever it holds.
+            tracing::error!(plugin = name, "{}", crate::capabilities::log::sanitize(&e.to_string()));
             status.error = Some(e.to_string());
             (status, None)
         }

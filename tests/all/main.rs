@@ -11,6 +11,8 @@ mod exchange_offline;
 mod power_automate_flows;
 mod runtime_cache;
 mod sandbox;
+mod sandbox_files;
+mod sandbox_network;
 mod smtp_relay;
 mod support;
 mod teams_webhooks;

@@ -31,6 +31,7 @@ async fn hostile_plugins_fail_alone_and_the_good_one_still_reports() {
         Site::fixture_section("fixture-huge-report", ""),
         Site::fixture_section("fixture-trap", ""),
         Site::fixture_section("fixture-stack", ""),
+        Site::fixture_section("fixture-multi-memory", ""),
     ]
     .join("\n");
     let result = site.scan(&site.config(&body)).await;
@@ -63,7 +64,11 @@ async fn hostile_plugins_fail_alone_and_the_good_one_still_reports() {
     let e = error_of(&result, "fixture-stack");
     assert!(e.contains("fixture-stack@0.1.0") && e.contains("crashed (trap)") && e.contains("stack"), "{e}");
 
-    assert_eq!(result.failed_plugins(), 7);
+    // Four memories of 200 MiB: each under the cap, together far over it.
+    let e = error_of(&result, "fixture-multi-memory");
+    assert!(e.contains("memory limit of 256 MiB"), "{e}");
+
+    assert_eq!(result.failed_plugins(), 8);
 }
 
 /// A guest stack overflow once aborted the whole process (exit 134, "has

@@ -6,6 +6,8 @@
 //! `-Zbuild-std`, linked by rustup's `rust-lld`. Each core module is then
 //! turned into a component with `wit-component`.
 
+pub mod shaped;
+
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -12,6 +12,9 @@ fn main() -> Result<()> {
             for out in xtask::build(&root, &crates)? {
                 println!("{}", out.display());
             }
+            for out in xtask::shaped::build(&root, &root.join("target/fixture-plugins"))? {
+                println!("{}", out.display());
+            }
             Ok(())
         }
         _ => bail!("usage: cargo xtask build-plugins"),

@@ -1,10 +1,13 @@
 //! `http`: outbound HTTP(S) for plugins.
 //!
-//! Order of checks: URL shape, host allowlist (declared AND granted, on the
-//! host the plugin asked for), credential grant and audience, then routing
-//! through endpoint overrides. Throttled answers (429, 503) are retried here
+//! Order of checks: URL shape (https, no user name or password), the host
+//! normalised once (lower case, no trailing dot) so that every later
+//! decision sees the same name, host and port allowlist (declared AND
+//! granted, on the host the plugin asked for), credential grant and
+//! audience, then routing through endpoint overrides. Throttled answers (429, 503) are retried here
 //! with Retry-After, because a plugin has no clock to sleep on.
 
+use super::log::LogBudget;
 use super::{trace_decision, HostState, Network, Permissions};
 use std::sync::Arc;
 use crate::runtime::limits;
@@ -30,6 +33,7 @@ impl Host for HostState {
             plugin: self.plugin.clone(),
             perms: self.perms.clone(),
             net: self.net.clone(),
+            budget: self.log_budget.clone(),
         };
         Ok(send(ctx, req).await)
     }
@@ -40,11 +44,12 @@ struct Outbound {
     plugin: Arc<str>,
     perms: Arc<Permissions>,
     net: Arc<Network>,
+    budget: Arc<LogBudget>,
 }
 
 async fn send(state: Outbound, req: Request) -> Result<Response, HttpError> {
     let plugin: &str = &state.plugin;
-    let url = url::Url::parse(&req.url)
+    let mut url = url::Url::parse(&req.url)
         .map_err(|e| HttpError::InvalidRequest(format!("`{}` is not a URL: {e}", redact_query(&req.url))))?;
     if url.scheme() != "https" {
         return Err(HttpError::InvalidRequest(format!(
@@ -52,12 +57,19 @@ async fn send(state: Outbound, req: Request) -> Result<Response, HttpError> {
             url.scheme()
         )));
     }
-    let host = url
-        .host_str()
-        .ok_or_else(|| HttpError::InvalidRequest("URL has no host".into()))?
-        .to_ascii_lowercase();
-    if let Err(d) = state.perms.check_http(&host) {
-        trace_decision(plugin, "http", &host, false, &d.0);
+    // reqwest turns userinfo into an Authorization header, past the
+    // forbidden-header list and beside a credential's token.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(HttpError::InvalidRequest(
+            "URLs with a user name or password are refused; name a credential profile instead".into(),
+        ));
+    }
+    let host = normalized_host(&url)?;
+    url.set_host(Some(&host))
+        .map_err(|e| HttpError::InvalidRequest(format!("URL host {host:?} is not usable: {e}")))?;
+    let port = url.port_or_known_default().unwrap_or(crate::config::HttpTarget::DEFAULT_PORT);
+    if let Err(d) = state.perms.check_http(&host, port) {
+        trace_decision(&state.budget, plugin, "http", &host, false, &d.0);
         return Err(HttpError::Denied(d.0));
     }
     let method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
@@ -85,19 +97,19 @@ async fn send(state: Outbound, req: Request) -> Result<Response, HttpError> {
     }
     if let Some(profile) = &req.credential {
         if let Err(d) = state.perms.check_credential(profile) {
-            trace_decision(plugin, "credential", profile, false, &d.0);
+            trace_decision(&state.budget, plugin, "credential", profile, false, &d.0);
             return Err(HttpError::Denied(d.0));
         }
         if !state.net.credentials.audience_allows(profile, &host) {
             let why = format!(
                 "credential profile `{profile}` is not meant for `{host}`, so its token was not sent; add \"{host}\" to [credentials.{profile}] audience if it should be"
             );
-            trace_decision(plugin, "credential", profile, false, &why);
+            trace_decision(&state.budget, plugin, "credential", profile, false, &why);
             return Err(HttpError::Credential(why));
         }
     }
     let routed = state.net.endpoints.route(&url);
-    trace_decision(plugin, "http", &host, true, &format!("{} {}", method, url.path()));
+    trace_decision(&state.budget, plugin, "http", &host, true, &format!("{} {}", method, url.path()));
 
     let mut attempt = 0;
     loop {
@@ -136,6 +148,17 @@ async fn send(state: Outbound, req: Request) -> Result<Response, HttpError> {
         }
         return read_response(resp, &host).await;
     }
+}
+
+/// The URL's host as every decision sees it: lower case, without the
+/// trailing dot that once passed the allowlist yet escaped the override.
+fn normalized_host(url: &url::Url) -> Result<String, HttpError> {
+    let host = url.host_str().ok_or_else(|| HttpError::InvalidRequest("URL has no host".into()))?;
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
+    if host.is_empty() || host.ends_with('.') {
+        return Err(HttpError::InvalidRequest(format!("URL host {host:?} is not a host name")));
+    }
+    Ok(host)
 }
 
 async fn read_response(mut resp: reqwest::Response, host: &str) -> Result<Response, HttpError> {

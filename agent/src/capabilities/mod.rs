@@ -43,41 +43,66 @@ pub struct HostState {
     pub deadline: Instant,
     /// TCP connections currently open.
     pub open_connections: usize,
+    /// What this plugin may still write to the operator's log.
+    pub log_budget: Arc<log::LogBudget>,
+    /// Its slots for blocking work (file system calls, name lookups).
+    pub blocking_slots: Arc<tokio::sync::Semaphore>,
 }
 
-/// Store limits that remember a refusal, so the scan error can say
-/// "memory limit" rather than a bare trap.
+/// Store limits over the whole plugin, not one memory at a time: wasmtime
+/// asks per memory and per table, so the limiter keeps the running totals.
+/// It remembers a refusal, so the scan error can say "memory limit" rather
+/// than a bare trap.
 #[derive(Debug, Default)]
 pub struct Limiter {
-    /// Set when a memory growth was refused.
+    /// Bytes held by all linear memories and tables of the store.
+    pub total_bytes: usize,
+    /// Elements in all tables of the store.
+    pub table_elements: usize,
+    /// Set (to the total asked for) when a growth was refused.
     pub memory_refused: Option<usize>,
+}
+
+impl Limiter {
+    fn grow(&mut self, current: usize, desired: usize) -> wasmtime::Result<bool> {
+        let asked = self.total_bytes.saturating_sub(current).saturating_add(desired);
+        if asked > limits::MAX_MEMORY_BYTES {
+            self.memory_refused = Some(asked);
+            return Err(wasmtime::format_err!(
+                "plugin exceeded its memory limit of {} MiB (its memories and tables would hold {} MiB)",
+                limits::MAX_MEMORY_BYTES >> 20,
+                asked >> 20
+            ));
+        }
+        self.total_bytes = asked;
+        Ok(true)
+    }
 }
 
 impl wasmtime::ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > limits::MAX_MEMORY_BYTES {
-            self.memory_refused = Some(desired);
-            return Err(wasmtime::format_err!(
-                "plugin exceeded its memory limit of {} MiB (asked for {} MiB)",
-                limits::MAX_MEMORY_BYTES >> 20,
-                desired >> 20
-            ));
-        }
-        Ok(true)
+        self.grow(current, desired)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= limits::MAX_TABLE_ELEMENTS)
+        let elements = self.table_elements.saturating_sub(current).saturating_add(desired);
+        if elements > limits::MAX_TABLE_ELEMENTS {
+            return Ok(false);
+        }
+        let bytes = |n: usize| n.saturating_mul(limits::TABLE_ELEMENT_BYTES);
+        let allowed = self.grow(bytes(current), bytes(desired))?;
+        self.table_elements = elements;
+        Ok(allowed)
     }
 
     fn instances(&self) -> usize {
@@ -85,19 +110,37 @@ impl wasmtime::ResourceLimiter for Limiter {
     }
 
     fn tables(&self) -> usize {
-        limits::MAX_INSTANCES
+        limits::MAX_TABLES
     }
 
     fn memories(&self) -> usize {
-        limits::MAX_INSTANCES
+        limits::MAX_MEMORIES
     }
 }
 
-/// Record a capability decision. Every host call goes through here.
-pub(crate) fn trace_decision(plugin: &str, capability: &str, target: &str, allowed: bool, why: &str) {
+/// Record a capability decision. Every host call goes through here. The
+/// target and the reason carry guest text, so both are made safe to log;
+/// denials count against the plugin's log budget (allowed calls are traced
+/// at debug level, and bounded by the other limits).
+pub(crate) fn trace_decision(
+    budget: &log::LogBudget,
+    plugin: &str,
+    capability: &str,
+    target: &str,
+    allowed: bool,
+    why: &str,
+) {
+    let (target, why) = (log::sanitize(target), log::sanitize(why));
     if allowed {
         tracing::debug!(plugin, capability, target, decision = "allow", "{why}");
-    } else {
+    } else if budget.admit(target.len() + why.len()) {
         tracing::warn!(plugin, capability, target, decision = "deny", "{why}");
+    }
+}
+
+impl HostState {
+    /// [`trace_decision`] for this plugin.
+    pub(crate) fn trace(&self, plugin: &str, capability: &str, target: &str, allowed: bool, why: &str) {
+        trace_decision(&self.log_budget, plugin, capability, target, allowed, why);
     }
 }

@@ -1,7 +1,7 @@
 //! Effective permissions: what a plugin declared, intersected with what the
 //! operator granted. Nothing is allowed unless both say so.
 
-use crate::config::{Grants, HostPattern, TcpGrant};
+use crate::config::{lexical_normalize, Grants, HttpTarget, TcpGrant};
 use std::net::IpAddr;
 use std::path::{Component, Path, PathBuf};
 
@@ -25,8 +25,8 @@ pub struct Denied(pub String);
 #[derive(Debug, Clone)]
 pub struct Permissions {
     plugin: String,
-    declared_http: Vec<HostPattern>,
-    granted_http: Vec<HostPattern>,
+    declared_http: Vec<HttpTarget>,
+    granted_http: Vec<HttpTarget>,
     declared_tcp: Vec<TcpGrant>,
     granted_tcp: Vec<TcpGrant>,
     /// Directories the plugin may read below.
@@ -55,7 +55,7 @@ impl Permissions {
     pub fn new(plugin: &str, declared: &Declared, granted: &Grants) -> Self {
         let mut p = Permissions::none(plugin);
         for h in &declared.http_hosts {
-            match HostPattern::parse(h) {
+            match HttpTarget::parse_declared(h) {
                 Ok(pat) => p.declared_http.push(pat),
                 Err(e) => p.warnings.push(format!("ignored declared HTTP host {e}")),
             }
@@ -71,13 +71,29 @@ impl Permissions {
         p.credentials = granted.credentials.clone();
 
         let any_dir = declared.file_dirs.iter().any(|d| d.trim() == "*");
+        // A declared directory is looked at on disk only when it lies inside
+        // a grant: canonicalizing `\\server\share` would make Windows
+        // authenticate to that server, handing it the agent's NTLM hash.
         let declared_dirs: Vec<PathBuf> = declared
             .file_dirs
             .iter()
             .filter(|d| d.trim() != "*")
+            .map(|d| lexical_normalize(&crate::config::paths_normalize(d)))
+            .filter(|d| {
+                is_absolute_any(d) && granted.files.iter().any(|g| is_within(d, &lexical_normalize(&g.dir)))
+            })
             .filter_map(|d| std::fs::canonicalize(d).ok())
             .collect();
         for grant in &granted.files {
+            if !is_absolute_any(&grant.dir) || lexical_normalize(&grant.dir).as_os_str().is_empty() {
+                // The config loader makes grants absolute; an empty root
+                // would match every path.
+                p.warnings.push(format!(
+                    "granted directory {:?} is not an absolute path; it grants nothing",
+                    grant.dir.display().to_string()
+                ));
+                continue;
+            }
             let Ok(root) = std::fs::canonicalize(&grant.dir) else {
                 p.warnings.push(format!(
                     "granted directory {} does not exist or cannot be read; it grants nothing",
@@ -103,35 +119,53 @@ impl Permissions {
         p
     }
 
-    /// May the plugin send HTTP to `host`?
-    pub fn check_http(&self, host: &str) -> Result<(), Denied> {
-        let declared = self.declared_http.iter().any(|p| p.matches(host));
-        let granted = self.granted_http.iter().any(|p| p.matches(host));
+    /// May the plugin send HTTPS to `host` (normalised: lower case, no
+    /// trailing dot) on `port`?
+    pub fn check_http(&self, host: &str, port: u16) -> Result<(), Denied> {
+        let declared = self.declared_http.iter().any(|p| p.matches(host, port));
+        let granted = self.granted_http.iter().any(|p| p.matches(host, port));
+        let target = if port == HttpTarget::DEFAULT_PORT { host.to_string() } else { format!("{host}:{port}") };
         match (declared, granted) {
             (true, true) => Ok(()),
             (false, _) => Err(Denied(format!(
-                "HTTP to `{host}` denied: plugin `{}` did not declare this host in describe()",
+                "HTTP to `{target}` denied: plugin `{}` did not declare this host in describe()",
                 self.plugin
             ))),
             (true, false) => Err(Denied(format!(
-                "HTTP to `{host}` denied: not granted; to allow it add \"{host}\" to [plugins.{}.grants] http",
+                "HTTP to `{target}` denied: not granted; to allow it add \"{target}\" to [plugins.{}.grants] http",
                 self.plugin
             ))),
         }
     }
 
-    /// May the plugin open TCP to `host` (resolved to `ip`) on `port`?
-    pub fn check_tcp(&self, host: &str, ip: IpAddr, port: u16) -> Result<(), Denied> {
-        let declared = self.declared_tcp.iter().any(|t| t.covers(host, ip, port));
-        let granted = self.granted_tcp.iter().any(|t| t.covers(host, ip, port));
+    /// May the plugin open TCP to the host name `host` on `port`? Asked
+    /// before the name is resolved, so that a plugin without a grant for
+    /// that name cannot make the agent look anything up.
+    pub fn check_tcp_name(&self, host: &str, port: u16) -> Result<(), Denied> {
+        let declared = self.declared_tcp.iter().any(|t| t.covers_name(host, port));
+        let granted = self.granted_tcp.iter().any(|t| t.covers_name(host, port));
+        self.tcp_verdict(host, port, declared, granted, "a CIDR grant covers IP literals only, so name the host")
+    }
+
+    /// May the plugin open TCP to the address `ip` it gave literally?
+    pub fn check_tcp_ip(&self, ip: IpAddr, port: u16) -> Result<(), Denied> {
+        let declared = self.declared_tcp.iter().any(|t| t.covers_ip(ip, port));
+        let granted = self.granted_tcp.iter().any(|t| t.covers_ip(ip, port));
+        let ip = ip.to_canonical();
+        let hint = format!("or its network, e.g. \"{ip}/24:{port}\"");
+        self.tcp_verdict(&ip.to_string(), port, declared, granted, &hint)
+    }
+
+    fn tcp_verdict(&self, target: &str, port: u16, declared: bool, granted: bool, hint: &str) -> Result<(), Denied> {
+        let grant = if target.contains(':') { format!("[{target}]:{port}") } else { format!("{target}:{port}") };
         match (declared, granted) {
             (true, true) => Ok(()),
             (false, _) => Err(Denied(format!(
-                "TCP to {host} ({ip}) port {port} denied: plugin `{}` did not declare this target",
+                "TCP to {target} port {port} denied: plugin `{}` did not declare this target",
                 self.plugin
             ))),
             (true, false) => Err(Denied(format!(
-                "TCP to {host} ({ip}) port {port} denied: not granted; to allow it add \"{ip}:{port}\" (or its network, e.g. \"{ip}/24:{port}\") to [plugins.{}.grants] tcp",
+                "TCP to {target} port {port} denied: not granted; to allow it add \"{grant}\" ({hint}) to [plugins.{}.grants] tcp",
                 self.plugin
             ))),
         }
@@ -149,17 +183,13 @@ impl Permissions {
         }
     }
 
-    /// Resolve a path the plugin asked for to a canonical path inside a
-    /// granted directory, or refuse. `base` anchors relative paths. `..`,
-    /// symbolic links, junctions and alternate data streams cannot lead
-    /// outside a grant.
+    /// The absolute path to open for a path the plugin asked for, when it
+    /// lies inside a granted directory as written; or a refusal. `base`
+    /// anchors relative paths. Nothing touches the file system here, so
+    /// nothing outside a grant is even probed. The opened handle's real
+    /// path then goes through [`Permissions::check_opened`].
     pub fn resolve_file(&self, requested: &str, base: &Path) -> Result<PathBuf, FileDenied> {
-        let denied = |why: &str| {
-            FileDenied::Denied(format!(
-                "reading `{requested}` denied: {why}; granted directories: {}",
-                self.roots_text()
-            ))
-        };
+        let denied = |why: &str| self.file_denied(requested, why);
         if requested.is_empty() || requested.contains('\0') {
             return Err(denied("empty path or NUL byte"));
         }
@@ -172,27 +202,30 @@ impl Permissions {
         } else {
             base.join(normalized)
         };
-        // Lexical check first, so that nothing outside a grant is even
-        // probed for existence.
         let lexical = lexical_normalize(&absolute);
-        if !self
-            .file_roots
-            .iter()
-            .any(|r| is_within(&lexical, &r.configured) || is_within(&lexical, &r.canonical))
+        if !is_absolute_any(&lexical)
+            || !self
+                .file_roots
+                .iter()
+                .any(|r| is_within(&lexical, &r.configured) || is_within(&lexical, &r.canonical))
         {
             return Err(denied("outside every granted directory"));
         }
-        let canonical = match std::fs::canonicalize(&lexical) {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(FileDenied::NotFound(requested.to_string()))
-            }
-            Err(e) => return Err(FileDenied::Io(format!("{requested}: {e}"))),
-        };
-        if !self.file_roots.iter().any(|r| is_within(&canonical, &r.canonical)) {
-            return Err(denied("it resolves (through a link or junction) outside every granted directory"));
+        Ok(lexical)
+    }
+
+    /// May the plugin read what it opened, now at `real` (the handle's own
+    /// path, links and junctions resolved)?
+    pub fn check_opened(&self, requested: &str, real: &Path) -> Result<(), FileDenied> {
+        if self.file_roots.iter().any(|r| is_within(real, &r.canonical)) {
+            Ok(())
+        } else {
+            Err(self.file_denied(requested, "it resolves (through a link or junction) outside every granted directory"))
         }
-        Ok(canonical)
+    }
+
+    fn file_denied(&self, requested: &str, why: &str) -> FileDenied {
+        FileDenied::Denied(format!("reading `{requested}` refused: {why}; granted directories: {}", self.roots_text()))
     }
 
     fn roots_text(&self) -> String {
@@ -246,21 +279,6 @@ fn same_component(a: &Component<'_>, b: &Component<'_>) -> bool {
     } else {
         a == b
     }
-}
-
-/// Resolve `.` and `..` without touching the file system.
-pub fn lexical_normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
 }
 
 /// `file.txt:stream` (NTFS alternate data stream), but not a drive letter.

@@ -1,12 +1,17 @@
 //! `tcp`: outbound TCP with STARTTLS, for protocol checks (SMTP relays).
 //!
-//! Every connect is checked against the plugin's effective targets after
-//! name resolution, so a host name cannot smuggle in an ungranted address.
-//! Reads, writes and handshakes are bounded by timeouts the host caps.
+//! Every connect is checked before anything is resolved: an IP literal
+//! against the address grants, a host name against the name grants. Only a
+//! granted name is looked up, so a plugin cannot leak data through DNS
+//! queries for names it makes up, and what DNS answers never appears in a
+//! message to the guest. Reads, writes and handshakes are bounded by
+//! timeouts the host caps, and traced.
 
-use super::{trace_decision, HostState};
+use super::HostState;
 use crate::runtime::limits;
 use crate::runtime::wit::latest::plumbline::plugin::tcp::{Host, HostConnection, TcpError, TlsInfo};
+use crate::config::resolved_address_usable;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -43,31 +48,79 @@ impl Host for HostState {
             ))));
         }
         let wait = timeout(timeout_ms);
-        let addrs = match tokio::time::timeout(wait, tokio::net::lookup_host((host.as_str(), port))).await {
-            Err(_) => return Ok(Err(TcpError::Timeout(format!("resolving {host}")))),
-            Ok(Err(e)) => return Ok(Err(TcpError::Io(format!("resolving {host}: {e}")))),
-            Ok(Ok(a)) => a.collect::<Vec<_>>(),
+        let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+        let checked = match literal {
+            Some(ip) => self.perms.check_tcp_ip(ip, port),
+            None => self.perms.check_tcp_name(&host, port),
         };
-        let mut last_denial = None;
-        for addr in addrs {
-            if let Err(d) = self.perms.check_tcp(&host, addr.ip(), port) {
-                last_denial = Some(d.0);
-                continue;
-            }
-            trace_decision(&plugin, "tcp", &target, true, &format!("connect {addr}"));
-            return Ok(match tokio::time::timeout(wait, TcpStream::connect(addr)).await {
-                Err(_) => Err(TcpError::Timeout(format!("connecting to {target}"))),
-                Ok(Err(e)) => Err(TcpError::Io(format!("connecting to {target}: {e}"))),
-                Ok(Ok(stream)) => {
-                    let _ = stream.set_nodelay(true);
-                    self.open_connections += 1;
-                    Ok(self.table.push(Connection::Plain(stream))?)
-                }
-            });
+        if let Err(d) = checked {
+            self.trace(&plugin, "tcp", &target, false, &d.0);
+            return Ok(Err(TcpError::Denied(d.0)));
         }
-        let why = last_denial.unwrap_or_else(|| format!("{host} resolved to no address"));
-        trace_decision(&plugin, "tcp", &target, false, &why);
-        Ok(Err(TcpError::Denied(why)))
+        let addr = match literal {
+            Some(ip) => SocketAddr::new(ip.to_canonical(), port),
+            None => match resolve_usable(&host, port, wait, &self.blocking_slots).await {
+                Ok(a) => a,
+                Err(e) => {
+                    self.trace(&plugin, "tcp", &target, false, &error_text(&e));
+                    return Ok(Err(e));
+                }
+            },
+        };
+        // The resolved address goes to the operator's trace, never to the guest.
+        self.trace(&plugin, "tcp", &target, true, &format!("connect {addr}"));
+        Ok(match tokio::time::timeout(wait, TcpStream::connect(addr)).await {
+            Err(_) => Err(TcpError::Timeout(format!("connecting to {target}"))),
+            Ok(Err(e)) => Err(TcpError::Io(format!("connecting to {target}: {}", e.kind()))),
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                self.open_connections += 1;
+                Ok(self.table.push(Connection::Plain(stream))?)
+            }
+        })
+    }
+}
+
+/// The first address `host` resolves to that a name grant may reach (see
+/// [`resolved_address_usable`]). Errors name the host, not what DNS said.
+/// The lookup runs in one of the plugin's blocking slots: an abandoned one
+/// (the resolver hangs past `wait`) keeps its slot until it returns.
+async fn resolve_usable(
+    host: &str,
+    port: u16,
+    wait: Duration,
+    slots: &Arc<tokio::sync::Semaphore>,
+) -> Result<SocketAddr, TcpError> {
+    let permit = slots.clone().try_acquire_owned().map_err(|_| {
+        TcpError::Limit(format!(
+            "{} lookups and file operations of this plugin are still pending; not resolving {host}",
+            limits::MAX_BLOCKING_OPS_PER_PLUGIN
+        ))
+    })?;
+    let name = host.to_string();
+    let lookup = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        std::net::ToSocketAddrs::to_socket_addrs(&(name.as_str(), port)).map(|a| a.collect::<Vec<_>>())
+    });
+    let addrs = match tokio::time::timeout(wait, lookup).await {
+        Err(_) => return Err(TcpError::Timeout(format!("resolving {host}"))),
+        Ok(Err(_)) | Ok(Ok(Err(_))) => return Err(TcpError::Io(format!("{host} could not be resolved"))),
+        Ok(Ok(Ok(a))) => a,
+    };
+    if addrs.is_empty() {
+        return Err(TcpError::Io(format!("{host} resolved to no address")));
+    }
+    addrs.into_iter().find(|a| resolved_address_usable(a.ip())).map(|a| SocketAddr::new(a.ip().to_canonical(), port)).ok_or_else(|| {
+        TcpError::Denied(format!(
+            "{host} resolves only to unspecified, link-local or multicast addresses, which a name grant does not reach; grant the address itself if it is really meant"
+        ))
+    })
+}
+
+fn error_text(e: &TcpError) -> String {
+    match e {
+        TcpError::Denied(m) | TcpError::Timeout(m) | TcpError::Io(m) | TcpError::Tls(m) | TcpError::Limit(m) => m.clone(),
+        TcpError::Closed => "closed".into(),
     }
 }
 
@@ -79,6 +132,7 @@ impl HostConnection for HostState {
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<Vec<u8>, TcpError>> {
         let n = max_bytes.clamp(1, limits::MAX_TCP_READ_BYTES) as usize;
+        self.trace(&self.plugin, "tcp", &format!("connection {}", conn.rep()), true, &format!("read up to {n} bytes"));
         let mut buf = vec![0u8; n];
         let wait = timeout(timeout_ms);
         let got = match self.table.get_mut(&conn)? {
@@ -102,6 +156,7 @@ impl HostConnection for HostState {
         data: Vec<u8>,
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<(), TcpError>> {
+        self.trace(&self.plugin, "tcp", &format!("connection {}", conn.rep()), true, &format!("write {} bytes", data.len()));
         let wait = timeout(timeout_ms);
         let done = match self.table.get_mut(&conn)? {
             Connection::Plain(s) => tokio::time::timeout(wait, s.write_all(&data)).await,
@@ -125,6 +180,7 @@ impl HostConnection for HostState {
         server_name: String,
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<TlsInfo, TcpError>> {
+        self.trace(&self.plugin, "tcp", &format!("connection {}", conn.rep()), true, &format!("start-tls as {server_name}"));
         let slot = self.table.get_mut(&conn)?;
         let stream = match std::mem::replace(slot, Connection::Broken) {
             Connection::Plain(s) => s,

@@ -9,8 +9,8 @@ mod grants;
 mod paths;
 
 pub use delivery::{parse_collector_url, DeliveryConfig, DeliverySettings, RetryPolicy};
-pub use grants::{FileGrant, GrantError, HostPattern, TcpGrant, TcpHost};
-pub use paths::{default_paths, DefaultPaths};
+pub use grants::{resolved_address_usable, FileGrant, GrantError, HostPattern, HttpTarget, TcpGrant, TcpHost};
+pub use paths::{default_paths, lexical_normalize, DefaultPaths};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -110,11 +110,14 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct GrantsConfig {
-    /// HTTP(S) hosts: `graph.microsoft.com`, `*.webhook.office.com`.
+    /// HTTPS hosts: `graph.microsoft.com`, `*.webhook.office.com`, on port
+    /// 443 unless a port is named (`fixture.local:8443`). `*` is refused.
     #[serde(default)]
     pub http: Vec<String>,
     /// TCP targets: `HOST:PORTS`, where HOST is a name, an IP or a CIDR and
     /// PORTS a comma list, e.g. `10.0.0.0/24:25,587,465` or `relay.local:25`.
+    /// Only a name grant lets a plugin's host name be resolved; a CIDR grant
+    /// covers addresses the plugin gives as IP literals.
     #[serde(default)]
     pub tcp: Vec<String>,
     /// Directories the plugin may read (read-only, recursively).
@@ -140,7 +143,8 @@ pub struct CredentialConfig {
     /// Scope to request, e.g. `https://outlook.office365.com/.default`.
     pub scope: String,
     /// Hosts this token may be sent to. A token is attached only when the
-    /// request's host (as the plugin asked for it) is in this list.
+    /// request's host (as the plugin asked for it) is in this list. `*` and
+    /// entries that are not host names are config errors.
     pub audience: Vec<String>,
     /// Name of an environment variable holding the client secret.
     #[serde(default)]
@@ -184,8 +188,8 @@ pub struct Resolved {
 /// Typed grants for one plugin.
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
-    /// HTTP hosts.
-    pub http: Vec<HostPattern>,
+    /// HTTPS hosts and ports.
+    pub http: Vec<HttpTarget>,
     /// TCP targets.
     pub tcp: Vec<TcpGrant>,
     /// Readable directories.
@@ -221,11 +225,12 @@ impl Config {
         if self.tenant_id.trim().is_empty() || self.site_id.trim().is_empty() {
             return Err(invalid("`tenant_id` and `site_id` must not be empty".into()));
         }
-        let base = path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
-        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        // Absolute first: every relative path in the file means "beside
+        // this file", whatever the working directory (an RMM's is anything).
+        let absolute = std::path::absolute(path).map_err(|e| {
+            invalid(format!("cannot make the config path absolute ({e}); give --config as an absolute path"))
+        })?;
+        let base = paths::lexical_normalize(absolute.parent().unwrap_or(Path::new("/")));
         let defaults = default_paths();
         let plugin_dir = paths::resolve(&base, self.plugin_dir.as_deref(), &defaults.plugins);
         let cache_dir = paths::resolve(&base, self.cache_dir.as_deref(), &defaults.cache);
@@ -241,6 +246,19 @@ impl Config {
                     "endpoint override for `{host}` must be an http:// or https:// URL with a host, got {target:?}"
                 )));
             }
+            // Bearer tokens and client secrets travel through overrides; in
+            // the clear only as far as this machine.
+            if url.scheme() == "http" && !is_loopback_host(&url) {
+                return Err(invalid(format!(
+                    "endpoint override for `{host}` is http:// to {}, which would send tokens in the clear; use https://, or http:// only to 127.0.0.1, ::1 or localhost",
+                    url.host_str().unwrap_or_default()
+                )));
+            }
+            if !url.username().is_empty() || url.password().is_some() {
+                return Err(invalid(format!(
+                    "endpoint override for `{host}` carries a user name or password; remove it (credentials belong in [credentials])"
+                )));
+            }
         }
         let delivery = self.delivery.resolve(&base).map_err(invalid)?;
         for (name, cred) in &self.credentials {
@@ -252,11 +270,18 @@ impl Config {
             if let Some(p) = &plugin.path {
                 plugin.path = Some(paths::resolve(&base, Some(p), p));
             }
+            let max = crate::runtime::limits::MAX_SCAN_TIMEOUT.as_secs();
+            if plugin.timeout_secs.is_some_and(|t| t == 0 || t > max) {
+                return Err(invalid(format!(
+                    "plugins.{name}.timeout_secs must be between 1 and {max} (a day); the default is {}",
+                    crate::runtime::limits::DEFAULT_SCAN_TIMEOUT.as_secs()
+                )));
+            }
             let g = &plugin.grants;
             let mut typed = Grants::default();
             for h in &g.http {
                 typed.http.push(
-                    HostPattern::parse(h)
+                    HttpTarget::parse_grant(h)
                         .map_err(|e| invalid(format!("plugins.{name}.grants.http: {e}")))?,
                 );
             }
@@ -307,7 +332,12 @@ impl CredentialConfig {
                 "`audience` is empty, so the token could never be used; list the hosts it is for, e.g. [\"outlook.office365.com\"]"
                     .into(),
             ),
-            _ => Ok(()),
+            _ => {
+                for a in &self.audience {
+                    HostPattern::parse_grant(a).map_err(|e| format!("audience: {e}"))?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -331,6 +361,15 @@ impl Resolved {
             .get(plugin)
             .and_then(|p| p.path.clone())
             .unwrap_or_else(|| self.plugin_dir.join(format!("{plugin}.wasm")))
+    }
+}
+
+fn is_loopback_host(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
     }
 }
 

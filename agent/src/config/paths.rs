@@ -1,7 +1,7 @@
 //! Platform default locations, and path resolution that accepts both `/`
 //! and `\` in the config on every platform.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 /// Where the agent keeps its things when the config does not say.
 #[derive(Debug, Clone)]
@@ -91,12 +91,33 @@ pub fn resolve(base: &Path, configured: Option<&Path>, default: &Path) -> PathBu
         Some(p) => {
             let p = normalize_separators(p);
             if p.is_absolute() || has_windows_root(&p) {
-                p
+                lexical_normalize(&p)
             } else {
-                base.join(p)
+                lexical_normalize(&base.join(p))
             }
         }
     }
+}
+
+/// Resolve `.` and `..` without touching the file system. `..` never
+/// climbs above a root, and a leading `..` of a relative path is kept (once
+/// it was dropped, so `../x` silently became `x`).
+pub fn lexical_normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// Accept `\` and `/` alike: turn them into this platform's separator.

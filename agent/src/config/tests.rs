@@ -11,7 +11,7 @@ fn the_sample_config_parses() {
     let c = parse(SAMPLE).expect("sample config parses");
     assert_eq!(c.config.site_id, "northwind-hq");
     let g = &c.grants["exchange-connectors"];
-    assert!(g.http[0].matches("outlook.office365.com"));
+    assert!(g.http[0].matches("outlook.office365.com", 443));
     assert_eq!(g.credentials, vec!["exchange".to_string()]);
     let settings = c.settings("exchange-connectors");
     assert!(settings.contains(&("recent_days".to_string(), "30".to_string())));
@@ -76,4 +76,55 @@ fn relative_paths_follow_the_config_file() {
     assert_eq!(c.plugin_dir, Path::new("/srv/agent/plugins"));
     assert_eq!(c.grants["x"].files[0].dir, Path::new("/srv/agent/exports/exchange"));
     assert_eq!(c.plugin_path("x"), Path::new("/srv/agent/plugins/x.wasm"));
+}
+
+#[test]
+fn a_bare_config_name_still_gives_absolute_grants() {
+    let c = Config::parse(
+        "tenant_id = \"t\"\nsite_id = \"s\"\n[plugins.x.grants]\nfiles = [\".\", \"../exports\", \"x/..\"]\n",
+        Path::new("plumbline.toml"),
+    )
+    .unwrap();
+    let cwd = std::env::current_dir().unwrap();
+    let files: Vec<_> = c.grants["x"].files.iter().map(|f| f.dir.clone()).collect();
+    assert_eq!(files, vec![cwd.clone(), cwd.parent().unwrap().join("exports"), cwd.clone()]);
+    assert!(c.base_dir.is_absolute());
+}
+
+#[test]
+fn parent_paths_follow_the_config_file_not_the_working_directory() {
+    let c = Config::parse(
+        "tenant_id = \"t\"\nsite_id = \"s\"\nplugin_dir = \"../plugins\"\n[plugins.x.grants]\nfiles = [\"../../exports\"]\n",
+        Path::new("/srv/agent/conf/plumbline.toml"),
+    )
+    .unwrap();
+    assert_eq!(c.plugin_dir, Path::new("/srv/agent/plugins"));
+    assert_eq!(c.grants["x"].files[0].dir, Path::new("/srv/exports"));
+}
+
+#[test]
+fn hostile_or_loose_values_are_config_errors() {
+    let head = "tenant_id = \"t\"\nsite_id = \"s\"\n";
+    let cases = [
+        (format!("{head}[plugins.x]\ntimeout_secs = 18446744073709551615\n"), "between 1 and 86400"),
+        (format!("{head}[plugins.x]\ntimeout_secs = 0\n"), "between 1 and 86400"),
+        (format!("{head}[endpoints]\n\"graph.microsoft.com\" = \"http://proxy.example:8080\"\n"), "in the clear"),
+        (format!("{head}[endpoints]\n\"graph.microsoft.com\" = \"https://u:p@proxy.example\"\n"), "user name or password"),
+        (format!("{head}[plugins.x.grants]\nhttp = [\"*\"]\n"), "every host"),
+        (format!("{head}[plugins.x.grants]\ntcp = [\"*:25\"]\n"), "every address"),
+        (
+            format!("{head}[credentials.c]\nclient_id = \"x\"\nscope = \"s\"\nclient_secret_env = \"X\"\naudience = [\"*\"]\n"),
+            "audience",
+        ),
+        (
+            format!("{head}[credentials.c]\nclient_id = \"x\"\nscope = \"s\"\nclient_secret_env = \"X\"\naudience = [\"https://graph.microsoft.com/\"]\n"),
+            "bare host name",
+        ),
+    ];
+    for (text, expect) in cases {
+        let e = parse(&text).map(|_| ()).unwrap_err().to_string();
+        assert!(e.contains(expect), "{expect:?} not in {e}");
+    }
+    assert!(parse(&format!("{head}[endpoints]\n\"graph.microsoft.com\" = \"http://127.0.0.1:8080\"\n")).is_ok());
+    assert!(parse(&format!("{head}[endpoints]\n\"graph.microsoft.com\" = \"http://[::1]:8080\"\n")).is_ok());
 }

@@ -3,5 +3,6 @@
 //! the sandbox both build on these; neither borrows from the other.
 
 pub mod clock;
+pub mod handle;
 pub mod private;
 pub mod tls;

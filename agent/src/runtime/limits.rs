@@ -2,13 +2,25 @@
 
 use std::time::Duration;
 
-/// Linear memory per plugin instance: generous for parsing a large tenant's
-/// exports, small enough that a dozen plugins fit on a modest site server.
+/// Memory per plugin, counted across all its linear memories and tables
+/// together: generous for parsing a large tenant's exports, small enough that
+/// a dozen plugins fit on a modest site server. Counted per memory, four
+/// memories of 200 MiB each once passed.
 pub const MAX_MEMORY_BYTES: usize = 256 * 1024 * 1024;
-/// Table elements per instance: far above what Rust or Python guests need.
+/// Table elements per plugin, all tables together: far above what Rust or
+/// Python guests need.
 pub const MAX_TABLE_ELEMENTS: usize = 100_000;
-/// Instances, tables and memories per store: one component is a handful.
+/// What one table element costs the host, counted against
+/// [`MAX_MEMORY_BYTES`] (a function reference is a few pointers wide).
+pub const TABLE_ELEMENT_BYTES: usize = 16;
+/// Core instances per store: a component is a handful (main module, shims,
+/// fix-ups); a Python one a few more.
 pub const MAX_INSTANCES: usize = 64;
+/// Linear memories per store: Rust and Python components have one; a few
+/// more leave room, and with few the total cap is easy to reason about.
+pub const MAX_MEMORIES: usize = 4;
+/// Tables per store: one per core module at most.
+pub const MAX_TABLES: usize = 16;
 /// Native stack a plugin's wasm frames may use before wasmtime traps it with
 /// "call stack exhausted": deep enough for recursive JSON parsing of real
 /// tenant exports, small beside [`ASYNC_STACK_BYTES`].
@@ -24,6 +36,9 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Default wall-clock budget for one plugin's scan, including its host
 /// calls; big tenants with throttling can take minutes.
 pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_secs(600);
+/// Longest scan budget an operator may set: a day is far beyond the largest
+/// tenant, and keeps deadline arithmetic far from overflowing.
+pub const MAX_SCAN_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 /// Budget for `describe`, which only returns constants.
 pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest report accepted from a plugin, as serialized JSON: a 20,000-flow
@@ -31,6 +46,16 @@ pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_REPORT_BYTES: usize = 32 * 1024 * 1024;
 /// Most connector records plus findings in one report.
 pub const MAX_REPORT_ITEMS: usize = 100_000;
+/// Longest error message a plugin's `scan` may return: the register keeps
+/// it, so it is capped like any other guest text (once 64 MiB got through).
+pub const MAX_GUEST_ERROR_CHARS: usize = 4096;
+/// Longest plugin description kept from `describe()`: one line.
+pub const MAX_DESCRIPTION_CHARS: usize = 512;
+/// Longest version string: `1.2.3-beta.4+build.5` with room to spare.
+pub const MAX_VERSION_CHARS: usize = 64;
+/// Warnings kept from converting one report (duplicate keys and the like);
+/// the rest are counted in one last warning.
+pub const MAX_REPORT_WARNINGS: usize = 50;
 /// Largest component file loaded: first-party plugins are well under 5 MB,
 /// Python ones about 20 MB.
 pub const MAX_COMPONENT_BYTES: u64 = 64 * 1024 * 1024;
@@ -52,7 +77,20 @@ pub const MAX_TCP_TIMEOUT: Duration = Duration::from_secs(60);
 pub const MAX_TCP_CONNECTIONS: usize = 64;
 /// Largest file a plugin may read in one call.
 pub const MAX_FILE_READ_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest a file system call may take before the plugin gets an error: a
+/// healthy disk or share answers in milliseconds; a hung mount never does.
+pub const FILE_OP_TIMEOUT: Duration = Duration::from_secs(30);
+/// A plugin's file operations and name lookups outstanding on blocking
+/// threads at once. One that hangs keeps its slot until the system lets it
+/// go, so a plugin stuck on a dead mount cannot fill tokio's blocking pool.
+pub const MAX_BLOCKING_OPS_PER_PLUGIN: usize = 8;
 /// Most entries one `list-dir` returns.
 pub const MAX_DIR_ENTRIES: usize = 100_000;
 /// Longest log line kept from a plugin.
 pub const MAX_LOG_LINE_CHARS: usize = 4096;
+/// Log lines (its own, and the host's traces of its denied calls) one
+/// plugin may put into the operator's log per scan: plenty to diagnose a
+/// scan, too few to bury the other plugins' lines or fill an RMM's log.
+pub const MAX_LOG_LINES_PER_SCAN: usize = 1000;
+/// The same budget in bytes.
+pub const MAX_LOG_BYTES_PER_SCAN: usize = 256 * 1024;

@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod limits;
+mod load;
 mod report;
 pub mod wit;
 
@@ -20,12 +21,12 @@ use crate::capabilities::{Declared, HostState, Limiter, Network, Permissions};
 use crate::config::Grants;
 use crate::register::{ConnectorEntry, FindingEntry};
 use cache::CompileCache;
-use sha2::{Digest, Sha256};
+use load::Loader;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
 use wit::latest::{Plugin as PluginBindings, PluginPre};
 
@@ -84,7 +85,7 @@ pub enum PluginError {
         message: String,
     },
     /// The plugin returned an error from `scan`.
-    #[error("plugin {plugin} reported a {kind} error: {message}")]
+    #[error("plugin {plugin} reported an error ({kind}): {message}")]
     Guest {
         /// name@version.
         plugin: String,
@@ -179,8 +180,7 @@ impl Drop for EpochTicker {
 /// The plugin host.
 pub struct Runtime {
     engine: Engine,
-    linker: Linker<HostState>,
-    cache: Option<CompileCache>,
+    loader: Loader,
     net: Arc<Network>,
     _ticker: EpochTicker,
 }
@@ -199,9 +199,9 @@ impl Runtime {
         PluginBindings::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(anyhow::Error::from)?;
         let cache = match cache_dir {
-            Some(dir) => Some(CompileCache::new(dir, &engine).map_err(|e| {
+            Some(dir) => Some(Arc::new(CompileCache::new(dir, &engine).map_err(|e| {
                 anyhow::anyhow!("cannot use the compiled-plugin cache {}: {e}", dir.display())
-            })?),
+            })?)),
             None => None,
         };
         let stop = Arc::new(AtomicBool::new(false));
@@ -215,55 +215,29 @@ impl Runtime {
                 }
             })?;
         Ok(Runtime {
+            loader: Loader { engine: engine.clone(), linker, cache },
             engine,
-            linker,
-            cache,
             net,
             _ticker: EpochTicker { stop },
         })
     }
 
-    /// Read, verify and compile (or load from cache) a component file.
+    /// Read, verify and compile (or load from cache) a component file, on
+    /// this thread.
     pub fn load(&self, path: &Path) -> Result<LoadedPlugin, PluginError> {
-        let read_err = |message: String| PluginError::Read { path: path.to_path_buf(), message };
-        let meta = std::fs::metadata(path).map_err(|e| read_err(e.to_string()))?;
-        if meta.len() > limits::MAX_COMPONENT_BYTES {
-            return Err(read_err(format!(
-                "{} bytes is over the {}-byte limit for a plugin",
-                meta.len(),
-                limits::MAX_COMPONENT_BYTES
-            )));
+        self.loader.load(path)
+    }
+
+    /// [`Runtime::load`] on a blocking thread, given up after `deadline`:
+    /// a hostile component that is slow to compile fails on its own
+    /// instead of stalling the scan's other plugins.
+    pub async fn load_within(&self, path: &Path, deadline: Duration) -> Result<LoadedPlugin, PluginError> {
+        let (loader, file) = (self.loader.clone(), path.to_path_buf());
+        match tokio::time::timeout(deadline, tokio::task::spawn_blocking(move || loader.load(&file))).await {
+            Ok(Ok(loaded)) => loaded,
+            Ok(Err(e)) => Err(PluginError::Read { path: path.to_path_buf(), message: format!("loading failed: {e}") }),
+            Err(_) => Err(PluginError::Timeout { plugin: path.display().to_string(), secs: deadline.as_secs() }),
         }
-        let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        let invalid = |message: String| PluginError::Invalid { path: path.to_path_buf(), message };
-        let cached = self.cache.as_ref().and_then(|c| c.load(&self.engine, &sha256));
-        let from_cache = cached.is_some();
-        let component = match cached {
-            Some(c) => c,
-            None => {
-                if !wasmparser_is_component(&bytes) {
-                    return Err(invalid(
-                        "not a WebAssembly component (a core module? build plugins with `cargo xtask build-plugins`)".into(),
-                    ));
-                }
-                let c = Component::new(&self.engine, &bytes).map_err(|e| invalid(format!("{e:#}")))?;
-                if let Some(cache) = &self.cache {
-                    if let Err(e) = cache.store(&sha256, &c) {
-                        tracing::warn!(path = %path.display(), "could not cache the compiled plugin: {e:#}");
-                    }
-                }
-                c
-            }
-        };
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            invalid(format!(
-                "it needs imports this agent does not provide ({e:#}); this agent supports {}",
-                wit::SUPPORTED_CONTRACTS.join(", ")
-            ))
-        })?;
-        let pre = PluginPre::new(pre).map_err(|e| invalid(format!("it does not export the plugin world: {e:#}")))?;
-        Ok(LoadedPlugin { path: path.to_path_buf(), sha256, from_cache, pre })
     }
 
     fn store(&self, plugin: &str, perms: Permissions, facts: HostFacts, base_dir: PathBuf, timeout: Duration) -> Store<HostState> {
@@ -277,6 +251,8 @@ impl Runtime {
             limiter: Limiter::default(),
             deadline: Instant::now() + timeout,
             open_connections: 0,
+            log_budget: Default::default(),
+            blocking_slots: crate::capabilities::files::blocking_slots(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -301,6 +277,7 @@ impl Runtime {
             PathBuf::new(),
             limits::DESCRIBE_TIMEOUT,
         );
+        let _dropped = DroppedLines(store.data().log_budget.clone(), label.clone());
         let call = async {
             let instance = plugin.pre.instantiate_async(&mut store).await?;
             instance.call_describe(&mut store).await
@@ -334,6 +311,7 @@ impl Runtime {
                 .map(|(n, v)| wit::latest::Attribute { name: n.clone(), value: v.clone() })
                 .collect(),
         };
+        let _dropped = DroppedLines(store.data().log_budget.clone(), label.clone());
         let call = async {
             let instance = plugin.pre.instantiate_async(&mut store).await?;
             instance.call_scan(&mut store, &ctx).await
@@ -350,11 +328,21 @@ impl Runtime {
             let (kind, message) = report::scan_error(e);
             PluginError::Guest { plugin: label.clone(), kind: kind.into(), message }
         })?;
-        let mut converted = report::convert(&input.tenant_id, &desc.name, wit_report)
+        let mut converted = report::convert(&input.tenant_id, desc, wit_report)
             .map_err(|message| PluginError::ReportTooLarge { plugin: label.clone(), message })?;
         warnings.append(&mut converted.warnings);
         converted.warnings = warnings;
         Ok(converted)
+    }
+}
+
+/// Says, once a call ends however it ends, how many of the plugin's log
+/// lines its budget dropped.
+struct DroppedLines(Arc<crate::capabilities::log::LogBudget>, String);
+
+impl Drop for DroppedLines {
+    fn drop(&mut self) {
+        self.0.report(&self.1);
     }
 }
 
@@ -382,9 +370,4 @@ fn classify(plugin: &str, store: &Store<HostState>, e: wasmtime::Error, timeout:
     };
     tracing::debug!(plugin = %plugin, "trap detail: {text}");
     PluginError::Trap { plugin, message }
-}
-
-/// Components have layer 1 in the preamble; core modules layer 0.
-fn wasmparser_is_component(bytes: &[u8]) -> bool {
-    bytes.len() >= 8 && bytes[0..4] == *b"\0asm" && bytes[6..8] == [0x01, 0x00]
 }

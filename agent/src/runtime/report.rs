@@ -24,10 +24,20 @@ pub(super) fn description(info: PluginInfo) -> Result<Description, String> {
             info.name.chars().take(80).collect::<String>()
         ));
     }
+    let version_ok = !info.version.is_empty()
+        && info.version.len() <= limits::MAX_VERSION_CHARS
+        && info.version.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+    if !version_ok {
+        return Err(format!(
+            "describe() returned the version {:?}; versions are 1-{} characters of A-Z, a-z, 0-9, '.', '-' and '+', e.g. \"1.2.0\"",
+            bounded(&info.version, 80),
+            limits::MAX_VERSION_CHARS
+        ));
+    }
     Ok(Description {
         name: info.name,
         version: info.version,
-        description: info.description,
+        description: bounded(&info.description, limits::MAX_DESCRIPTION_CHARS),
         categories: info.categories.into_iter().map(category_name).map(String::from).collect(),
         declared: Declared {
             http_hosts: info.capabilities.http_hosts,
@@ -64,18 +74,60 @@ fn severity(s: WitSeverity) -> Severity {
     }
 }
 
+/// A scan error's kind and message, the message capped.
 pub(super) fn scan_error(e: ScanError) -> (&'static str, String) {
-    match e {
+    let (kind, m) = match e {
         ScanError::Config(m) => ("config", m),
         ScanError::Denied(m) => ("denied", m),
         ScanError::Malformed(m) => ("malformed", m),
         ScanError::Upstream(m) => ("upstream", m),
         ScanError::Other(m) => ("other", m),
+    };
+    (kind, bounded(&m, limits::MAX_GUEST_ERROR_CHARS))
+}
+
+/// At most `max` characters of guest text, with `…` when cut.
+pub(super) fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
     }
 }
 
+/// Guest keys quoted in a warning: enough to find the record.
+const WARNING_KEY_CHARS: usize = 120;
+
+/// Conversion warnings, bounded in number and in the guest text they quote.
+#[derive(Default)]
+struct Warnings {
+    kept: Vec<String>,
+    more: usize,
+}
+
+impl Warnings {
+    fn push(&mut self, w: String) {
+        if self.kept.len() < limits::MAX_REPORT_WARNINGS {
+            self.kept.push(w);
+        } else {
+            self.more += 1;
+        }
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        if self.more > 0 {
+            self.kept.push(format!("{} more warnings like these were not kept", self.more));
+        }
+        self.kept
+    }
+}
+
+fn key_text(key: &str) -> String {
+    format!("{:?}", bounded(key, WARNING_KEY_CHARS))
+}
+
 /// Convert and check a report. `Err` when it breaks the size caps.
-pub(super) fn convert(tenant_id: &str, plugin: &str, report: Report) -> Result<PluginReport, String> {
+pub(super) fn convert(tenant_id: &str, desc: &Description, report: Report) -> Result<PluginReport, String> {
+    let plugin = desc.name.as_str();
     let items = report.connectors.len() + report.findings.len();
     if items > limits::MAX_REPORT_ITEMS {
         return Err(format!(
@@ -85,17 +137,29 @@ pub(super) fn convert(tenant_id: &str, plugin: &str, report: Report) -> Result<P
             limits::MAX_REPORT_ITEMS
         ));
     }
-    let mut warnings = Vec::new();
+    let mut warnings = Warnings::default();
     let mut seen = BTreeSet::new();
+    let mut refused = BTreeSet::new();
     let mut connectors = Vec::with_capacity(report.connectors.len());
     for c in report.connectors {
+        // A plugin reports only what it declared it is about, so that it
+        // cannot pass off, say, an Exchange connector and dodge its review.
+        let category = category_name(c.category);
+        if !desc.categories.iter().any(|d| d == category) {
+            warnings.push(format!(
+                "connector {} has category {category}, which the plugin did not declare in describe(); it was refused",
+                key_text(&c.key)
+            ));
+            refused.insert(c.key);
+            continue;
+        }
         if !seen.insert(c.key.clone()) {
-            warnings.push(format!("duplicate connector key {:?}; kept the first", c.key));
+            warnings.push(format!("duplicate connector key {}; kept the first", key_text(&c.key)));
             continue;
         }
         connectors.push(ConnectorEntry {
             key: c.key,
-            category: category_name(c.category).to_string(),
+            category: category.to_string(),
             name: c.name,
             scope: c.scope,
             owner: c.owner,
@@ -112,15 +176,23 @@ pub(super) fn convert(tenant_id: &str, plugin: &str, report: Report) -> Result<P
     let mut findings = Vec::with_capacity(report.findings.len());
     let mut seen_findings = BTreeSet::new();
     for f in report.findings {
+        if refused.contains(&f.connector_key) {
+            continue;
+        }
         if !seen.contains(&f.connector_key) {
             warnings.push(format!(
-                "finding {} names connector {:?}, which the report does not contain",
-                f.check_id, f.connector_key
+                "finding {} names connector {}, which the report does not contain",
+                key_text(&f.check_id),
+                key_text(&f.connector_key)
             ));
         }
         let id = finding_id(tenant_id, &f.check_id, &f.connector_key);
         if !seen_findings.insert(id.clone()) {
-            warnings.push(format!("duplicate finding {} on {:?}; kept the first", f.check_id, f.connector_key));
+            warnings.push(format!(
+                "duplicate finding {} on {}; kept the first",
+                key_text(&f.check_id),
+                key_text(&f.connector_key)
+            ));
             continue;
         }
         findings.push(FindingEntry {
@@ -142,5 +214,73 @@ pub(super) fn convert(tenant_id: &str, plugin: &str, report: Report) -> Result<P
             limits::MAX_REPORT_BYTES
         ));
     }
-    Ok(PluginReport { connectors, findings, warnings })
+    Ok(PluginReport { connectors, findings, warnings: warnings.finish() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::wit::latest::plumbline::plugin::types::{Capabilities, ConnectorRecord};
+
+    fn info(version: &str, description: &str) -> PluginInfo {
+        PluginInfo {
+            name: "x".into(),
+            version: version.into(),
+            description: description.into(),
+            categories: vec![Category::SmtpRelay],
+            capabilities: Capabilities { http_hosts: vec![], tcp_targets: vec![], file_dirs: vec![] },
+        }
+    }
+
+    #[test]
+    fn versions_are_checked_and_descriptions_capped() {
+        for bad in ["", "1.0\nFAKE level=error", &"9".repeat(65), "1.0 beta"] {
+            let e = description(info(bad, "d")).unwrap_err();
+            assert!(e.contains("e.g. \"1.2.0\"") && !e.contains('\n'), "{e}");
+        }
+        assert!(description(info("1.2.0-beta.1+b5", "d")).is_ok());
+        let d = description(info("1.0.0", &"d".repeat(1 << 20))).unwrap();
+        assert_eq!(d.description.chars().count(), limits::MAX_DESCRIPTION_CHARS + 1);
+    }
+
+    #[test]
+    fn a_huge_error_is_capped() {
+        let (kind, m) = scan_error(ScanError::Other("e".repeat(64 << 20)));
+        assert_eq!(kind, "other");
+        assert_eq!(m.chars().count(), limits::MAX_GUEST_ERROR_CHARS + 1);
+    }
+
+    fn record(key: String, category: Category) -> ConnectorRecord {
+        ConnectorRecord {
+            key,
+            category,
+            name: "n".into(),
+            scope: String::new(),
+            owner: None,
+            co_owners: vec![],
+            purpose: None,
+            auth_type: None,
+            migration_state: None,
+            created: None,
+            changed: None,
+            attributes: vec![],
+        }
+    }
+
+    #[test]
+    fn undeclared_categories_are_refused_and_warnings_bounded() {
+        let desc = description(info("1.0.0", "d")).unwrap();
+        let mut connectors = vec![record("exchange:inbound:X".into(), Category::ExchangeConnector)];
+        let long = "k".repeat(10_000);
+        for _ in 0..500 {
+            connectors.push(record(long.clone(), Category::SmtpRelay));
+        }
+        let out = convert("t", &desc, Report { connectors, findings: vec![] }).unwrap();
+        assert_eq!(out.connectors.len(), 1, "one relay kept, the Exchange record refused");
+        assert_eq!(out.connectors[0].category, "smtp-relay");
+        assert!(out.warnings[0].contains("did not declare") && out.warnings[0].contains("exchange:inbound:X"));
+        assert_eq!(out.warnings.len(), limits::MAX_REPORT_WARNINGS + 1);
+        assert!(out.warnings.last().unwrap().contains("more warnings"));
+        assert!(out.warnings.iter().all(|w| w.len() < 400), "guest keys are quoted bounded");
+    }
 }

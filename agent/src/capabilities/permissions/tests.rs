@@ -1,9 +1,11 @@
 use super::*;
-use crate::config::{FileGrant, Grants, HostPattern, TcpGrant};
+use crate::capabilities::files::open_checked;
+use crate::config::{FileGrant, Grants, HttpTarget, TcpGrant};
+use crate::runtime::wit::latest::plumbline::plugin::files::FileError;
 
 fn grants(dir: &Path) -> Grants {
     Grants {
-        http: vec![HostPattern::parse("outlook.office365.com").unwrap()],
+        http: vec![HttpTarget::parse_grant("outlook.office365.com").unwrap()],
         tcp: vec![TcpGrant::parse("127.0.0.0/8:25,587").unwrap()],
         files: vec![FileGrant::new(dir)],
         credentials: vec!["exchange".into()],
@@ -22,15 +24,20 @@ fn declared() -> Declared {
 fn needs_both_declaration_and_grant() {
     let dir = tempfile::tempdir().unwrap();
     let p = Permissions::new("x", &declared(), &grants(dir.path()));
-    assert!(p.check_http("outlook.office365.com").is_ok());
-    let e = p.check_http("graph.microsoft.com").unwrap_err().0;
+    assert!(p.check_http("outlook.office365.com", 443).is_ok());
+    let e = p.check_http("outlook.office365.com", 8443).unwrap_err().0;
+    assert!(e.contains("`outlook.office365.com:8443` denied"), "a host without a port is 443 only: {e}");
+    let e = p.check_http("graph.microsoft.com", 443).unwrap_err().0;
     assert!(e.contains("not granted") && e.contains("[plugins.x.grants] http"), "{e}");
-    let e = p.check_http("evil.example").unwrap_err().0;
+    let e = p.check_http("evil.example", 443).unwrap_err().0;
     assert!(e.contains("did not declare"), "{e}");
     let lo: IpAddr = "127.0.0.1".parse().unwrap();
-    assert!(p.check_tcp("127.0.0.1", lo, 25).is_ok());
-    assert!(p.check_tcp("127.0.0.1", lo, 587).is_err(), "587 granted but not declared");
-    assert!(p.check_tcp("10.0.0.1", "10.0.0.1".parse().unwrap(), 25).is_err());
+    assert!(p.check_tcp_ip(lo, 25).is_ok());
+    assert!(p.check_tcp_ip("::ffff:127.0.0.1".parse().unwrap(), 25).is_ok(), "mapped is IPv4");
+    assert!(p.check_tcp_ip(lo, 587).is_err(), "587 granted but not declared");
+    assert!(p.check_tcp_ip("10.0.0.1".parse().unwrap(), 25).is_err());
+    let e = p.check_tcp_name("localhost", 25).unwrap_err().0;
+    assert!(e.contains("\"localhost:25\"") && e.contains("CIDR grant covers IP literals only"), "{e}");
     assert!(p.check_credential("exchange").is_ok());
     assert!(p.check_credential("graph").is_err());
 }
@@ -56,14 +63,28 @@ fn files_stay_inside_the_grant() {
         "/etc/passwd".to_string(),
     ] {
         match p.resolve_file(&bad, top.path()) {
-            Err(FileDenied::Denied(m)) => assert!(m.contains("denied"), "{m}"),
+            Err(FileDenied::Denied(m)) => assert!(m.contains("refused") && !m.contains("denied"), "{m}"),
             other => panic!("{bad}: expected denial, got {other:?}"),
         }
     }
-    assert!(matches!(
-        p.resolve_file(&format!("{g}/missing.json"), top.path()),
-        Err(FileDenied::NotFound(_))
-    ));
+    assert!(matches!(open_checked(&p, &format!("{g}/missing.json"), top.path()), Err(FileError::NotFound(_))));
+    let (_, real) = open_checked(&p, &format!("{g}/sub/ok.json"), top.path()).unwrap();
+    assert_eq!(real, std::fs::canonicalize(granted.join("sub/ok.json")).unwrap());
+}
+
+#[test]
+fn a_leading_parent_is_kept_and_roots_are_never_empty() {
+    assert_eq!(lexical_normalize(Path::new("../exports/x")), Path::new("../exports/x"));
+    assert_eq!(lexical_normalize(Path::new("a/../../b")), Path::new("../b"));
+    assert_eq!(lexical_normalize(Path::new("/a/../../b")), Path::new("/b"));
+    let top = tempfile::tempdir().unwrap();
+    std::fs::write(top.path().join("secret.txt"), "s").unwrap();
+    // A grant of `.` beside a config given by a bare file name once became
+    // the empty root, which matched every path.
+    let p = Permissions::new("x", &declared(), &grants(Path::new(".")));
+    assert!(p.warnings.iter().any(|w| w.contains("not an absolute path")), "{:?}", p.warnings);
+    let secret = top.path().join("secret.txt").to_string_lossy().to_string();
+    assert!(matches!(p.resolve_file(&secret, top.path()), Err(FileDenied::Denied(_))));
 }
 
 #[cfg(unix)]
@@ -78,9 +99,10 @@ fn a_symlink_cannot_lead_outside() {
     let p = Permissions::new("x", &declared(), &grants(&granted));
     for bad in ["link.txt", "updir/secret.txt"] {
         let path = granted.join(bad).to_string_lossy().to_string();
-        match p.resolve_file(&path, top.path()) {
-            Err(FileDenied::Denied(m)) => assert!(m.contains("link"), "{m}"),
-            other => panic!("{bad}: expected denial, got {other:?}"),
+        match open_checked(&p, &path, top.path()) {
+            Err(FileError::Denied(m)) => assert!(m.contains("link"), "{m}"),
+            Err(other) => panic!("{bad}: expected denial, got {other:?}"),
+            Ok(_) => panic!("{bad}: expected denial, got the file"),
         }
     }
 }

@@ -1,0 +1,72 @@
+//! Loading a component: read it (size-capped), hash it, compile it or take
+//! the compile from the cache, and check that it fits a contract this agent
+//! binds. Cloneable, so that a load can run on a blocking thread.
+
+use super::cache::CompileCache;
+use super::{limits, wit, LoadedPlugin, PluginError};
+use crate::capabilities::HostState;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use std::sync::Arc;
+use wasmtime::component::{Component, Linker};
+use wasmtime::Engine;
+use wit::latest::PluginPre;
+
+/// What a load needs: the engine, the linker with every host import, and
+/// the compile cache.
+#[derive(Clone)]
+pub(super) struct Loader {
+    pub(super) engine: Engine,
+    pub(super) linker: Linker<HostState>,
+    pub(super) cache: Option<Arc<CompileCache>>,
+}
+
+impl Loader {
+    /// Read, verify and compile (or load from cache) a component file.
+    pub fn load(&self, path: &Path) -> Result<LoadedPlugin, PluginError> {
+        let read_err = |message: String| PluginError::Read { path: path.to_path_buf(), message };
+        let meta = std::fs::metadata(path).map_err(|e| read_err(e.to_string()))?;
+        if meta.len() > limits::MAX_COMPONENT_BYTES {
+            return Err(read_err(format!(
+                "{} bytes is over the {}-byte limit for a plugin",
+                meta.len(),
+                limits::MAX_COMPONENT_BYTES
+            )));
+        }
+        let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let invalid = |message: String| PluginError::Invalid { path: path.to_path_buf(), message };
+        let cached = self.cache.as_ref().and_then(|c| c.load(&self.engine, &sha256));
+        let from_cache = cached.is_some();
+        let component = match cached {
+            Some(c) => c,
+            None => {
+                if !wasmparser_is_component(&bytes) {
+                    return Err(invalid(
+                        "not a WebAssembly component (a core module? build plugins with `cargo xtask build-plugins`)".into(),
+                    ));
+                }
+                let c = Component::new(&self.engine, &bytes).map_err(|e| invalid(format!("{e:#}")))?;
+                if let Some(cache) = &self.cache {
+                    if let Err(e) = cache.store(&sha256, &c) {
+                        tracing::warn!(path = %path.display(), "could not cache the compiled plugin: {e:#}");
+                    }
+                }
+                c
+            }
+        };
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            invalid(format!(
+                "it needs imports this agent does not provide ({e:#}); this agent supports {}",
+                wit::SUPPORTED_CONTRACTS.join(", ")
+            ))
+        })?;
+        let pre = PluginPre::new(pre).map_err(|e| invalid(format!("it does not export the plugin world: {e:#}")))?;
+        Ok(LoadedPlugin { path: path.to_path_buf(), sha256, from_cache, pre })
+    }
+}
+
+/// Components have layer 1 in the preamble; core modules layer 0.
+fn wasmparser_is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && bytes[0..4] == *b"\0asm" && bytes[6..8] == [0x01, 0x00]
+}
