@@ -3,6 +3,7 @@
 //! Colour only when stdout is a terminal.
 
 use crate::register::{ScanResult, Severity};
+use plumbline_protocol::cells::{defuse, printable};
 use std::fmt::Write as _;
 
 /// Output format for `plumbline scan`.
@@ -75,7 +76,7 @@ fn paint(text: &str, severity: Severity, color: bool) -> String {
 const MAX_CELL_CHARS: usize = 48;
 
 fn cell(s: &str) -> String {
-    let flat: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let flat = printable(s);
     if flat.chars().count() > MAX_CELL_CHARS {
         format!("{}…", flat.chars().take(MAX_CELL_CHARS - 1).collect::<String>())
     } else {
@@ -133,9 +134,9 @@ fn table(result: &ScanResult, color: bool) -> String {
     let _ = writeln!(out, "\nFindings ({}):", result.findings.len());
     for f in &result.findings {
         let sev = paint(&format!("{:<8}", f.severity.as_str().to_uppercase()), f.severity, color);
-        let _ = writeln!(out, "{sev} {}  [{}]  {}", cell(&f.title), f.check_id, f.connector_key);
+        let _ = writeln!(out, "{sev} {}  [{}]  {}", cell(&f.title), printable(&f.check_id), printable(&f.connector_key));
         if !f.remediation.is_empty() {
-            let _ = writeln!(out, "         fix: {}", f.remediation.replace('\n', " "));
+            let _ = writeln!(out, "         fix: {}", printable(&f.remediation));
         }
     }
 
@@ -146,17 +147,17 @@ fn table(result: &ScanResult, color: bool) -> String {
         .map(|p| {
             vec![
                 p.name.clone(),
-                p.version.clone().unwrap_or_else(|| "-".into()),
+                printable(p.version.as_deref().unwrap_or("-")),
                 p.status.clone(),
                 format!("{} connectors, {} findings, {} ms", p.connectors, p.findings, p.duration_ms),
-                p.error.clone().unwrap_or_default(),
+                printable(p.error.as_deref().unwrap_or_default()),
             ]
         })
         .collect();
     grid(&mut out, &["NAME", "VERSION", "STATUS", "REPORTED", "ERROR"], &rows);
     for p in &result.plugins {
         for w in &p.warnings {
-            let _ = writeln!(out, "warning: {}: {w}", p.name);
+            let _ = writeln!(out, "warning: {}: {}", p.name, printable(w));
         }
     }
     let _ = writeln!(out, "\n{}", summary(result));
@@ -173,7 +174,7 @@ fn csv(result: &ScanResult) -> anyhow::Result<String> {
         let mine: Vec<_> = result.findings.iter().filter(|f| f.connector_key == c.key).collect();
         let highest = mine.iter().map(|f| f.severity).max().map(|s| s.as_str()).unwrap_or("");
         let checks: Vec<&str> = mine.iter().map(|f| f.check_id.as_str()).collect();
-        w.write_record([
+        let row = [
             result.tenant_id.as_str(),
             result.site_id.as_str(),
             &c.key,
@@ -191,7 +192,42 @@ fn csv(result: &ScanResult) -> anyhow::Result<String> {
             &mine.len().to_string(),
             highest,
             &checks.join(" "),
-        ])?;
+        ];
+        w.write_record(row.iter().map(|cell| defuse(cell)))?;
     }
     Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Guest and tenant text with escape sequences and a formula in it.
+    fn hostile() -> ScanResult {
+        serde_json::from_value(serde_json::json!({
+            "tenant_id": "t", "site_id": "s", "started_at": "a", "finished_at": "b",
+            "plugins": [{"name": "p", "version": "1\u{1b}[2J", "sha256": null, "status": "error",
+                "error": "bad\u{1b}]0;pwned\u{7}\nFORGED", "connectors": 0, "findings": 0,
+                "warnings": ["w\u{1b}[31m"], "duration_ms": 1}],
+            "connectors": [{"key": "k\u{1b}[1A", "category": "smtp-relay", "name": "=cmd|' /C calc'!A0",
+                "scope": "", "owner": null, "co_owners": [], "purpose": null, "auth_type": null,
+                "migration_state": null, "created": null, "last_change": null, "attributes": {}, "plugin": "p"}],
+            "findings": [{"id": "i", "check_id": "c\u{1b}[H", "connector_key": "k\u{1b}[1A", "severity": "high",
+                "title": "t", "detail": "d", "remediation": "fix\u{1b}[2J\r\nFORGED", "evidence": {}, "plugin": "p"}]
+        }))
+        .expect("a scan result")
+    }
+
+    #[test]
+    fn the_table_prints_no_control_characters() {
+        let out = render(&hostile(), Format::Table, false).unwrap();
+        assert!(!out.contains('\u{1b}') && !out.contains('\r') && !out.contains('\u{7}'), "{out:?}");
+        assert!(!out.lines().any(|l| l.starts_with("FORGED")), "{out}");
+    }
+
+    #[test]
+    fn the_csv_defuses_formulas() {
+        let out = render(&hostile(), Format::Csv, false).unwrap();
+        assert!(out.contains("'=cmd|"), "{out}");
+    }
 }

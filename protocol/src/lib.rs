@@ -7,8 +7,10 @@
 //! - [`identity`]: agent keys and the agent id derived from them.
 //! - [`messages`]: enrollment and ingest requests and answers.
 //! - [`read_api`]: what the collector's read API answers.
+//! - [`cells`]: register text made safe for spreadsheets and terminals.
 
 pub mod batch;
+pub mod cells;
 pub mod envelope;
 pub mod identity;
 pub mod messages;

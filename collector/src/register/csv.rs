@@ -68,20 +68,5 @@ pub fn register_csv(view: &RegisterView) -> Vec<u8> {
 }
 
 /// Connector names come from the client's tenant: keep a spreadsheet from
-/// running one as a formula.
-pub fn defuse(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_string()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn formulas_are_defused() {
-        assert_eq!(super::defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(super::defuse("Relay"), "Relay");
-    }
-}
+/// running one as a formula (the agent's CSV uses the same rule).
+pub use plumbline_protocol::cells::defuse;

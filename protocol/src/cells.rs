@@ -1,0 +1,35 @@
+//! Register text on its way out to a spreadsheet or a terminal. Names,
+//! scopes and findings come from client tenants and from plugins, so both
+//! binaries print them through these.
+
+/// A CSV cell that a spreadsheet will not run as a formula: cells starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return get a leading `'`.
+pub fn defuse(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+/// Text for a terminal: control characters (escape sequences, newlines,
+/// carriage returns) become spaces, so nothing reported can move the
+/// cursor, recolour the screen or forge a line.
+pub fn printable(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formulas_are_defused() {
+        assert_eq!(super::defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(super::defuse("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(super::defuse("Relay"), "Relay");
+    }
+
+    #[test]
+    fn escapes_never_reach_a_terminal() {
+        assert_eq!(super::printable("a\x1b[2Jb\r\nc\u{9b}d"), "a [2Jb  c d");
+    }
+}
