@@ -139,6 +139,16 @@ pub async fn ingest(store: &dyn Store, body: &[u8]) -> Result<IngestResponse, In
     if batch.agent_id != signer {
         return Err(IngestError::WrongAgent { claimed: batch.agent_id, signer });
     }
+    // PostgreSQL text cannot hold U+0000 and would answer every retry with
+    // a 500, blocking the agent's queue; SQLite would store it. Refuse it on
+    // both, as the agent's mistake, before anything is written.
+    if payload.windows(6).any(|w| w == b"\\u0000") {
+        if let Some(field) = nul_field(&batch) {
+            return Err(IngestError::Malformed(format!(
+                "{field} contains a NUL character (U+0000), which the register cannot store; the plugin that reported it must drop or replace it"
+            )));
+        }
+    }
     if batch.tenant_id != agent.tenant_id || batch.site_id != agent.site_id {
         return Err(IngestError::WrongTenant {
             agent: signer,
@@ -159,4 +169,26 @@ pub async fn ingest(store: &dyn Store, body: &[u8]) -> Result<IngestResponse, In
         IngestOutcome::Duplicate => "duplicate",
     };
     Ok(IngestResponse { digest, status: status.to_string(), sequence })
+}
+
+/// The first place in `batch` holding U+0000, named for the operator.
+fn nul_field(batch: &ScanBatch) -> Option<String> {
+    let value = serde_json::to_value(batch).ok()?;
+    fn walk(v: &serde_json::Value, at: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(at.to_string()),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(i, x)| walk(x, &format!("{at}[{i}]")))
+            }
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+                if k.contains('\0') {
+                    Some(format!("{at} (a field name)"))
+                } else {
+                    walk(x, &format!("{at}.{k}"))
+                }
+            }),
+            _ => None,
+        }
+    }
+    walk(&value, "batch")
 }

@@ -97,12 +97,22 @@ pub fn ensure_self_signed(dir: &Path) -> Result<SelfSigned, TlsError> {
     let key = dir.join("tls-key.pem");
     let mut created = false;
     if !(cert.exists() && key.exists()) {
+        // A key without its certificate (a crash between the two writes)
+        // is worth nothing: make the pair again. Each file is written
+        // whole under a temporary name and renamed into place, the
+        // certificate last, so a pair found complete is one pair.
         std::fs::create_dir_all(dir).map_err(|source| TlsError::Io { path: dir.to_path_buf(), source })?;
         let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()];
         names.extend(hostname());
         let (cert_pem, key_pem) = generate(names)?;
-        write_private(&key, key_pem.as_bytes())?;
-        std::fs::write(&cert, cert_pem).map_err(|source| TlsError::Io { path: cert.clone(), source })?;
+        let (key_tmp, cert_tmp) = (dir.join("tls-key.pem.tmp"), dir.join("tls-cert.pem.tmp"));
+        for stale in [&key_tmp, &cert_tmp, &cert] {
+            let _ = std::fs::remove_file(stale);
+        }
+        write_private(&key_tmp, key_pem.as_bytes())?;
+        rename(&key_tmp, &key)?;
+        write_private(&cert_tmp, cert_pem.as_bytes())?;
+        rename(&cert_tmp, &cert)?;
         created = true;
     }
     let fingerprint = pem_fingerprint(&read(&cert)?)?;
@@ -127,6 +137,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
     f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|source| TlsError::Io { path: path.to_path_buf(), source })
 }
 
+fn rename(from: &Path, to: &Path) -> Result<(), TlsError> {
+    std::fs::rename(from, to).map_err(|source| TlsError::Io { path: to.to_path_buf(), source })?;
+    if let Some(dir) = to.parent() {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|source| TlsError::Io { path: path.to_path_buf(), source })
 }
@@ -147,5 +165,18 @@ mod tests {
         assert_eq!(std::fs::metadata(&first.key).unwrap().permissions().mode() & 0o777, 0o600);
         load(&first.cert, &first.key).unwrap();
         assert!(server_config(b"not pem", b"").is_err());
+    }
+
+    #[test]
+    fn a_crash_between_key_and_certificate_does_not_block_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        // As a crash after the key's write left it (before the fix, the next
+        // start failed: the key file already existed).
+        std::fs::write(dir.path().join("tls-key.pem"), "half a pair").unwrap();
+        std::fs::write(dir.path().join("tls-cert.pem.tmp"), "torn").unwrap();
+        let made = ensure_self_signed(dir.path()).unwrap();
+        assert!(made.created);
+        load(&made.cert, &made.key).unwrap();
+        assert!(!dir.path().join("tls-cert.pem.tmp").exists());
     }
 }

@@ -110,7 +110,8 @@ impl Envelope {
             .map_err(|_| EnvelopeError::BadSignature(keyid.to_string()))?;
         let sig = ed25519_dalek::Signature::from_slice(&sig_bytes)
             .map_err(|_| EnvelopeError::BadSignature(keyid.to_string()))?;
-        key.verify(&pae(&self.payload_type, &payload), &sig)
+        // Strict: no malleable signatures, no small-order keys.
+        key.verify_strict(&pae(&self.payload_type, &payload), &sig)
             .map_err(|_| EnvelopeError::BadSignature(keyid.to_string()))?;
         Ok(payload)
     }

@@ -67,6 +67,15 @@ pub fn public_key_pem(key: &VerifyingKey) -> String {
 
 /// Read a public key: SPKI PEM, or the raw 32 bytes in standard base64.
 pub fn parse_public_key(text: &str) -> Result<VerifyingKey, KeyError> {
+    let key = parse_any_public_key(text)?;
+    // A small-order key verifies signatures anyone can forge.
+    if key.is_weak() {
+        return Err(KeyError("this is a weak (small-order) Ed25519 key, which anyone could sign for; generate a new one".into()));
+    }
+    Ok(key)
+}
+
+fn parse_any_public_key(text: &str) -> Result<VerifyingKey, KeyError> {
     let t = text.trim();
     if t.starts_with("-----BEGIN") {
         return VerifyingKey::from_public_key_pem(t)
@@ -91,6 +100,19 @@ pub fn public_key_b64(key: &VerifyingKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weak_keys_are_refused() {
+        use base64::Engine as _;
+        // The identity point: small order, so every signature "verifies".
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(identity);
+        let e = parse_public_key(&b64).unwrap_err().to_string();
+        assert!(e.contains("weak") && e.contains("generate a new one"), "{e}");
+        let good = AgentKey::generate();
+        assert!(parse_public_key(&public_key_b64(&good.verifying())).is_ok());
+    }
 
     #[test]
     fn keys_round_trip_and_ids_are_stable() {

@@ -149,8 +149,33 @@ async fn a_revocation_racing_verification_still_refuses(backend: Backend) {
     assert_eq!(t.store.counts().await.unwrap().batches, 0);
 }
 
+/// PostgreSQL cannot store U+0000 in text and once answered every retry of
+/// such a batch with a 500, blocking the agent's queue, while SQLite stored
+/// it. Both now refuse it as malformed (a typed 400, final for the agent),
+/// name the field, store nothing, and take the next batch.
+async fn a_nul_character_is_a_typed_refusal_on_both_backends(backend: Backend) {
+    let t = backend.store().await;
+    let agent = t.agent("contoso", "hq").await;
+    let mut batch = agent.typical(1, 2);
+    batch.connectors[1].key = "exchange:inbound:evil\0x".into();
+    batch.findings[1].connector_key = batch.connectors[1].key.clone();
+    let e = ingest(t.dyn_store(), &agent.sign(&batch)).await.expect_err("refused");
+    let text = e.to_string();
+    assert!(matches!(e, IngestError::Malformed(_)), "{e}");
+    assert!(text.contains("batch.connectors[1].key") && text.contains("U+0000"), "{text}");
+    assert_eq!(t.store.counts().await.unwrap().batches, 0);
+    let mut named = agent.typical(1, 1);
+    named.connectors[0].name = "Relay \0".into();
+    assert!(matches!(ingest(t.dyn_store(), &agent.sign(&named)).await, Err(IngestError::Malformed(_))));
+    // A literal backslash-u text is not a NUL, and the queue moves on.
+    let mut escaped = agent.typical(1, 1);
+    escaped.connectors[0].name = "C:\\u0000\\share".into();
+    assert_eq!(ingest(t.dyn_store(), &agent.sign(&escaped)).await.unwrap().status, "stored");
+}
+
 crate::both_backends!(
     a_batch_is_stored_once_and_resends_are_duplicates,
     every_refusal_stores_nothing,
     a_revocation_racing_verification_still_refuses,
+    a_nul_character_is_a_typed_refusal_on_both_backends,
 );

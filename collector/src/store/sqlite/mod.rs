@@ -47,7 +47,10 @@ impl SqliteStore {
             let conn = Connection::open(&path)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            // FULL: in WAL mode NORMAL may roll back a committed
+            // transaction on power loss, after the agent, told "stored",
+            // has deleted its copy of the batch.
+            conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             Ok(conn)
         })
@@ -565,5 +568,24 @@ impl Store for SqliteStore {
             })
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// WAL with synchronous=NORMAL can lose a committed, acknowledged batch
+    /// on power loss; FULL syncs the WAL at every commit.
+    #[tokio::test]
+    async fn commits_are_synced_before_they_are_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = super::SqliteStore::open(&dir.path().join("c.db")).await.unwrap();
+        let (mode, sync): (String, i64) = store
+            .with(|c| {
+                let mode = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                Ok((mode, c.query_row("PRAGMA synchronous", [], |r| r.get(0))?))
+            })
+            .await
+            .unwrap();
+        assert_eq!((mode.as_str(), sync), ("wal", 2), "2 is FULL");
     }
 }
