@@ -28,7 +28,7 @@ const PASSWORD: &str = "bench passphrase, long enough";
 fn entry(i: usize) -> ConnectorEntry {
     let category = ["exchange-connector", "power-automate-flow", "incoming-webhook", "workflow"][i % 4];
     ConnectorEntry {
-        key: format!("{category}:{i}"),
+        key: format!("bench/{category}:{i}"),
         category: category.into(),
         name: format!("Connector {i}"),
         scope: "tenant".into(),

@@ -217,7 +217,7 @@ async fn enroll(store: &dyn Store, tenant: &str) -> AgentKey {
 fn batch(key: &AgentKey, tenant: &str, seq: u64) -> ScanBatch {
     let connectors: Vec<ConnectorEntry> = (0..CONNECTORS)
         .map(|i| ConnectorEntry {
-            key: format!("exchange:outbound:{i}"),
+            key: format!("exchange-connectors/exchange:outbound:{i}"),
             category: "exchange-connector".into(),
             name: format!("Outbound connector {i}"),
             scope: "tenant".into(),

@@ -19,6 +19,7 @@ use plumbline_protocol::batch::{ScanBatch, BATCH_SCHEMA};
 use plumbline_protocol::envelope::{payload_digest, Envelope, EnvelopeError, SCAN_PAYLOAD_TYPE};
 use plumbline_protocol::identity::parse_public_key;
 use plumbline_protocol::messages::IngestResponse;
+use plumbline_protocol::register::split_key;
 
 /// The largest envelope accepted, in bytes; the HTTP layer reads no more.
 /// A 20,000-flow tenant's batch is about 20 MiB once base64-encoded; this
@@ -139,6 +140,7 @@ pub async fn ingest(store: &dyn Store, body: &[u8]) -> Result<IngestResponse, In
     if batch.agent_id != signer {
         return Err(IngestError::WrongAgent { claimed: batch.agent_id, signer });
     }
+    namespaces(&batch)?;
     // PostgreSQL text cannot hold U+0000 and would answer every retry with
     // a 500, blocking the agent's queue; SQLite would store it. Refuse it on
     // both, as the agent's mistake, before anything is written.
@@ -169,6 +171,24 @@ pub async fn ingest(store: &dyn Store, body: &[u8]) -> Result<IngestResponse, In
         IngestOutcome::Duplicate => "duplicate",
     };
     Ok(IngestResponse { digest, status: status.to_string(), sequence })
+}
+
+/// Every key must lie in the namespace of the plugin that reported it
+/// (`PLUGIN/KEY`), so that one plugin cannot overwrite another's entries.
+fn namespaces(batch: &ScanBatch) -> Result<(), IngestError> {
+    let check = |what: &str, key: &str, plugin: &str| match split_key(key) {
+        Some((ns, _)) if ns == plugin => Ok(()),
+        _ => Err(IngestError::Malformed(format!(
+            "{what} {key:?} is not in the namespace of plugin {plugin:?} (keys are \"{plugin}/...\"); upgrade the agent"
+        ))),
+    };
+    for c in &batch.connectors {
+        check("connector key", &c.key, &c.plugin)?;
+    }
+    for f in &batch.findings {
+        check("finding's connector key", &f.connector_key, &f.plugin)?;
+    }
+    Ok(())
 }
 
 /// The first place in `batch` holding U+0000, named for the operator.

@@ -48,10 +48,23 @@ impl std::str::FromStr for Severity {
     }
 }
 
+/// A register key: the reporting plugin's name, `/`, and the key the plugin
+/// chose (`exchange-connectors/exchange:inbound:ID`). Keys are namespaced
+/// so that no plugin can report under another's key and take its place in
+/// the register (and dodge its review); plugin names never hold a `/`.
+pub fn qualified_key(plugin: &str, local: &str) -> String {
+    format!("{plugin}/{local}")
+}
+
+/// `(plugin, local key)` of a register key; `None` when it has no namespace.
+pub fn split_key(key: &str) -> Option<(&str, &str)> {
+    key.split_once('/').filter(|(plugin, _)| !plugin.is_empty())
+}
+
 /// One register entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectorEntry {
-    /// Stable key, as the plugin reported it.
+    /// Stable key in the plugin's namespace: see [`qualified_key`].
     pub key: String,
     /// `teams-connector`, `incoming-webhook`, `workflow`,
     /// `power-automate-flow`, `exchange-connector`, `smtp-relay`,

@@ -155,7 +155,7 @@ async fn agent_delivers_to_the_collector(database: String) {
     assert_eq!(collector.store.counts().await.unwrap().batches, 2, "each batch stored exactly once");
 
     let changes: ChangesView = get(&collector, "changes?needs_review=true").await;
-    let new_key = "exchange:inbound:99999999-aaaa-4bbb-8ccc-dddddddddddd";
+    let new_key = "exchange-connectors/exchange:inbound:99999999-aaaa-4bbb-8ccc-dddddddddddd";
     assert!(
         changes.changes.iter().any(|c| c.connector_key == new_key && c.kind == "created"),
         "{:?}",

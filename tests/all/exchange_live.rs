@@ -3,7 +3,7 @@
 //! throttling and errors. The real hosts are routed to it by endpoint
 //! overrides; grants are still checked on the real host names.
 
-use crate::support::{error_of, lit, status, Site};
+use crate::support::{error_of, lit, status, Site, local};
 use plumbline_tests::fixture::{
     ExchangeData, Fault, FaultRule, FaultTarget, FaultWhen, FixtureServer, Scenario, DEMO_CLIENT_ID,
     DEMO_CLIENT_SECRET,
@@ -68,7 +68,7 @@ async fn pages_through_every_connector_with_one_cached_token() {
 
     let s = status(&result, "exchange-connectors");
     assert_eq!(s.status, "ok", "{s:?}");
-    let inbound = result.connectors.iter().filter(|c| c.key.starts_with("exchange:inbound:")).count();
+    let inbound = result.connectors.iter().filter(|c| local(&c.key).starts_with("exchange:inbound:")).count();
     assert_eq!(inbound, 2500, "every page, every connector, once");
     let pages = invoke_requests(&server, "Get-InboundConnector");
     assert_eq!(pages.len(), 3, "{pages:?}");

@@ -4,7 +4,7 @@
 //! with one credential profile per API), and offline mode against the
 //! demo answers in demo/flows.
 
-use crate::support::{error_of, lit, status, Site};
+use crate::support::{error_of, lit, status, Site, local};
 use plumbline_agent::register::ScanResult;
 use plumbline_tests::fixture::flow_data::{default_environment, LEE, OPS_ENVIRONMENT};
 use plumbline_tests::fixture::{
@@ -131,7 +131,7 @@ async fn live_pages_through_flows_and_retries_a_throttled_page() {
     let site = Site::new();
     let result = site.scan(&live_config(&site, &server, "")).await;
     assert_eq!(status(&result, PLUGIN).status, "ok", "{:?}", result.plugins);
-    let flows = result.connectors.iter().filter(|c| c.key.starts_with("flow:")).count();
+    let flows = result.connectors.iter().filter(|c| local(&c.key).starts_with("flow:")).count();
     assert_eq!(flows, 620, "every page, every flow, once");
     let pages: Vec<(u16, Option<String>)> = server
         .requests()
@@ -148,7 +148,7 @@ async fn live_pages_through_flows_and_retries_a_throttled_page() {
     assert_eq!(count("flow.teams-webhook-anyone"), 7);
     assert_eq!(count("flow.http-trigger"), 12);
     assert!(count("flow.single-owner") > 0 && count("flow.orphaned") > 0);
-    let env_entry = result.connectors.iter().find(|c| c.key == format!("flow-environment:{env}")).unwrap();
+    let env_entry = result.connectors.iter().find(|c| local(&c.key) == format!("flow-environment:{env}")).unwrap();
     assert_eq!(env_entry.attributes.get("flows_read").map(String::as_str), Some("620"));
     assert_eq!(env_entry.attributes.get("listing").map(String::as_str), Some("complete"));
 }
@@ -159,8 +159,8 @@ async fn live_max_flows_cuts_and_says_so() {
     let site = Site::new();
     let result = site.scan(&live_config(&site, &server, "max_flows = 100\nenvironments = 'Default-6f1c2a4e-8b3d-4c5e-9a7f-0d2e4b6c8a10'")).await;
     assert_eq!(status(&result, PLUGIN).status, "ok", "{:?}", result.plugins);
-    assert_eq!(result.connectors.iter().filter(|c| c.key.starts_with("flow:")).count(), 100);
-    let env_entry = result.connectors.iter().find(|c| c.key.starts_with("flow-environment:")).unwrap();
+    assert_eq!(result.connectors.iter().filter(|c| local(&c.key).starts_with("flow:")).count(), 100);
+    let env_entry = result.connectors.iter().find(|c| local(&c.key).starts_with("flow-environment:")).unwrap();
     assert_eq!(env_entry.attributes.get("listing").map(String::as_str), Some("cut at max_flows"));
     let pages = server.requests().iter().filter(|r| r.path.ends_with("/v2/flows")).count();
     assert_eq!(pages, 1, "no page beyond max_flows is fetched");

@@ -6,7 +6,7 @@
 //! must match the plugin's.
 #![cfg(unix)]
 
-use crate::support::{error_of, lit, status, Site};
+use crate::support::{error_of, lit, status, Site, local};
 use plumbline_agent::register::{ConnectorEntry, ScanResult, Severity};
 use plumbline_tests::plugins;
 use plumbline_tests::postfix::{free_loopback, Mode, PostfixPeer};
@@ -35,7 +35,7 @@ fn section(targets: &str, grants: &[String], settings: &str) -> String {
 fn entry<'a>(r: &'a ScanResult, key: &str) -> &'a ConnectorEntry {
     r.connectors
         .iter()
-        .find(|c| c.key == key)
+        .find(|c| c.key == key || local(&c.key) == key)
         .unwrap_or_else(|| panic!("no entry {key}; have {:?}", r.connectors.iter().map(|c| &c.key).collect::<Vec<_>>()))
 }
 
@@ -47,7 +47,7 @@ fn checks_on(r: &ScanResult, key: &str) -> Vec<(String, Severity)> {
     let mut v: Vec<(String, Severity)> = r
         .findings
         .iter()
-        .filter(|f| f.connector_key == key)
+        .filter(|f| f.connector_key == key || local(&f.connector_key) == key)
         .map(|f| (f.check_id.clone(), f.severity))
         .collect();
     v.sort();

@@ -107,3 +107,9 @@ pub fn error_of(r: &ScanResult, plugin: &str) -> String {
     assert_eq!(s.status, "error", "{plugin} should have failed: {s:?}");
     s.error.clone().unwrap_or_default()
 }
+
+/// A register key without its plugin namespace: what the plugin itself
+/// chose (`exchange-connectors/exchange:inbound:X` gives `exchange:inbound:X`).
+pub fn local(key: &str) -> &str {
+    plumbline_agent::register::split_key(key).map_or(key, |(_, local)| local)
+}

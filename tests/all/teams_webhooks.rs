@@ -2,7 +2,7 @@
 //! fixture server (Graph and Entra ID behind endpoint overrides, a `graph`
 //! credential profile), and offline against the demo export in demo/teams.
 
-use crate::support::{error_of, lit, status, Site};
+use crate::support::{error_of, lit, status, Site, local};
 use plumbline_agent::register::ScanResult;
 use plumbline_tests::fixture::graph_data::{
     many_team_id, FINANCE, HELP_DESK, JIRA_APP_ID, NETWORK_OPS, PROJECT_FALCON, SALES,
@@ -51,7 +51,7 @@ fn findings(result: &ScanResult) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = result
         .findings
         .iter()
-        .map(|f| (f.connector_key.clone(), f.check_id.clone()))
+        .map(|f| (local(&f.connector_key).to_string(), f.check_id.clone()))
         .collect();
     v.sort();
     v
@@ -61,7 +61,7 @@ fn entry<'a>(result: &'a ScanResult, key: &str) -> &'a plumbline_agent::register
     result
         .connectors
         .iter()
-        .find(|c| c.key == key)
+        .find(|c| c.key == key || local(&c.key) == key)
         .unwrap_or_else(|| panic!("no {key}: {:?}", result.connectors.iter().map(|c| &c.key).collect::<Vec<_>>()))
 }
 
@@ -126,7 +126,7 @@ async fn live_pages_batches_retries_throttled_items_and_notes_403() {
     // The 403 is a note on its team, not a failed scan.
     let note = entry(&result, &format!("teams:{forbidden}"));
     assert!(note.attributes["note"].contains("HTTP 403"), "{note:?}");
-    assert!(!result.connectors.iter().any(|c| c.key == app_key(&forbidden, IW)));
+    assert!(!result.connectors.iter().any(|c| local(&c.key) == app_key(&forbidden, IW)));
 
     // Every third team has the webhook (15), less the forbidden one; even ones have one owner.
     let f = findings(&result);

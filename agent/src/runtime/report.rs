@@ -5,7 +5,7 @@ use super::limits;
 use super::wit::latest::{Category, PluginInfo, Report, ScanError, Severity as WitSeverity};
 use super::{Description, PluginReport};
 use crate::capabilities::Declared;
-use crate::register::{finding_id, ConnectorEntry, FindingEntry, Severity};
+use crate::register::{finding_id, qualified_key, ConnectorEntry, FindingEntry, Severity};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest plugin name: it appears in file names, traces and config keys.
@@ -158,7 +158,7 @@ pub(super) fn convert(tenant_id: &str, desc: &Description, report: Report) -> Re
             continue;
         }
         connectors.push(ConnectorEntry {
-            key: c.key,
+            key: qualified_key(plugin, &c.key),
             category: category.to_string(),
             name: c.name,
             scope: c.scope,
@@ -186,7 +186,8 @@ pub(super) fn convert(tenant_id: &str, desc: &Description, report: Report) -> Re
                 key_text(&f.connector_key)
             ));
         }
-        let id = finding_id(tenant_id, &f.check_id, &f.connector_key);
+        let connector_key = qualified_key(plugin, &f.connector_key);
+        let id = finding_id(tenant_id, &f.check_id, &connector_key);
         if !seen_findings.insert(id.clone()) {
             warnings.push(format!(
                 "duplicate finding {} on {}; kept the first",
@@ -198,7 +199,7 @@ pub(super) fn convert(tenant_id: &str, desc: &Description, report: Report) -> Re
         findings.push(FindingEntry {
             id,
             check_id: f.check_id,
-            connector_key: f.connector_key,
+            connector_key,
             severity: severity(f.severity),
             title: f.title,
             detail: f.detail,
@@ -278,6 +279,7 @@ mod tests {
         let out = convert("t", &desc, Report { connectors, findings: vec![] }).unwrap();
         assert_eq!(out.connectors.len(), 1, "one relay kept, the Exchange record refused");
         assert_eq!(out.connectors[0].category, "smtp-relay");
+        assert_eq!(out.connectors[0].key, format!("x/{long}"), "keys are namespaced by plugin");
         assert!(out.warnings[0].contains("did not declare") && out.warnings[0].contains("exchange:inbound:X"));
         assert_eq!(out.warnings.len(), limits::MAX_REPORT_WARNINGS + 1);
         assert!(out.warnings.last().unwrap().contains("more warnings"));

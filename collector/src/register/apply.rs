@@ -14,7 +14,7 @@
 use super::{diff, ChangeKind, ConnectorState, Current, NewChange, Plan, OPEN, REOPENED, RESOLVED};
 use plumbline_protocol::batch::ScanBatch;
 use plumbline_protocol::read_api::FindingRecord;
-use plumbline_protocol::register::ConnectorEntry;
+use plumbline_protocol::register::{split_key, ConnectorEntry};
 use std::collections::HashSet;
 
 /// Category of Exchange Online connectors.
@@ -101,7 +101,8 @@ fn new_change(
 
 /// Why a newly (re)appearing connector needs review, if it does.
 pub fn needs_review(entry: &ConnectorEntry) -> Option<String> {
-    (entry.category == EXCHANGE_CATEGORY && entry.key.starts_with(INBOUND_PREFIX)).then(|| {
+    let local = split_key(&entry.key).map_or(entry.key.as_str(), |(_, local)| local);
+    (entry.category == EXCHANGE_CATEGORY && local.starts_with(INBOUND_PREFIX)).then(|| {
         "new inbound Exchange connector: mail from outside can be accepted as trusted; confirm the client set it up"
             .to_string()
     })

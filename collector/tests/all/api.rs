@@ -171,7 +171,7 @@ async fn read_api_scopes_tokens_to_tenants(backend: Backend) {
     let put = call(
         &r,
         Method::PUT,
-        &format!("/v1/tenants/fabrikam/connectors/{}/annotations", "exchange:outbound:0"),
+        &format!("/v1/tenants/fabrikam/connectors/{}/annotations", "exo/exchange:outbound:0"),
         Some(&token_a),
         "{}",
     )
@@ -259,7 +259,7 @@ async fn annotations_and_csv_over_http(backend: Backend) {
     plumbline_collector::ingest::ingest(t.dyn_store(), &a.sign(&batch)).await.unwrap();
     let token = admin::create_api_token(t.dyn_store(), Some("contoso"), Some("alice")).await.unwrap();
 
-    let uri = "/v1/tenants/contoso/connectors/exchange:outbound:relay%2Feu/annotations";
+    let uri = "/v1/tenants/contoso/connectors/exo%2Fexchange:outbound:relay%2Feu/annotations";
     let put = call(
         &r,
         Method::PUT,

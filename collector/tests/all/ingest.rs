@@ -157,7 +157,7 @@ async fn a_nul_character_is_a_typed_refusal_on_both_backends(backend: Backend) {
     let t = backend.store().await;
     let agent = t.agent("contoso", "hq").await;
     let mut batch = agent.typical(1, 2);
-    batch.connectors[1].key = "exchange:inbound:evil\0x".into();
+    batch.connectors[1].key = "exo/exchange:inbound:evil\0x".into();
     batch.findings[1].connector_key = batch.connectors[1].key.clone();
     let e = ingest(t.dyn_store(), &agent.sign(&batch)).await.expect_err("refused");
     let text = e.to_string();
@@ -173,7 +173,26 @@ async fn a_nul_character_is_a_typed_refusal_on_both_backends(backend: Backend) {
     assert_eq!(ingest(t.dyn_store(), &agent.sign(&escaped)).await.unwrap().status, "stored");
 }
 
+/// A plugin once could report another plugin's key (`exchange:inbound:X`
+/// from a plugin that sorts first) and take its place in the register,
+/// dodging the review. Keys are now `PLUGIN/KEY`, and one outside the
+/// reporting plugin's namespace is refused whole.
+async fn a_key_outside_its_plugins_namespace_is_refused(backend: Backend) {
+    let t = backend.store().await;
+    let agent = t.agent("contoso", "hq").await;
+    let mut shadow = agent.typical(1, 1);
+    shadow.connectors[0].plugin = "aaa-shadow".into();
+    let e = ingest(t.dyn_store(), &agent.sign(&shadow)).await.expect_err("refused");
+    assert!(matches!(e, IngestError::Malformed(_)) && e.to_string().contains("namespace of plugin \"aaa-shadow\""), "{e}");
+    let mut bare = agent.typical(1, 1);
+    bare.findings[0].connector_key = "exchange:outbound:0".into();
+    assert!(matches!(ingest(t.dyn_store(), &agent.sign(&bare)).await, Err(IngestError::Malformed(_))));
+    assert_eq!(t.store.counts().await.unwrap().batches, 0);
+    assert_eq!(ingest(t.dyn_store(), &agent.sign(&agent.typical(1, 1))).await.unwrap().status, "stored");
+}
+
 crate::both_backends!(
+    a_key_outside_its_plugins_namespace_is_refused,
     a_batch_is_stored_once_and_resends_are_duplicates,
     every_refusal_stores_nothing,
     a_revocation_racing_verification_still_refuses,

@@ -36,7 +36,7 @@ async fn history_records_created_changed_and_disappeared(backend: Backend) {
     assert!(changes.windows(2).all(|w| w[0].id > w[1].id), "newest first");
     let newest: Vec<(&str, &str)> = changes[..2].iter().map(|c| (c.connector_key.as_str(), c.kind.as_str())).collect();
     assert!(
-        newest.contains(&("teams:hook", "disappeared")) && newest.contains(&("exchange:outbound:relay", "changed")),
+        newest.contains(&("teams/teams:hook", "disappeared")) && newest.contains(&("exo/exchange:outbound:relay", "changed")),
         "{newest:?}"
     );
     let changed = changes.iter().find(|c| c.kind == "changed").unwrap();
@@ -45,7 +45,7 @@ async fn history_records_created_changed_and_disappeared(backend: Backend) {
     assert_eq!(
         fields,
         vec![
-            ("name", &json!("Connector exchange:outbound:relay"), &json!("Relay (renamed)")),
+            ("name", &json!("Connector exo/exchange:outbound:relay"), &json!("Relay (renamed)")),
             ("attributes.tls_domain", &json!("mail.contoso.example"), &json!("relay.contoso.example")),
         ]
     );

@@ -157,7 +157,18 @@ pub fn sign_with(key: &AgentKey, keyid: &str, batch: &ScanBatch) -> Vec<u8> {
     serde_json::to_vec(&sign(SCAN_PAYLOAD_TYPE, &payload, key.signing(), keyid)).unwrap()
 }
 
+/// `key` in `plugin`'s namespace, as the agent sends it (unchanged when it
+/// already has one).
+pub fn ns(plugin: &str, key: &str) -> String {
+    if key.starts_with(&format!("{plugin}/")) {
+        key.to_string()
+    } else {
+        plumbline_protocol::register::qualified_key(plugin, key)
+    }
+}
+
 pub fn connector(key: &str, category: &str, plugin: &str) -> ConnectorEntry {
+    let key = &ns(plugin, key);
     ConnectorEntry {
         key: key.into(),
         category: category.into(),
@@ -176,6 +187,7 @@ pub fn connector(key: &str, category: &str, plugin: &str) -> ConnectorEntry {
 }
 
 pub fn finding(tenant: &str, check: &str, key: &str, plugin: &str) -> FindingEntry {
+    let key = &ns(plugin, key);
     FindingEntry {
         id: finding_id(tenant, check, key),
         check_id: check.into(),

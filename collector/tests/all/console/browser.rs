@@ -174,7 +174,7 @@ async fn console_in_a_real_browser(backend: Backend) {
     assert!(text_of(&c, "#error-message").await.contains("none, single or shared"));
 
     // A connector with a hostile finding title, then annotate one.
-    c.goto(&format!("{base}{}", connector_path("exchange:inbound:xss1"))).await.unwrap();
+    c.goto(&format!("{base}{}", connector_path("exo/exchange:inbound:xss1"))).await.unwrap();
     assert!(text_of(&c, "main").await.contains(SCRIPT_XSS));
     no_injection(&c, "connector").await;
     c.goto(&format!("{base}{}", connector_path(INBOUND))).await.unwrap();

@@ -15,10 +15,11 @@ pub const ENGINEER: &str = "eng@msp.example";
 pub const CLIENT: &str = "it@northwind.example";
 pub const IMG_XSS: &str = "<img src=x onerror=alert(1)>";
 pub const SCRIPT_XSS: &str = "\"><script>alert(1)</script>";
-pub const INBOUND: &str = "exchange:inbound:relay";
-pub const NEW_INBOUND: &str = "exchange:inbound:unexpected";
-pub const FLOW: &str = "flow:env1:alerts";
-pub const WEBHOOK: &str = "teams:webhook:backup-alerts";
+// Register keys, each in its plugin's namespace as the agent sends them.
+pub const INBOUND: &str = "exo/exchange:inbound:relay";
+pub const NEW_INBOUND: &str = "exo/exchange:inbound:unexpected";
+pub const FLOW: &str = "flows/flow:env1:alerts";
+pub const WEBHOOK: &str = "teams/teams:webhook:backup-alerts";
 
 fn named(key: &str, category: &str, plugin: &str, name: &str) -> ConnectorEntry {
     ConnectorEntry { name: name.into(), ..connector(key, category, plugin) }
