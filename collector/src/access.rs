@@ -52,14 +52,13 @@ impl Principal {
         Principal { name: email.to_string(), scope, may_write: role.may_write(), is_admin: role == Role::MspAdmin }
     }
 
-    /// An API token: one tenant or all; may annotate (scopes come with
-    /// token lifecycle).
-    pub fn api_token(name: &str, tenant: Option<&str>) -> Principal {
+    /// An API token: one tenant or all; annotates only with the `write` scope.
+    pub fn api_token(name: &str, tenant: Option<&str>, may_write: bool) -> Principal {
         let scope = match tenant {
             Some(t) => TenantScope::Only(vec![t.to_string()]),
             None => TenantScope::All,
         };
-        Principal { name: name.to_string(), scope, may_write: true, is_admin: false }
+        Principal { name: name.to_string(), scope, may_write, is_admin: false }
     }
 
     /// May this caller see tenant `id` (if it exists)?
@@ -110,8 +109,8 @@ mod tests {
         assert!(all.covers("t2"));
         let client = Principal::user("c@x.example", Role::ClientViewer, &["t1".into()]);
         assert!(client.covers("t1") && !client.covers("t2") && !client.may_write);
-        assert!(Principal::api_token("ci", Some("t1")).covers("t1"));
-        assert!(!Principal::api_token("ci", Some("t1")).covers("t2"));
-        assert!(Principal::api_token("ci", None).covers("t2"));
+        assert!(Principal::api_token("ci", Some("t1"), false).covers("t1"));
+        assert!(!Principal::api_token("ci", Some("t1"), false).covers("t2"));
+        assert!(Principal::api_token("ci", None, false).covers("t2"));
     }
 }

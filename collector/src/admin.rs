@@ -1,7 +1,7 @@
 //! What the admin commands do, apart from parsing and printing: tenants,
 //! enrollment tokens, agents and API tokens.
 
-use crate::store::{AgentRecord, NewApiToken, NewEnrollToken, Store, StoreError, TenantRecord};
+use crate::store::{AgentRecord, ApiTokenRecord, EnrollTokenRecord, NewApiToken, NewEnrollToken, Store, StoreError, TenantRecord};
 use crate::{timestamp, tokens};
 
 /// Longest enrollment token life: a year.
@@ -80,29 +80,141 @@ pub async fn create_enroll_token(
     Ok(IssuedEnrollToken { token, expires_at })
 }
 
-/// `api-token create (--tenant T | --all) [--name N]`: the token, shown once.
+/// Longest API token life: two years, so that every token is rotated.
+pub const MAX_API_TOKEN_DAYS: u32 = 2 * 366;
+
+/// What an API token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenScope {
+    /// Read the register, history and findings.
+    Read,
+    /// Read, and write annotations.
+    Write,
+}
+
+impl TokenScope {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Read => "read",
+            TokenScope::Write => "write",
+        }
+    }
+}
+
+/// An API token to issue.
+#[derive(Debug, Clone)]
+pub struct ApiTokenSpec<'a> {
+    /// One tenant, or `None` for all.
+    pub tenant: Option<&'a str>,
+    /// Its name (default: from the tenant).
+    pub name: Option<&'a str>,
+    /// What it may do.
+    pub scope: TokenScope,
+    /// Days until it stops working; `None`: never.
+    pub ttl_days: Option<u32>,
+}
+
+/// `api-token create (--tenant T | --all) [--name N]`: a token that may
+/// read and annotate and never expires, as every token was before scopes.
 pub async fn create_api_token(
     store: &dyn Store,
     tenant: Option<&str>,
     name: Option<&str>,
 ) -> Result<String, AdminError> {
+    issue_api_token(store, &ApiTokenSpec { tenant, name, scope: TokenScope::Write, ttl_days: None }).await
+}
+
+/// Issue an API token; answers the token, shown only this once.
+pub async fn issue_api_token(store: &dyn Store, spec: &ApiTokenSpec<'_>) -> Result<String, AdminError> {
     let token = tokens::generate(tokens::API_PREFIX);
-    let name = name.map(str::to_string).unwrap_or_else(|| match tenant {
-        Some(t) => format!("{t}-reader"),
+    let name = spec.name.map(str::to_string).unwrap_or_else(|| match spec.tenant {
+        Some(t) => format!("{t}-{}", if spec.scope == TokenScope::Read { "reader" } else { "writer" }),
         None => "all-tenants".to_string(),
     });
     if name.is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
         return Err(AdminError::Invalid("--name: 1 to 128 printable characters".into()));
     }
+    if spec.ttl_days.is_some_and(|d| d == 0 || d > MAX_API_TOKEN_DAYS) {
+        return Err(AdminError::Invalid(format!("--ttl-days: between 1 and {MAX_API_TOKEN_DAYS}")));
+    }
     store
         .create_api_token(NewApiToken {
             token_hash: tokens::hash(&token),
             name,
-            tenant_id: tenant.map(str::to_string),
+            tenant_id: spec.tenant.map(str::to_string),
+            scope: spec.scope.as_str().to_string(),
             created_at: timestamp::now(),
+            expires_at: spec.ttl_days.map(|d| timestamp::in_hours(i64::from(d) * 24)),
         })
         .await?;
     Ok(token)
+}
+
+/// `api-token revoke ID`.
+pub async fn revoke_api_token(store: &dyn Store, id: &str) -> Result<(), AdminError> {
+    if store.revoke_api_token(id, &timestamp::now()).await? {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!("no API token with id {id:?}; `api-token list` shows the ids")))
+    }
+}
+
+/// `enroll-token revoke ID`.
+pub async fn revoke_enroll_token(store: &dyn Store, id: &str) -> Result<(), AdminError> {
+    if store.revoke_enroll_token(id, &timestamp::now()).await? {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!("no enrollment token with id {id:?}; `enroll-token list` shows the ids")))
+    }
+}
+
+/// `api-token list` as a table; `now` decides what has expired.
+pub fn api_token_table(list: &[ApiTokenRecord], now: &str) -> String {
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let mut rows = vec![["ID", "NAME", "TENANT", "SCOPE", "CREATED", "EXPIRES", "LAST USED", "STATUS"].map(String::from).to_vec()];
+    for t in list {
+        let status = if t.revoked_at.is_some() {
+            "revoked"
+        } else if t.expires_at.as_deref().is_some_and(|e| e <= now) {
+            "expired"
+        } else {
+            "active"
+        };
+        rows.push(vec![
+            t.id.clone(),
+            t.name.clone(),
+            t.tenant_id.clone().unwrap_or_else(|| "(all)".into()),
+            t.scope.clone(),
+            t.created_at.clone(),
+            t.expires_at.clone().unwrap_or_else(|| "never".into()),
+            dash(&t.last_used_at),
+            status.to_string(),
+        ]);
+    }
+    table(&rows)
+}
+
+/// `enroll-token list` as a table.
+pub fn enroll_token_table(list: &[EnrollTokenRecord], now: &str) -> String {
+    let mut rows = vec![["ID", "TENANT", "SITE", "CREATED", "EXPIRES", "STATUS"].map(String::from).to_vec()];
+    for t in list {
+        let status = match (&t.revoked_at, &t.used_by) {
+            (Some(_), _) => "revoked".to_string(),
+            (None, Some(agent)) => format!("used by {agent}"),
+            (None, None) if t.expires_at.as_str() <= now => "expired".to_string(),
+            (None, None) => "unused".to_string(),
+        };
+        rows.push(vec![
+            t.id.clone(),
+            t.tenant_id.clone(),
+            t.site_id.clone(),
+            t.created_at.clone(),
+            t.expires_at.clone(),
+            status,
+        ]);
+    }
+    table(&rows)
 }
 
 /// `agent revoke AGENT_ID`.
@@ -117,9 +229,9 @@ pub async fn revoke_agent(store: &dyn Store, id: &str) -> Result<(), AdminError>
 /// `agent list` as a table.
 pub fn agent_table(agents: &[AgentRecord]) -> String {
     let mut rows =
-        vec![["AGENT", "TENANT", "SITE", "HOST", "ENROLLED", "LAST SEQ", "LAST SEEN", "STATUS"].map(String::from)];
+        vec![["AGENT", "TENANT", "SITE", "HOST", "ENROLLED", "LAST SEQ", "LAST SEEN", "STATUS"].map(String::from).to_vec()];
     for a in agents {
-        rows.push([
+        rows.push(vec![
             a.id.clone(),
             a.tenant_id.clone(),
             a.site_id.clone(),
@@ -130,7 +242,13 @@ pub fn agent_table(agents: &[AgentRecord]) -> String {
             if a.revoked_at.is_some() { "revoked" } else { "active" }.to_string(),
         ]);
     }
-    let widths: Vec<usize> = (0..8).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    table(&rows)
+}
+
+/// Rows as aligned columns, the first row the header.
+fn table(rows: &[Vec<String>]) -> String {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns).map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     let mut out = String::new();
     for row in rows {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();

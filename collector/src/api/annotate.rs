@@ -20,7 +20,7 @@ pub async fn annotate(
     Path((tenant, key)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Annotations>, ApiError> {
-    caller.may_see(&state, &tenant).await?;
+    caller.may_write(&state, &tenant).await?;
     let body = body.map_err(|r| ApiError::from_body(r, "too_large"))?;
     let update: AnnotationsUpdate =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("not an annotations update: {e}")))?;

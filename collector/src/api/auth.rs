@@ -8,7 +8,8 @@
 use super::error::ApiError;
 use super::AppState;
 use crate::access::{AccessError, Principal};
-use crate::tokens;
+use crate::{timestamp, tokens};
+use axum::http::StatusCode;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -33,12 +34,45 @@ impl FromRequestParts<AppState> for Caller {
             .map(|(_, token)| token.trim())
             .filter(|token| !token.is_empty())
             .ok_or_else(ApiError::unauthorized)?;
-        let record = state.store.api_token(&tokens::hash(token)).await?.ok_or_else(ApiError::unauthorized)?;
-        Ok(Caller { principal: Principal::api_token(&record.name, record.tenant_id.as_deref()) })
+        let hash = tokens::hash(token);
+        let record = state.store.api_token(&hash).await?.ok_or_else(ApiError::unauthorized)?;
+        let now = timestamp::now();
+        if record.revoked_at.is_some() {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "token_revoked",
+                format!("API token {} was revoked; ask the MSP's admin for a new one", record.id),
+            ));
+        }
+        if record.expires_at.as_deref().is_some_and(|e| e <= now.as_str()) {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                format!("API token {} expired; ask the MSP's admin for a new one (`api-token create`)", record.id),
+            ));
+        }
+        state.store.touch_api_token(&hash, &now).await?;
+        let may_write = record.scope == "write";
+        Ok(Caller { principal: Principal::api_token(&record.name, record.tenant_id.as_deref(), may_write) })
     }
 }
 
 impl Caller {
+    /// Go on only if this caller may change `tenant`: 404 as for
+    /// [`Caller::may_see`], 403 for a read-only token.
+    pub async fn may_write(&self, state: &AppState, tenant: &str) -> Result<(), ApiError> {
+        self.may_see(state, tenant).await?;
+        if self.principal.may_write {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "read_only",
+                "this API token may read but not write; annotating needs a token made with `api-token create --scope write`",
+            ))
+        }
+    }
+
     /// Go on only if this caller may see `tenant` and it exists; else 404.
     pub async fn may_see(&self, state: &AppState, tenant: &str) -> Result<(), ApiError> {
         match self.principal.tenant(state.store.as_ref(), tenant).await {

@@ -105,6 +105,7 @@ impl From<StoreError> for ApiError {
             StoreError::TokenInvalid => ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string()),
             StoreError::TokenUsed => ApiError::new(StatusCode::UNAUTHORIZED, "token_used", e.to_string()),
             StoreError::TokenExpired => ApiError::new(StatusCode::UNAUTHORIZED, "token_expired", e.to_string()),
+            StoreError::TokenRevoked => ApiError::new(StatusCode::UNAUTHORIZED, "token_revoked", e.to_string()),
             StoreError::AgentExists(_) => ApiError::new(StatusCode::CONFLICT, "already_enrolled", e.to_string()),
             other => ApiError::internal(&other),
         }

@@ -15,9 +15,11 @@ pub mod migrations;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
+pub mod tokens;
 
 pub use accounts::AccountStore;
 pub use console::ConsoleStore;
+pub use tokens::{EnrollTokenRecord, TokenStore};
 
 use crate::register::ConnectorState;
 use async_trait::async_trait;
@@ -46,6 +48,9 @@ pub enum StoreError {
     /// An enrollment token past its expiry.
     #[error("the enrollment token has expired")]
     TokenExpired,
+    /// An enrollment token an administrator revoked.
+    #[error("the enrollment token was revoked; ask the MSP for a new one (`plumbline-collector enroll-token create`)")]
+    TokenRevoked,
     /// An agent whose key is enrolled already.
     #[error("agent {0} is already enrolled")]
     AgentExists(String),
@@ -142,17 +147,34 @@ pub struct NewApiToken {
     pub name: String,
     /// One tenant, or `None` for every tenant.
     pub tenant_id: Option<String>,
+    /// `read`, or `write` (may also annotate).
+    pub scope: String,
     /// Now.
     pub created_at: String,
+    /// When it stops working; `None`: never.
+    pub expires_at: Option<String>,
 }
 
 /// A stored API token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiTokenRecord {
+    /// Its public id: the first 12 hex digits of its hash (the token itself
+    /// is never stored, so it is named by this in lists and revocations).
+    pub id: String,
     /// Name.
     pub name: String,
     /// One tenant, or `None` for every tenant.
     pub tenant_id: Option<String>,
+    /// `read` or `write`.
+    pub scope: String,
+    /// When issued.
+    pub created_at: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+    /// When last used (to the minute).
+    pub last_used_at: Option<String>,
+    /// When revoked, if it was.
+    pub revoked_at: Option<String>,
 }
 
 /// A batch whose signature checked out, parsed, ready to store.
@@ -205,7 +227,7 @@ pub struct Counts {
 /// accounts ([`AccountStore`]) and the console's reads ([`ConsoleStore`])
 /// beside it.
 #[async_trait]
-pub trait Store: AccountStore + ConsoleStore + Send + Sync {
+pub trait Store: AccountStore + ConsoleStore + TokenStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Apply the migrations not applied yet; how many were.

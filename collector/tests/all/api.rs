@@ -13,23 +13,23 @@ use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, ErrorBody, Ing
 use plumbline_protocol::read_api::{Annotations, ChangesView, FindingsView, RegisterView};
 use tower::ServiceExt;
 
-struct Answer {
-    status: StatusCode,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
     headers: axum::http::HeaderMap,
     body: Bytes,
 }
 
 impl Answer {
-    fn json<T: serde::de::DeserializeOwned>(&self) -> T {
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> T {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
     }
 
-    fn error(&self) -> (StatusCode, String) {
+    pub(crate) fn error(&self) -> (StatusCode, String) {
         (self.status, self.json::<ErrorBody>().error)
     }
 }
 
-async fn call(router: &Router, method: Method, uri: &str, token: Option<&str>, body: impl Into<Body>) -> Answer {
+pub(crate) async fn call(router: &Router, method: Method, uri: &str, token: Option<&str>, body: impl Into<Body>) -> Answer {
     let mut req = Request::builder().method(method).uri(uri);
     if let Some(token) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -41,7 +41,7 @@ async fn call(router: &Router, method: Method, uri: &str, token: Option<&str>, b
     Answer { status, headers, body }
 }
 
-fn router(t: &TestStore) -> Router {
+pub(crate) fn router(t: &TestStore) -> Router {
     app(AppState::new(t.store.clone()))
 }
 

@@ -12,3 +12,4 @@ mod ingest;
 mod migrations;
 mod register;
 mod replicas;
+mod tokens;

@@ -33,6 +33,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("sqlite/0002_console.sql"),
         postgres: include_str!("postgres/0002_console.sql"),
     },
+    Migration {
+        version: 3,
+        name: "token lifecycle: API token scope, expiry, last use, revocation; enrollment token revocation",
+        sqlite: include_str!("sqlite/0003_tokens.sql"),
+        postgres: include_str!("postgres/0003_tokens.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock key that serialises migrations

@@ -22,6 +22,7 @@ use tokio_postgres::{NoTls, Row};
 mod accounts;
 mod annotations;
 mod console;
+mod tokens;
 
 /// Connections per collector process.
 pub const POOL_SIZE: usize = 16;
@@ -344,7 +345,7 @@ impl Store for PostgresStore {
         let taken = tx
             .query_opt(
                 "UPDATE enroll_tokens SET used_at = $2, used_by = $3
-                 WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+                 WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
                  RETURNING tenant_id, site_id",
                 &[&token_hash, &now, &agent.id],
             )
@@ -352,12 +353,13 @@ impl Store for PostgresStore {
         let Some(taken) = taken else {
             let row = tx
                 .query_opt(
-                    "SELECT used_at IS NOT NULL, expires_at FROM enroll_tokens WHERE token_hash = $1",
+                    "SELECT used_at IS NOT NULL, expires_at, revoked_at IS NOT NULL FROM enroll_tokens WHERE token_hash = $1",
                     &[&token_hash],
                 )
                 .await?;
             return Err(match row {
                 None => StoreError::TokenInvalid,
+                Some(row) if row.get::<_, bool>(2) => StoreError::TokenRevoked,
                 Some(row) => token_refusal(row.get(0), row.get(1), now),
             });
         };
@@ -404,28 +406,11 @@ impl Store for PostgresStore {
     }
 
     async fn create_api_token(&self, t: NewApiToken) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
-        if let Some(tenant) = &t.tenant_id {
-            if !exists(&client, "SELECT 1 FROM tenants WHERE id = $1", &[tenant]).await? {
-                return Err(StoreError::UnknownTenant(tenant.clone()));
-            }
-        }
-        client
-            .execute(
-                "INSERT INTO api_tokens (token_hash, name, tenant_id, created_at) VALUES ($1, $2, $3, $4)",
-                &[&t.token_hash, &t.name, &t.tenant_id, &t.created_at],
-            )
-            .await?;
-        Ok(())
+        tokens::create_api_token(self, &t).await
     }
 
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
-        let client = self.pool.get().await?;
-        let stmt = client.prepare_cached("SELECT name, tenant_id FROM api_tokens WHERE token_hash = $1").await?;
-        Ok(client
-            .query_opt(&stmt, &[&token_hash])
-            .await?
-            .map(|row| ApiTokenRecord { name: row.get(0), tenant_id: row.get(1) }))
+        tokens::api_token(self, token_hash).await
     }
 
     async fn ingest(&self, vb: VerifiedBatch) -> Result<IngestOutcome, StoreError> {

@@ -19,6 +19,7 @@ use std::time::Duration;
 mod accounts;
 mod annotations;
 mod console;
+mod tokens;
 
 /// How long a writer waits for another process's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -388,7 +389,7 @@ impl Store for SqliteStore {
             let taken = tx
                 .query_row(
                     "UPDATE enroll_tokens SET used_at = ?2, used_by = ?3
-                     WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                     WHERE token_hash = ?1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?2
                      RETURNING tenant_id, site_id",
                     params![token_hash, now, agent.id],
                     |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
@@ -397,14 +398,15 @@ impl Store for SqliteStore {
             let Some((tenant_id, site_id)) = taken else {
                 let row = tx
                     .query_row(
-                        "SELECT used_at IS NOT NULL, expires_at FROM enroll_tokens WHERE token_hash = ?1",
+                        "SELECT used_at IS NOT NULL, expires_at, revoked_at IS NOT NULL FROM enroll_tokens WHERE token_hash = ?1",
                         params![token_hash],
-                        |row| Ok((row.get::<_, bool>(0)?, row.get::<_, String>(1)?)),
+                        |row| Ok((row.get::<_, bool>(0)?, row.get::<_, String>(1)?, row.get::<_, bool>(2)?)),
                     )
                     .optional()?;
                 return Err(match row {
                     None => StoreError::TokenInvalid,
-                    Some((used, expires_at)) => token_refusal(used, &expires_at, &now),
+                    Some((_, _, true)) => StoreError::TokenRevoked,
+                    Some((used, expires_at, false)) => token_refusal(used, &expires_at, &now),
                 });
             };
             let n = tx.execute(
@@ -461,34 +463,12 @@ impl Store for SqliteStore {
     }
 
     async fn create_api_token(&self, t: NewApiToken) -> Result<(), StoreError> {
-        self.with(move |conn| {
-            let tx = write_tx(conn)?;
-            if let Some(tenant) = &t.tenant_id {
-                let exists: bool =
-                    tx.query_row("SELECT EXISTS (SELECT 1 FROM tenants WHERE id = ?1)", params![tenant], |r| r.get(0))?;
-                if !exists {
-                    return Err(StoreError::UnknownTenant(tenant.clone()));
-                }
-            }
-            tx.execute(
-                "INSERT INTO api_tokens (token_hash, name, tenant_id, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![t.token_hash, t.name, t.tenant_id, t.created_at],
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await
+        self.with(move |conn| tokens::create_api_token(conn, &t)).await
     }
 
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
         let token_hash = token_hash.to_string();
-        self.with(move |conn| {
-            let mut stmt = conn.prepare_cached("SELECT name, tenant_id FROM api_tokens WHERE token_hash = ?1")?;
-            Ok(stmt
-                .query_row(params![token_hash], |row| Ok(ApiTokenRecord { name: row.get(0)?, tenant_id: row.get(1)? }))
-                .optional()?)
-        })
-        .await
+        self.with(move |conn| tokens::api_token(conn, &token_hash)).await
     }
 
     async fn ingest(&self, batch: VerifiedBatch) -> Result<IngestOutcome, StoreError> {
