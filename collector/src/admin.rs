@@ -229,7 +229,7 @@ pub async fn revoke_agent(store: &dyn Store, id: &str) -> Result<(), AdminError>
 /// `agent list` as a table.
 pub fn agent_table(agents: &[AgentRecord]) -> String {
     let mut rows =
-        vec![["AGENT", "TENANT", "SITE", "HOST", "ENROLLED", "LAST SEQ", "LAST SEEN", "STATUS"].map(String::from).to_vec()];
+        vec![["AGENT", "TENANT", "SITE", "HOST", "ENROLLED", "LAST SEQ", "MISSING", "LAST SEEN", "STATUS"].map(String::from).to_vec()];
     for a in agents {
         rows.push(vec![
             a.id.clone(),
@@ -238,6 +238,7 @@ pub fn agent_table(agents: &[AgentRecord]) -> String {
             a.hostname.clone(),
             a.enrolled_at.clone(),
             a.last_sequence.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            a.missing_batches.to_string(),
             a.last_seen_at.clone().unwrap_or_else(|| "-".into()),
             if a.revoked_at.is_some() { "revoked" } else { "active" }.to_string(),
         ]);

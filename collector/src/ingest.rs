@@ -17,7 +17,7 @@ use crate::store::{IngestOutcome, Store, StoreError, VerifiedBatch};
 use crate::timestamp;
 use plumbline_protocol::batch::{ScanBatch, BATCH_SCHEMA};
 use plumbline_protocol::envelope::{payload_digest, Envelope, EnvelopeError, SCAN_PAYLOAD_TYPE};
-use plumbline_protocol::identity::parse_public_key;
+use plumbline_protocol::identity::{is_agent_id, parse_public_key};
 use plumbline_protocol::messages::IngestResponse;
 use plumbline_protocol::register::split_key;
 
@@ -74,6 +74,19 @@ pub enum IngestError {
         /// The last accepted.
         last: u64,
     },
+    /// The sequence is implausibly far above the last accepted one.
+    #[error(
+        "sequence {sequence} jumps more than {max} past {last}, the last accepted from this agent; its counter is damaged: \
+         on the agent, delete SPOOL/sequence and run `plumbline spool requeue --all`, which re-numbers above {last}"
+    )]
+    SequenceJump {
+        /// The batch's.
+        sequence: u64,
+        /// The last accepted.
+        last: u64,
+        /// The largest jump allowed.
+        max: u64,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -91,6 +104,7 @@ impl IngestError {
             IngestError::WrongAgent { .. } => "wrong_agent",
             IngestError::WrongTenant { .. } => "wrong_tenant",
             IngestError::ReplayedSequence { .. } => "replayed_sequence",
+            IngestError::SequenceJump { .. } => "sequence_jump",
             IngestError::Store(_) => "internal",
         }
     }
@@ -102,6 +116,7 @@ impl From<StoreError> for IngestError {
             StoreError::UnknownAgent(id) => IngestError::UnknownAgent(id),
             StoreError::Revoked(id) => IngestError::RevokedAgent(id),
             StoreError::Replayed { sequence, last } => IngestError::ReplayedSequence { sequence, last },
+            StoreError::SequenceJump { sequence, last, max } => IngestError::SequenceJump { sequence, last, max },
             other => IngestError::Store(other),
         }
     }
@@ -117,6 +132,13 @@ pub async fn ingest(store: &dyn Store, body: &[u8]) -> Result<IngestResponse, In
         .claimed_keyid()
         .ok_or_else(|| IngestError::Malformed("the envelope has no signature".into()))?
         .to_string();
+    if !is_agent_id(&signer) {
+        // Not echoed: it is untrusted and may be any size.
+        return Err(IngestError::Malformed(format!(
+            "the signature's keyid ({} bytes) is not an agent id (agt_ and 32 hex digits)",
+            signer.len()
+        )));
+    }
     let agent = store.agent(&signer).await?.ok_or_else(|| IngestError::UnknownAgent(signer.clone()))?;
     if agent.revoked_at.is_some() {
         return Err(IngestError::RevokedAgent(signer));

@@ -60,6 +60,12 @@ pub fn agent_id(key: &VerifyingKey) -> String {
     format!("agt_{}", hex::encode(&d[..16]))
 }
 
+/// Is `id` shaped like an [`agent_id`]? Checked before an id from the wire
+/// is looked up, echoed or logged, so a 64 MiB `keyid` goes nowhere.
+pub fn is_agent_id(id: &str) -> bool {
+    id.len() == 36 && id.starts_with("agt_") && id[4..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
 /// A public key as SPKI PEM, as `plumbline verify --key` reads it.
 pub fn public_key_pem(key: &VerifyingKey) -> String {
     key.to_public_key_pem(Default::default()).expect("Ed25519 keys encode")
@@ -100,6 +106,15 @@ pub fn public_key_b64(key: &VerifyingKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn agent_ids_are_recognised() {
+        let id = AgentKey::generate().agent_id();
+        assert!(is_agent_id(&id), "{id}");
+        for bad in ["", "agt_", "agt_XYZ", &format!("{id}0"), &id.to_uppercase(), &id.replace("agt_", "usr_")] {
+            assert!(!is_agent_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn weak_keys_are_refused() {

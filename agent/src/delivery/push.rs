@@ -74,7 +74,7 @@ pub struct Renumbered {
 /// The collector's refusals that no retry can change. Any other code, and
 /// any 4xx that is not an [`ErrorBody`], may pass (see the module header).
 pub const FINAL_REFUSALS: &[&str] =
-    &["too_large", "malformed", "bad_signature", "revoked_agent", "wrong_agent", "wrong_tenant", "replayed_sequence"];
+    &["too_large", "malformed", "bad_signature", "revoked_agent", "wrong_agent", "wrong_tenant", "replayed_sequence", "sequence_jump"];
 
 /// The result of pushing one batch.
 #[derive(Debug)]

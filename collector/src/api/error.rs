@@ -81,7 +81,7 @@ pub fn ingest_status(e: &IngestError) -> StatusCode {
         IngestError::RevokedAgent(_) | IngestError::WrongAgent { .. } | IngestError::WrongTenant { .. } => {
             StatusCode::FORBIDDEN
         }
-        IngestError::ReplayedSequence { .. } => StatusCode::CONFLICT,
+        IngestError::ReplayedSequence { .. } | IngestError::SequenceJump { .. } => StatusCode::CONFLICT,
         IngestError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -92,7 +92,7 @@ impl From<IngestError> for ApiError {
             return ApiError::internal(inner);
         }
         let mut refusal = ApiError::new(ingest_status(&e), e.code(), e.to_string());
-        if let IngestError::ReplayedSequence { last, .. } = e {
+        if let IngestError::ReplayedSequence { last, .. } | IngestError::SequenceJump { last, .. } = e {
             refusal.last_accepted_sequence = Some(last);
         }
         refusal

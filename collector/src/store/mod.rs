@@ -68,6 +68,16 @@ pub enum StoreError {
         /// The agent's last accepted.
         last: u64,
     },
+    /// A sequence far above the agent's last accepted one.
+    #[error("sequence {sequence} jumps more than {max} past the last accepted {last}")]
+    SequenceJump {
+        /// The batch's.
+        sequence: u64,
+        /// The agent's last accepted (0: none yet).
+        last: u64,
+        /// The largest jump allowed.
+        max: u64,
+    },
     /// A `--database` that names no backend.
     #[error("unsupported database {0:?}: use sqlite:PATH or postgres://...")]
     BadUrl(String),
@@ -136,6 +146,9 @@ pub struct AgentRecord {
     pub last_sequence: Option<u64>,
     /// When the last batch was accepted.
     pub last_seen_at: Option<String>,
+    /// Batches never received: the sum of the gaps between accepted
+    /// sequence numbers (dropped from a full spool, or refused for good).
+    pub missing_batches: u64,
 }
 
 /// An API token to store (by hash).

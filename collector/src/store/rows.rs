@@ -49,8 +49,22 @@ pub(super) fn refuse_revoked(agent_id: &str, revoked: bool) -> Result<(), StoreE
 pub(super) fn refuse_replayed(last_sequence: Option<u64>, sequence: u64) -> Result<(), StoreError> {
     match last_sequence {
         Some(last) if sequence <= last => Err(StoreError::Replayed { sequence, last }),
+        // A counter gone wild (up to i64::MAX) would otherwise become the
+        // last accepted number, and refuse every later batch as replayed.
+        last if sequence > last.unwrap_or(0).saturating_add(MAX_SEQUENCE_JUMP) => {
+            Err(StoreError::SequenceJump { sequence, last: last.unwrap_or(0), max: MAX_SEQUENCE_JUMP })
+        }
         _ => Ok(()),
     }
+}
+
+/// The largest step between two accepted sequence numbers: a scan every
+/// minute for a year is half a million batches; a corrupt counter is more.
+pub const MAX_SEQUENCE_JUMP: u64 = 1_000_000;
+
+/// Batches skipped between the last accepted number and `sequence`.
+pub(super) fn sequence_gap(last_sequence: Option<u64>, sequence: u64) -> i64 {
+    last_sequence.map_or(0, |last| sequence.saturating_sub(last).saturating_sub(1)) as i64
 }
 
 /// The plan for a batch against the state loaded in the transaction.

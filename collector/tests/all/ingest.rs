@@ -191,7 +191,50 @@ async fn a_key_outside_its_plugins_namespace_is_refused(backend: Backend) {
     assert_eq!(ingest(t.dyn_store(), &agent.sign(&agent.typical(1, 1))).await.unwrap().status, "stored");
 }
 
+/// A gap in an agent's numbers is counted and shown; a number far beyond
+/// the last (a damaged counter, up to i64::MAX) is refused with the last
+/// accepted number instead of becoming it, which once locked the agent out:
+/// every later batch was "replayed".
+async fn gaps_are_counted_and_a_wild_sequence_cannot_lock_an_agent_out(backend: Backend) {
+    let t = backend.store().await;
+    let agent = t.agent("contoso", "hq").await;
+    ingest(t.dyn_store(), &agent.sign(&agent.typical(1, 1))).await.unwrap();
+    ingest(t.dyn_store(), &agent.sign(&agent.typical(4, 1))).await.unwrap();
+    let record = t.store.agent(&agent.id()).await.unwrap().unwrap();
+    assert_eq!((record.last_sequence, record.missing_batches), (Some(4), 2), "batches 2 and 3 never came");
+    let table = admin::agent_table(&[record]);
+    assert!(table.lines().next().unwrap().contains("MISSING") && table.lines().nth(1).unwrap().contains(" 2 "), "{table}");
+
+    for wild in [i64::MAX as u64, 4 + 1_000_001] {
+        let e = ingest(t.dyn_store(), &agent.sign(&agent.typical(wild, 1))).await.expect_err("refused");
+        assert!(matches!(e, IngestError::SequenceJump { last: 4, .. }), "{e}");
+        assert_eq!(e.code(), "sequence_jump");
+        assert!(e.to_string().contains("spool requeue --all"), "says what to do: {e}");
+    }
+    // The agent is not locked out: the next honest number is taken.
+    assert_eq!(ingest(t.dyn_store(), &agent.sign(&agent.typical(5, 1))).await.unwrap().status, "stored");
+    assert_eq!(t.store.agent(&agent.id()).await.unwrap().unwrap().last_sequence, Some(5));
+    // A first batch may not start beyond the jump either.
+    let fresh = t.agent("contoso", "branch").await;
+    assert!(matches!(ingest(t.dyn_store(), &fresh.sign(&fresh.typical(i64::MAX as u64, 1))).await, Err(IngestError::SequenceJump { last: 0, .. })));
+}
+
+/// A keyid is the envelope's first untrusted text: once echoed whole into
+/// the 401 and the log, whatever its size.
+async fn a_keyid_that_is_not_an_agent_id_is_refused_unechoed(backend: Backend) {
+    let t = backend.store().await;
+    let agent = t.agent("contoso", "hq").await;
+    let huge = format!("agt_{}\nFORGED log line", "f".repeat(1 << 20));
+    let body = sign_with(&AgentKey::generate(), &huge, &agent.typical(1, 1));
+    let e = ingest(t.dyn_store(), &body).await.expect_err("refused");
+    let text = e.to_string();
+    assert!(matches!(e, IngestError::Malformed(_)) && text.contains("not an agent id"), "{text:.200}");
+    assert!(text.len() < 200 && !text.contains("FORGED"), "the keyid is not echoed: {} bytes", text.len());
+}
+
 crate::both_backends!(
+    a_keyid_that_is_not_an_agent_id_is_refused_unechoed,
+    gaps_are_counted_and_a_wild_sequence_cannot_lock_an_agent_out,
     a_key_outside_its_plugins_namespace_is_refused,
     a_batch_is_stored_once_and_resends_are_duplicates,
     every_refusal_stores_nothing,

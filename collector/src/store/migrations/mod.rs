@@ -39,6 +39,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("sqlite/0003_tokens.sql"),
         postgres: include_str!("postgres/0003_tokens.sql"),
     },
+    Migration {
+        version: 4,
+        name: "agents: missing batches (sequence gaps)",
+        sqlite: include_str!("sqlite/0004_sequence_gaps.sql"),
+        postgres: include_str!("postgres/0004_sequence_gaps.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock key that serialises migrations

@@ -7,7 +7,7 @@
 //! duplicate or replay that races its original sees the original committed.
 
 use super::migrations::{MIGRATIONS, PG_LOCK_KEY};
-use super::rows::{from_json, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, to_json, token_refusal};
+use super::rows::{from_json, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, sequence_gap, to_json, token_refusal};
 use super::{
     AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
     StoreError, TenantRecord, VerifiedBatch,
@@ -72,7 +72,7 @@ impl PostgresStore {
 }
 
 const AGENT_COLUMNS: &str =
-    "id, tenant_id, site_id, public_key, hostname, enrolled_at, revoked_at, last_sequence, last_seen_at";
+    "id, tenant_id, site_id, public_key, hostname, enrolled_at, revoked_at, last_sequence, last_seen_at, missing_batches";
 
 fn agent_row(row: &Row) -> AgentRecord {
     AgentRecord {
@@ -85,6 +85,7 @@ fn agent_row(row: &Row) -> AgentRecord {
         revoked_at: row.get(6),
         last_sequence: seq_from_db(row.get(7)),
         last_seen_at: row.get(8),
+        missing_batches: row.get::<_, i64>(9).max(0) as u64,
     }
 }
 
@@ -437,6 +438,7 @@ impl Store for PostgresStore {
             return Ok(IngestOutcome::Duplicate);
         }
         refuse_replayed(seq_from_db(agent.get(1)), b.sequence)?;
+        let gap = sequence_gap(seq_from_db(agent.get(1)), b.sequence);
 
         let current = Current {
             connectors: load_connectors(&tx, &b.tenant_id)
@@ -479,8 +481,11 @@ impl Store for PostgresStore {
         .await?;
         write_plan(&tx, &b.tenant_id, &vb.digest, &b.agent_id, &b.site_id, now, &plan).await?;
         let advance =
-            tx.prepare_cached("UPDATE agents SET last_sequence = $2, last_seen_at = $3 WHERE id = $1").await?;
-        tx.execute(&advance, &[&b.agent_id, &sequence, now]).await?;
+            tx.prepare_cached(
+                "UPDATE agents SET last_sequence = $2, last_seen_at = $3, missing_batches = missing_batches + $4 WHERE id = $1",
+            )
+            .await?;
+        tx.execute(&advance, &[&b.agent_id, &sequence, now, &gap]).await?;
         tx.commit().await?;
         Ok(IngestOutcome::Stored)
     }

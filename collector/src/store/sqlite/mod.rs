@@ -3,7 +3,7 @@
 //! `BEGIN IMMEDIATE`, so even two processes on one file serialise cleanly.
 
 use super::migrations::MIGRATIONS;
-use super::rows::{from_json, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, to_json, token_refusal};
+use super::rows::{from_json, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, sequence_gap, to_json, token_refusal};
 use super::{
     AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
     StoreError, TenantRecord, VerifiedBatch,
@@ -80,7 +80,7 @@ fn write_tx(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
 }
 
 const AGENT_COLUMNS: &str =
-    "id, tenant_id, site_id, public_key, hostname, enrolled_at, revoked_at, last_sequence, last_seen_at";
+    "id, tenant_id, site_id, public_key, hostname, enrolled_at, revoked_at, last_sequence, last_seen_at, missing_batches";
 
 fn agent_row(row: &Row<'_>) -> rusqlite::Result<AgentRecord> {
     Ok(AgentRecord {
@@ -93,6 +93,7 @@ fn agent_row(row: &Row<'_>) -> rusqlite::Result<AgentRecord> {
         revoked_at: row.get(6)?,
         last_sequence: seq_from_db(row.get(7)?),
         last_seen_at: row.get(8)?,
+        missing_batches: row.get::<_, i64>(9)?.max(0) as u64,
     })
 }
 
@@ -180,6 +181,7 @@ fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<IngestOutcome,
         return Ok(IngestOutcome::Duplicate);
     }
     refuse_replayed(seq_from_db(last), b.sequence)?;
+    let gap = sequence_gap(seq_from_db(last), b.sequence);
     let sequence = seq_to_db(b.sequence)?;
 
     let current = Current {
@@ -284,8 +286,8 @@ fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<IngestOutcome,
         }
     }
     tx.execute(
-        "UPDATE agents SET last_sequence = ?2, last_seen_at = ?3 WHERE id = ?1",
-        params![b.agent_id, sequence, now],
+        "UPDATE agents SET last_sequence = ?2, last_seen_at = ?3, missing_batches = missing_batches + ?4 WHERE id = ?1",
+        params![b.agent_id, sequence, now, gap],
     )?;
     tx.commit()?;
     Ok(IngestOutcome::Stored)
