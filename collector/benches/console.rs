@@ -54,6 +54,7 @@ async fn tenant_with(store: &dyn Store, id: &str, connectors: usize) {
         public_key: public_key_b64(&key.verifying()),
         hostname: "bench".into(),
         enrolled_at: now.clone(),
+        replaces: None,
     };
     store.enroll(&tokens::hash(&issued.token), agent, &now).await.unwrap();
     let entries: Vec<ConnectorEntry> = (0..connectors).map(entry).collect();

@@ -204,6 +204,7 @@ async fn enroll(store: &dyn Store, tenant: &str) -> AgentKey {
                 public_key: public_key_b64(&key.verifying()),
                 hostname: "bench".into(),
                 enrolled_at: now.clone(),
+                replaces: None,
             },
             &now,
         )

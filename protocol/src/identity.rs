@@ -66,6 +66,28 @@ pub fn is_agent_id(id: &str) -> bool {
     id.len() == 36 && id.starts_with("agt_") && id[4..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// What an old key signs to hand over to a new one: a fixed context and the
+/// new public key (as enrollment sends it), so the proof cannot be replayed
+/// for another key or another purpose.
+fn rotation_message(new_public_key_b64: &str) -> Vec<u8> {
+    format!("plumbline key rotation v1\n{new_public_key_b64}").into_bytes()
+}
+
+/// The old key's hand-over to `new_public_key_b64`, standard base64.
+pub fn sign_rotation(old: &AgentKey, new_public_key_b64: &str) -> String {
+    use base64::Engine as _;
+    use ed25519_dalek::Signer;
+    base64::engine::general_purpose::STANDARD.encode(old.signing().sign(&rotation_message(new_public_key_b64)).to_bytes())
+}
+
+/// Does `signature_b64` hand over from `old` to `new_public_key_b64`?
+pub fn verify_rotation(old: &VerifyingKey, new_public_key_b64: &str, signature_b64: &str) -> bool {
+    use base64::Engine as _;
+    let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(signature_b64) else { return false };
+    let Ok(sig) = ed25519_dalek::Signature::from_slice(&bytes) else { return false };
+    old.verify_strict(&rotation_message(new_public_key_b64), &sig).is_ok()
+}
+
 /// A public key as SPKI PEM, as `plumbline verify --key` reads it.
 pub fn public_key_pem(key: &VerifyingKey) -> String {
     key.to_public_key_pem(Default::default()).expect("Ed25519 keys encode")
@@ -106,6 +128,17 @@ pub fn public_key_b64(key: &VerifyingKey) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rotation_proof_names_one_new_key() {
+        let (old, new, other) = (AgentKey::generate(), AgentKey::generate(), AgentKey::generate());
+        let new_b64 = public_key_b64(&new.verifying());
+        let sig = sign_rotation(&old, &new_b64);
+        assert!(verify_rotation(&old.verifying(), &new_b64, &sig));
+        assert!(!verify_rotation(&old.verifying(), &public_key_b64(&other.verifying()), &sig), "bound to the new key");
+        assert!(!verify_rotation(&other.verifying(), &new_b64, &sig), "signed by the old key only");
+        assert!(!verify_rotation(&old.verifying(), &new_b64, "not base64!"));
+    }
 
     #[test]
     fn agent_ids_are_recognised() {

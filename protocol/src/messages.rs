@@ -16,6 +16,21 @@ pub struct EnrollRequest {
     pub public_key: String,
     /// The host's name, for `agent list`.
     pub hostname: String,
+    /// The agent this one replaces (`enroll --force`), proved with the old
+    /// key: the collector revokes it in the same transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<Replacement>,
+}
+
+/// Proof that the enrolling agent holds the key of the agent it replaces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replacement {
+    /// The old agent's id.
+    pub agent_id: String,
+    /// [`crate::identity::sign_rotation`] by the old key over the new
+    /// public key, standard base64.
+    pub signature: String,
 }
 
 /// The collector accepted the agent.
@@ -27,6 +42,9 @@ pub struct EnrollResponse {
     pub tenant_id: String,
     /// The site the token was for.
     pub site_id: String,
+    /// The agent this enrollment revoked, when it replaced one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<String>,
 }
 
 /// The collector stored (or already had) a batch.

@@ -75,6 +75,23 @@ fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
+/// An enrollment whose answer never came keeps its staged key, and the next
+/// attempt asks with that same key (which the collector then answers with
+/// the same enrollment instead of "token already used").
+#[test]
+fn a_lost_enrollment_answer_keeps_the_key_for_the_next_attempt() {
+    let stub = StubCollector::start();
+    let (site, config) = quiet_site("");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = site.run(&["enroll", "--collector", &format!("http://{closed}"), "--token", TOKEN, "--config", &config]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    let staged = std::fs::read(site.path("keys/agent.key.new")).expect("the staged key is kept after a lost answer");
+    let out = enroll(&site, &config, &stub, TOKEN);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(std::fs::read(site.path("keys/agent.key")).unwrap(), staged, "the same key was asked again");
+    assert!(!site.path("keys/agent.key.new").exists());
+}
+
 #[test]
 fn enroll_writes_a_private_key_and_the_agent_id_matches() {
     let stub = StubCollector::start();
@@ -128,7 +145,9 @@ fn enroll_writes_a_private_key_and_the_agent_id_matches() {
     // ... unless asked to.
     let out = site.run(&["enroll", "--collector", &stub.url(), "--token", "enroll-token-2", "--config", &config, "--force"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(stdout(&out).contains(&format!("replaced the key of agent {}", enrolled.agent_id)), "{}", text(&out));
+    // The stub collector does not revoke, so the operator is told to.
+    assert!(text(&out).contains(&format!("replaced the key of agent {}", enrolled.agent_id)), "{}", text(&out));
+    assert!(text(&out).contains(&format!("agent revoke {}", enrolled.agent_id)), "{}", text(&out));
     assert_ne!(std::fs::read(&key_file).unwrap(), before);
     assert_eq!(stub.agents().len(), 2);
 }

@@ -189,6 +189,18 @@ async fn agent_delivers_to_the_collector(database: String) {
     assert_eq!(collector.store.counts().await.unwrap().batches, 4);
     let rejected = site.path("spool/rejected");
     assert!(!rejected.exists() || std::fs::read_dir(&rejected).unwrap().next().is_none(), "nothing rejected");
+
+    // Re-enrolling with --force: the old key signs the hand-over, so the
+    // collector revokes the old agent (it once stayed valid for ever), and
+    // the new one delivers.
+    let old_id = collector.store.agents(Some(TENANT)).await.unwrap()[0].id.clone();
+    let token = admin::create_enroll_token(collector.store.as_ref(), TENANT, "test-site", 1).await.unwrap().token;
+    let out = site.run(&["enroll", "--collector", &collector.base, "--token", &token, "--config", &config, "--force"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && stdout.contains(&format!("replaced agent {old_id}: the collector revoked it")), "{stdout}");
+    assert!(collector.store.agent(&old_id).await.unwrap().unwrap().revoked_at.is_some(), "the old key no longer counts");
+    let out = site.run(&["run", "--config", &config, "--format", "json"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("delivery: 1 delivered"), "the new key delivers");
     collector.down().await;
 }
 

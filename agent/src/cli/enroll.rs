@@ -32,8 +32,20 @@ pub async fn exec(args: EnrollArgs) -> Result<Exit> {
         parse_collector_url(&args.collector).map_err(|e| anyhow::anyhow!("--collector: {e}"))?;
     let done = enrollment::enroll(&settings, &url, &args.token, args.force).await?;
     let e = &done.enrollment;
-    if let Some(old) = &done.replaced {
-        outln!("replaced the key of agent {old}")?;
+    match &done.replaced {
+        Some(old) if old.revoked => outln!("replaced agent {}: the collector revoked it", old.agent_id)?,
+        Some(old) => eprintln!(
+            "plumbline: warning: replaced the key of agent {}, but {}, so it stays enrolled; revoke it on the \
+             collector: plumbline-collector agent revoke {}",
+            old.agent_id,
+            if old.proved {
+                "the collector did not revoke it (it is enrolled for another tenant or site, or the collector is older)"
+            } else {
+                "its key could not be read to sign the hand-over"
+            },
+            old.agent_id
+        ),
+        None => {}
     }
     outln!(
         "enrolled agent {} for tenant {}, site {}, at {}",

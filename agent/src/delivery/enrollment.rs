@@ -11,8 +11,8 @@ use super::client::Collector;
 use super::{keys, DeliveryError};
 use crate::config::DeliverySettings;
 use crate::platform::private::{self, Access};
-use plumbline_protocol::identity::{public_key_b64, AgentKey};
-use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, ErrorBody};
+use plumbline_protocol::identity::{public_key_b64, sign_rotation, AgentKey};
+use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, ErrorBody, Replacement};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -62,8 +62,19 @@ pub struct Enrolled {
     pub key_file: PathBuf,
     /// The public key, for the MSP and auditors.
     pub public_key_file: PathBuf,
-    /// The agent id of the key this one replaced (`--force`).
-    pub replaced: Option<String>,
+    /// The agent this one replaced (`--force`).
+    pub replaced: Option<Replaced>,
+}
+
+/// The agent a forced enrollment replaced.
+#[derive(Debug)]
+pub struct Replaced {
+    /// Its id (or "(unreadable key)").
+    pub agent_id: String,
+    /// Whether the collector revoked it.
+    pub revoked: bool,
+    /// Whether the old key could sign the hand-over.
+    pub proved: bool,
 }
 
 /// Enroll with the collector at `collector` using `token`. Refuses to
@@ -86,13 +97,34 @@ pub async fn enroll(
         }
     };
     let client = Collector::new(collector.clone(), settings.collector_ca_file.as_deref())?;
-    let key = AgentKey::generate();
-    keys::stage(key_file, &key)?;
-    let answer = ask(&client, &key, token).await;
+    // A key staged by an earlier attempt whose answer was lost is asked
+    // again: the collector answers the same key with the same enrollment
+    // rather than refusing its used token.
+    let key = match keys::staged(key_file) {
+        Some(k) => k,
+        None => {
+            let k = AgentKey::generate();
+            keys::stage(key_file, &k)?;
+            k
+        }
+    };
+    // The old key, when it is still at hand, signs the hand-over, so the
+    // collector revokes the agent it replaces.
+    let old = if replaced.is_some() { keys::load(key_file).ok() } else { None };
+    let replaces = old.as_ref().map(|old| Replacement {
+        agent_id: old.agent_id(),
+        signature: sign_rotation(old, &public_key_b64(&key.verifying())),
+    });
+    let old_key_signed = replaces.is_some();
+    let answer = ask(&client, &key, token, replaces).await;
     let response = match answer {
         Ok(r) => r,
         Err(e) => {
-            keys::discard_staged(key_file);
+            // Only a refusal ends the staged key; after a lost answer it is
+            // kept for the next attempt.
+            if matches!(e, DeliveryError::Enrollment(_)) {
+                keys::discard_staged(key_file);
+            }
             return Err(e);
         }
     };
@@ -118,15 +150,25 @@ pub async fn enroll(
         enrollment,
         key_file: key_file.clone(),
         public_key_file: settings.public_key_file(),
-        replaced,
+        replaced: match (response.replaced, replaced) {
+            (Some(revoked), _) => Some(Replaced { agent_id: revoked, revoked: true, proved: true }),
+            (None, Some(old)) => Some(Replaced { agent_id: old, revoked: false, proved: old_key_signed }),
+            (None, None) => None,
+        },
     })
 }
 
-async fn ask(client: &Collector, key: &AgentKey, token: &str) -> Result<EnrollResponse, DeliveryError> {
+async fn ask(
+    client: &Collector,
+    key: &AgentKey,
+    token: &str,
+    replaces: Option<Replacement>,
+) -> Result<EnrollResponse, DeliveryError> {
     let request = EnrollRequest {
         token: token.to_string(),
         public_key: public_key_b64(&key.verifying()),
         hostname: keys::hostname(),
+        replaces,
     };
     let url = client.endpoint("v1/enroll").to_string();
     let fail = |message: String| DeliveryError::Collector { url: url.clone(), message };

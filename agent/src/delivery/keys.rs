@@ -64,6 +64,12 @@ pub fn commit(key_file: &Path, key: &AgentKey, public_file: &Path) -> Result<(),
         .map_err(DeliveryError::io(format!("writing public key {}", public_file.display())))
 }
 
+/// The key staged by an earlier attempt, if there is a readable one.
+pub fn staged(key_file: &Path) -> Option<AgentKey> {
+    let pem = std::fs::read_to_string(staged_path(key_file)).ok()?;
+    AgentKey::from_pem(&pem).ok()
+}
+
 /// Throw away a staged key the collector did not accept.
 pub fn discard_staged(key_file: &Path) {
     let _ = private::remove_durably(&staged_path(key_file));

@@ -2,14 +2,15 @@
 
 use super::error::ApiError;
 use super::AppState;
-use crate::store::NewAgent;
+use crate::store::{AgentRecord, NewAgent};
 use crate::{timestamp, tokens};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
-use plumbline_protocol::identity::{agent_id, parse_public_key, public_key_b64};
-use plumbline_protocol::messages::{EnrollRequest, EnrollResponse};
+use axum::http::StatusCode;
+use plumbline_protocol::identity::{agent_id, is_agent_id, parse_public_key, public_key_b64, verify_rotation};
+use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, Replacement};
 
 /// Longest host name kept.
 const MAX_HOSTNAME: usize = 255;
@@ -27,15 +28,44 @@ pub async fn enroll(
         return Err(ApiError::malformed("hostname: at most 255 printable characters"));
     }
     let now = timestamp::now();
+    let public_key = public_key_b64(&key);
+    // Checked before the token is used: a bad proof costs nothing.
+    let replaces = match &req.replaces {
+        Some(r) => Some(check_replacement(&state, r, &public_key).await?),
+        None => None,
+    };
     let agent = NewAgent {
         id: agent_id(&key),
-        public_key: public_key_b64(&key),
+        public_key,
         hostname: req.hostname,
         enrolled_at: now.clone(),
+        replaces: replaces.as_ref().map(|old| old.id.clone()),
     };
     let record = state.store.enroll(&tokens::hash(&req.token), agent, &now).await.inspect_err(|e| {
         tracing::warn!("enrollment refused: {e}");
     })?;
-    tracing::info!(agent = %record.id, tenant = %record.tenant_id, site = %record.site_id, host = %record.hostname, "agent enrolled");
-    Ok(Json(EnrollResponse { agent_id: record.id, tenant_id: record.tenant_id, site_id: record.site_id }))
+    // Revoked with the enrollment only when it was for the same tenant and site.
+    let replaced = replaces
+        .filter(|old| (old.tenant_id.as_str(), old.site_id.as_str()) == (record.tenant_id.as_str(), record.site_id.as_str()))
+        .map(|old| old.id);
+    tracing::info!(agent = %record.id, tenant = %record.tenant_id, site = %record.site_id, host = %record.hostname, replaced = ?replaced, "agent enrolled");
+    Ok(Json(EnrollResponse { agent_id: record.id, tenant_id: record.tenant_id, site_id: record.site_id, replaced }))
+}
+
+/// The agent a re-enrollment replaces, once its key's signature over the
+/// new key checks out.
+async fn check_replacement(state: &AppState, r: &Replacement, new_key: &str) -> Result<AgentRecord, ApiError> {
+    let refused = |why: &str| ApiError::new(StatusCode::BAD_REQUEST, "bad_replacement", why.to_string());
+    if !is_agent_id(&r.agent_id) {
+        return Err(refused("`replaces.agent_id` is not an agent id"));
+    }
+    let old = state.store.agent(&r.agent_id).await?.ok_or_else(|| {
+        refused("the agent to replace is not enrolled here; enroll without --force, or revoke it by hand")
+    })?;
+    let old_key = parse_public_key(&old.public_key)
+        .map_err(|e| ApiError::internal(&crate::store::StoreError::Backend(format!("stored key of {}: {e}", old.id))))?;
+    if !verify_rotation(&old_key, new_key, &r.signature) {
+        return Err(refused("the old key's signature over the new key does not verify; nothing was enrolled"));
+    }
+    Ok(old)
 }

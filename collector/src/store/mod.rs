@@ -123,6 +123,10 @@ pub struct NewAgent {
     pub hostname: String,
     /// Now.
     pub enrolled_at: String,
+    /// An agent it replaces, whose key signed the hand-over (already
+    /// checked): revoked in the same transaction when it is enrolled for
+    /// the same tenant and site.
+    pub replaces: Option<String>,
 }
 
 /// An enrolled agent.

@@ -51,23 +51,28 @@ async fn enrollment_over_http(backend: Backend) {
     t.tenant("contoso").await;
     let issued = admin::create_enroll_token(t.dyn_store(), "contoso", "hq", 72).await.unwrap();
     let key = AgentKey::generate();
-    let request = |token: &str| {
+    let request_for = |token: &str, key: &AgentKey| {
         serde_json::to_vec(&EnrollRequest {
             token: token.into(),
             public_key: public_key_b64(&key.verifying()),
             hostname: "mail-gw".into(),
+            replaces: None,
         })
         .unwrap()
     };
+    let request = |token: &str| request_for(token, &key);
     let a = call(&r, Method::POST, "/v1/enroll", None, request(&issued.token)).await;
     assert_eq!(a.status, StatusCode::OK);
     let enrolled: EnrollResponse = a.json();
     assert_eq!(
         enrolled,
-        EnrollResponse { agent_id: key.agent_id(), tenant_id: "contoso".into(), site_id: "hq".into() }
+        EnrollResponse { agent_id: key.agent_id(), tenant_id: "contoso".into(), site_id: "hq".into(), replaced: None }
     );
+    // The same key again (a lost answer) gets the same enrollment; another key is refused.
     let again = call(&r, Method::POST, "/v1/enroll", None, request(&issued.token)).await;
-    assert_eq!(again.error(), (StatusCode::UNAUTHORIZED, "token_used".into()));
+    assert_eq!(again.json::<EnrollResponse>(), enrolled);
+    let other = call(&r, Method::POST, "/v1/enroll", None, request_for(&issued.token, &AgentKey::generate())).await;
+    assert_eq!(other.error(), (StatusCode::UNAUTHORIZED, "token_used".into()));
     let wrong = call(&r, Method::POST, "/v1/enroll", None, request("ple_guess")).await;
     assert_eq!(wrong.error(), (StatusCode::UNAUTHORIZED, "invalid_token".into()));
     let junk = call(&r, Method::POST, "/v1/enroll", None, "{\"token\":1}").await;

@@ -197,6 +197,7 @@ async fn two_collector_processes_on_one_postgres() {
                 token: issued.token,
                 public_key: public_key_b64(&key.verifying()),
                 hostname: "h".into(),
+                replaces: None,
             })
             .send()
             .await

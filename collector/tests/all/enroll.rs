@@ -13,6 +13,7 @@ fn new_agent() -> NewAgent {
         public_key: public_key_b64(&key.verifying()),
         hostname: "host".into(),
         enrolled_at: timestamp::now(),
+        replaces: None,
     }
 }
 
@@ -85,7 +86,67 @@ async fn tokens_need_an_existing_tenant_and_agents_can_be_revoked(backend: Backe
     assert!(admin::revoke_agent(t.dyn_store(), "agt_none").await.is_err());
 }
 
+/// A lost answer once burned the token: the agent asked again with the same
+/// key and was told "already used". The same key now gets the same answer;
+/// any other key is still refused.
+async fn the_same_key_asking_again_gets_the_same_enrollment(backend: Backend) {
+    let t = backend.store().await;
+    t.tenant("contoso").await;
+    let issued = admin::create_enroll_token(t.dyn_store(), "contoso", "hq", 1).await.unwrap();
+    let hash = tokens::hash(&issued.token);
+    let agent = new_agent();
+    let first = t.store.enroll(&hash, agent.clone(), &timestamp::now()).await.unwrap();
+    let again = t.store.enroll(&hash, agent.clone(), &timestamp::now()).await.unwrap();
+    assert_eq!(again, first);
+    assert!(matches!(t.store.enroll(&hash, new_agent(), &timestamp::now()).await, Err(StoreError::TokenUsed)));
+    admin::revoke_agent(t.dyn_store(), &agent.id).await.unwrap();
+    assert!(matches!(t.store.enroll(&hash, agent, &timestamp::now()).await, Err(StoreError::TokenUsed)), "not once revoked");
+    assert_eq!(t.store.agents(Some("contoso")).await.unwrap().len(), 1);
+}
+
+/// `enroll --force` once left the old key valid. With the old key's
+/// signature over the new one, the enrollment revokes the old agent in the
+/// same transaction; a bad proof is refused before the token is used.
+async fn re_enrollment_revokes_the_agent_it_replaces(backend: Backend) {
+    use axum::http::{Method, StatusCode};
+    use plumbline_protocol::identity::sign_rotation;
+    use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, Replacement};
+    let t = backend.store().await;
+    let r = crate::api::router(&t);
+    t.tenant("contoso").await;
+    let enroll = |token: String, key: &AgentKey, replaces: Option<Replacement>| {
+        let body = serde_json::to_vec(&EnrollRequest {
+            token,
+            public_key: public_key_b64(&key.verifying()),
+            hostname: "gw".into(),
+            replaces,
+        })
+        .unwrap();
+        let r = r.clone();
+        async move { crate::api::call(&r, Method::POST, "/v1/enroll", None, body).await }
+    };
+    let old = AgentKey::generate();
+    let t1 = admin::create_enroll_token(t.dyn_store(), "contoso", "hq", 1).await.unwrap();
+    assert_eq!(enroll(t1.token, &old, None).await.status, StatusCode::OK);
+
+    let new = AgentKey::generate();
+    let t2 = admin::create_enroll_token(t.dyn_store(), "contoso", "hq", 1).await.unwrap();
+    let forged = Replacement { agent_id: old.agent_id(), signature: sign_rotation(&new, &public_key_b64(&new.verifying())) };
+    let refused = enroll(t2.token.clone(), &new, Some(forged)).await;
+    assert_eq!(refused.error(), (StatusCode::BAD_REQUEST, "bad_replacement".into()));
+    assert!(t.store.agent(&old.agent_id()).await.unwrap().unwrap().revoked_at.is_none());
+
+    let proof = Replacement { agent_id: old.agent_id(), signature: sign_rotation(&old, &public_key_b64(&new.verifying())) };
+    let done = enroll(t2.token, &new, Some(proof)).await;
+    assert_eq!(done.status, StatusCode::OK, "the refused attempt left the token usable");
+    assert_eq!(done.json::<EnrollResponse>().replaced, Some(old.agent_id()));
+    assert!(t.store.agent(&old.agent_id()).await.unwrap().unwrap().revoked_at.is_some(), "the old key is revoked");
+    assert!(t.store.agent(&new.agent_id()).await.unwrap().unwrap().revoked_at.is_none());
+}
+
 crate::both_backends!(
+    the_same_key_asking_again_gets_the_same_enrollment,
+    re_enrollment_revokes_the_agent_it_replaces,
     tokens_are_single_use,
     expired_tokens_are_refused,
     a_key_enrolls_once_and_a_refusal_keeps_the_token,

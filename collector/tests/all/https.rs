@@ -47,6 +47,7 @@ async fn agent_to_collector_over_https(backend: Backend) {
             token: issued.token,
             public_key: public_key_b64(&key.verifying()),
             hostname: "gw".into(),
+            replaces: None,
         })
         .send()
         .await

@@ -93,6 +93,7 @@ impl TestStore {
                     public_key: public_key_b64(&key.verifying()),
                     hostname: "test-host".into(),
                     enrolled_at: now.clone(),
+                    replaces: None,
                 },
                 &now,
             )

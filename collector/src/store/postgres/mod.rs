@@ -354,10 +354,19 @@ impl Store for PostgresStore {
         let Some(taken) = taken else {
             let row = tx
                 .query_opt(
-                    "SELECT used_at IS NOT NULL, expires_at, revoked_at IS NOT NULL FROM enroll_tokens WHERE token_hash = $1",
+                    "SELECT used_at IS NOT NULL, expires_at, revoked_at IS NOT NULL, used_by FROM enroll_tokens WHERE token_hash = $1",
                     &[&token_hash],
                 )
                 .await?;
+            // The same key asking again (its answer was lost): the same answer.
+            if let Some(r) = &row {
+                if r.get::<_, bool>(0) && !r.get::<_, bool>(2) && r.get::<_, Option<String>>(3).as_deref() == Some(&agent.id) {
+                    let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1 AND revoked_at IS NULL");
+                    if let Some(record) = tx.query_opt(&sql, &[&agent.id]).await? {
+                        return Ok(agent_row(&record));
+                    }
+                }
+            }
             return Err(match row {
                 None => StoreError::TokenInvalid,
                 Some(row) if row.get::<_, bool>(2) => StoreError::TokenRevoked,
@@ -374,6 +383,13 @@ impl Store for PostgresStore {
             .await?;
         if n == 0 {
             return Err(StoreError::AgentExists(agent.id));
+        }
+        if let Some(old) = &agent.replaces {
+            tx.execute(
+                "UPDATE agents SET revoked_at = $2 WHERE id = $1 AND tenant_id = $3 AND site_id = $4 AND revoked_at IS NULL",
+                &[old, &now, &tenant_id, &site_id],
+            )
+            .await?;
         }
         let row = tx.query_one(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"), &[&agent.id]).await?;
         tx.commit().await?;

@@ -400,15 +400,26 @@ impl Store for SqliteStore {
             let Some((tenant_id, site_id)) = taken else {
                 let row = tx
                     .query_row(
-                        "SELECT used_at IS NOT NULL, expires_at, revoked_at IS NOT NULL FROM enroll_tokens WHERE token_hash = ?1",
+                        "SELECT used_at IS NOT NULL, expires_at, revoked_at IS NOT NULL, used_by FROM enroll_tokens WHERE token_hash = ?1",
                         params![token_hash],
-                        |row| Ok((row.get::<_, bool>(0)?, row.get::<_, String>(1)?, row.get::<_, bool>(2)?)),
+                        |row| {
+                            Ok((row.get::<_, bool>(0)?, row.get::<_, String>(1)?, row.get::<_, bool>(2)?, row.get::<_, Option<String>>(3)?))
+                        },
                     )
                     .optional()?;
+                // The same key asking again (its answer was lost): the same answer.
+                if let Some((true, _, false, Some(by))) = &row {
+                    if *by == agent.id {
+                        let sql = format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?1 AND revoked_at IS NULL");
+                        if let Some(record) = tx.query_row(&sql, params![agent.id], agent_row).optional()? {
+                            return Ok(record);
+                        }
+                    }
+                }
                 return Err(match row {
                     None => StoreError::TokenInvalid,
-                    Some((_, _, true)) => StoreError::TokenRevoked,
-                    Some((used, expires_at, false)) => token_refusal(used, &expires_at, &now),
+                    Some((_, _, true, _)) => StoreError::TokenRevoked,
+                    Some((used, expires_at, false, _)) => token_refusal(used, &expires_at, &now),
                 });
             };
             let n = tx.execute(
@@ -418,6 +429,12 @@ impl Store for SqliteStore {
             )?;
             if n == 0 {
                 return Err(StoreError::AgentExists(agent.id));
+            }
+            if let Some(old) = &agent.replaces {
+                tx.execute(
+                    "UPDATE agents SET revoked_at = ?2 WHERE id = ?1 AND tenant_id = ?3 AND site_id = ?4 AND revoked_at IS NULL",
+                    params![old, now, tenant_id, site_id],
+                )?;
             }
             let record = tx.query_row(
                 &format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?1"),
