@@ -145,14 +145,12 @@ pub async fn ingest(store: &dyn Store, body: &[u8]) -> Result<IngestResponse, In
     }
     let key = parse_public_key(&agent.public_key)
         .map_err(|e| IngestError::Store(StoreError::Backend(format!("stored key of {signer}: {e}"))))?;
-    let payload = envelope.verify(SCAN_PAYLOAD_TYPE, &signer, &key).map_err(|e| match e {
-        EnvelopeError::BadSignature(_) | EnvelopeError::NoSignature(_) => IngestError::BadSignature(signer.clone()),
-        other => IngestError::Malformed(other.to_string()),
-    })?;
-
-    // Verified: only now is the payload read.
-    let batch: ScanBatch =
-        serde_json::from_slice(&payload).map_err(|e| IngestError::Malformed(format!("not a scan batch: {e}")))?;
+    // Verifying and parsing up to 64 MiB is CPU work: on a blocking thread,
+    // so that the async workers keep serving everyone else.
+    let who = signer.clone();
+    let (payload, batch) = tokio::task::spawn_blocking(move || verify_and_parse(&envelope, &who, &key))
+        .await
+        .map_err(|e| IngestError::Store(StoreError::Backend(format!("verification task: {e}"))))??;
     if batch.schema != BATCH_SCHEMA {
         return Err(IngestError::Malformed(format!("batch schema {} is not {BATCH_SCHEMA}", batch.schema)));
     }
@@ -193,6 +191,22 @@ pub async fn ingest(store: &dyn Store, body: &[u8]) -> Result<IngestResponse, In
         IngestOutcome::Duplicate => "duplicate",
     };
     Ok(IngestResponse { digest, status: status.to_string(), sequence })
+}
+
+/// The verified payload and the scan batch in it. Nothing is parsed before
+/// the signature checks out.
+fn verify_and_parse(
+    envelope: &Envelope,
+    signer: &str,
+    key: &plumbline_protocol::identity::VerifyingKey,
+) -> Result<(Vec<u8>, ScanBatch), IngestError> {
+    let payload = envelope.verify(SCAN_PAYLOAD_TYPE, signer, key).map_err(|e| match e {
+        EnvelopeError::BadSignature(_) | EnvelopeError::NoSignature(_) => IngestError::BadSignature(signer.to_string()),
+        other => IngestError::Malformed(other.to_string()),
+    })?;
+    let batch: ScanBatch =
+        serde_json::from_slice(&payload).map_err(|e| IngestError::Malformed(format!("not a scan batch: {e}")))?;
+    Ok((payload, batch))
 }
 
 /// Every key must lie in the namespace of the plugin that reported it

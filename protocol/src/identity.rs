@@ -2,7 +2,9 @@
 //! public key, so it cannot be claimed without the private key.
 
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::SigningKey;
+/// An Ed25519 public key, as the envelope checks it.
+pub use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
 /// Why a key could not be used.

@@ -19,12 +19,14 @@ pub struct ApiError {
     pub message: String,
     /// [`ErrorBody::last_accepted_sequence`].
     pub last_accepted_sequence: Option<u64>,
+    /// Sent as `Retry-After` (a 429).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     /// Any refusal.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), last_accepted_sequence: None }
+        ApiError { status, code, message: message.into(), last_accepted_sequence: None, retry_after_secs: None }
     }
 
     /// 400 `malformed`.
@@ -67,6 +69,9 @@ impl IntoResponse for ApiError {
         });
         if self.status == StatusCode::UNAUTHORIZED && self.code == "unauthorized" {
             return (self.status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response();
+        }
+        if let Some(secs) = self.retry_after_secs {
+            return (self.status, [(header::RETRY_AFTER, secs.to_string())], body).into_response();
         }
         (self.status, body).into_response()
     }

@@ -3,6 +3,7 @@
 //! with 413 without reading past the cap.
 
 use super::error::ApiError;
+use super::admission::Admitted;
 use super::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -13,6 +14,8 @@ use plumbline_protocol::messages::IngestResponse;
 /// Ingest one envelope.
 pub async fn ingest(
     State(state): State<AppState>,
+    // Before the body: over the limit, nothing is read.
+    _admitted: Admitted,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestResponse>, ApiError> {
     let body = body.map_err(|r| {

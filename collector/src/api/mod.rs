@@ -12,6 +12,7 @@
 //!
 //! Every refusal is a 4xx with a [`plumbline_protocol::messages::ErrorBody`] ([`error`]).
 
+pub mod admission;
 pub mod annotate;
 pub mod auth;
 pub mod enroll;
@@ -39,12 +40,19 @@ pub struct AppState {
     pub console: Arc<ConsoleConfig>,
     /// Failed sign-ins.
     pub throttle: Arc<Throttle>,
+    /// Uploads in flight.
+    pub admission: Arc<admission::Admission>,
 }
 
 impl AppState {
     /// State over a store, with the console's defaults.
     pub fn new(store: Arc<dyn Store>) -> AppState {
-        AppState { store, console: Arc::new(ConsoleConfig::default()), throttle: Arc::new(Throttle::default()) }
+        AppState {
+            store,
+            console: Arc::new(ConsoleConfig::default()),
+            throttle: Arc::new(Throttle::default()),
+            admission: Arc::default(),
+        }
     }
 
     /// The same, with this console configuration.
