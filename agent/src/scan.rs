@@ -75,7 +75,7 @@ async fn scan_one(
     };
     let outcome: Result<PluginReport, PluginError> = async {
         let path = config.plugin_path(name);
-        let loaded: LoadedPlugin = runtime.load_within(&path, timeout).await?;
+        let loaded: LoadedPlugin = runtime.load_within(&path, limits::COMPILE_TIMEOUT).await?;
         status.sha256 = Some(loaded.sha256.clone());
         let desc = runtime.describe(&loaded).await?;
         status.version = Some(desc.version.clone());

@@ -39,6 +39,11 @@ pub const DEFAULT_SCAN_TIMEOUT: Duration = Duration::from_secs(600);
 /// Longest scan budget an operator may set: a day is far beyond the largest
 /// tenant, and keeps deadline arithmetic far from overflowing.
 pub const MAX_SCAN_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// Longest a component may take to load and compile, apart from its scan
+/// budget (which is the operator's, for the plugin's own work): a cold
+/// debug build compiles a first-party plugin in a few seconds, a Python
+/// component in tens; one that takes minutes is hostile or broken.
+pub const COMPILE_TIMEOUT: Duration = Duration::from_secs(180);
 /// Budget for `describe`, which only returns constants.
 pub const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest report accepted from a plugin, as serialized JSON: a 20,000-flow
