@@ -96,6 +96,31 @@ fn a_mistyped_plugin_dir_is_a_configuration_error_said_once() {
 }
 
 #[test]
+fn a_misspelled_plugin_section_is_a_configuration_error_that_names_the_plugin_meant() {
+    let site = Site::new();
+    let exports = site.demo_exports();
+    let path_line = format!("path = {}\n", lit(&plugins::plugin("exchange-connectors")));
+    let typo = Site::exchange_offline_section(&exports)
+        .replace(&path_line, "")
+        .replace("exchange-connectors", "exchange-conectors");
+    // With its own path, the name does not pick the file: no guess.
+    let absent = site.path("absent.wasm");
+    let config = site.config(&format!("{typo}\n[plugins.smtp-relai]\npath = {}\n", lit(&absent)));
+    for format in ["table", "json"] {
+        let out = site.run(&["scan", "--config", &config.to_string_lossy(), "--format", format]);
+        assert_eq!(code(&out), Some(2), "{format}: {}", text(&out));
+        let all = text(&out);
+        assert_eq!(all.matches("did you mean").count(), 1, "said once ({format}): {all}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let said: Vec<&str> = err.lines().filter(|l| l.starts_with("plumbline: error: no plugin file")).collect();
+        assert_eq!(said.len(), 1, "{format}: {err}");
+        let meant = "[plugins.exchange-conectors] (";
+        assert!(said[0].contains(meant) && said[0].contains("did you mean `exchange-connectors`?"), "{err}");
+        assert!(said[0].contains(&format!("[plugins.smtp-relai] ({})", absent.display())), "{err}");
+    }
+}
+
+#[test]
 fn a_refused_delivery_exits_4_ahead_of_a_failed_plugin_and_findings() {
     let stub = StubCollector::start();
     let (site, config) = enrolled_site(&stub, "");

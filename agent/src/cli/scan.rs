@@ -3,7 +3,7 @@
 use super::exit::Exit;
 use super::{config_path, write_out};
 use anyhow::{Context, Result};
-use plumbline_agent::config::{Config, Resolved};
+use plumbline_agent::config::{Config, MissingPlugin, Resolved};
 use plumbline_agent::delivery::Delivery;
 use plumbline_agent::output::{self, Format};
 use plumbline_agent::register::{ScanResult, Severity};
@@ -33,13 +33,15 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 /// `plumbline scan`.
 pub async fn scan(args: ScanArgs) -> Result<Exit> {
     let config = Config::load(&config_path(args.config))?;
+    let missing = config.missing_plugins();
     let result = scan_and_print(&config, args.format).await?;
-    Ok(scan_exit(&config, &result, args.fail_on))
+    Ok(scan_exit(&config, &missing, &result, args.fail_on))
 }
 
 /// `plumbline run`.
 pub async fn run(args: ScanArgs) -> Result<Exit> {
     let config = Config::load(&config_path(args.config))?;
+    let missing = config.missing_plugins();
     // Before scanning: a site that is not enrolled fails fast.
     let delivery = Delivery::prepare(&config)?;
     let result = scan_and_print(&config, args.format).await?;
@@ -50,7 +52,7 @@ pub async fn run(args: ScanArgs) -> Result<Exit> {
     } else {
         eprintln!("{report}");
     }
-    Ok(scan_exit(&config, &result, args.fail_on).and(super::spool::delivery_exit(&report)))
+    Ok(scan_exit(&config, &missing, &result, args.fail_on).and(super::spool::delivery_exit(&report)))
 }
 
 /// Run the scan and print it as `plumbline scan` does.
@@ -68,22 +70,17 @@ async fn scan_and_print(config: &Resolved, format: Format) -> Result<ScanResult>
     Ok(result)
 }
 
-/// A plugin whose file is not there was never going to run: that is the
-/// config (a typo in plugin_dir or path), not the plugin, so it is said
-/// once, with the fix, however many plugins it hides.
-fn scan_exit(config: &Resolved, result: &ScanResult, fail_on: Option<Severity>) -> Exit {
+/// A plugin whose file is not there (found when the config was loaded) was
+/// never going to run: that is the config (a typo in plugin_dir, path or
+/// the section's name), not the plugin, so it is said once, with the fix,
+/// however many plugins it hides.
+fn scan_exit(config: &Resolved, missing: &[MissingPlugin], result: &ScanResult, fail_on: Option<Severity>) -> Exit {
     let mut exit = match fail_on {
         Some(threshold) if result.has_finding_at_or_above(threshold) => Exit::Flagged,
         _ => Exit::Ok,
     };
-    let mut missing = Vec::new();
-    for p in result.plugins.iter().filter(|p| p.status != "ok") {
-        let file = config.plugin_path(&p.name);
-        if file.is_file() {
-            exit = exit.and(Exit::PluginFailed);
-        } else {
-            missing.push(format!("[plugins.{}] ({})", p.name, file.display()));
-        }
+    if result.plugins.iter().any(|p| p.status != "ok" && !missing.iter().any(|m| m.name == p.name)) {
+        exit = exit.and(Exit::PluginFailed);
     }
     if missing.is_empty() {
         return exit;
@@ -93,8 +90,9 @@ fn scan_exit(config: &Resolved, result: &ScanResult, fail_on: Option<Severity>) 
         true => format!("plugin_dir is {dir}"),
         false => format!("plugin_dir {dir} does not exist"),
     };
+    let missing: Vec<String> = missing.iter().map(MissingPlugin::to_string).collect();
     eprintln!(
-        "plumbline: error: no plugin file for {}; {dir}: fix it or the section's path in {} \
+        "plumbline: error: no plugin file for {}; {dir}: fix it, the section's name or its path in {} \
          (`plumbline plugins list --dir DIR` shows what a folder holds)",
         missing.join(", "),
         config.source.display()
