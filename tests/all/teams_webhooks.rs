@@ -242,11 +242,10 @@ fn demo_export(site: &Site) -> (std::path::PathBuf, std::path::PathBuf) {
     (teams, exchange)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn offline_reads_the_demo_export_with_audit_and_the_tenant_switch() {
-    let site = Site::new();
-    let (teams, exchange) = demo_export(&site);
-    let config = site.config(&format!(
+/// The demo export, offline, as demo/plumbline.toml scans it.
+fn offline_demo_config(site: &Site) -> std::path::PathBuf {
+    let (teams, exchange) = demo_export(site);
+    site.config(&format!(
         "[plugins.{PLUGIN}]\npath = {}\n[plugins.{PLUGIN}.grants]\nfiles = [{}, {}]\n\
          [plugins.{PLUGIN}.settings]\nmode = 'offline'\nexport_dir = {}\n\
          organization_config = {}\nas_of = '2026-11-25T09:00:00Z'\n",
@@ -255,7 +254,28 @@ async fn offline_reads_the_demo_export_with_audit_and_the_tenant_switch() {
         lit(&exchange),
         lit(&teams),
         lit(&exchange.join("Get-OrganizationConfig.json")),
-    ));
+    ))
+}
+
+#[test]
+fn a_team_whose_apps_cannot_be_read_is_a_finding_not_also_a_warning() {
+    let site = Site::new();
+    let config = offline_demo_config(&site);
+    let out = site.run(&["scan", "--config", &config.to_string_lossy(), "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the scan's JSON");
+    let findings = doc["findings"].as_array().unwrap();
+    let unreadable: Vec<_> = findings.iter().filter(|f| f["check_id"] == "teams.installed-apps-unreadable").collect();
+    assert_eq!(unreadable.len(), 1, "the demo's Billing team answered 403: {doc}");
+    assert_eq!(unreadable[0]["severity"], "info");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains(" WARN ") && !err.contains("403"), "the finding says it; stderr need not: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_reads_the_demo_export_with_audit_and_the_tenant_switch() {
+    let site = Site::new();
+    let config = offline_demo_config(&site);
     let result = site.scan(&config).await;
     ok(&result);
     assert_eq!(result.connectors.len(), 8, "{:?}", result.connectors.iter().map(|c| &c.key).collect::<Vec<_>>());

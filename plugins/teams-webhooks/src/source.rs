@@ -64,11 +64,9 @@ pub fn fetch(config: &Config) -> Result<TeamsState, ScanError> {
             ));
         }
     }
-    for t in &state.teams {
-        if let Some(why) = t.apps.why_not() {
-            log::warn(&format!("team {} ({}): installed apps unknown: {why}", t.team.name(), t.team.id));
-        }
-    }
+    // A team whose installed apps cannot be read is no log line: assess
+    // reports it as a finding (teams.installed-apps-unreadable) with the
+    // reason and the fix, and a warning on every scan would say it again.
     if let Some(dir) = audit_dir {
         let audit = export::read_audit_dir(&fs, &dir)?;
         for w in &audit.warnings {
