@@ -464,12 +464,22 @@ fn a_private_collector_certificate_is_trusted_through_collector_ca_file() {
     let stub = StubCollector::start_tls();
     let ca: PathBuf = plumbline_tests::plugins::root().join("tests/data/collector-test-ca.crt");
 
-    // Without the CA, the collector's certificate is not trusted.
+    // Without the CA, the collector's certificate is not trusted, and the
+    // message says which setting fixes that (there is no pin setting).
     let (site, config) = quiet_site("");
     let out = enroll(&site, &config, &stub, "tls-token-1");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(text(&out).to_lowercase().contains("certificate"), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("UnknownIssuer") && said.contains("[delivery] collector_ca_file"), "{said}");
+    assert!(!said.contains("pin"), "{said}");
     assert!(!site.path("keys/agent.key").exists());
+
+    // With the wrong CA in collector_ca_file, the message names that file.
+    let wrong = plumbline_tests::plugins::root().join("tests/data/test-app.crt");
+    let (site, config) = quiet_site(&format!("collector_ca_file = {}", lit(&wrong)));
+    let out = enroll(&site, &config, &stub, "tls-token-3");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains(&format!("collector_ca_file ({})", wrong.display())), "{}", text(&out));
 
     let (site, config) = quiet_site(&format!("collector_ca_file = {}", lit(&ca)));
     let out = enroll(&site, &config, &stub, "tls-token-2");

@@ -6,13 +6,15 @@
 use super::{limits, DeliveryError};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// One collector, by base URL.
 pub struct Collector {
     base: url::Url,
     http: reqwest::Client,
+    /// `[delivery] collector_ca_file`, to name in the fix for an untrusted certificate.
+    ca_file: Option<PathBuf>,
 }
 
 /// What the collector answered.
@@ -66,7 +68,7 @@ impl Collector {
             .user_agent(concat!("plumbline/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| DeliveryError::Collector { url: base.to_string(), message: chain(&e) })?;
-        Ok(Collector { base, http })
+        Ok(Collector { base, http, ca_file: ca_file.map(Path::to_path_buf) })
     }
 
     /// The collector's base URL.
@@ -93,7 +95,7 @@ impl Collector {
             .body(body)
             .send()
             .await
-            .map_err(|e| chain(&e))?;
+            .map_err(|e| self.transport_failure(&e))?;
         let header = |name: reqwest::header::HeaderName| {
             resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
         };
@@ -101,7 +103,7 @@ impl Collector {
         let location = header(reqwest::header::LOCATION);
         let status = resp.status().as_u16();
         let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| chain(&e))? {
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_failure(&e))? {
             let room = limits::MAX_ANSWER_BYTES - body.len();
             body.extend_from_slice(&chunk[..chunk.len().min(room)]);
             if body.len() >= limits::MAX_ANSWER_BYTES {
@@ -110,6 +112,43 @@ impl Collector {
         }
         Ok(Answer { status, retry_after, location, body })
     }
+
+    /// A failed request as one line: the causes, and for a certificate this
+    /// agent does not trust, where the trust is configured. rustls says only
+    /// `invalid peer certificate: UnknownIssuer`.
+    fn transport_failure(&self, e: &reqwest::Error) -> String {
+        let mut message = chain(e);
+        if certificate_error(e) == Some(&rustls::CertificateError::UnknownIssuer) {
+            message.push_str(&match &self.ca_file {
+                None => "; the collector's certificate is not from a CA this agent trusts: if the collector serves \
+                         its self-signed certificate (tls-cert.pem in its data directory) or one from a private CA, \
+                         copy that certificate (or the CA's) to this machine and name the file in the config's \
+                         [delivery] collector_ca_file"
+                    .to_string(),
+                Some(file) => format!(
+                    "; the collector's certificate is from neither a public CA nor one in [delivery] \
+                     collector_ca_file ({}): put the certificate the collector serves (or its CA's) in that file",
+                    file.display()
+                ),
+            });
+        }
+        message
+    }
+}
+
+/// The certificate rustls refused, wherever it is in the error's causes.
+/// An `io::Error` hides the error it wraps from `source()` (and may wrap
+/// another `io::Error`), so each is opened by hand.
+fn certificate_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::CertificateError> {
+    if let Some(rustls::Error::InvalidCertificate(c)) = e.downcast_ref::<rustls::Error>() {
+        return Some(c);
+    }
+    if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()) {
+        if let Some(c) = certificate_error(inner) {
+            return Some(c);
+        }
+    }
+    e.source().and_then(certificate_error)
 }
 
 /// `Retry-After` in delta-seconds (the form collectors send). An HTTP date
