@@ -101,7 +101,11 @@ fn enroll_writes_a_private_key_and_the_agent_id_matches() {
     // Before enrolling, `run` fails fast and says what to do.
     let out = site.run(&["run", "--config", &config]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("not enrolled") && text(&out).contains("plumbline enroll"), "{}", text(&out));
+    let fix = format!("run `plumbline enroll --collector URL --token TOKEN --config {config}` first");
+    assert!(text(&out).contains("not enrolled") && text(&out).contains(&fix), "{}", text(&out));
+    let out = site.run(&["spool", "requeue", "--all", "--config", &config]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains(&fix), "{}", text(&out));
 
     // A token the collector does not know: refused, and no key is left.
     let out = site.run(&["enroll", "--collector", &stub.url(), "--token", "nope", "--config", &config]);

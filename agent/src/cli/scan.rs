@@ -40,10 +40,10 @@ pub async fn scan(args: ScanArgs) -> Result<Exit> {
 
 /// `plumbline run`.
 pub async fn run(args: ScanArgs) -> Result<Exit> {
-    let config = Config::load(&config_path(args.config))?;
+    let config = Config::load(&config_path(args.config.clone()))?;
     let missing = config.missing_plugins();
     // Before scanning: a site that is not enrolled fails fast.
-    let delivery = Delivery::prepare(&config)?;
+    let delivery = Delivery::prepare(&config).map_err(|e| e.naming_config(args.config.as_deref()))?;
     let result = scan_and_print(&config, args.format).await?;
     let report = delivery.deliver(&result).await?;
     super::spool::explain(&report, delivery.spool_dir());

@@ -67,8 +67,8 @@ pub async fn exec(command: SpoolCommand) -> Result<Exit> {
             Ok(Exit::Ok)
         }
         SpoolCommand::Flush { config } => {
-            let settings = delivery_settings(config)?;
-            let report = delivery::flush(&settings).await?;
+            let settings = delivery_settings(config.clone())?;
+            let report = delivery::flush(&settings).await.map_err(|e| e.naming_config(config.as_deref()))?;
             explain(&report, &settings.spool_dir);
             outln!("{report}")?;
             let queued = if report.queued == 0 { Exit::Ok } else { Exit::Flagged };
@@ -79,7 +79,7 @@ pub async fn exec(command: SpoolCommand) -> Result<Exit> {
             all,
             sequence,
         } => {
-            let settings = delivery_settings(config)?;
+            let settings = delivery_settings(config.clone())?;
             let which = match (all, sequence) {
                 (true, _) => Requeue::All,
                 (false, Some(seq)) => Requeue::One(seq),
@@ -87,7 +87,7 @@ pub async fn exec(command: SpoolCommand) -> Result<Exit> {
                     anyhow::bail!("name a rejected batch's sequence number, or pass --all")
                 }
             };
-            let moved = delivery::requeue(&settings, which)?;
+            let moved = delivery::requeue(&settings, which).map_err(|e| e.naming_config(config.as_deref()))?;
             for (from, to) in &moved {
                 outln!("requeued rejected batch {from} as batch {to}")?;
             }

@@ -16,7 +16,7 @@ pub fn load(path: &Path) -> Result<AgentKey, DeliveryError> {
     let pem = match std::fs::read_to_string(path) {
         Ok(p) => p,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(DeliveryError::NotEnrolled { missing: path.to_path_buf() })
+            return Err(DeliveryError::NotEnrolled { missing: path.to_path_buf(), config: None })
         }
         Err(e) => return Err(DeliveryError::io(format!("reading agent key {}", path.display()))(e)),
     };

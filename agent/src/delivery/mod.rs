@@ -37,10 +37,12 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DeliveryError {
     /// No key yet.
-    #[error("this agent is not enrolled: {missing} does not exist; run `plumbline enroll --collector URL --token TOKEN` first")]
+    #[error("this agent is not enrolled: {missing} does not exist; run `{}` first", enroll_command(.config))]
     NotEnrolled {
         /// The file that is missing.
         missing: PathBuf,
+        /// The config file the command was given, for the `enroll` to run.
+        config: Option<PathBuf>,
     },
     /// `enroll` without `--force` over an existing key.
     #[error("already enrolled as {agent_id} (key {key_file}); pass --force to replace the key (the collector will see a new agent)")]
@@ -62,8 +64,11 @@ pub enum DeliveryError {
     #[error("{0}")]
     Enrollment(String),
     /// No collector URL in the config or the enrollment.
-    #[error("no collector is known: set [delivery] collector_url in the config, or run `plumbline enroll --collector URL --token TOKEN`")]
-    NoCollector,
+    #[error("no collector is known: set [delivery] collector_url in the config, or run `{}`", enroll_command(.config))]
+    NoCollector {
+        /// The config file the command was given, for the `enroll` to run.
+        config: Option<PathBuf>,
+    },
     /// The collector could not be reached or answered nonsense (enrollment).
     #[error("collector {url}: {message}")]
     Collector {
@@ -110,11 +115,36 @@ pub enum DeliveryError {
 }
 
 impl DeliveryError {
+    /// The same error, its `plumbline enroll` hint naming `config`: the
+    /// command that failed was given `--config`, so the fix needs it too.
+    pub fn naming_config(self, config: Option<&std::path::Path>) -> Self {
+        let given = config.map(std::path::Path::to_path_buf);
+        match self {
+            DeliveryError::NotEnrolled { missing, .. } => DeliveryError::NotEnrolled { missing, config: given },
+            DeliveryError::NoCollector { .. } => DeliveryError::NoCollector { config: given },
+            other => other,
+        }
+    }
+
     /// An I/O error while doing `what`.
     pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> DeliveryError {
         let what = what.into();
         move |source| DeliveryError::Io { what, source }
     }
+}
+
+/// `plumbline enroll` as the operator would type it, with `--config` when
+/// the failing command had one.
+fn enroll_command(config: &Option<PathBuf>) -> String {
+    let mut command = "plumbline enroll --collector URL --token TOKEN".to_string();
+    if let Some(path) = config {
+        let path = path.display().to_string();
+        match path.contains(char::is_whitespace) {
+            true => command.push_str(&format!(" --config \"{path}\"")),
+            false => command.push_str(&format!(" --config {path}")),
+        }
+    }
+    command
 }
 
 /// An enrolled agent, ready to sign and deliver scans.
@@ -134,6 +164,7 @@ impl Delivery {
         let key = keys::load(&settings.key_file)?;
         let enrollment = Enrollment::load(&settings.enrollment_file())?.ok_or_else(|| DeliveryError::NotEnrolled {
             missing: settings.enrollment_file(),
+            config: None,
         })?;
         if enrollment.agent_id != key.agent_id() {
             return Err(DeliveryError::Enrollment(format!(
@@ -253,7 +284,7 @@ fn collector_url(settings: &DeliverySettings, enrollment: Option<&Enrollment>) -
     if let Some(u) = &settings.collector_url {
         return Ok(u.clone());
     }
-    let e = enrollment.ok_or(DeliveryError::NoCollector)?;
+    let e = enrollment.ok_or(DeliveryError::NoCollector { config: None })?;
     crate::config::parse_collector_url(&e.collector_url).map_err(|m| {
         DeliveryError::Enrollment(format!("{}: collector_url: {m}", settings.enrollment_file().display()))
     })
