@@ -4,6 +4,7 @@
 
 use crate::register::{ScanResult, Severity};
 use plumbline_protocol::cells::{defuse, printable};
+use plumbline_protocol::wording::count;
 use std::fmt::Write as _;
 
 /// Output format for `plumbline scan`.
@@ -51,8 +52,8 @@ pub fn summary(result: &ScanResult) -> String {
         ),
     };
     format!(
-        "plumbline: {incomplete}{} connectors; findings: {}; plugins: {} ok, {failed} failed",
-        result.connectors.len(),
+        "plumbline: {incomplete}{}; findings: {}; plugins: {} ok, {failed} failed",
+        count(result.connectors.len(), "connector"),
         sev.join(", "),
         result.plugins.len() - failed
     )
@@ -149,7 +150,7 @@ fn table(result: &ScanResult, color: bool) -> String {
                 p.name.clone(),
                 printable(p.version.as_deref().unwrap_or("-")),
                 p.status.clone(),
-                format!("{} connectors, {} findings, {} ms", p.connectors, p.findings, p.duration_ms),
+                format!("{}, {}, {} ms", count(p.connectors, "connector"), count(p.findings, "finding"), p.duration_ms),
                 printable(p.error.as_deref().unwrap_or_default()),
             ]
         })

@@ -8,6 +8,7 @@
 //! - [`messages`]: enrollment and ingest requests and answers.
 //! - [`read_api`]: what the collector's read API answers.
 //! - [`cells`]: register text made safe for spreadsheets and terminals.
+//! - [`wording`]: counts worded alike by both binaries.
 
 pub mod batch;
 pub mod cells;
@@ -16,3 +17,4 @@ pub mod identity;
 pub mod messages;
 pub mod read_api;
 pub mod register;
+pub mod wording;

@@ -1,7 +1,7 @@
 //! The `plumbline` binary as an RMM script sees it: exit codes, formats,
 //! plain output.
 
-use crate::support::Site;
+use crate::support::{lit, Site};
 use plumbline_tests::plugins;
 
 #[test]
@@ -75,4 +75,32 @@ fn configuration_errors_exit_2_with_a_message() {
     assert_eq!(out.status.code(), Some(2));
     let out = site.run(&["scan", "--config", &bad.to_string_lossy(), "--fail-on", "severe"]);
     assert_eq!(out.status.code(), Some(2), "clap usage errors are exit 2 too");
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let site = Site::new();
+    let dir = site.path("scripts");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = site.config(&format!(
+        "[plugins.webhook-finder]\npath = {}\n[plugins.webhook-finder.grants]\nfiles = [{}]\n\
+         [plugins.webhook-finder.settings]\npaths = {}\n",
+        lit(&plugins::plugin("webhook-finder")),
+        lit(&dir),
+        lit(&dir)
+    ));
+    let config = config.to_string_lossy();
+    let table = |site: &Site| {
+        let out = site.run(&["scan", "--config", &config]);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // An empty folder: the search itself is the one register entry.
+    let out = table(&site);
+    assert!(out.contains(" 1 connector, 0 findings, "), "{out}");
+    assert!(out.trim_end().lines().last().unwrap().starts_with("plumbline: 1 connector; "), "{out}");
+
+    std::fs::copy(plugins::root().join("demo/webhooks/rmm/relay.ini"), dir.join("relay.ini")).unwrap();
+    let out = table(&site);
+    assert!(out.contains(" 2 connectors, 1 finding, "), "{out}");
 }

@@ -5,6 +5,7 @@ use super::exit::Exit;
 use super::delivery_settings;
 use anyhow::Result;
 use plumbline_agent::delivery::{self, push::FlushReport, spool, Requeue};
+use plumbline_protocol::wording::count;
 use std::path::{Path, PathBuf};
 
 /// The spool's commands.
@@ -49,7 +50,7 @@ pub async fn exec(command: SpoolCommand) -> Result<Exit> {
                 _ => String::new(),
             };
             outln!("spool:      {}", s.dir.display())?;
-            outln!("queued:     {} batches, {} bytes{range}", s.queued, s.bytes)?;
+            outln!("queued:     {}, {}{range}", count(s.queued, "batch"), count(s.bytes, "byte"))?;
             outln!(
                 "rejected:   {} (in {})",
                 s.rejected,
@@ -57,8 +58,9 @@ pub async fn exec(command: SpoolCommand) -> Result<Exit> {
             )?;
             outln!("last sequence: {}", s.last_sequence)?;
             outln!(
-                "limits:     {} batches, {} bytes",
-                settings.spool_max_batches, settings.spool_max_bytes
+                "limits:     {}, {}",
+                count(settings.spool_max_batches, "batch"),
+                count(settings.spool_max_bytes, "byte")
             )?;
             match &s.last_error {
                 Some(e) => outln!("last error: {} {}", e.at, e.message)?,
@@ -92,9 +94,8 @@ pub async fn exec(command: SpoolCommand) -> Result<Exit> {
                 outln!("requeued rejected batch {from} as batch {to}")?;
             }
             outln!(
-                "{} batch{} requeued; `plumbline spool flush` sends {}",
-                moved.len(),
-                if moved.len() == 1 { "" } else { "es" },
+                "{} requeued; `plumbline spool flush` sends {}",
+                count(moved.len(), "batch"),
                 if moved.len() == 1 { "it" } else { "them" }
             )?;
             Ok(Exit::Ok)
@@ -138,8 +139,8 @@ pub fn explain(report: &FlushReport, spool_dir: &Path) {
     }
     if let Some(e) = &report.error {
         eprintln!(
-            "plumbline: warning: {e}; {} batch(es) stay queued in {} and go with the next run or `plumbline spool flush`",
-            report.queued,
+            "plumbline: warning: {e}; {} still queued in {}, for the next run or `plumbline spool flush`",
+            count(report.queued, "batch"),
             spool_dir.display()
         );
     }

@@ -60,6 +60,7 @@
 
 use super::lock::SpoolLock;
 use super::{limits, DeliveryError};
+use plumbline_protocol::wording;
 use crate::platform::private::{self, Access};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -398,9 +399,9 @@ fn trim(dir: &Path, limits: SpoolLimits, keep: u64, what: &str) -> Result<(), De
         }
         tracing::warn!(
             sequence = oldest.sequence,
-            "{what} full (limits: {} batches, {} bytes): dropped the oldest batch, sequence {}; the collector will not receive it",
-            limits.max_batches,
-            limits.max_bytes,
+            "{what} full (limits: {}, {}): dropped the oldest batch, sequence {}; the collector will not receive it",
+            wording::count(limits.max_batches, "batch"),
+            wording::count(limits.max_bytes, "byte"),
             oldest.sequence
         );
         private::remove_durably(&oldest.path).map_err(DeliveryError::io(format!("removing {}", oldest.path.display())))?;

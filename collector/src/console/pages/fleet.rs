@@ -8,6 +8,7 @@ use crate::api::AppState;
 use crate::store::console::TenantSummary;
 use crate::timestamp;
 use askama::Template;
+use plumbline_protocol::wording::count;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
@@ -75,6 +76,21 @@ pub struct Totals {
     pub awaiting: u64,
     /// Silent agents.
     pub silent: u64,
+}
+
+impl Totals {
+    /// The line above the fleet table, for `tenants` tenants.
+    pub fn summary(&self, tenants: usize) -> String {
+        format!(
+            "{} · {} · findings open: {} critical, {} high · {} awaiting review · {}",
+            count(tenants, "tenant"),
+            count(self.connectors, "connector"),
+            self.critical,
+            self.high,
+            count(self.awaiting, "change"),
+            count(self.silent, "silent agent")
+        )
+    }
 }
 
 #[derive(Template)]
@@ -155,4 +171,21 @@ pub async fn page(
         totals.silent += r.agents.iter().filter(|a| a.silent).count() as u64;
     }
     render(&FleetPage { shell: Shell::new(&state, &viewer, None), rows, groups, selected_group: q.group, totals })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Totals;
+
+    #[test]
+    fn the_totals_line_says_one_in_the_singular() {
+        let one = Totals { connectors: 1, critical: 0, high: 1, awaiting: 1, silent: 1 };
+        let want = "1 tenant · 1 connector · findings open: 0 critical, 1 high · 1 change awaiting review · \
+                    1 silent agent";
+        assert_eq!(one.summary(1), want);
+        let more = Totals { connectors: 2, critical: 3, high: 0, awaiting: 0, silent: 2 };
+        let want = "2 tenants · 2 connectors · findings open: 3 critical, 0 high · 0 changes awaiting review · \
+                    2 silent agents";
+        assert_eq!(more.summary(2), want);
+    }
 }

@@ -16,6 +16,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use crate::store::TenantRecord;
 use plumbline_protocol::read_api::RegisterView;
+use plumbline_protocol::wording::count;
 use plumbline_protocol::register::Severity;
 
 /// A row and its link.
