@@ -55,7 +55,8 @@ fn main() -> ExitCode {
         .mut_subcommand("scan", |c| c.after_help(codes.clone()))
         .mut_subcommand("run", |c| c.after_help(codes.clone()));
     let parsed = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
-    cli::init_tracing();
+    // The commands print what matters themselves; the log adds only trouble.
+    plumbline_protocol::logging::init("warn");
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -42,10 +42,14 @@ enum Command {
 
 fn main() -> ExitCode {
     let parsed = Cli::parse();
+    // `serve` logs each request it answers; the admin commands only trouble.
+    plumbline_protocol::logging::init(if matches!(parsed.command, Command::Serve(_)) { "info" } else { "warn" });
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: starting the runtime: {e}");
+            eprintln!(
+                "plumbline-collector: error: cannot start the async runtime: {e}; check the process limits (threads)"
+            );
             return ExitCode::from(2);
         }
     };
@@ -63,7 +67,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("plumbline-collector: error: {e:#}");
             ExitCode::from(2)
         }
     }

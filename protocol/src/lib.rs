@@ -9,11 +9,14 @@
 //! - [`read_api`]: what the collector's read API answers.
 //! - [`cells`]: register text made safe for spreadsheets and terminals.
 //! - [`wording`]: counts worded alike by both binaries.
+//! - `logging` (feature `logging`): one log format for both binaries.
 
 pub mod batch;
 pub mod cells;
 pub mod envelope;
 pub mod identity;
+#[cfg(feature = "logging")]
+pub mod logging;
 pub mod messages;
 pub mod read_api;
 pub mod register;

@@ -3,6 +3,7 @@
 
 use crate::support::{lit, Site};
 use plumbline_tests::plugins;
+use std::path::PathBuf;
 
 #[test]
 fn inspect_shows_identity_and_requested_capabilities() {
@@ -77,9 +78,8 @@ fn configuration_errors_exit_2_with_a_message() {
     assert_eq!(out.status.code(), Some(2), "clap usage errors are exit 2 too");
 }
 
-#[test]
-fn counts_of_one_are_singular() {
-    let site = Site::new();
+/// A site whose one plugin, webhook-finder, searches `scripts/` (empty).
+fn webhook_search(site: &Site) -> (PathBuf, String) {
     let dir = site.path("scripts");
     std::fs::create_dir_all(&dir).unwrap();
     let config = site.config(&format!(
@@ -89,7 +89,13 @@ fn counts_of_one_are_singular() {
         lit(&dir),
         lit(&dir)
     ));
-    let config = config.to_string_lossy();
+    (dir, config.to_string_lossy().into_owned())
+}
+
+#[test]
+fn counts_of_one_are_singular() {
+    let site = Site::new();
+    let (dir, config) = webhook_search(&site);
     let table = |site: &Site| {
         let out = site.run(&["scan", "--config", &config]);
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
@@ -103,4 +109,28 @@ fn counts_of_one_are_singular() {
     std::fs::copy(plugins::root().join("demo/webhooks/rmm/relay.ini"), dir.join("relay.ini")).unwrap();
     let out = table(&site);
     assert!(out.contains(" 2 connectors, 1 finding, "), "{out}");
+}
+
+#[test]
+fn the_log_is_filtered_by_plumbline_log_and_has_the_collector_s_timestamps() {
+    let site = Site::new();
+    let (_, config) = webhook_search(&site);
+    let scan = |log: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_plumbline"))
+            .args(["scan", "--config", &config, "--format", "json"])
+            .env("PLUMBLINE_LOG", log)
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let err = scan("info");
+    assert!(!err.contains('\x1b'), "stderr is a pipe: no ANSI colour: {err}");
+    let done = err.lines().find(|l| l.contains("plugin scan done")).unwrap_or_else(|| panic!("{err}"));
+    // UTC to the microsecond, as plumbline-collector's log (its cli tests).
+    let (time, rest) = done.split_at(27);
+    assert!(time.as_bytes()[19] == b'.' && time.ends_with('Z'), "{done}");
+    assert!(time[20..26].bytes().all(|b| b.is_ascii_digit()) && rest.starts_with("  INFO "), "{done}");
+    assert!(!scan("warn").contains(" INFO "), "PLUMBLINE_LOG=warn");
 }

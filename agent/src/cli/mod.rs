@@ -20,7 +20,7 @@ pub mod verify;
 
 use anyhow::{Context, Result};
 use plumbline_agent::config::{default_paths, Config, DeliverySettings, Resolved};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -33,18 +33,6 @@ pub fn console_utf8() {
     unsafe {
         windows_sys::Win32::System::Console::SetConsoleOutputCP(65001);
     }
-}
-
-/// Logs go to stderr, filtered by `PLUMBLINE_LOG` (default `warn`), coloured
-/// only on a terminal.
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PLUMBLINE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .init();
 }
 
 /// The config file given, or the platform's default path.

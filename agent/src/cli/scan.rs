@@ -60,9 +60,7 @@ async fn scan_and_print(config: &Resolved, format: Format) -> Result<ScanResult>
     let runtime =
         plumbline_agent::scan::runtime_for(config).context("starting the plugin runtime")?;
     let result = plumbline_agent::scan::run(config, &runtime).await;
-    let color = format == Format::Table
-        && std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none();
+    let color = format == Format::Table && plumbline_protocol::logging::colour(std::io::stdout().is_terminal());
     write_out(&output::render(&result, format, color)?)?;
     if format != Format::Table {
         eprintln!("{}", output::summary(&result));

@@ -39,10 +39,6 @@ pub struct ServeArgs {
 
 /// `serve`.
 pub async fn exec(args: ServeArgs) -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .with_writer(std::io::stderr)
-        .init();
     let store = args.db.open().await?;
     let tls = if args.insecure_http {
         if !args.listen.ip().is_loopback() {

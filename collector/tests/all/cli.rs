@@ -96,13 +96,18 @@ impl Drop for Serving {
 }
 
 fn serve(args: &[&str], data_dir: &Path) -> Serving {
+    serve_logging(args, data_dir, "warn")
+}
+
+/// `serve` with `PLUMBLINE_LOG=log`.
+fn serve_logging(args: &[&str], data_dir: &Path, log: &str) -> Serving {
     let mut child = Command::new(BIN)
         .arg("serve")
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .env("PLUMBLINE_COLLECTOR_DATA_DIR", data_dir)
         .env_remove("PLUMBLINE_COLLECTOR_DATABASE")
-        .env("RUST_LOG", "warn")
+        .env("PLUMBLINE_LOG", log)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -159,6 +164,38 @@ fn serve_with_nothing_configured_just_works() {
     let again = serve(&[], dir.path());
     assert_eq!(again.fingerprint().as_deref(), Some(expected.as_str()));
     assert!(again.startup.iter().any(|l| l.contains("using self-signed")), "{:#?}", again.startup);
+}
+
+/// The log line's timestamp when it has the agent's shape too: UTC, to the
+/// microsecond (`2026-11-25T09:00:00.123456Z`).
+fn log_time(line: &str) -> Option<&str> {
+    let t = line.get(..27)?;
+    let b = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    let shape = b[4] == b'-' && b[10] == b'T' && b[19] == b'.' && b[26] == b'Z' && digits(20..26) && digits(0..4);
+    shape.then_some(t)
+}
+
+/// Everything `serve` wrote to stderr once SIGTERM has stopped it.
+fn stop(mut s: Serving) -> Vec<String> {
+    unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
+    wait_for(&mut s.child, Duration::from_secs(20)).expect("stopped after SIGTERM");
+    let mut lines = std::mem::take(&mut s.startup);
+    lines.extend(s.stderr.iter());
+    lines
+}
+
+#[test]
+fn serve_logs_as_the_agent_does_filtered_by_plumbline_log_and_without_colour_in_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = stop(serve_logging(&["--insecure-http"], dir.path(), "info"));
+    assert!(!lines.iter().any(|l| l.contains('\x1b')), "stderr is a pipe: no ANSI colour: {lines:#?}");
+    let info = lines.iter().find(|l| l.contains("shutting down")).unwrap_or_else(|| panic!("{lines:#?}"));
+    let time = log_time(info).unwrap_or_else(|| panic!("not the agent's timestamp: {info}"));
+    assert!(info[time.len()..].starts_with("  INFO "), "{info}");
+
+    let lines = stop(serve_logging(&["--insecure-http"], dir.path(), "warn"));
+    assert!(!lines.iter().any(|l| l.contains(" INFO ")), "PLUMBLINE_LOG=warn: {lines:#?}");
 }
 
 fn wait_for(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
