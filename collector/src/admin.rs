@@ -226,6 +226,19 @@ pub async fn revoke_agent(store: &dyn Store, id: &str) -> Result<(), AdminError>
     }
 }
 
+/// `agent list [--tenant T]`. A tenant that does not exist is an error: an
+/// empty list would read as "no agents yet" for a mistyped id.
+pub async fn list_agents(store: &dyn Store, tenant: Option<&str>) -> Result<Vec<AgentRecord>, AdminError> {
+    if let Some(t) = tenant {
+        if store.tenant(t).await?.is_none() {
+            return Err(AdminError::Invalid(format!(
+                "no tenant {t:?}; `plumbline-collector tenant list` shows the tenants there are"
+            )));
+        }
+    }
+    Ok(store.agents(tenant).await?)
+}
+
 /// `agent list` as a table.
 pub fn agent_table(agents: &[AgentRecord]) -> String {
     let mut rows =

@@ -30,7 +30,7 @@ pub async fn exec(command: AgentCommand) -> Result<()> {
     match command {
         AgentCommand::List { tenant, db } => {
             let store = db.open().await?;
-            let agents = store.agents(tenant.as_deref()).await?;
+            let agents = admin::list_agents(store.as_ref(), tenant.as_deref()).await?;
             print!("{}", admin::agent_table(&agents));
         }
         AgentCommand::Revoke { agent_id, db } => {

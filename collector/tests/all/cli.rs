@@ -56,6 +56,10 @@ fn admin_commands_work_on_the_default_database() {
     failure(&collector(&["api-token", "create", "--all", "--tenant", "contoso"], d));
 
     assert!(stdout(&collector(&["agent", "list"], d)).starts_with("AGENT"));
+    assert!(stdout(&collector(&["agent", "list", "--tenant", "contoso"], d)).starts_with("AGENT"));
+    let unknown = failure(&collector(&["agent", "list", "--tenant", "nosuch"], d));
+    assert!(unknown.starts_with("plumbline-collector: error: no tenant \"nosuch\""), "{unknown}");
+    assert!(unknown.contains("tenant list"), "{unknown}");
     assert!(failure(&collector(&["agent", "revoke", "agt_nope"], d)).contains("no agent"));
     assert!(failure(&collector(&["tenant", "add", "x", "--database", "mysql://nope"], d)).contains("sqlite:PATH"));
 
