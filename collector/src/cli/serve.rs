@@ -78,9 +78,11 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
     let server =
         serve::Server::bind(args.listen, tls).await.with_context(|| format!("listening on {}", args.listen))?;
     let addr = server.local_addr()?;
+    // Before "listening": whoever waits for that line may stop us at once.
+    let shutdown = serve::shutdown_signal();
     eprintln!("plumbline-collector listening on {scheme}://{addr} ({} database); console at {scheme}://{addr}/", store.backend());
     let state = api::AppState::new(store).with_console(console);
-    server.run(api::app(state), serve::shutdown_signal()).await.context("serving")?;
+    server.run(api::app(state), shutdown).await.context("serving")?;
     eprintln!("plumbline-collector stopped");
     Ok(())
 }

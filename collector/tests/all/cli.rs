@@ -180,10 +180,12 @@ fn log_time(line: &str) -> Option<&str> {
     shape.then_some(t)
 }
 
-/// Everything `serve` wrote to stderr once SIGTERM has stopped it.
+/// Everything `serve` wrote to stderr once a SIGTERM, sent as soon as it
+/// said it was listening, has stopped it gracefully.
 fn stop(mut s: Serving) -> Vec<String> {
     unsafe { libc::kill(s.child.id() as i32, libc::SIGTERM) };
-    wait_for(&mut s.child, Duration::from_secs(20)).expect("stopped after SIGTERM");
+    let status = wait_for(&mut s.child, Duration::from_secs(20)).expect("stopped after SIGTERM");
+    assert!(status.success(), "a graceful stop: {status:?}");
     let mut lines = std::mem::take(&mut s.startup);
     lines.extend(s.stderr.iter());
     lines
