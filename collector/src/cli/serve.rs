@@ -50,6 +50,10 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
         let fingerprint =
             tls::pem_fingerprint(&std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?)?;
         eprintln!("TLS certificate sha256 fingerprint: {fingerprint}");
+        eprintln!(
+            "agents trust a certificate from a public CA by themselves; for one from a private CA, give each agent \
+             that CA's certificate in [delivery] collector_ca_file"
+        );
         Some(config)
     } else {
         let dir = args.db.dir();
@@ -60,7 +64,13 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
             if pair.created { "generated" } else { "using" },
             pair.cert.display()
         );
-        eprintln!("TLS certificate sha256 fingerprint: {} (pin this in the agents)", pair.fingerprint);
+        eprintln!("TLS certificate sha256 fingerprint: {}", pair.fingerprint);
+        // The agent has no fingerprint pin: it trusts what collector_ca_file holds.
+        eprintln!(
+            "agents do not trust a self-signed certificate by themselves: copy {} to each agent and name the copy \
+             in its config's [delivery] collector_ca_file (check the copy against the fingerprint above)",
+            pair.cert.display()
+        );
         Some(tls::load(&pair.cert, &pair.key)?)
     };
     if args.session_idle_minutes < 1 {
