@@ -89,7 +89,7 @@ fn main() {
         pae(SCAN_PAYLOAD_TYPE, &payload).len()
     );
     println!();
-    println!("PostgreSQL here is the test server (fsync off); SQLite runs WAL with synchronous=NORMAL.");
+    println!("PostgreSQL here is the test server (fsync off); SQLite runs WAL with synchronous=FULL (every acknowledged batch is on disk).");
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -242,7 +242,7 @@ fn batch(key: &AgentKey, tenant: &str, seq: u64) -> ScanBatch {
         .collect();
     let findings: Vec<FindingEntry> = (0..FINDINGS)
         .map(|i| {
-            let key = format!("exchange:outbound:{}", i % CONNECTORS);
+            let key = format!("exchange-connectors/exchange:outbound:{}", i % CONNECTORS);
             let check = format!("exo.check-{}", (i + seq as usize % 3) % 25);
             FindingEntry {
                 id: finding_id(tenant, &check, &key),
