@@ -29,11 +29,16 @@ pub(crate) fn list(v: Option<&[String]>) -> String {
     }
 }
 
-/// A field that may be explicitly null: its value, `null`, or `unknown`.
+/// What an explicit null in Exchange's answer means to a reader.
+pub(crate) const NOT_SET: &str = "not set";
+
+/// A field that may be explicitly null: its value, `not set` (Exchange's
+/// null; evidence values are text, and the text "null" read as a value), or
+/// `unknown`.
 pub(crate) fn presence(v: &Presence<String>) -> String {
     match v {
         Presence::Absent => UNKNOWN.to_string(),
-        Presence::Null => "null".to_string(),
+        Presence::Null => NOT_SET.to_string(),
         Presence::Value(s) => s.clone(),
     }
 }
@@ -63,7 +68,7 @@ mod tests {
         assert_eq!(list(None), "unknown");
         assert_eq!(list(Some(&[])), "none");
         assert_eq!(list(Some(&["a".into(), "b".into()])), "a, b");
-        assert_eq!(presence(&Presence::Null), "null");
+        assert_eq!(presence(&Presence::Null), "not set");
         assert_eq!(ps_quote("O'Brien relay"), "'O''Brien relay'");
         assert_eq!(
             ps_quote("x\u{2019}; Remove-Item"),

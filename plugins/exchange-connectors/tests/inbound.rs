@@ -51,7 +51,8 @@ fn wildcard_sender_without_restriction_is_critical() {
         f.remediation
     );
     assert_eq!(evidence(f, "sender_domains"), Some("smtp:*;1"));
-    assert_eq!(evidence(f, "tls_sender_certificate_name"), Some("null"));
+    // Exchange's null reads "not set": evidence is text, and "null" read as a certificate name.
+    assert_eq!(evidence(f, "tls_sender_certificate_name"), Some("not set"));
 
     // IPs listed but not enforced: still unrestricted, and the fix uses them.
     let r = inbound(with(

@@ -16,7 +16,7 @@ fn outbound_weak_tls_needs_tls_settings_present() {
     let f = find(&outbound(weak.clone()), OUTBOUND_WEAK_TLS).clone();
     assert_eq!(f.severity, Severity::High);
     assert!(
-        f.detail.contains("relay.partner.example") && f.detail.contains("TlsSettings: null"),
+        f.detail.contains("relay.partner.example") && f.detail.contains("TlsSettings: not set"),
         "{}",
         f.detail
     );

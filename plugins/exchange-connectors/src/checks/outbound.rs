@@ -16,7 +16,7 @@ pub(super) fn weak_tls(key: &str, c: &OutboundConnector) -> Option<Finding> {
     }
     let (seen, why) = match &c.tls_settings {
         Presence::Null => (
-            "null",
+            show::NOT_SET,
             "TLS is not required, so mail can fall back to plain text, and the smart host's \
              certificate is never checked",
         ),
