@@ -3,6 +3,7 @@
 
 use super::HostState;
 use crate::runtime::limits::{MAX_LOG_BYTES_PER_SCAN, MAX_LOG_LINES_PER_SCAN, MAX_LOG_LINE_CHARS};
+use plumbline_protocol::cells::{bounded, printable};
 use crate::runtime::wit::latest::plumbline::plugin::log::{Host, Level};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -50,15 +51,7 @@ impl LogBudget {
 /// Make a plugin's message safe for a log line: bounded, no control
 /// characters (no forged log lines through embedded newlines).
 pub fn sanitize(message: &str) -> String {
-    let mut out: String = message
-        .chars()
-        .take(MAX_LOG_LINE_CHARS)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if message.chars().count() > MAX_LOG_LINE_CHARS {
-        out.push('…');
-    }
-    out
+    printable(&bounded(message, MAX_LOG_LINE_CHARS))
 }
 
 impl Host for HostState {

@@ -6,6 +6,7 @@ use super::wit::latest::{Category, PluginInfo, Report, ScanError, Severity as Wi
 use super::{Description, PluginReport};
 use crate::capabilities::Declared;
 use crate::register::{finding_id, qualified_key, ConnectorEntry, FindingEntry, Severity};
+use plumbline_protocol::cells::bounded;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest plugin name: it appears in file names, traces and config keys.
@@ -84,14 +85,6 @@ pub(super) fn scan_error(e: ScanError) -> (&'static str, String) {
         ScanError::Other(m) => ("other", m),
     };
     (kind, bounded(&m, limits::MAX_GUEST_ERROR_CHARS))
-}
-
-/// At most `max` characters of guest text, with `…` when cut.
-pub(super) fn bounded(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        None => text.to_string(),
-        Some((cut, _)) => format!("{}…", &text[..cut]),
-    }
 }
 
 /// Guest keys quoted in a warning: enough to find the record.
