@@ -1,10 +1,11 @@
-//! `report`: a tenant's QBR report as one HTML file, or as PDF through the
-//! host's headless Chromium.
+//! `report`: a tenant's QBR report, or the MSP's fleet report, as one HTML
+//! file, or as PDF through the host's headless Chromium.
 
 use super::Db;
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use plumbline_collector::reports::{self, brand::Brand, qbr::Period};
+use plumbline_collector::console::DEFAULT_SILENT_AFTER_HOURS;
+use plumbline_collector::reports::{self, brand::Brand, qbr::Period, FleetScope};
 use std::path::PathBuf;
 
 /// The MSP's branding, for `serve` and `report`.
@@ -31,9 +32,18 @@ impl BrandArgs {
 /// What `report` takes.
 #[derive(Args)]
 pub struct ReportArgs {
-    /// The tenant.
+    /// The tenant whose QBR this is.
+    #[arg(long, required_unless_present = "fleet", conflicts_with = "fleet")]
+    tenant: Option<String>,
+    /// The MSP's fleet report instead: a summary row and a page per tenant.
     #[arg(long)]
-    tenant: String,
+    fleet: bool,
+    /// With --fleet: only the tenants in this group.
+    #[arg(long, conflicts_with = "tenant")]
+    group: Option<String>,
+    /// With --fleet: hours without a delivery before an agent counts silent.
+    #[arg(long, default_value_t = DEFAULT_SILENT_AFTER_HOURS)]
+    silent_after_hours: i64,
     /// First day of the period, YYYY-MM-DD.
     #[arg(long)]
     from: String,
@@ -64,7 +74,14 @@ pub async fn exec(args: ReportArgs) -> Result<()> {
         reports::pdf::find_chromium()?;
     }
     let store = args.db.open().await?;
-    let html = reports::qbr_html(store.as_ref(), &args.tenant, &period, &brand).await?;
+    let html = match &args.tenant {
+        Some(tenant) => reports::qbr_html(store.as_ref(), tenant, &period, &brand).await?,
+        None => {
+            let group = args.group.as_deref().unwrap_or("");
+            let scope = FleetScope { tenants: None, group, silent_after_hours: args.silent_after_hours };
+            reports::fleet_html(store.as_ref(), &scope, &period, &brand).await?
+        }
+    };
     if pdf {
         let out = args.out.clone();
         tokio::task::spawn_blocking(move || reports::pdf::print(&html, &out)).await??;

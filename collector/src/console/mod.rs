@@ -60,6 +60,7 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::fleet::page))
+        .route("/report", get(pages::fleet_report::page))
         .route("/login", get(pages::login::form).post(pages::login::submit))
         .route("/logout", post(pages::login::logout))
         .route("/tenants/{tenant}", get(pages::register::page))

@@ -91,18 +91,26 @@ pub struct Line {
     pub what: String,
 }
 
-/// The report's model.
+/// The report's model: one tenant's section under the MSP's branding.
 #[derive(Template)]
 #[template(path = "qbr.html")]
 pub struct Qbr {
     /// Branding.
     pub brand: Brand,
+    /// When made.
+    pub generated: String,
+    /// The tenant's part, which the fleet report repeats per tenant.
+    pub section: Section,
+}
+
+/// One tenant's review for the period.
+pub struct Section {
+    /// The tenant's id.
+    pub tenant_id: String,
     /// The client.
     pub tenant_name: String,
     /// The period.
     pub period: Period,
-    /// When made.
-    pub generated: String,
     /// The headline figures.
     pub figures: Vec<Figure>,
     /// Connectors first seen in the period.
@@ -117,6 +125,10 @@ pub struct Qbr {
     pub decisions: Vec<Line>,
     /// Next quarter's risks.
     pub risks: Vec<String>,
+    /// Critical findings open (not accepted), for the fleet summary.
+    pub open_critical: usize,
+    /// High findings open (not accepted).
+    pub open_high: usize,
 }
 
 fn migrated_to_disabled(a: &AuditRecord) -> bool {
@@ -131,6 +143,11 @@ fn migrated_to_disabled(a: &AuditRecord) -> bool {
 
 /// Count everything for the period.
 pub fn build(tenant: &TenantRecord, input: &Input, period: &Period, brand: &Brand, today: &str) -> Qbr {
+    Qbr { brand: brand.clone(), generated: today.to_string(), section: section(tenant, input, period, today) }
+}
+
+/// One tenant's section, counted for the period.
+pub fn section(tenant: &TenantRecord, input: &Input, period: &Period, today: &str) -> Section {
     let connectors: HashMap<&str, (&str, &str)> = input
         .register
         .connectors
@@ -252,11 +269,10 @@ pub fn build(tenant: &TenantRecord, input: &Input, period: &Period, brand: &Bran
         risks.push("No open risk was found in the register.".into());
     }
 
-    Qbr {
-        brand: brand.clone(),
+    Section {
+        tenant_id: tenant.id.clone(),
         tenant_name: tenant.name.clone(),
         period: period.clone(),
-        generated: today.to_string(),
         figures,
         new,
         fixed,
@@ -264,6 +280,8 @@ pub fn build(tenant: &TenantRecord, input: &Input, period: &Period, brand: &Bran
         accepted,
         decisions,
         risks,
+        open_critical: critical,
+        open_high: high,
     }
 }
 

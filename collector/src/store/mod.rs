@@ -155,6 +155,14 @@ pub struct AgentRecord {
     pub missing_batches: u64,
 }
 
+impl AgentRecord {
+    /// Not revoked, and no delivery since `before` (RFC 3339): longer than
+    /// its schedule allows, so the fleet page and the fleet report flag it.
+    pub fn is_silent(&self, before: &str) -> bool {
+        self.revoked_at.is_none() && self.last_seen_at.as_deref().is_none_or(|at| at < before)
+    }
+}
+
 /// An API token to store (by hash).
 #[derive(Debug, Clone)]
 pub struct NewApiToken {

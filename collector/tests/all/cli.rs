@@ -74,6 +74,39 @@ fn admin_commands_work_on_the_default_database() {
     assert!(elsewhere.exists());
 }
 
+#[test]
+fn report_writes_a_tenant_qbr_or_the_fleet_report_and_refuses_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    stdout(&collector(&["tenant", "add", "contoso", "--name", "Contoso Ltd", "--group", "contract"], d));
+    stdout(&collector(&["tenant", "add", "fabrikam", "--name", "Fabrikam Inc"], d));
+    let out = d.join("fleet.html");
+    let period = ["--from", "2026-10-01", "--to", "2026-12-31"];
+    let fleet = |extra: &[&str]| {
+        let mut args = vec!["report", "--fleet", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(&period);
+        args.extend_from_slice(extra);
+        collector(&args, d)
+    };
+    assert!(stdout(&fleet(&[])).starts_with("wrote "));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("Contoso Ltd") && html.contains("Fabrikam Inc") && html.contains("2 tenants"));
+    stdout(&fleet(&["--group", "contract"]));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(html.contains("Contoso Ltd") && !html.contains("Fabrikam Inc"), "only the group");
+    let typo = failure(&fleet(&["--group", "contrakt"]));
+    assert!(typo.contains("no tenant is in group \"contrakt\"") && typo.contains("contract"), "{typo}");
+
+    // --tenant or --fleet, not both and not neither; --group only with --fleet.
+    let o = collector(&["report", "--out", "x.html", "--from", "2026-10-01", "--to", "2026-12-31"], d);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--tenant"));
+    let o = collector(&["report", "--tenant", "contoso", "--fleet", "--out", "x.html", "--from", "2026-10-01", "--to", "2026-12-31"], d);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("cannot be used with"));
+    let o = collector(&["report", "--tenant", "contoso", "--group", "g", "--out", "x.html", "--from", "2026-10-01", "--to", "2026-12-31"], d);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("cannot be used with '--group <GROUP>'"));
+    assert!(!d.join("x.html").exists(), "nothing written on a refusal");
+}
+
 /// A running `serve`; killed on drop.
 struct Serving {
     child: Child,

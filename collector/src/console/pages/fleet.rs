@@ -101,6 +101,11 @@ struct FleetPage {
     groups: Vec<String>,
     selected_group: String,
     totals: Totals,
+    /// The MSP's fleet report is offered (not to client-viewers).
+    fleet_report: bool,
+    /// The report form's default period: the last 90 days.
+    report_from: String,
+    report_to: String,
 }
 
 /// `?group=`.
@@ -121,7 +126,7 @@ pub fn row(t: TenantSummary, silent_before: &str) -> FleetRow {
             site: a.site_id.clone(),
             host: a.hostname.clone(),
             last: a.last_seen_at.as_deref().map(when).unwrap_or_else(|| "never delivered".into()),
-            silent: a.revoked_at.is_none() && a.last_seen_at.as_deref().is_none_or(|at| at < silent_before),
+            silent: a.is_silent(silent_before),
             revoked: a.revoked_at.is_some(),
         })
         .collect();
@@ -170,7 +175,17 @@ pub async fn page(
         totals.awaiting += r.awaiting;
         totals.silent += r.agents.iter().filter(|a| a.silent).count() as u64;
     }
-    render(&FleetPage { shell: Shell::new(&state, &viewer, None), rows, groups, selected_group: q.group, totals })
+    let default_period = super::report::period(String::new(), String::new())?;
+    render(&FleetPage {
+        shell: Shell::new(&state, &viewer, None),
+        rows,
+        groups,
+        selected_group: q.group,
+        totals,
+        fleet_report: viewer.role() != crate::accounts::Role::ClientViewer,
+        report_from: default_period.from,
+        report_to: default_period.to,
+    })
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod connector;
 pub mod fleet;
+pub mod fleet_report;
 pub mod login;
 pub mod migration;
 pub mod register;

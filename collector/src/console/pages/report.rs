@@ -32,15 +32,25 @@ pub async fn page(
 ) -> Result<Response, ConsoleError> {
     let tenant = viewer.principal.tenant(state.store.as_ref(), &tenant_id).await?;
     let Query(q) = query.map_err(|e| ConsoleError::BadRequest(e.body_text()))?;
+    let period = period(q.from, q.to)?;
+    respond(reports::qbr_html(state.store.as_ref(), &tenant.id, &period, &state.console.brand).await)
+}
+
+/// The period asked for; by default the 90 days up to today.
+pub fn period(from: String, to: String) -> Result<Period, ConsoleError> {
     let today = crate::timestamp::today();
-    let to = if q.to.is_empty() { today.clone() } else { q.to };
-    let from = if q.from.is_empty() {
+    let to = if to.is_empty() { today.clone() } else { to };
+    let from = if from.is_empty() {
         crate::register::table::add_days(&crate::timestamp::minutes_ago(90 * 24 * 60), 0).unwrap_or(today)
     } else {
-        q.from
+        from
     };
-    let period = Period::new(&from, &to).map_err(|e| ConsoleError::BadRequest(e.to_string()))?;
-    let html = match reports::qbr_html(state.store.as_ref(), &tenant.id, &period, &state.console.brand).await {
+    Period::new(&from, &to).map_err(|e| ConsoleError::BadRequest(e.to_string()))
+}
+
+/// A report as its own self-contained page, under its own policy.
+pub fn respond(html: Result<String, ReportError>) -> Result<Response, ConsoleError> {
+    let html = match html {
         Ok(h) => h,
         Err(ReportError::Store(e)) => return Err(ConsoleError::Store(e)),
         Err(e) => return Err(ConsoleError::BadRequest(e.to_string())),

@@ -154,6 +154,15 @@ async fn console_in_a_real_browser(backend: Backend) {
     shot(&c, backend, "fleet").await;
     let cookie = c.get_named_cookie("plumbline_session").await.unwrap();
     assert!(cookie.http_only().unwrap_or(false) && cookie.secure().unwrap_or(false), "{cookie:?}");
+    // The MSP's fleet report: a summary row and a page per tenant.
+    submit(&c, c.find(Locator::Id("fleet-report")).await.unwrap()).await;
+    assert_eq!(c.current_url().await.unwrap().path(), "/report");
+    let summary = text_of(&c, "table.summary").await;
+    assert!(summary.contains("northwind Ltd") && summary.contains("fabrikam Ltd") && summary.contains("2 tenants"));
+    assert_eq!(c.find_all(Locator::Css("section.tenant h1[id^=tenant-]")).await.unwrap().len(), 2, "a page per tenant");
+    assert!(text_of(&c, "body").await.contains(IMG_XSS));
+    assert!(c.find_all(Locator::Css("script, img")).await.unwrap().is_empty() && c.get_alert_text().await.is_err());
+    shot(&c, backend, "fleet-report").await;
 
     // The register: hostile names are text, filters work.
     c.goto(&format!("{base}/tenants/{NORTHWIND}")).await.unwrap();
@@ -286,6 +295,9 @@ async fn console_in_a_real_browser(backend: Backend) {
     sign_in(&c, &base, CLIENT, PASSWORD).await;
     let fleet = text_of(&c, "#fleet").await;
     assert!(fleet.contains("northwind Ltd") && !fleet.contains("fabrikam"), "{fleet}");
+    assert!(c.find_all(Locator::Id("fleet-report")).await.unwrap().is_empty(), "the fleet report is the MSP's");
+    c.goto(&format!("{base}/report")).await.unwrap();
+    assert!(text_of(&c, "h1").await.contains("Not found"));
     c.goto(&format!("{base}/tenants/{FABRIKAM}")).await.unwrap();
     let hidden = c.source().await.unwrap();
     assert!(!hidden.contains("Fabrikam secret relay"));
@@ -323,6 +335,9 @@ async fn console_in_a_real_browser(backend: Backend) {
     sign_in(&c, &base, ENGINEER, PASSWORD).await;
     c.goto(&format!("{base}/tenants/{FABRIKAM}")).await.unwrap();
     assert!(text_of(&c, "h1").await.contains("Not found"));
+    c.goto(&format!("{base}/report?from=2000-01-01")).await.unwrap();
+    let summary = text_of(&c, "table.summary").await;
+    assert!(summary.contains("northwind Ltd") && !summary.contains("fabrikam"), "only its tenants: {summary}");
     c.goto(&format!("{base}/tenants/{NORTHWIND}/review")).await.unwrap();
     assert!(!c.find_all(Locator::Css("button[value=suspicious]")).await.unwrap().is_empty(), "an engineer decides");
 
