@@ -71,6 +71,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tenants/{tenant}/migration", get(pages::migration::page).post(pages::migration::move_card))
         .route("/tenants/{tenant}/connectors/{key}", get(pages::connector::page).post(pages::connector::annotate))
         .route("/tenants/{tenant}/connectors/{key}/accept", post(pages::connector::accept))
+        .route("/tenants/{tenant}/connectors/{key}/reviewed", post(pages::connector::reviewed))
         .route("/tenants/{tenant}/batches/{digest}/envelope", get(pages::connector::envelope))
         .route("/assets/{file}", get(assets::serve))
         .layer(SetResponseHeaderLayer::if_not_present(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)))

@@ -87,10 +87,20 @@ pub fn validate(update: &AnnotationsUpdate) -> Result<(), InvalidAnnotation> {
     Ok(())
 }
 
-/// A connector enters `tested` only with a test date and evidence.
-pub fn check_ladder_step(status: &str, current: &Annotations) -> Result<(), String> {
-    if status == "tested" && (current.last_tested.is_none() || current.evidence_link.is_none()) {
-        return Err("a card moves to tested only with a test date and an evidence link; set both on its page first".into());
+/// A connector enters `tested` only with a test date and an evidence link,
+/// and keeps both while it is there. Checked on the merged result, by the
+/// store inside the update's transaction, so the API, the board and the
+/// form cannot differ. A row stored before the rule that lacks them still
+/// takes other edits.
+pub fn check_merged(before: &Annotations, after: &Annotations) -> Result<(), InvalidAnnotation> {
+    let lacks = |a: &Annotations| {
+        a.migration_status.as_deref() == Some("tested") && (a.last_tested.is_none() || a.evidence_link.is_none())
+    };
+    if lacks(after) && !lacks(before) {
+        return Err(InvalidAnnotation {
+            field: "migration_status",
+            reason: "a connector moves to tested only with a test date and an evidence link; set both first".into(),
+        });
     }
     Ok(())
 }

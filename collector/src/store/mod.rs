@@ -81,6 +81,9 @@ pub enum StoreError {
     /// A `--database` that names no backend.
     #[error("unsupported database {0:?}: use sqlite:PATH or postgres://...")]
     BadUrl(String),
+    /// An annotation update the merged result refuses.
+    #[error(transparent)]
+    InvalidAnnotation(#[from] crate::register::annotations::InvalidAnnotation),
     /// The database failed.
     #[error("database: {0}")]
     Backend(String),

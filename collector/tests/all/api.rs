@@ -282,6 +282,18 @@ async fn annotations_and_csv_over_http(backend: Backend) {
     assert_eq!(unknown_field.error(), (StatusCode::BAD_REQUEST, "malformed".into()));
     let unknown = call(&r, Method::PUT, "/v1/tenants/contoso/connectors/nope/annotations", Some(&token), "{}").await;
     assert_eq!(unknown.error(), (StatusCode::NOT_FOUND, "unknown_connector".into()));
+    // The migration ladder's rule holds over the API as on the board: tested
+    // needs a test date and an evidence link, and keeps them while there.
+    let put = |body: &'static str| call(&r, Method::PUT, uri, Some(&token), body);
+    let untested = put(r#"{"migration_status":"tested"}"#).await;
+    assert_eq!(untested.error(), (StatusCode::BAD_REQUEST, "invalid_annotation".into()));
+    assert!(String::from_utf8_lossy(&untested.body).contains("evidence link"), "says what is missing");
+    let tested = put(r#"{"migration_status":"tested","last_tested":"2026-11-30","evidence_link":"https://x.example/t"}"#).await;
+    assert_eq!(tested.status, StatusCode::OK, "{}", String::from_utf8_lossy(&tested.body));
+    assert_eq!(put(r#"{"evidence_link":null}"#).await.error(), (StatusCode::BAD_REQUEST, "invalid_annotation".into()));
+    assert_eq!(put(r#"{"migration_status":"old-disabled","evidence_link":null}"#).await.status, StatusCode::OK);
+    let kept = t.store.annotations("contoso").await.unwrap();
+    assert_eq!(kept.iter().find(|(k, _)| k == &relay.key).unwrap().1.last_tested.as_deref(), Some("2026-11-30"));
 
     // A rescan keeps the annotations.
     plumbline_collector::ingest::ingest(

@@ -144,7 +144,10 @@ pub async fn move_card(
     let update = AnnotationsUpdate { migration_status: Some(Some(f.status.clone())), ..Default::default() };
     let refused = match annotations::validate(&update) {
         Err(e) => Some(e.reason),
-        Ok(()) => annotations::check_ladder_step(&f.status, &c.annotations).err(),
+        Ok(()) => {
+            let after = annotations::merge(c.annotations.clone(), &update, "", "");
+            annotations::check_merged(&c.annotations, &after).err().map(|e| e.reason)
+        }
     };
     if let Some(why) = refused {
         let mut response = render(&build(&state, &viewer, &tenant.id, Some((&f.key, why))).await?)?;

@@ -69,6 +69,7 @@ pub(super) fn update(
     }
     let current = load(&tx, tenant_id, Some(key))?.pop().map(|(_, a)| a).unwrap_or_default();
     let a = annotations::merge(current.clone(), update, by, now);
+    annotations::check_merged(&current, &a)?;
     tx.execute(
         "INSERT INTO annotations (tenant_id, connector_key, purpose, owner_override, co_owner_override,
              review_cadence_days, last_tested, client_decision, evidence_link, updated_by, updated_at,

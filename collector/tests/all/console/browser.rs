@@ -209,13 +209,27 @@ async fn console_in_a_real_browser(backend: Backend) {
     // Saving the same again records nothing new.
     submit(&c, c.find(Locator::Id("save")).await.unwrap()).await;
     assert_eq!(t.store.audit(NORTHWIND, INBOUND).await.unwrap().len(), 1);
+    // "Reviewed today", audited once however often it is pressed that day.
+    assert!(text_of(&c, "#review-state").await.contains("Never reviewed"));
+    submit(&c, c.find(Locator::Id("mark-reviewed")).await.unwrap()).await;
+    let today = plumbline_collector::timestamp::today();
+    assert!(text_of(&c, ".notice").await.contains(&format!("Marked reviewed on {today}")));
+    assert!(text_of(&c, "#review-state").await.contains(&format!("Last reviewed {today}")));
+    assert!(text_of(&c, "#audit").await.contains(&format!("last_reviewed: {today}")));
+    submit(&c, c.find(Locator::Id("mark-reviewed")).await.unwrap()).await;
+    assert_eq!(t.store.audit(NORTHWIND, INBOUND).await.unwrap().len(), 2, "the second press changed nothing");
     // Accept the critical finding as a risk: a past expiry is refused.
     let accept = c.form(Locator::Css("form.accept")).await.unwrap();
     accept.set_by_name("rationale", "The copier is replaced in January").await.unwrap();
     accept.set_by_name("approver", "Dr. Reyes").await.unwrap();
     accept.set_by_name("expires_on", "2001-01-01").await.unwrap();
     submit(&c, c.find(Locator::Css("form.accept button")).await.unwrap()).await;
-    assert!(text_of(&c, ".notice").await.contains("the expiry must be a date"));
+    // The error stands beside the expiry; what was typed stays.
+    assert!(text_of(&c, "form.accept .field-error[data-field=expires_on]").await.contains("a date (YYYY-MM-DD) from"));
+    let typed = c.find(Locator::Css("form.accept input[name=approver]")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(typed.as_deref(), Some("Dr. Reyes"));
+    assert!(c.find_all(Locator::Css(".notice")).await.unwrap().is_empty(), "not in the notice box");
+    shot(&c, backend, "accept-field-error").await;
     let until = plumbline_collector::register::table::add_days(&plumbline_collector::timestamp::today(), 30).unwrap();
     let accept = c.form(Locator::Css("form.accept")).await.unwrap();
     accept.set_by_name("rationale", "The copier is replaced in January").await.unwrap();
@@ -305,6 +319,7 @@ async fn console_in_a_real_browser(backend: Backend) {
     assert_eq!(c.source().await.unwrap(), hidden, "hidden = absent, byte for byte");
     c.goto(&format!("{base}{}", connector_path(INBOUND))).await.unwrap();
     assert!(c.find_all(Locator::Id("annotate")).await.unwrap().is_empty(), "no form for a client");
+    assert!(c.find_all(Locator::Id("mark-reviewed")).await.unwrap().is_empty());
     assert!(c.find_all(Locator::Css("button[value=expected]")).await.unwrap().is_empty());
     shot(&c, backend, "client-connector").await;
     // The client reads its QBR report; hostile names stay text there too.

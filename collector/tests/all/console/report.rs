@@ -17,7 +17,7 @@ async fn qbr_counts_what_happened(backend: Backend) {
     let today = timestamp::today();
     let set = |json: &str| serde_json::from_str::<AnnotationsUpdate>(json).unwrap();
     let by = "eng@msp.example";
-    s.update_annotations(NORTHWIND, WEBHOOK, set(r#"{"migration_status":"tested"}"#), by, &now).await.unwrap();
+    s.update_annotations(NORTHWIND, WEBHOOK, set(r#"{"migration_status":"tested","last_tested":"2026-11-30","evidence_link":"https://x.example/t"}"#), by, &now).await.unwrap();
     s.update_annotations(NORTHWIND, WEBHOOK, set(r#"{"migration_status":"old-disabled"}"#), by, &now).await.unwrap();
     s.update_annotations(NORTHWIND, FLOW, set(r#"{"co_owner_override":["ops@northwind.example"]}"#), by, &now).await.unwrap();
     let queue = s.review_queue(NORTHWIND).await.unwrap();

@@ -1,20 +1,50 @@
 //! `/tenants/{id}/connectors/{key}`: one connector: what the plugins saw,
 //! its findings with their fixes, its history, the register fields staff
 //! keep (a form for those who may write), its evidence and audit trail.
+//! The forms it posts are in `forms`.
+
+mod forms;
+
+pub use forms::{accept, annotate, reviewed, AcceptForm, AnnotateForm, MAX_ACCEPT_DAYS};
 
 use super::super::error::ConsoleError;
 use super::super::links;
 use super::super::session::Viewer;
 use super::{render, show, when, Shell};
 use crate::api::AppState;
-use crate::register::annotations::{self, CRITICALITY, DATA_SENSITIVITY, MIGRATION_LADDER};
+use crate::register::annotations::{CRITICALITY, DATA_SENSITIVITY, MIGRATION_LADDER};
 use crate::timestamp;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate};
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use plumbline_protocol::read_api::Annotations;
 use serde::Deserialize;
+
+/// What was just typed into a refused form, shown again with its error.
+pub enum Typed<'a> {
+    /// Nothing: show what is stored.
+    Nothing,
+    /// The register fields, and the field that is wrong and why.
+    Fields(&'a AnnotateForm, &'static str, String),
+    /// One finding's accept-risk form, and the field that is wrong and why.
+    Accept(&'a AcceptForm, &'static str, String),
+}
+
+/// One accept-risk form as typed, with its error beside its field.
+#[derive(Default)]
+pub struct AcceptView {
+    /// Typed rationale.
+    pub rationale: String,
+    /// Typed approver.
+    pub approver: String,
+    /// Typed expiry.
+    pub expires_on: String,
+    /// The field the error is about.
+    pub error_field: String,
+    /// Why it was refused.
+    pub error: String,
+}
 
 /// A finding as shown.
 pub struct FindingView {
@@ -34,6 +64,8 @@ pub struct FindingView {
     pub id: String,
     /// The acceptance that holds, in words.
     pub accepted: String,
+    /// Its accept-risk form as just typed, if refused.
+    pub accept: AcceptView,
 }
 
 /// One entry of the history.
@@ -90,6 +122,9 @@ struct ConnectorPage {
     first_seen: String,
     last_seen: String,
     notice: String,
+    last_reviewed: String,
+    next_review_due: String,
+    review_overdue: bool,
     findings: Vec<FindingView>,
     attributes: Vec<(String, String)>,
     may_write: bool,
@@ -138,91 +173,12 @@ fn value_of(a: &Annotations, name: &str) -> String {
     }
 }
 
-/// The form as submitted: every field, and the CSRF token.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct AnnotateForm {
-    csrf: String,
-    purpose: String,
-    connected_system: String,
-    owner_override: String,
-    co_owner_override: String,
-    data_sensitivity: String,
-    criticality: String,
-    migration_status: String,
-    replacement_key: String,
-    review_cadence_days: String,
-    last_reviewed: String,
-    last_tested: String,
-    evidence_link: String,
-    client_decision: String,
-}
-
-impl AnnotateForm {
-    fn get(&self, name: &str) -> &str {
-        match name {
-            "purpose" => &self.purpose,
-            "connected_system" => &self.connected_system,
-            "owner_override" => &self.owner_override,
-            "co_owner_override" => &self.co_owner_override,
-            "data_sensitivity" => &self.data_sensitivity,
-            "criticality" => &self.criticality,
-            "migration_status" => &self.migration_status,
-            "replacement_key" => &self.replacement_key,
-            "review_cadence_days" => &self.review_cadence_days,
-            "last_reviewed" => &self.last_reviewed,
-            "last_tested" => &self.last_tested,
-            "evidence_link" => &self.evidence_link,
-            "client_decision" => &self.client_decision,
-            _ => "",
-        }
-    }
-
-    /// Every field set (an empty one cleared), or the field that is wrong.
-    fn to_update(&self) -> Result<AnnotationsUpdate, (&'static str, String)> {
-        let text = |v: &str| Some(Some(v.trim().to_string()).filter(|s| !s.is_empty()));
-        let cadence = match self.review_cadence_days.trim() {
-            "" => None,
-            days => Some(
-                days.parse::<u32>()
-                    .map_err(|_| ("review_cadence_days", "a whole number of days, e.g. 90".to_string()))?,
-            ),
-        };
-        let co_owners: Vec<String> =
-            self.co_owner_override.split([',', ';']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
-        let update = AnnotationsUpdate {
-            purpose: text(&self.purpose),
-            owner_override: text(&self.owner_override),
-            co_owner_override: Some(Some(co_owners).filter(|v| !v.is_empty())),
-            review_cadence_days: Some(cadence),
-            last_tested: text(&self.last_tested),
-            client_decision: text(&self.client_decision),
-            evidence_link: text(&self.evidence_link),
-            connected_system: text(&self.connected_system),
-            data_sensitivity: text(&self.data_sensitivity),
-            criticality: text(&self.criticality),
-            migration_status: text(&self.migration_status),
-            replacement_key: text(&self.replacement_key),
-            last_reviewed: text(&self.last_reviewed),
-        };
-        annotations::validate(&update).map_err(|e| (e.field, e.reason))?;
-        let typed = Annotations {
-            last_tested: update.last_tested.clone().flatten(),
-            evidence_link: update.evidence_link.clone().flatten(),
-            ..Default::default()
-        };
-        if let Some(Some(status)) = &update.migration_status {
-            annotations::check_ladder_step(status, &typed).map_err(|why| ("migration_status", why))?;
-        }
-        Ok(update)
-    }
-}
-
 /// `?saved=1` after a save.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct PageQuery {
     saved: Option<String>,
+    reviewed: Option<String>,
 }
 
 async fn build(
@@ -230,7 +186,7 @@ async fn build(
     viewer: &Viewer,
     tenant_id: &str,
     key: &str,
-    typed: Option<(&AnnotateForm, &str, String)>,
+    typed: Typed<'_>,
     notice: String,
 ) -> Result<ConnectorPage, ConsoleError> {
     let tenant = viewer.principal.tenant(state.store.as_ref(), tenant_id).await?;
@@ -253,8 +209,13 @@ async fn build(
                 .get(&f.entry.id)
                 .map(|a| format!("Accepted until {} by {}, approved by {}: {}", a.expires_on, a.accepted_by, a.approver, a.rationale))
                 .unwrap_or_default(),
+            accept: match &typed {
+                Typed::Accept(form, field, why) if form.finding_id == f.entry.id => form.typed(field, why),
+                _ => AcceptView::default(),
+            },
         })
         .collect();
+    let review = crate::register::table::row(c, &[], &timestamp::today());
     let e = &c.entry;
     let mut attributes = vec![
         ("scope".to_string(), e.scope.clone()),
@@ -300,8 +261,10 @@ async fn build(
         .iter()
         .map(|(name, label, choices)| {
             let (value, error) = match &typed {
-                Some((f, field, why)) => (f.get(name).to_string(), if field == name { why.clone() } else { String::new() }),
-                None => (value_of(&c.annotations, name), String::new()),
+                Typed::Fields(f, field, why) => {
+                    (f.get(name).to_string(), if field == name { why.clone() } else { String::new() })
+                }
+                _ => (value_of(&c.annotations, name), String::new()),
             };
             FieldView { name, label, value, choices: choices.iter().map(|c| c.to_string()).collect(), error }
         })
@@ -316,6 +279,9 @@ async fn build(
         first_seen: when(&c.first_seen),
         last_seen: when(&c.last_seen),
         notice,
+        last_reviewed: c.annotations.last_reviewed.clone().unwrap_or_default(),
+        next_review_due: review.next_review_due,
+        review_overdue: review.review_overdue,
         findings,
         attributes,
         may_write: viewer.principal.may_write,
@@ -356,87 +322,12 @@ pub async fn page(
     Path((tenant_id, key)): Path<(String, String)>,
     Query(q): Query<PageQuery>,
 ) -> Result<Response, ConsoleError> {
-    let notice = if q.saved.is_some() { "Saved.".to_string() } else { String::new() };
-    render(&build(&state, &viewer, &tenant_id, &key, None, notice).await?)
-}
-
-/// `POST /tenants/{id}/connectors/{key}`: save the register fields.
-pub async fn annotate(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path((tenant_id, key)): Path<(String, String)>,
-    Form(form): Form<AnnotateForm>,
-) -> Result<Response, ConsoleError> {
-    viewer.check_csrf(&form.csrf)?;
-    let tenant = viewer.principal.writable_tenant(state.store.as_ref(), &tenant_id).await?;
-    let update = match form.to_update() {
-        Ok(u) => u,
-        Err((field, why)) => {
-            let page = build(&state, &viewer, &tenant.id, &key, Some((&form, field, why)), String::new()).await?;
-            let mut response = render(&page)?;
-            *response.status_mut() = StatusCode::BAD_REQUEST;
-            return Ok(response);
-        }
+    let notice = match (&q.saved, &q.reviewed) {
+        (Some(_), _) => "Saved.".to_string(),
+        (None, Some(_)) => format!("Marked reviewed on {}.", timestamp::today()),
+        _ => String::new(),
     };
-    state
-        .store
-        .update_annotations(&tenant.id, &key, update, viewer.email(), &timestamp::now())
-        .await?
-        .ok_or(ConsoleError::NotFound)?;
-    tracing::info!(tenant = %tenant.id, key = %key, by = %viewer.email(), "annotations saved in the console");
-    Ok(Redirect::to(&format!("{}?saved=1", links::connector(&tenant.id, &key))).into_response())
-}
-
-/// An accepted risk as submitted.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct AcceptForm {
-    csrf: String,
-    finding_id: String,
-    rationale: String,
-    approver: String,
-    expires_on: String,
-}
-
-/// Longest an acceptance may run: it must come back to the client's review.
-pub const MAX_ACCEPT_DAYS: u32 = 366;
-
-/// `POST /tenants/{id}/connectors/{key}/accept`: accept a finding as a risk
-/// until a date; it reopens by itself the day after.
-pub async fn accept(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    Path((tenant_id, key)): Path<(String, String)>,
-    Form(f): Form<AcceptForm>,
-) -> Result<Response, ConsoleError> {
-    viewer.check_csrf(&f.csrf)?;
-    let tenant = viewer.principal.writable_tenant(state.store.as_ref(), &tenant_id).await?;
-    let today = timestamp::today();
-    let latest = crate::register::table::add_days(&today, MAX_ACCEPT_DAYS).unwrap_or_else(|| today.clone());
-    let date_ok = f.expires_on.len() == 10 && timestamp::is_date_or_time(&f.expires_on);
-    let refused = if f.rationale.trim().is_empty() || f.approver.trim().is_empty() {
-        Some("an accepted risk needs a rationale and the client's approver".to_string())
-    } else if !date_ok || f.expires_on < today || f.expires_on > latest {
-        Some(format!("the expiry must be a date (YYYY-MM-DD) from {today} to {latest}"))
-    } else {
-        None
-    };
-    if let Some(why) = refused {
-        let mut response = render(&build(&state, &viewer, &tenant.id, &key, None, why).await?)?;
-        *response.status_mut() = StatusCode::BAD_REQUEST;
-        return Ok(response);
-    }
-    let a = crate::store::console::Acceptance {
-        rationale: f.rationale.trim().to_string(),
-        approver: f.approver.trim().to_string(),
-        expires_on: f.expires_on.clone(),
-        accepted_by: viewer.email().to_string(),
-        accepted_at: timestamp::now(),
-    };
-    if !state.store.accept_risk(&tenant.id, &f.finding_id, a).await? {
-        return Err(ConsoleError::NotFound);
-    }
-    Ok(Redirect::to(&format!("{}?saved=1", links::connector(&tenant.id, &key))).into_response())
+    render(&build(&state, &viewer, &tenant_id, &key, Typed::Nothing, notice).await?)
 }
 
 /// `GET /tenants/{id}/batches/{digest}/envelope`: the signed batch as the
