@@ -98,13 +98,15 @@ fn report_writes_a_tenant_qbr_or_the_fleet_report_and_refuses_bad_input() {
     assert!(typo.contains("no tenant is in group \"contrakt\"") && typo.contains("contract"), "{typo}");
 
     // --tenant or --fleet, not both and not neither; --group only with --fleet.
-    let o = collector(&["report", "--out", "x.html", "--from", "2026-10-01", "--to", "2026-12-31"], d);
+    let refused = d.join("x.html");
+    let refused_out = refused.to_str().unwrap();
+    let o = collector(&["report", "--out", refused_out, "--from", "2026-10-01", "--to", "2026-12-31"], d);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--tenant"));
-    let o = collector(&["report", "--tenant", "contoso", "--fleet", "--out", "x.html", "--from", "2026-10-01", "--to", "2026-12-31"], d);
+    let o = collector(&["report", "--tenant", "contoso", "--fleet", "--out", refused_out, "--from", "2026-10-01", "--to", "2026-12-31"], d);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("cannot be used with"));
-    let o = collector(&["report", "--tenant", "contoso", "--group", "g", "--out", "x.html", "--from", "2026-10-01", "--to", "2026-12-31"], d);
+    let o = collector(&["report", "--tenant", "contoso", "--group", "g", "--out", refused_out, "--from", "2026-10-01", "--to", "2026-12-31"], d);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("cannot be used with '--group <GROUP>'"));
-    assert!(!d.join("x.html").exists(), "nothing written on a refusal");
+    assert!(!refused.exists(), "nothing written on a refusal");
 }
 
 /// A running `serve`; killed on drop.
