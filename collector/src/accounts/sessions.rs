@@ -69,7 +69,9 @@ pub async fn sign_in(
     address: &str,
 ) -> Result<(String, SignedIn), SignInError> {
     let email = email.trim().to_lowercase();
-    throttle.check(&email, address).map_err(SignInError::Throttled)?;
+    if let Some(wait) = throttle.check(store, &email, address).await? {
+        return Err(SignInError::Throttled(wait));
+    }
     let user = store.user_by_email(&email).await?;
     let stored = user.as_ref().map(|u| u.password_hash.clone()).unwrap_or_else(|| password::decoy().to_string());
     let given = password_given.to_string();
@@ -80,12 +82,12 @@ pub async fn sign_in(
     let user = match user {
         Some(u) if matches && u.disabled_at.is_none() => u,
         _ => {
-            throttle.failed(&email, address);
+            throttle.failed(store, &email, address).await?;
             return Err(SignInError::Refused);
         }
     };
     let role: Role = user.role.parse().map_err(StoreError::Backend)?;
-    throttle.succeeded(&email);
+    throttle.succeeded(store, &email).await?;
     let token = tokens::generate(SESSION_PREFIX);
     let token_hash = tokens::hash(&token);
     let csrf_token = tokens::generate("");

@@ -88,4 +88,13 @@ pub trait AccountStore: Send + Sync {
     async fn touch_session(&self, token_hash: &str, now: &str) -> Result<(), StoreError>;
     /// End a session.
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Failed sign-ins counted under `keys` whose count started at or after
+    /// `window_start`: `(key, failures, first failure)`.
+    async fn signin_failures(&self, keys: &[String], window_start: &str) -> Result<Vec<(String, u32, String)>, StoreError>;
+    /// Count one failure under each key, atomically: a count that started
+    /// before `window_start` starts again at `now`. Counts older than the
+    /// window are deleted, so made-up addresses cannot grow the table.
+    async fn add_signin_failure(&self, keys: &[String], now: &str, window_start: &str) -> Result<(), StoreError>;
+    /// Forget the failures under `key`.
+    async fn clear_signin_failures(&self, key: &str) -> Result<(), StoreError>;
 }

@@ -45,6 +45,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("sqlite/0004_sequence_gaps.sql"),
         postgres: include_str!("postgres/0004_sequence_gaps.sql"),
     },
+    Migration {
+        version: 5,
+        name: "sign-in throttle in the database, shared by replicas",
+        sqlite: include_str!("sqlite/0005_signin_failures.sql"),
+        postgres: include_str!("postgres/0005_signin_failures.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock key that serialises migrations

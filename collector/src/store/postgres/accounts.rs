@@ -140,6 +140,41 @@ impl AccountStore for PostgresStore {
         Ok(())
     }
 
+    async fn signin_failures(&self, keys: &[String], window_start: &str) -> Result<Vec<(String, u32, String)>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT key, failures, since FROM signin_failures WHERE key = ANY($1) AND since >= $2 ORDER BY key",
+                &[&keys, &window_start],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), u32::try_from(r.get::<_, i64>(1)).unwrap_or(u32::MAX), r.get(2))).collect())
+    }
+
+    async fn add_signin_failure(&self, keys: &[String], now: &str, window_start: &str) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("DELETE FROM signin_failures WHERE since < $1", &[&window_start]).await?;
+        for key in keys {
+            tx.execute(
+                "INSERT INTO signin_failures (key, failures, since) VALUES ($1, 1, $2)
+                 ON CONFLICT (key) DO UPDATE SET
+                     failures = CASE WHEN signin_failures.since < $3 THEN 1 ELSE signin_failures.failures + 1 END,
+                     since = CASE WHEN signin_failures.since < $3 THEN excluded.since ELSE signin_failures.since END",
+                &[key, &now, &window_start],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn clear_signin_failures(&self, key: &str) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client.execute("DELETE FROM signin_failures WHERE key = $1", &[&key]).await?;
+        Ok(())
+    }
+
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         let client = self.pool.get().await?;
         client.execute("DELETE FROM sessions WHERE token_hash = $1", &[&token_hash]).await?;

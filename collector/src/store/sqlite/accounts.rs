@@ -151,6 +151,49 @@ impl AccountStore for SqliteStore {
         .await
     }
 
+    async fn signin_failures(&self, keys: &[String], window_start: &str) -> Result<Vec<(String, u32, String)>, StoreError> {
+        let (keys, start) = (keys.to_vec(), window_start.to_string());
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT failures, since FROM signin_failures WHERE key = ?1 AND since >= ?2")?;
+            let mut out = Vec::new();
+            for key in keys {
+                let row: Option<(i64, String)> = stmt.query_row(params![key, start], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
+                out.extend(row.map(|(n, since)| (key, u32::try_from(n).unwrap_or(u32::MAX), since)));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn add_signin_failure(&self, keys: &[String], now: &str, window_start: &str) -> Result<(), StoreError> {
+        let (keys, now, start) = (keys.to_vec(), now.to_string(), window_start.to_string());
+        self.with(move |conn| {
+            let tx = write_tx(conn)?;
+            tx.execute("DELETE FROM signin_failures WHERE since < ?1", params![start])?;
+            for key in keys {
+                tx.execute(
+                    "INSERT INTO signin_failures (key, failures, since) VALUES (?1, 1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET
+                         failures = CASE WHEN signin_failures.since < ?3 THEN 1 ELSE signin_failures.failures + 1 END,
+                         since = CASE WHEN signin_failures.since < ?3 THEN excluded.since ELSE signin_failures.since END",
+                    params![key, now, start],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn clear_signin_failures(&self, key: &str) -> Result<(), StoreError> {
+        let key = key.to_string();
+        self.with(move |conn| {
+            conn.execute("DELETE FROM signin_failures WHERE key = ?1", params![key])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         let token_hash = token_hash.to_string();
         self.with(move |conn| {

@@ -5,7 +5,7 @@ use super::fixture::{self, ADMIN, CLIENT, FABRIKAM, FLOW, INBOUND, NEW_INBOUND, 
 use crate::both_backends;
 use crate::support::Backend;
 use plumbline_collector::accounts::sessions::{self, SessionPolicy, SignInError};
-use plumbline_collector::accounts::throttle::{Throttle, ACCOUNT_FAILURES};
+use plumbline_collector::accounts::throttle::{Throttle, ACCOUNT_FAILURES, ADDRESS_FAILURES, WINDOW};
 use plumbline_collector::accounts::{self, AccountError, Role};
 use plumbline_collector::store::console::{Acceptance, DecideOutcome, Decision};
 use plumbline_collector::store::{FindingFilter, StoreError};
@@ -64,6 +64,42 @@ async fn users_and_sessions(backend: Backend) {
     assert!(sessions::resume(s, &token, policy).await.unwrap().is_none());
     assert!(matches!(sessions::sign_in(s, &throttle, CLIENT, "another long passphrase", "10.0.0.1").await, Err(SignInError::Refused)));
     assert!(matches!(accounts::disable_user(s, "ghost@msp.example").await, Err(AccountError::UnknownUser(_))));
+}
+
+/// The sign-in throttle counts in the database: a second replica on the
+/// same database refuses the account the first one locked, and the lock
+/// ends when the window has passed.
+async fn the_throttle_is_shared_by_replicas_and_ends_with_its_window(backend: Backend) {
+    let t = backend.store().await;
+    fixture::load(&t).await;
+    let replica = plumbline_collector::store::open(&t.url).await.unwrap();
+    let throttle = Throttle::default();
+    for i in 0..ACCOUNT_FAILURES {
+        // Guesses spread over both replicas, as a load balancer would.
+        let s = if i % 2 == 0 { t.dyn_store() } else { replica.as_ref() };
+        let e = sessions::sign_in(s, &throttle, ADMIN, "wrong password!", "10.0.0.2").await.unwrap_err();
+        assert!(matches!(e, SignInError::Refused), "{e}");
+    }
+    for s in [t.dyn_store(), replica.as_ref()] {
+        let e = sessions::sign_in(s, &throttle, ADMIN, PASSWORD, "10.0.0.3").await.unwrap_err();
+        let SignInError::Throttled(wait) = e else { panic!("throttled on every replica: {e}") };
+        assert!(wait > std::time::Duration::from_secs(14 * 60), "{wait:?}");
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let later = now + WINDOW + std::time::Duration::from_secs(1);
+    assert!(throttle.check_at(replica.as_ref(), ADMIN, "10.0.0.3", later).await.unwrap().is_none(), "the window passed");
+    // A failure after the window starts a new count, and old rows go.
+    throttle.failed_at(replica.as_ref(), ADMIN, "10.0.0.3", later).await.unwrap();
+    assert!(throttle.check_at(t.dyn_store(), ADMIN, "10.0.0.3", later).await.unwrap().is_none(), "one failure, not six");
+    let start = plumbline_collector::timestamp::format(now - WINDOW);
+    let keys = ["address:10.0.0.2".to_string()];
+    assert!(t.store.signin_failures(&keys, &start).await.unwrap().is_empty(), "expired counts are deleted");
+    // Addresses are counted across accounts.
+    for i in 0..ADDRESS_FAILURES {
+        throttle.failed(t.dyn_store(), &format!("user{i}@x.example"), "10.0.0.9").await.unwrap();
+    }
+    assert!(throttle.check(replica.as_ref(), "new@x.example", "10.0.0.9").await.unwrap().is_some());
+    assert!(throttle.check(replica.as_ref(), "new@x.example", "10.0.0.8").await.unwrap().is_none());
 }
 
 async fn fleet_counts(backend: Backend) {
@@ -183,4 +219,4 @@ async fn accepted_risk(backend: Backend) {
     assert_eq!(nw.open_findings_by_severity.get("critical"), Some(&1));
 }
 
-both_backends!(users_and_sessions, fleet_counts, review_decisions, accepted_risk);
+both_backends!(users_and_sessions, the_throttle_is_shared_by_replicas_and_ends_with_its_window, fleet_counts, review_decisions, accepted_risk);
