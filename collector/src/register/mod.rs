@@ -14,7 +14,7 @@ pub mod view;
 
 use plumbline_protocol::read_api::{FieldChange, FindingRecord};
 use plumbline_protocol::register::ConnectorEntry;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub use apply::plan;
 
@@ -61,6 +61,59 @@ pub struct Current {
     pub connectors: HashMap<String, ConnectorState>,
     /// By finding id.
     pub findings: HashMap<String, FindingRecord>,
+    /// Who still sees what, from the batch's agent's point of view.
+    pub sightings: Sightings,
+}
+
+/// Who still sees what: the batch's own agent, and every other live agent
+/// of the tenant (not revoked, and delivered within
+/// [`SIGHTING_TRUST_DAYS`]).
+#[derive(Debug, Clone, Default)]
+pub struct Sightings {
+    /// Connector keys the batch's agent saw in its latest report of them.
+    pub mine: HashSet<String>,
+    /// Connector keys another live agent still sees.
+    pub others: HashSet<String>,
+    /// Finding ids the batch's agent still reports.
+    pub findings_mine: HashSet<String>,
+    /// Finding ids another live agent still reports.
+    pub findings_others: HashSet<String>,
+}
+
+/// An agent that has delivered nothing for this long no longer keeps a
+/// connector present or a finding open by itself: a decommissioned host
+/// nobody revoked must not hide a deleted connector for ever. A week spans
+/// a long weekend's outage with the default six-hour schedule many times.
+pub const SIGHTING_TRUST_DAYS: i64 = 7;
+
+/// What a sighting is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// A connector, by key.
+    Connector,
+    /// A finding, by id.
+    Finding,
+}
+
+impl Subject {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Connector => "connector",
+            Subject::Finding => "finding",
+        }
+    }
+}
+
+/// One agent's sighting to write (only when it starts or stops).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sighting {
+    /// Of what.
+    pub subject: Subject,
+    /// Key or finding id.
+    pub key: String,
+    /// Does this agent see it now?
+    pub present: bool,
 }
 
 /// What kind of change.
@@ -114,4 +167,8 @@ pub struct Plan {
     pub changes: Vec<NewChange>,
     /// Finding rows to insert or replace.
     pub findings: Vec<FindingRecord>,
+    /// The batch's agent's sightings that start or stop.
+    pub sightings: Vec<Sighting>,
+    /// When it happened: the history's time.
+    pub at: String,
 }

@@ -4,8 +4,54 @@
 
 use super::OPEN;
 use crate::store::console::Decision;
-use plumbline_protocol::read_api::FindingRecord;
-use plumbline_protocol::register::{finding_id, FindingEntry, Severity};
+use plumbline_protocol::read_api::{FieldChange, FindingRecord};
+use plumbline_protocol::register::{finding_id, split_key, ConnectorEntry, FindingEntry, Severity};
+
+/// Category of Exchange Online connectors.
+pub const EXCHANGE_CATEGORY: &str = "exchange-connector";
+/// Key prefix of inbound Exchange connectors.
+pub const INBOUND_PREFIX: &str = "exchange:inbound:";
+
+/// Why a connector is in the history, for its review wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occasion {
+    /// The first report of its plugin for the tenant: it was already there.
+    Baseline,
+    /// New since the plugin's last report.
+    New,
+    /// Back after it had disappeared.
+    Reappeared,
+    /// Some field differs from the last report.
+    Changed,
+}
+
+/// Why this history entry needs review, if it does, worded as what it is:
+/// an inbound Exchange connector accepts mail from outside as trusted, and
+/// an unexpected one is a classic sign of a compromised tenant. The first
+/// scan of a tenant is a baseline ("not yet reviewed"), not news.
+pub fn review_reason(entry: &ConnectorEntry, occasion: Occasion, fields: &[FieldChange]) -> Option<String> {
+    let local = split_key(&entry.key).map_or(entry.key.as_str(), |(_, local)| local);
+    if entry.category != EXCHANGE_CATEGORY || !local.starts_with(INBOUND_PREFIX) {
+        return None;
+    }
+    let created = entry.created.as_deref().map(|c| format!(" (created {})", &c[..c.len().min(10)])).unwrap_or_default();
+    Some(match occasion {
+        Occasion::Baseline => format!(
+            "not yet reviewed: this inbound Exchange connector was already there when Plumbline first scanned the \
+             tenant{created}; confirm the client set it up and still needs it"
+        ),
+        Occasion::New => "new since the last scan: an inbound Exchange connector appeared; mail from outside can \
+                          be accepted as trusted, so confirm the client set it up"
+            .to_string(),
+        Occasion::Reappeared => "reappeared: an inbound Exchange connector that had disappeared is back; confirm \
+                                 the client restored it"
+            .to_string(),
+        Occasion::Changed => {
+            let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+            format!("changed since the last scan ({}): confirm the client made this change", names.join(", "))
+        }
+    })
+}
 
 /// The decisions an engineer can make.
 pub const DECISIONS: &[&str] = &["expected", "suspicious"];

@@ -67,9 +67,38 @@ pub(super) fn sequence_gap(last_sequence: Option<u64>, sequence: u64) -> i64 {
     last_sequence.map_or(0, |last| sequence.saturating_sub(last).saturating_sub(1)) as i64
 }
 
-/// The plan for a batch against the state loaded in the transaction.
-pub(super) fn plan(current: &Current, batch: &super::VerifiedBatch) -> Plan {
-    crate::register::plan(current, &batch.batch, &batch.received_at)
+/// The plan for a batch against the state loaded in the transaction, its
+/// history stamped with [`history_time`].
+pub(super) fn plan(current: &Current, batch: &super::VerifiedBatch, enrolled_at: &str) -> Plan {
+    let at = history_time(&batch.batch.scan_finished_at, &batch.received_at, enrolled_at);
+    crate::register::plan(current, &batch.batch, &at)
+}
+
+/// When a batch's history happened: the end of its scan, so that a thousand
+/// scans queued through an outage keep their own times rather than the
+/// minute they were delivered. Bounded by when it was received (a clock
+/// ahead) and by when its agent enrolled (a clock behind, or a made-up
+/// date: nothing is signed before the key exists). Unreadable: received.
+pub(super) fn history_time(scan_finished_at: &str, received_at: &str, enrolled_at: &str) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let Ok(scanned) = time::OffsetDateTime::parse(scan_finished_at.trim(), &Rfc3339) else {
+        return received_at.to_string();
+    };
+    let scanned = crate::timestamp::format(scanned);
+    if scanned.as_str() >= received_at {
+        received_at.to_string()
+    } else if scanned.as_str() < enrolled_at {
+        enrolled_at.to_string()
+    } else {
+        scanned
+    }
+}
+
+/// Sightings of agents that delivered since this time still count.
+pub(super) fn trusted_since(received_at: &str) -> String {
+    let received = time::OffsetDateTime::parse(received_at, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    crate::timestamp::format(received - time::Duration::days(crate::register::SIGHTING_TRUST_DAYS))
 }
 
 /// The audit trail's `after` of an accepted risk.
@@ -81,4 +110,21 @@ pub(super) fn acceptance_json(finding_id: &str, a: &super::console::Acceptance) 
 /// The audit trail's `after` of a review decision.
 pub(super) fn decision_json(change_id: i64, d: &super::console::Decision) -> String {
     serde_json::json!({"change_id": change_id, "decision": d.decision, "note": d.note}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_time;
+
+    #[test]
+    fn history_keeps_the_scan_time_within_enrollment_and_receipt() {
+        let (enrolled, received) = ("2026-11-01T00:00:00.000000Z", "2026-11-20T12:00:00.000000Z");
+        // Queued through an outage: its own time.
+        assert_eq!(history_time("2026-11-18T06:00:05Z", received, enrolled), "2026-11-18T06:00:05.000000Z");
+        assert_eq!(history_time("2026-11-18T07:00:05+01:00", received, enrolled), "2026-11-18T06:00:05.000000Z");
+        // A clock ahead, a clock behind, and text that is no time.
+        assert_eq!(history_time("2027-01-01T00:00:00Z", received, enrolled), received);
+        assert_eq!(history_time("1970-01-01T00:00:00Z", received, enrolled), enrolled);
+        assert_eq!(history_time("yesterday", received, enrolled), received);
+    }
 }

@@ -181,7 +181,81 @@ async fn tenants_registers_are_apart(backend: Backend) {
     assert_eq!(t.store.findings("fabrikam", FindingFilter::All).await.unwrap().len(), 1);
 }
 
+/// Two hosts of one site with webhook-finder, and a second site scanning
+/// the same cloud tenant: scan after scan, nobody's batch erases another's
+/// connectors or resolves another's findings. A connector goes only when
+/// no live agent sees it.
+async fn agents_sharing_a_site_or_a_tenant_do_not_erase_each_other(backend: Backend) {
+    let t = backend.store().await;
+    let (a, b, c) = (t.agent("contoso", "hq").await, t.agent("contoso", "hq").await, t.agent("contoso", "branch").await);
+    let hook = |k: &str| connector(k, "incoming-webhook", "wf");
+    let relay = connector("exchange:outbound:relay", "exchange-connector", "exo");
+    let f_hook = |k: &str| finding("contoso", "wf.legacy", &format!("wf/{k}"), "wf");
+    let plugins = || vec![ok("wf"), ok("exo")];
+    for seq in 1..=3 {
+        let from_a = a.batch(seq, plugins(), vec![hook("a.ps1"), relay.clone()], vec![f_hook("a.ps1")]);
+        let from_b = b.batch(seq, plugins(), vec![hook("b.ps1")], vec![f_hook("b.ps1")]);
+        let from_c = c.batch(seq, vec![ok("exo")], vec![relay.clone()], vec![]);
+        for (agent, batch) in [(&a, from_a), (&b, from_b), (&c, from_c)] {
+            ingest(t.dyn_store(), &agent.sign(&batch)).await.unwrap();
+        }
+    }
+    let kinds: Vec<String> = t.store.changes("contoso", false, 100).await.unwrap().into_iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, ["created", "created", "created"], "no churn, scan after scan");
+    assert!(t.store.connectors("contoso").await.unwrap().iter().all(|c| c.present));
+    assert!(t.store.findings("contoso", FindingFilter::Resolved).await.unwrap().is_empty());
+
+    // The relay: gone from A's view, C still sees it; then from C's too.
+    ingest(t.dyn_store(), &a.sign(&a.batch(4, plugins(), vec![hook("a.ps1")], vec![f_hook("a.ps1")]))).await.unwrap();
+    assert!(t.store.connectors("contoso").await.unwrap().iter().all(|c| c.present), "C still sees the relay");
+    ingest(t.dyn_store(), &c.sign(&c.batch(4, vec![ok("exo")], vec![], vec![]))).await.unwrap();
+    let relay_now = t.store.connectors("contoso").await.unwrap().into_iter().find(|x| x.entry.key == relay.key).unwrap();
+    assert!(!relay_now.present, "no live agent sees it any more");
+    // B's script is deleted: its webhook goes and its finding resolves; A's stay.
+    ingest(t.dyn_store(), &b.sign(&b.batch(4, plugins(), vec![], vec![]))).await.unwrap();
+    let state = t.store.connectors("contoso").await.unwrap();
+    let present: Vec<&str> = state.iter().filter(|x| x.present).map(|x| x.entry.key.as_str()).collect();
+    assert_eq!(present, ["wf/a.ps1"]);
+    let resolved = t.store.findings("contoso", FindingFilter::Resolved).await.unwrap();
+    assert_eq!(resolved.iter().map(|f| f.entry.connector_key.as_str()).collect::<Vec<_>>(), ["wf/b.ps1"]);
+
+    // A revoked agent keeps nothing present: C is revoked, A saw the relay
+    // come back and go again.
+    ingest(t.dyn_store(), &a.sign(&a.batch(5, plugins(), vec![hook("a.ps1"), relay.clone()], vec![]))).await.unwrap();
+    ingest(t.dyn_store(), &c.sign(&c.batch(5, vec![ok("exo")], vec![relay.clone()], vec![]))).await.unwrap();
+    t.store.revoke_agent(&c.id(), &plumbline_collector::timestamp::now()).await.unwrap();
+    ingest(t.dyn_store(), &a.sign(&a.batch(6, plugins(), vec![hook("a.ps1")], vec![]))).await.unwrap();
+    let relay_now = t.store.connectors("contoso").await.unwrap().into_iter().find(|x| x.entry.key == relay.key).unwrap();
+    assert!(!relay_now.present, "a revoked agent's sighting does not count");
+}
+
+/// History takes the scan's time, not the delivery's: a scan queued
+/// through an outage keeps its own minute; a clock ahead is cut to receipt.
+async fn history_takes_the_scan_time(backend: Backend) {
+    let t = backend.store().await;
+    let agent = t.agent("contoso", "hq").await;
+    let scanned = plumbline_collector::timestamp::now();
+    let mut b1 = agent.batch(1, vec![ok("exo")], vec![connector("exchange:outbound:a", "exchange-connector", "exo")], vec![]);
+    b1.scan_finished_at = scanned.clone();
+    ingest(t.dyn_store(), &agent.sign(&b1)).await.unwrap();
+    let change = t.store.changes("contoso", false, 10).await.unwrap().remove(0);
+    assert_eq!(change.at, scanned);
+    let state = t.store.connectors("contoso").await.unwrap().remove(0);
+    assert_eq!((state.first_seen.as_str(), state.last_seen.as_str()), (scanned.as_str(), scanned.as_str()));
+    let delivered = t.store.agent(&agent.id()).await.unwrap().unwrap().last_seen_at.unwrap();
+    assert!(delivered > scanned, "the agent's last delivery is the receipt: {delivered} vs {scanned}");
+
+    let mut ahead = agent.batch(2, vec![ok("exo")], vec![], vec![]);
+    ahead.scan_finished_at = "2099-01-01T00:00:00Z".into();
+    ingest(t.dyn_store(), &agent.sign(&ahead)).await.unwrap();
+    let gone = t.store.changes("contoso", false, 10).await.unwrap().remove(0);
+    assert_eq!(gone.kind, "disappeared");
+    assert!(gone.at.as_str() < "2099" && gone.at > scanned, "cut to receipt: {}", gone.at);
+}
+
 crate::both_backends!(
+    agents_sharing_a_site_or_a_tenant_do_not_erase_each_other,
+    history_takes_the_scan_time,
     history_records_created_changed_and_disappeared,
     findings_open_resolve_and_reopen,
     annotations_survive_rescans,

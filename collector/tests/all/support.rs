@@ -130,8 +130,10 @@ impl TestAgent {
             tenant_id: self.tenant.clone(),
             site_id: self.site.clone(),
             sequence,
-            scan_started_at: "2025-11-25T10:00:00Z".into(),
-            scan_finished_at: "2025-11-25T10:00:05Z".into(),
+            // Scanned just now, as a live agent delivers (history takes
+            // the scan's time, bounded by enrollment and receipt).
+            scan_started_at: plumbline_collector::timestamp::now(),
+            scan_finished_at: plumbline_collector::timestamp::now(),
             plugins,
             connectors,
             findings,

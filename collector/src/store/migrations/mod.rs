@@ -51,6 +51,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("sqlite/0005_signin_failures.sql"),
         postgres: include_str!("postgres/0005_signin_failures.sql"),
     },
+    Migration {
+        version: 6,
+        name: "sightings: who saw what, so agents sharing a site or a tenant do not erase each other",
+        sqlite: include_str!("sqlite/0006_sightings.sql"),
+        postgres: include_str!("postgres/0006_sightings.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock key that serialises migrations
@@ -59,6 +65,35 @@ pub const PG_LOCK_KEY: i64 = 0x706c_756d_626c_696e;
 
 #[cfg(test)]
 mod tests {
+    /// Migration 6 credits what is present to every live agent of its site,
+    /// so the first batch after the upgrade erases nothing.
+    #[test]
+    fn sightings_are_backfilled_per_site_for_live_agents() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for m in &super::MIGRATIONS[..5] {
+            conn.execute_batch(m.sqlite).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO tenants VALUES ('t', 'T', 'x');
+             INSERT INTO agents (id, tenant_id, site_id, public_key, hostname, enrolled_at, revoked_at)
+                 VALUES ('a1', 't', 'hq', 'k', 'h', 'x', NULL), ('a2', 't', 'hq', 'k', 'h', 'x', NULL),
+                        ('gone', 't', 'hq', 'k', 'h', 'x', 'y'), ('b1', 't', 'branch', 'k', 'h', 'x', NULL);
+             INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen)
+                 VALUES ('t', 'wf/x', 'c', 'wf', 'hq', '{}', 1, 'x', 'x'), ('t', 'wf/old', 'c', 'wf', 'hq', '{}', 0, 'x', 'x');
+             INSERT INTO findings (tenant_id, id, check_id, connector_key, severity, plugin, site_id, status, entry,
+                                   first_seen, last_seen, reopened_count)
+                 VALUES ('t', 'f1', 'c', 'wf/x', 'high', 'wf', 'hq', 'open', '{}', 'x', 'x', 0),
+                        ('t', 'f2', 'c', 'wf/x', 'high', 'wf', 'hq', 'resolved', '{}', 'x', 'x', 0);",
+        )
+        .unwrap();
+        conn.execute_batch(super::MIGRATIONS[5].sqlite).unwrap();
+        let mut stmt = conn.prepare("SELECT subject, key, agent_id FROM sightings ORDER BY 1, 2, 3").unwrap();
+        let rows: Vec<(String, String, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
+        let want = [("connector", "wf/x", "a1"), ("connector", "wf/x", "a2"), ("finding", "f1", "a1"), ("finding", "f1", "a2")];
+        assert_eq!(rows, want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())));
+    }
+
     #[test]
     fn versions_increase() {
         let v: Vec<i64> = super::MIGRATIONS.iter().map(|m| m.version).collect();

@@ -7,12 +7,12 @@
 //! duplicate or replay that races its original sees the original committed.
 
 use super::migrations::{MIGRATIONS, PG_LOCK_KEY};
-use super::rows::{from_json, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, sequence_gap, to_json, token_refusal};
+use super::rows::{from_json, seq_from_db, token_refusal};
 use super::{
     AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
     StoreError, TenantRecord, VerifiedBatch,
 };
-use crate::register::{ConnectorState, Current};
+use crate::register::ConnectorState;
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate, ChangeRecord, FindingRecord};
@@ -22,6 +22,7 @@ use tokio_postgres::{NoTls, Row};
 mod accounts;
 mod annotations;
 mod console;
+mod ingest;
 mod tokens;
 
 /// Connections per collector process.
@@ -147,119 +148,6 @@ async fn exists(
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<bool, StoreError> {
     Ok(c.query_one(&format!("SELECT EXISTS ({sql})"), params).await?.get(0))
-}
-
-/// Write a plan with one statement per table: each column travels as an
-/// array and `UNNEST` turns them back into rows, so a batch costs a handful
-/// of round trips however many connectors and findings it holds.
-async fn write_plan(
-    tx: &deadpool_postgres::Transaction<'_>,
-    tenant_id: &str,
-    digest: &str,
-    agent_id: &str,
-    site_id: &str,
-    now: &str,
-    plan: &crate::register::Plan,
-) -> Result<(), StoreError> {
-    if !plan.connectors.is_empty() {
-        let c = &plan.connectors;
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen,
-                                         disappeared_at, co_owner_count)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[],
-                                          $8::text[], $9::text[], $10::text[], $11::bigint[])
-                 ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
-                     site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
-                     first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at,
-                     co_owner_count = excluded.co_owner_count",
-            )
-            .await?;
-        tx.execute(
-            &stmt,
-            &[
-                &tenant_id,
-                &c.iter().map(|c| c.entry.key.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.entry.category.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.entry.plugin.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.site_id.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| to_json(&c.entry)).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.present).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.first_seen.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.last_seen.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.disappeared_at.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.entry.co_owners.len() as i64).collect::<Vec<_>>(),
-            ],
-        )
-        .await?;
-    }
-    if !plan.changes.is_empty() {
-        let c = &plan.changes;
-        // WITH ORDINALITY: ids follow the plan's order.
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO changes (tenant_id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review,
-                                      review_reason, fields, entry)
-                 SELECT $1, u.key, u.kind, $2, $3, $4, $5, u.review, u.reason, u.fields, u.entry
-                 FROM UNNEST($6::text[], $7::text[], $8::bool[], $9::text[], $10::text[], $11::text[])
-                      WITH ORDINALITY AS u (key, kind, review, reason, fields, entry, n)
-                 ORDER BY u.n",
-            )
-            .await?;
-        tx.execute(
-            &stmt,
-            &[
-                &tenant_id,
-                &now,
-                &digest,
-                &agent_id,
-                &site_id,
-                &c.iter().map(|c| c.connector_key.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.needs_review).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.review_reason.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|c| to_json(&c.fields)).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.entry.as_ref().map(to_json)).collect::<Vec<_>>(),
-            ],
-        )
-        .await?;
-    }
-    if !plan.findings.is_empty() {
-        let f = &plan.findings;
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO findings (tenant_id, id, check_id, connector_key, severity, plugin, site_id, status, entry,
-                                       first_seen, last_seen, resolved_at, reopened_count)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                                          $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
-                 ON CONFLICT (tenant_id, id) DO UPDATE SET check_id = excluded.check_id,
-                     connector_key = excluded.connector_key, severity = excluded.severity, plugin = excluded.plugin,
-                     site_id = excluded.site_id, status = excluded.status, entry = excluded.entry,
-                     first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-                     resolved_at = excluded.resolved_at, reopened_count = excluded.reopened_count",
-            )
-            .await?;
-        tx.execute(
-            &stmt,
-            &[
-                &tenant_id,
-                &f.iter().map(|f| f.entry.id.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.entry.check_id.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.entry.connector_key.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.entry.severity.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.entry.plugin.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.site_id.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.status.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| to_json(&f.entry)).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.first_seen.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.last_seen.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.resolved_at.as_deref()).collect::<Vec<_>>(),
-                &f.iter().map(|f| i64::from(f.reopened_count)).collect::<Vec<_>>(),
-            ],
-        )
-        .await?;
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -431,79 +319,7 @@ impl Store for PostgresStore {
     }
 
     async fn ingest(&self, vb: VerifiedBatch) -> Result<IngestOutcome, StoreError> {
-        let b = &vb.batch;
-        let now = &vb.received_at;
-        let sequence = seq_to_db(b.sequence)?;
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-
-        let lock_tenant = tx.prepare_cached("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE").await?;
-        if tx.query_opt(&lock_tenant, &[&b.tenant_id]).await?.is_none() {
-            return Err(StoreError::UnknownTenant(b.tenant_id.clone()));
-        }
-        let lock_agent = tx
-            .prepare_cached("SELECT revoked_at IS NOT NULL, last_sequence FROM agents WHERE id = $1 FOR NO KEY UPDATE")
-            .await?;
-        let agent = tx
-            .query_opt(&lock_agent, &[&b.agent_id])
-            .await?
-            .ok_or_else(|| StoreError::UnknownAgent(b.agent_id.clone()))?;
-        refuse_revoked(&b.agent_id, agent.get(0))?;
-        let is_stored = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM batches WHERE digest = $1)").await?;
-        if tx.query_one(&is_stored, &[&vb.digest]).await?.get::<_, bool>(0) {
-            return Ok(IngestOutcome::Duplicate);
-        }
-        refuse_replayed(seq_from_db(agent.get(1)), b.sequence)?;
-        let gap = sequence_gap(seq_from_db(agent.get(1)), b.sequence);
-
-        let current = Current {
-            connectors: load_connectors(&tx, &b.tenant_id)
-                .await?
-                .into_iter()
-                .map(|c| (c.entry.key.clone(), c))
-                .collect(),
-            findings: load_findings(&tx, &b.tenant_id, FindingFilter::All)
-                .await?
-                .into_iter()
-                .map(|f| (f.entry.id.clone(), f))
-                .collect(),
-        };
-        let plan = plan(&current, &vb);
-
-        let insert_batch = tx
-            .prepare_cached(
-                "INSERT INTO batches (digest, tenant_id, site_id, agent_id, sequence, scan_started_at, scan_finished_at,
-                                      received_at, connector_count, finding_count, envelope)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .await?;
-        let (nc, nf) = (b.connectors.len() as i64, b.findings.len() as i64);
-        tx.execute(
-            &insert_batch,
-            &[
-                &vb.digest,
-                &b.tenant_id,
-                &b.site_id,
-                &b.agent_id,
-                &sequence,
-                &b.scan_started_at,
-                &b.scan_finished_at,
-                now,
-                &nc,
-                &nf,
-                &vb.envelope,
-            ],
-        )
-        .await?;
-        write_plan(&tx, &b.tenant_id, &vb.digest, &b.agent_id, &b.site_id, now, &plan).await?;
-        let advance =
-            tx.prepare_cached(
-                "UPDATE agents SET last_sequence = $2, last_seen_at = $3, missing_batches = missing_batches + $4 WHERE id = $1",
-            )
-            .await?;
-        tx.execute(&advance, &[&b.agent_id, &sequence, now, &gap]).await?;
-        tx.commit().await?;
-        Ok(IngestOutcome::Stored)
+        ingest::ingest(self, vb).await
     }
 
     async fn envelope(&self, tenant_id: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {

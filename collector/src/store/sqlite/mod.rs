@@ -3,12 +3,12 @@
 //! `BEGIN IMMEDIATE`, so even two processes on one file serialise cleanly.
 
 use super::migrations::MIGRATIONS;
-use super::rows::{from_json, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, sequence_gap, to_json, token_refusal};
+use super::rows::{from_json, seq_from_db, token_refusal};
 use super::{
     AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
     StoreError, TenantRecord, VerifiedBatch,
 };
-use crate::register::{ConnectorState, Current};
+use crate::register::ConnectorState;
 use async_trait::async_trait;
 use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate, ChangeRecord, FindingRecord};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
@@ -19,6 +19,7 @@ use std::time::Duration;
 mod accounts;
 mod annotations;
 mod console;
+mod ingest;
 mod tokens;
 
 /// How long a writer waits for another process's lock.
@@ -160,137 +161,6 @@ fn load_findings(conn: &Connection, tenant_id: &str, filter: FindingFilter) -> R
         });
     }
     Ok(out)
-}
-
-fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<IngestOutcome, StoreError> {
-    let tx = write_tx(conn)?;
-    let b = &vb.batch;
-    let agent = tx
-        .query_row(
-            "SELECT revoked_at IS NOT NULL, last_sequence FROM agents WHERE id = ?1",
-            params![b.agent_id],
-            |row| Ok((row.get::<_, bool>(0)?, row.get::<_, Option<i64>>(1)?)),
-        )
-        .optional()?
-        .ok_or_else(|| StoreError::UnknownAgent(b.agent_id.clone()))?;
-    let (revoked, last) = agent;
-    refuse_revoked(&b.agent_id, revoked)?;
-    let stored: bool =
-        tx.query_row("SELECT EXISTS (SELECT 1 FROM batches WHERE digest = ?1)", params![vb.digest], |row| row.get(0))?;
-    if stored {
-        return Ok(IngestOutcome::Duplicate);
-    }
-    refuse_replayed(seq_from_db(last), b.sequence)?;
-    let gap = sequence_gap(seq_from_db(last), b.sequence);
-    let sequence = seq_to_db(b.sequence)?;
-
-    let current = Current {
-        connectors: load_connectors(&tx, &b.tenant_id)?.into_iter().map(|c| (c.entry.key.clone(), c)).collect(),
-        findings: load_findings(&tx, &b.tenant_id, FindingFilter::All)?
-            .into_iter()
-            .map(|f| (f.entry.id.clone(), f))
-            .collect(),
-    };
-    let plan = plan(&current, vb);
-    let now = &vb.received_at;
-
-    tx.prepare_cached(
-        "INSERT INTO batches (digest, tenant_id, site_id, agent_id, sequence, scan_started_at, scan_finished_at,
-                              received_at, connector_count, finding_count, envelope)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
-        vb.digest,
-        b.tenant_id,
-        b.site_id,
-        b.agent_id,
-        sequence,
-        b.scan_started_at,
-        b.scan_finished_at,
-        now,
-        b.connectors.len() as i64,
-        b.findings.len() as i64,
-        vb.envelope
-    ])?;
-    {
-        let mut upsert = tx.prepare_cached(
-            "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen,
-                                     disappeared_at, co_owner_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
-                 site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
-                 first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at,
-                 co_owner_count = excluded.co_owner_count",
-        )?;
-        for c in &plan.connectors {
-            upsert.execute(params![
-                b.tenant_id,
-                c.entry.key,
-                c.entry.category,
-                c.entry.plugin,
-                c.site_id,
-                to_json(&c.entry),
-                c.present,
-                c.first_seen,
-                c.last_seen,
-                c.disappeared_at,
-                c.entry.co_owners.len() as i64
-            ])?;
-        }
-        let mut change = tx.prepare_cached(
-            "INSERT INTO changes (tenant_id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review,
-                                  review_reason, fields, entry)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?;
-        for c in &plan.changes {
-            change.execute(params![
-                b.tenant_id,
-                c.connector_key,
-                c.kind.as_str(),
-                now,
-                vb.digest,
-                b.agent_id,
-                b.site_id,
-                c.needs_review,
-                c.review_reason,
-                to_json(&c.fields),
-                c.entry.as_ref().map(to_json)
-            ])?;
-        }
-        let mut finding = tx.prepare_cached(
-            "INSERT INTO findings (tenant_id, id, check_id, connector_key, severity, plugin, site_id, status, entry,
-                                   first_seen, last_seen, resolved_at, reopened_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET check_id = excluded.check_id,
-                 connector_key = excluded.connector_key, severity = excluded.severity, plugin = excluded.plugin,
-                 site_id = excluded.site_id, status = excluded.status, entry = excluded.entry,
-                 first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-                 resolved_at = excluded.resolved_at, reopened_count = excluded.reopened_count",
-        )?;
-        for f in &plan.findings {
-            finding.execute(params![
-                b.tenant_id,
-                f.entry.id,
-                f.entry.check_id,
-                f.entry.connector_key,
-                f.entry.severity.as_str(),
-                f.entry.plugin,
-                f.site_id,
-                f.status,
-                to_json(&f.entry),
-                f.first_seen,
-                f.last_seen,
-                f.resolved_at,
-                i64::from(f.reopened_count)
-            ])?;
-        }
-    }
-    tx.execute(
-        "UPDATE agents SET last_sequence = ?2, last_seen_at = ?3, missing_batches = missing_batches + ?4 WHERE id = ?1",
-        params![b.agent_id, sequence, now, gap],
-    )?;
-    tx.commit()?;
-    Ok(IngestOutcome::Stored)
 }
 
 #[async_trait]
@@ -491,7 +361,7 @@ impl Store for SqliteStore {
     }
 
     async fn ingest(&self, batch: VerifiedBatch) -> Result<IngestOutcome, StoreError> {
-        self.with(move |conn| ingest_tx(conn, &batch)).await
+        self.with(move |conn| ingest::ingest_tx(conn, &batch)).await
     }
 
     async fn envelope(&self, tenant_id: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
