@@ -122,8 +122,17 @@ impl From<StoreError> for IngestError {
     }
 }
 
-/// Verify, parse and store one envelope as received.
+/// Verify, parse and store one envelope as received, with no alert rules.
 pub async fn ingest(store: &dyn Store, body: &[u8]) -> Result<IngestResponse, IngestError> {
+    ingest_alerting(store, body, &crate::alerts::RuleSet::default()).await
+}
+
+/// The same, queueing what `alerts` fire in the ingest's own transaction.
+pub async fn ingest_alerting(
+    store: &dyn Store,
+    body: &[u8],
+    alerts: &crate::alerts::RuleSet,
+) -> Result<IngestResponse, IngestError> {
     if body.len() > MAX_ENVELOPE_BYTES {
         return Err(IngestError::TooLarge);
     }
@@ -184,7 +193,13 @@ pub async fn ingest(store: &dyn Store, body: &[u8]) -> Result<IngestResponse, In
     let digest = payload_digest(&payload);
     let sequence = batch.sequence;
     let outcome = store
-        .ingest(VerifiedBatch { digest: digest.clone(), envelope: body.to_vec(), batch, received_at: timestamp::now() })
+        .ingest(VerifiedBatch {
+            digest: digest.clone(),
+            envelope: body.to_vec(),
+            batch,
+            received_at: timestamp::now(),
+            alerts: alerts.clone(),
+        })
         .await?;
     let status = match outcome {
         IngestOutcome::Stored => "stored",

@@ -18,7 +18,9 @@
 pub mod access;
 pub mod accounts;
 pub mod admin;
+pub mod alerts;
 pub mod api;
+pub mod config;
 pub mod data_dir;
 pub mod console;
 pub mod ingest;

@@ -3,7 +3,8 @@
 //! by this crate's build script; and a real PostgreSQL server for the
 //! collector's tests ([`postgres`]); and a stand-in collector for the
 //! agent's delivery tests ([`stub_collector`]); and a real headless
-//! Chromium for the console's tests ([`browser`]).
+//! Chromium for the console's tests ([`browser`]); and a stand-in for the
+//! Teams Workflows and PSA endpoints alerts go to ([`workflows`]).
 
 pub mod browser;
 pub mod fixture;
@@ -11,3 +12,4 @@ pub mod plugins;
 pub mod postfix;
 pub mod postgres;
 pub mod stub_collector;
+pub mod workflows;

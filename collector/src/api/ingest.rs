@@ -22,7 +22,7 @@ pub async fn ingest(
         tracing::warn!("ingest refused: body: {}", r.body_text());
         ApiError::from_body(r, "too_large")
     })?;
-    match crate::ingest::ingest(state.store.as_ref(), &body).await {
+    match crate::ingest::ingest_alerting(state.store.as_ref(), &body, &state.alerts).await {
         Ok(response) => {
             tracing::info!(digest = %response.digest, sequence = response.sequence, status = %response.status, "batch");
             Ok(Json(response))

@@ -42,6 +42,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// Uploads in flight.
     pub admission: Arc<admission::Admission>,
+    /// Alert rules, applied at ingest.
+    pub alerts: crate::alerts::RuleSet,
 }
 
 impl AppState {
@@ -52,7 +54,14 @@ impl AppState {
             console: Arc::new(ConsoleConfig::default()),
             throttle: Arc::new(Throttle::default()),
             admission: Arc::default(),
+            alerts: crate::alerts::RuleSet::default(),
         }
+    }
+
+    /// The same, with these alert rules.
+    pub fn with_alerts(mut self, alerts: crate::alerts::RuleSet) -> AppState {
+        self.alerts = alerts;
+        self
     }
 
     /// The same, with this console configuration.

@@ -6,6 +6,10 @@ use clap::Args;
 use plumbline_collector::accounts::sessions::SessionPolicy;
 use plumbline_collector::console::{ConsoleConfig, DEFAULT_SILENT_AFTER_HOURS};
 use plumbline_collector::{api, serve, tls};
+use plumbline_collector::alerts::config::ProcessEnvironment;
+use plumbline_collector::alerts::dispatch::Dispatcher;
+use plumbline_collector::alerts::RuleSet;
+use plumbline_collector::config::ConfigFile;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -35,11 +39,42 @@ pub struct ServeArgs {
     /// Hours without a delivery before the fleet page flags an agent silent.
     #[arg(long, default_value_t = DEFAULT_SILENT_AFTER_HOURS)]
     silent_after_hours: i64,
+    /// The config file: alert rules and destinations, the console's address.
+    #[arg(long, env = "PLUMBLINE_COLLECTOR_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+/// The config file's alert rules, checked against the store, and the
+/// dispatcher that sends them (none without rules).
+async fn alerts(
+    config: Option<&std::path::Path>,
+    store: &std::sync::Arc<dyn plumbline_collector::store::Store>,
+) -> Result<(RuleSet, Option<Dispatcher>)> {
+    let Some(path) = config else { return Ok((RuleSet::default(), None)) };
+    let file = ConfigFile::load(path)?;
+    let tenants: std::collections::HashSet<String> =
+        store.tenants().await.context("reading the tenants")?.into_iter().map(|t| t.id).collect();
+    let rules = plumbline_collector::alerts::config::resolve(&file.alerts, &ProcessEnvironment, &|t| tenants.contains(t))
+        .with_context(|| format!("in {}", path.display()))?;
+    if rules.is_empty() {
+        return Ok((rules, None));
+    }
+    let ca = match &file.alerts.ca_file {
+        Some(p) => Some(std::fs::read(p).with_context(|| format!("reading [alerts] ca_file {}", p.display()))?),
+        None => None,
+    };
+    let dispatcher = Dispatcher::new(store.clone(), rules.clone(), ca.as_deref(), file.console_url.clone())?;
+    for d in &rules.destinations {
+        eprintln!("alerts: destination {} ({:?}) {}", d.name, d.kind, d.fingerprint());
+    }
+    eprintln!("alerts: {} rule(s) from {}", rules.rules.len(), path.display());
+    Ok((rules, Some(dispatcher)))
 }
 
 /// `serve`.
 pub async fn exec(args: ServeArgs) -> Result<()> {
     let store = args.db.open().await?;
+    let (rules, dispatcher) = alerts(args.config.as_deref(), &store).await?;
     let tls = if args.insecure_http {
         if !args.listen.ip().is_loopback() {
             tracing::warn!("serving plain HTTP on {}: put a TLS-terminating proxy in front", args.listen);
@@ -91,8 +126,15 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
     // Before "listening": whoever waits for that line may stop us at once.
     let shutdown = serve::shutdown_signal();
     eprintln!("plumbline-collector listening on {scheme}://{addr} ({} database); console at {scheme}://{addr}/", store.backend());
-    let state = api::AppState::new(store).with_console(console);
+    let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
+    let dispatching = dispatcher.map(|d| tokio::spawn(d.run(async move { let _ = alerts_stopped.await; })));
+    let state = api::AppState::new(store).with_console(console).with_alerts(rules);
     server.run(api::app(state), shutdown).await.context("serving")?;
+    let _ = stop_alerts.send(());
+    if let Some(task) = dispatching {
+        // A send in flight finishes or is retried after the next start.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+    }
     eprintln!("plumbline-collector stopped");
     Ok(())
 }

@@ -156,6 +156,9 @@ pub struct NewChange {
     pub fields: Vec<FieldChange>,
     /// The entry after (before, for a disappearance).
     pub entry: Option<ConnectorEntry>,
+    /// Part of the first report of its plugin for the tenant: it was
+    /// already there, so it is not news (no alert; "not yet reviewed").
+    pub baseline: bool,
 }
 
 /// What applying a batch writes, in one transaction.

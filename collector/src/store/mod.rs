@@ -9,6 +9,7 @@
 //! `schema_migrations` table. Storage never knows HTTP.
 
 pub mod accounts;
+pub mod alerts;
 pub mod console;
 pub mod fleet;
 pub mod migrations;
@@ -18,6 +19,7 @@ pub mod sqlite;
 pub mod tokens;
 
 pub use accounts::AccountStore;
+pub use alerts::AlertStore;
 pub use console::ConsoleStore;
 pub use tokens::{EnrollTokenRecord, TokenStore};
 
@@ -216,6 +218,8 @@ pub struct VerifiedBatch {
     pub batch: ScanBatch,
     /// Now.
     pub received_at: String,
+    /// The alert rules: what they fire is queued in the same transaction.
+    pub alerts: crate::alerts::RuleSet,
 }
 
 /// What storing a batch did.
@@ -252,10 +256,10 @@ pub struct Counts {
 }
 
 /// Where the collector keeps everything: the register and delivery here,
-/// accounts ([`AccountStore`]) and the console's reads ([`ConsoleStore`])
-/// beside it.
+/// accounts ([`AccountStore`]), the console's reads ([`ConsoleStore`]) and
+/// the alert outbox ([`AlertStore`]) beside it.
 #[async_trait]
-pub trait Store: AccountStore + ConsoleStore + TokenStore + Send + Sync {
+pub trait Store: AccountStore + AlertStore + ConsoleStore + TokenStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Apply the migrations not applied yet; how many were.

@@ -75,6 +75,27 @@ fn admin_commands_work_on_the_default_database() {
 }
 
 #[test]
+fn serve_refuses_a_bad_alert_config_before_it_listens() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    stdout(&collector(&["tenant", "add", "contoso"], d));
+    let config = d.join("collector.toml");
+    let serve = |text: &str| {
+        std::fs::write(&config, text).unwrap();
+        failure(&collector(&["serve", "--insecure-http", "--listen", "127.0.0.1:0", "--config", config.to_str().unwrap()], d))
+    };
+    let typo = serve("[alerts]\nrulez = []\n");
+    assert!(typo.contains("collector.toml") && typo.contains("line 2") && typo.contains("rulez"), "{typo}");
+    let unset = serve("[alerts.destinations.noc]\nkind = \"teams\"\nurl_env = \"PLUMBLINE_TEST_UNSET_URL\"\n");
+    assert!(unset.contains("PLUMBLINE_TEST_UNSET_URL (its URL) is not set"), "{unset}");
+    let tenant = serve(
+        "[alerts.destinations.noc]\nkind = \"teams\"\nurl = \"https://prod-01.westeurope.logic.azure.com/workflows/x\"\n\
+         [[alerts.rules]]\nname = \"r\"\nwhen = \"exchange-connector-changed\"\ntenant = \"nosuch\"\nsend_to = [\"noc\"]\n",
+    );
+    assert!(tenant.contains("no tenant \"nosuch\"") && tenant.contains("tenant list"), "{tenant}");
+}
+
+#[test]
 fn report_writes_a_tenant_qbr_or_the_fleet_report_and_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -142,6 +142,7 @@ async fn a_revocation_racing_verification_still_refuses(backend: Backend) {
             envelope: agent.sign(&batch),
             batch,
             received_at: plumbline_collector::timestamp::now(),
+            alerts: Default::default(),
         })
         .await
         .unwrap_err();

@@ -108,6 +108,7 @@ fn connectors(current: &Current, batch: &ScanBatch, at: &str, ok_plugins: &HashS
             review_reason: None,
             fields: vec![],
             entry: Some(old.entry.clone()),
+            baseline: false,
         });
         plan.connectors.push(ConnectorState { present: false, disappeared_at: Some(at.to_string()), ..old.clone() });
     }
@@ -127,6 +128,7 @@ fn new_change(
         review_reason: review,
         fields,
         entry: Some(entry.clone()),
+        baseline: occasion == Occasion::Baseline,
     }
 }
 

@@ -57,6 +57,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("sqlite/0006_sightings.sql"),
         postgres: include_str!("postgres/0006_sightings.sql"),
     },
+    Migration {
+        version: 7,
+        name: "alert outbox, written with the ingest that causes each alert",
+        sqlite: include_str!("sqlite/0007_alert_outbox.sql"),
+        postgres: include_str!("postgres/0007_alert_outbox.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock key that serialises migrations

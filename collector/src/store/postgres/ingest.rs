@@ -108,6 +108,16 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
     )
     .await?;
     write_plan(&tx, &b.tenant_id, &vb.digest, &b.agent_id, &b.site_id, &plan).await?;
+    if !vb.alerts.is_empty() {
+        let groups: Vec<String> = if vb.alerts.needs_groups() {
+            let rows = tx.query("SELECT group_name FROM tenant_groups WHERE tenant_id = $1", &[&b.tenant_id]).await?;
+            rows.iter().map(|r| r.get(0)).collect()
+        } else {
+            Vec::new()
+        };
+        let alerts = crate::alerts::evaluate::alerts(&vb.alerts, &b.tenant_id, &groups, &current, &plan);
+        super::alerts::queue(&tx, &alerts, now, &vb.alerts.due_at(now)).await?;
+    }
     let advance =
         tx.prepare_cached(
             "UPDATE agents SET last_sequence = $2, last_seen_at = $3, missing_batches = missing_batches + $4 WHERE id = $1",

@@ -20,6 +20,7 @@ use std::time::Duration;
 use tokio_postgres::{NoTls, Row};
 
 mod accounts;
+mod alerts;
 mod annotations;
 mod console;
 mod ingest;

@@ -8,6 +8,12 @@ use crate::store::rows::{plan, refuse_replayed, refuse_revoked, seq_from_db, seq
 use crate::store::{FindingFilter, IngestOutcome, StoreError, VerifiedBatch};
 use rusqlite::{params, Connection, OptionalExtension};
 
+fn tenant_groups(conn: &Connection, tenant_id: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT group_name FROM tenant_groups WHERE tenant_id = ?1")?;
+    let rows = stmt.query_map(params![tenant_id], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// What the batch's agent still sees, and what any other live agent of the
 /// tenant (not revoked, delivered since `trusted_since`) still sees.
 fn load_sightings(conn: &Connection, tenant_id: &str, agent_id: &str, trusted_since: &str) -> Result<Sightings, StoreError> {
@@ -159,6 +165,11 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
         for x in &plan.sightings {
             sighting.execute(params![b.tenant_id, x.subject.as_str(), x.key, b.agent_id, x.present])?;
         }
+    }
+    if !vb.alerts.is_empty() {
+        let groups = if vb.alerts.needs_groups() { tenant_groups(&tx, &b.tenant_id)? } else { Vec::new() };
+        let alerts = crate::alerts::evaluate::alerts(&vb.alerts, &b.tenant_id, &groups, &current, &plan);
+        super::alerts::queue(&tx, &alerts, now, &vb.alerts.due_at(now))?;
     }
     tx.execute(
         "UPDATE agents SET last_sequence = ?2, last_seen_at = ?3, missing_batches = missing_batches + ?4 WHERE id = ?1",

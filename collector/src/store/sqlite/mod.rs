@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod accounts;
+mod alerts;
 mod annotations;
 mod console;
 mod ingest;

@@ -1,0 +1,254 @@
+//! The `[alerts]` part of the collector's config file: destinations (whose
+//! URLs and secrets are secrets, so they may come from the environment and
+//! are only ever shown as a fingerprint) and the rules that send to them.
+
+use super::{Destination, DestinationKind, Rule, RuleSet, Scope, Trigger};
+use plumbline_protocol::register::Severity;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The most rules a config may hold: each ingest checks every rule.
+pub const MAX_RULES: usize = 200;
+
+/// `[alerts]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsFile {
+    /// PEM certificates to trust for destinations besides the public roots
+    /// (a private PSA's CA, or a test's).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// By name.
+    #[serde(default)]
+    pub destinations: BTreeMap<String, DestinationFile>,
+    /// In order.
+    #[serde(default)]
+    pub rules: Vec<RuleFile>,
+}
+
+/// One destination as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DestinationFile {
+    /// `teams` (a Workflows webhook) or `webhook` (signed JSON).
+    pub kind: String,
+    /// The URL; better `url_env`, since it is a secret.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The environment variable that holds the URL.
+    #[serde(default)]
+    pub url_env: Option<String>,
+    /// `webhook` only: the environment variable that holds the HMAC secret.
+    #[serde(default)]
+    pub secret_env: Option<String>,
+}
+
+/// One rule as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// Shown on every alert it sends.
+    pub name: String,
+    /// What fires it.
+    pub when: String,
+    /// `finding-opened` and `finding-reopened`: the least severity.
+    #[serde(default)]
+    pub min_severity: Option<String>,
+    /// `risk-expiring`: days ahead.
+    #[serde(default)]
+    pub within_days: Option<u32>,
+    /// `agent-silent`: hours without a delivery.
+    #[serde(default)]
+    pub silent_hours: Option<u32>,
+    /// One tenant, by id.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// One tenant group.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Destination names.
+    pub send_to: Vec<String>,
+}
+
+/// Why the alert config was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("[alerts] {0}")]
+pub struct AlertConfigError(pub String);
+
+fn bad<T>(message: String) -> Result<T, AlertConfigError> {
+    Err(AlertConfigError(message))
+}
+
+/// What the environment holds, so tests need not set process variables.
+pub trait Environment {
+    /// The variable's value, if set and not empty.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+const TRIGGERS: &str = "finding-opened, finding-reopened, exchange-connector-changed, risk-expiring, agent-silent";
+
+/// Check the rules and resolve the secrets; tenants are checked against the
+/// store by the caller (`known_tenant`).
+pub fn resolve(
+    file: &AlertsFile,
+    env: &dyn Environment,
+    known_tenant: &dyn Fn(&str) -> bool,
+) -> Result<RuleSet, AlertConfigError> {
+    let mut destinations = BTreeMap::new();
+    for (name, d) in &file.destinations {
+        let kind = match d.kind.as_str() {
+            "teams" => DestinationKind::Teams,
+            "webhook" => DestinationKind::Webhook,
+            other => return bad(format!("destination {name:?}: kind {other:?} is not known; use \"teams\" or \"webhook\"")),
+        };
+        let url = match (&d.url, &d.url_env) {
+            (Some(u), None) => u.clone(),
+            (None, Some(var)) => match env.get(var) {
+                Some(u) => u,
+                None => return bad(format!("destination {name:?}: the environment variable {var} (its URL) is not set")),
+            },
+            _ => return bad(format!("destination {name:?}: give its URL as url_env = \"VARIABLE\" (or url = \"https://...\")")),
+        };
+        if !url.starts_with("https://") {
+            return bad(format!("destination {name:?}: the URL must start with https:// (it is a secret; only TLS carries it)"));
+        }
+        let secret = match (kind, &d.secret_env) {
+            (DestinationKind::Webhook, Some(var)) => match env.get(var) {
+                Some(s) if s.len() >= 16 => Some(s),
+                Some(_) => return bad(format!("destination {name:?}: the secret in {var} is shorter than 16 characters")),
+                None => return bad(format!("destination {name:?}: the environment variable {var} (its secret) is not set")),
+            },
+            (DestinationKind::Webhook, None) => {
+                return bad(format!("destination {name:?}: a webhook is signed; name the secret's variable in secret_env"))
+            }
+            (DestinationKind::Teams, Some(_)) => {
+                return bad(format!("destination {name:?}: a Teams Workflows URL carries its own sig; drop secret_env"))
+            }
+            (DestinationKind::Teams, None) => None,
+        };
+        destinations.insert(name.clone(), Arc::new(Destination { name: name.clone(), kind, url, secret }));
+    }
+    if file.rules.len() > MAX_RULES {
+        return bad(format!("{} rules: at most {MAX_RULES}", file.rules.len()));
+    }
+    let mut rules = Vec::new();
+    for r in &file.rules {
+        let what = format!("rule {:?}", r.name);
+        if r.name.trim().is_empty() {
+            return bad("a rule needs a name; it is shown on every alert it sends".into());
+        }
+        if rules.iter().any(|x: &Rule| x.name == r.name) {
+            return bad(format!("{what}: two rules have this name"));
+        }
+        let severity = |required: bool| -> Result<Severity, AlertConfigError> {
+            match &r.min_severity {
+                Some(s) => Severity::ALL.into_iter().find(|v| v.as_str() == s.as_str()).ok_or_else(|| {
+                    AlertConfigError(format!("{what}: min_severity {s:?} is not one of info, low, medium, high, critical"))
+                }),
+                None if required => Err(AlertConfigError(format!("{what}: give min_severity, e.g. \"high\""))),
+                None => Ok(Severity::Info),
+            }
+        };
+        let trigger = match r.when.as_str() {
+            "finding-opened" => Trigger::FindingOpened(severity(true)?),
+            "finding-reopened" => Trigger::FindingReopened(severity(false)?),
+            "exchange-connector-changed" => Trigger::ExchangeConnectorChanged,
+            "risk-expiring" => match r.within_days {
+                Some(d) if (1..=366).contains(&d) => Trigger::RiskExpiring(d),
+                _ => return bad(format!("{what}: give within_days from 1 to 366, e.g. 14")),
+            },
+            "agent-silent" => match r.silent_hours {
+                Some(h) if (1..=24 * 90).contains(&h) => Trigger::AgentSilent(h),
+                _ => return bad(format!("{what}: give silent_hours from 1 to 2160, e.g. 26")),
+            },
+            other => return bad(format!("{what}: when = {other:?} is not known; use one of {TRIGGERS}")),
+        };
+        let scope = match (&r.tenant, &r.group) {
+            (Some(_), Some(_)) => return bad(format!("{what}: give tenant or group, not both")),
+            (Some(t), None) if !known_tenant(t) => {
+                return bad(format!("{what}: no tenant {t:?}; `plumbline-collector tenant list` shows the tenants"))
+            }
+            (Some(t), None) => Scope::Tenant(t.clone()),
+            (None, Some(g)) if g.trim().is_empty() => return bad(format!("{what}: the group name is empty")),
+            (None, Some(g)) => Scope::Group(g.clone()),
+            (None, None) => Scope::All,
+        };
+        if r.send_to.is_empty() {
+            return bad(format!("{what}: send_to names no destination"));
+        }
+        let mut send_to = Vec::new();
+        for name in &r.send_to {
+            match destinations.get(name) {
+                Some(d) => send_to.push(Arc::clone(d)),
+                None => {
+                    let known: Vec<&str> = destinations.keys().map(String::as_str).collect();
+                    return bad(format!("{what}: no destination {name:?} (defined: {})", if known.is_empty() { "none".into() } else { known.join(", ") }));
+                }
+            }
+        }
+        rules.push(Rule { name: r.name.clone(), trigger, scope, send_to });
+    }
+    Ok(RuleSet { rules: Arc::new(rules), destinations: destinations.into_values().collect(), ..RuleSet::default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Env;
+    impl Environment for Env {
+        fn get(&self, name: &str) -> Option<String> {
+            match name {
+                "TEAMS_URL" => Some("https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=s".into()),
+                "SHORT" => Some("short".into()),
+                _ => None,
+            }
+        }
+    }
+
+    fn check(rules: &str) -> Result<RuleSet, String> {
+        let text = format!("[destinations.noc]\nkind = \"teams\"\nurl_env = \"TEAMS_URL\"\n{rules}");
+        let file: AlertsFile = toml::from_str(&text).map_err(|e| e.to_string())?;
+        resolve(&file, &Env, &|t| t == "northwind").map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_good_config_resolves_and_never_shows_the_url() {
+        let set = check("[[rules]]\nname = \"c\"\nwhen = \"finding-opened\"\nmin_severity = \"critical\"\ntenant = \"northwind\"\nsend_to = [\"noc\"]").unwrap();
+        assert_eq!(set.rules[0].trigger, Trigger::FindingOpened(Severity::Critical));
+        assert_eq!(set.rules[0].scope, Scope::Tenant("northwind".into()));
+        let shown = format!("{set:?}");
+        assert!(!shown.contains("logic.azure.com") && shown.contains("sha256:"), "{shown}");
+    }
+
+    #[test]
+    fn each_mistake_is_named_with_what_works() {
+        let cases = [
+            ("when = \"finding-opened\"\nmin_severity = \"severe\"\nsend_to = [\"noc\"]", "not one of info, low, medium, high, critical"),
+            ("when = \"finding-opened\"\nsend_to = [\"noc\"]", "give min_severity"),
+            ("when = \"finding-opend\"\nsend_to = [\"noc\"]", "use one of finding-opened"),
+            ("when = \"exchange-connector-changed\"\ntenant = \"nosuch\"\nsend_to = [\"noc\"]", "no tenant \"nosuch\""),
+            ("when = \"exchange-connector-changed\"\nsend_to = [\"soc\"]", "no destination \"soc\" (defined: noc)"),
+            ("when = \"agent-silent\"\nsend_to = [\"noc\"]", "give silent_hours"),
+            ("when = \"exchange-connector-changed\"\ntenant = \"northwind\"\ngroup = \"g\"\nsend_to = [\"noc\"]", "not both"),
+        ];
+        for (rule, want) in cases {
+            let err = check(&format!("[[rules]]\nname = \"r\"\n{rule}")).unwrap_err();
+            assert!(err.contains(want), "{rule}: {err}");
+        }
+        let unset = AlertsFile { destinations: [("psa".to_string(), DestinationFile { kind: "webhook".into(), url: Some("https://psa.example/x".into()), url_env: None, secret_env: Some("NOPE".into()) })].into(), ..Default::default() };
+        assert!(resolve(&unset, &Env, &|_| true).unwrap_err().to_string().contains("NOPE (its secret) is not set"));
+        let plain = AlertsFile { destinations: [("psa".to_string(), DestinationFile { kind: "teams".into(), url: Some("http://psa.example/x".into()), url_env: None, secret_env: None })].into(), ..Default::default() };
+        assert!(resolve(&plain, &Env, &|_| true).unwrap_err().to_string().contains("https://"));
+    }
+}
