@@ -465,18 +465,51 @@ fn verify_accepts_a_stored_envelope_and_rejects_tampering_and_other_keys() {
 }
 
 #[test]
+fn a_pinned_collector_is_trusted_without_any_ca_and_another_certificate_is_refused() {
+    use rustls_pki_types::pem::PemObject;
+    let stub = StubCollector::start_tls();
+    let pem = plumbline_tests::plugins::root().join("tests/data/collector-test.crt");
+    let cert = rustls_pki_types::CertificateDer::from_pem_file(&pem).unwrap();
+    let (whole, key) = plumbline_agent::delivery::trust::fingerprints(&cert);
+
+    // The wrong pin: refused, naming what the collector has, and nothing kept.
+    let wrong = format!("sha256:{}", "00".repeat(32));
+    let (site, config) = quiet_site(&format!("collector_pin = \"{wrong}\""));
+    let out = enroll(&site, &config, &stub, "pin-token-1");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("does not match [delivery] collector_pin") && said.contains(&whole), "{said}");
+    assert!(!site.path("keys/agent.key").exists());
+
+    // The certificate's pin alone (no CA file): enrolled and delivered. The
+    // key's pin works the same.
+    let (site, config) = quiet_site(&format!("collector_pin = \"{whole}\""));
+    assert_eq!(enroll(&site, &config, &stub, "pin-token-2").status.code(), Some(0));
+    let out = site.run(&["run", "--config", &config]);
+    assert!(stdout(&out).contains("delivery: 1 delivered"), "{}", text(&out));
+    let (site, config) = quiet_site(&format!("collector_pin = \"{}\"", key.unwrap()));
+    assert_eq!(enroll(&site, &config, &stub, "pin-token-3").status.code(), Some(0));
+
+    // A pin that is no pin is a config error that shows one that is.
+    let (site, config) = quiet_site("collector_pin = \"sha256:abc\"");
+    let out = enroll(&site, &config, &stub, "pin-token-4");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("collector_pin = \"sha256:3f3f"), "{}", text(&out));
+}
+
+#[test]
 fn a_private_collector_certificate_is_trusted_through_collector_ca_file() {
     let stub = StubCollector::start_tls();
     let ca: PathBuf = plumbline_tests::plugins::root().join("tests/data/collector-test-ca.crt");
 
     // Without the CA, the collector's certificate is not trusted, and the
-    // message says which setting fixes that (there is no pin setting).
+    // message says which settings fix that.
     let (site, config) = quiet_site("");
     let out = enroll(&site, &config, &stub, "tls-token-1");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let said = text(&out);
     assert!(said.contains("UnknownIssuer") && said.contains("[delivery] collector_ca_file"), "{said}");
-    assert!(!said.contains("pin"), "{said}");
+    assert!(said.contains("[delivery] collector_pin"), "{said}");
     assert!(!site.path("keys/agent.key").exists());
 
     // With the wrong CA in collector_ca_file, the message names that file.

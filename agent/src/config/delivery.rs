@@ -16,11 +16,16 @@ pub struct DeliveryConfig {
     /// collector on this machine (loopback).
     #[serde(default)]
     pub collector_url: Option<String>,
-    /// A PEM file of CA certificates to trust for the collector in addition
-    /// to the public web roots: for a collector with a private or
-    /// self-signed certificate.
+    /// A PEM file of CA certificates to trust for the collector, instead of
+    /// the public web roots: for a collector with a private or self-signed
+    /// certificate.
     #[serde(default)]
     pub collector_ca_file: Option<PathBuf>,
+    /// The sha256 of the collector's certificate or of its key, as the
+    /// collector prints it at start (`sha256:` and 64 hex digits): only that
+    /// certificate or key is accepted, whoever signed it.
+    #[serde(default)]
+    pub collector_pin: Option<String>,
     /// The agent's private key (PKCS#8 PEM), written by `plumbline enroll`
     /// and readable only by the agent's account. `agent.pub` and
     /// `enrollment.json` are kept beside it. Default: `agent.key` in the
@@ -59,8 +64,10 @@ pub struct DeliveryConfig {
 pub struct DeliverySettings {
     /// The collector's base URL, when the config names one.
     pub collector_url: Option<url::Url>,
-    /// Extra CA certificates (PEM) for the collector.
+    /// The CA certificates (PEM) trusted for the collector, alone.
     pub collector_ca_file: Option<PathBuf>,
+    /// The collector's pinned certificate or key.
+    pub collector_pin: Option<crate::delivery::trust::Pin>,
     /// The agent's private key.
     pub key_file: PathBuf,
     /// The spool directory.
@@ -101,12 +108,18 @@ impl DeliverySettings {
         DeliverySettings {
             collector_url: None,
             collector_ca_file: None,
+            collector_pin: None,
             key_file: d.keys.join("agent.key"),
             spool_dir: d.spool,
             spool_max_batches: limits::SPOOL_MAX_BATCHES,
             spool_max_bytes: limits::SPOOL_MAX_BYTES,
             retry: RetryPolicy::default(),
         }
+    }
+
+    /// Whom to trust as the collector.
+    pub fn trust(&self) -> crate::delivery::trust::Trust {
+        crate::delivery::trust::Trust { ca_file: self.collector_ca_file.clone(), pin: self.collector_pin }
     }
 
     /// The public key file beside the key: `agent.pub` for `agent.key`.
@@ -151,9 +164,15 @@ impl DeliveryConfig {
             retry.max_attempts = n;
         }
         let path = |p: &Option<PathBuf>| p.as_deref().map(|p| paths::resolve(base, Some(p), p));
+        let collector_pin = self
+            .collector_pin
+            .as_deref()
+            .map(|p| crate::delivery::trust::Pin::parse(p).map_err(|e| format!("[delivery] collector_pin: {e}")))
+            .transpose()?;
         Ok(DeliverySettings {
             collector_url,
             collector_ca_file: path(&self.collector_ca_file),
+            collector_pin,
             key_file: path(&self.key_file).unwrap_or(defaults.key_file),
             spool_dir: path(&self.spool_dir).unwrap_or(defaults.spool_dir),
             spool_max_batches: self.spool_max_batches.unwrap_or(defaults.spool_max_batches),
@@ -215,6 +234,7 @@ mod tests {
         let DeliveryConfig {
             collector_url,
             collector_ca_file,
+            collector_pin,
             key_file,
             spool_dir,
             spool_max_batches,
@@ -224,10 +244,11 @@ mod tests {
             retry_max_attempts,
         } = d;
         assert!(collector_url.is_some() && collector_ca_file.is_some() && key_file.is_some() && spool_dir.is_some());
+        assert!(collector_pin.is_some());
         assert!(spool_max_batches.is_some() && spool_max_bytes.is_some());
         assert!(retry_base_ms.is_some() && retry_cap_ms.is_some() && retry_max_attempts.is_some());
         for name in [
-            "collector_url", "collector_ca_file", "key_file", "spool_dir", "spool_max_batches", "spool_max_bytes",
+            "collector_url", "collector_ca_file", "collector_pin", "key_file", "spool_dir", "spool_max_batches", "spool_max_bytes",
             "retry_base_ms", "retry_cap_ms", "retry_max_attempts",
         ] {
             assert!(sample.contains(&format!("\n{name} = ")), "{name} missing from the sample");

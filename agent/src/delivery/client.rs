@@ -1,12 +1,10 @@
-//! The HTTP(S) client for the collector: rustls with the public web roots,
-//! plus the CAs in `[delivery] collector_ca_file` for a collector with a
-//! private certificate. No redirects: a redirected push is not an
+//! The HTTP(S) client for the collector, trusting what [`super::trust`]
+//! says (a pin, a private CA alone, or the public roots). No redirects: a redirected push is not an
 //! acknowledgement, and the operator should fix the URL instead.
 
+use super::trust::Trust;
 use super::{limits, DeliveryError};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// One collector, by base URL.
@@ -43,32 +41,17 @@ impl Answer {
 }
 
 impl Collector {
-    /// A client for the collector at `base`, trusting the web roots and the
-    /// certificates in `ca_file`.
-    pub fn new(base: url::Url, ca_file: Option<&Path>) -> Result<Self, DeliveryError> {
-        let mut roots = crate::platform::tls::web_roots();
-        if let Some(path) = ca_file {
-            let ca_error = |message: String| DeliveryError::CaFile { path: path.to_path_buf(), message };
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
-                .map_err(|e| ca_error(format!("cannot read it: {e}")))?
-                .collect::<Result<_, _>>()
-                .map_err(|e| ca_error(format!("not a PEM certificate file: {e}")))?;
-            if certs.is_empty() {
-                return Err(ca_error("holds no certificate (expected -----BEGIN CERTIFICATE-----)".into()));
-            }
-            for cert in certs {
-                roots.add(cert).map_err(|e| ca_error(format!("unusable certificate: {e}")))?;
-            }
-        }
+    /// A client for the collector at `base`, trusting what `trust` says.
+    pub fn new(base: url::Url, trust: &Trust) -> Result<Self, DeliveryError> {
         let http = reqwest::Client::builder()
-            .use_preconfigured_tls(crate::platform::tls::client_config_with_roots(roots))
+            .use_preconfigured_tls(trust.client_config()?)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(limits::REQUEST_TIMEOUT)
             .connect_timeout(limits::CONNECT_TIMEOUT)
             .user_agent(concat!("plumbline/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| DeliveryError::Collector { url: base.to_string(), message: chain(&e) })?;
-        Ok(Collector { base, http, ca_file: ca_file.map(Path::to_path_buf) })
+        Ok(Collector { base, http, ca_file: trust.ca_file.clone() })
     }
 
     /// The collector's base URL.
@@ -122,12 +105,13 @@ impl Collector {
             message.push_str(&match &self.ca_file {
                 None => "; the collector's certificate is not from a CA this agent trusts: if the collector serves \
                          its self-signed certificate (tls-cert.pem in its data directory) or one from a private CA, \
-                         copy that certificate (or the CA's) to this machine and name the file in the config's \
-                         [delivery] collector_ca_file"
+                         set [delivery] collector_pin to the key's sha256 the collector prints at start, or copy \
+                         that certificate (or the CA's) to this machine and name the file in [delivery] \
+                         collector_ca_file"
                     .to_string(),
                 Some(file) => format!(
-                    "; the collector's certificate is from neither a public CA nor one in [delivery] \
-                     collector_ca_file ({}): put the certificate the collector serves (or its CA's) in that file",
+                    "; the collector's certificate is not from a CA in [delivery] collector_ca_file ({}), the only \
+                     CAs trusted for the collector: put the certificate the collector serves (or its CA's) in that file",
                     file.display()
                 ),
             });
@@ -179,9 +163,9 @@ mod tests {
 
     #[test]
     fn endpoints_keep_the_base_path() {
-        let c = Collector::new(url::Url::parse("https://c.example/plumbline/").unwrap(), None).unwrap();
+        let c = Collector::new(url::Url::parse("https://c.example/plumbline/").unwrap(), &Trust::default()).unwrap();
         assert_eq!(c.endpoint("v1/ingest").as_str(), "https://c.example/plumbline/v1/ingest");
-        let c = Collector::new(url::Url::parse("https://c.example").unwrap(), None).unwrap();
+        let c = Collector::new(url::Url::parse("https://c.example").unwrap(), &Trust::default()).unwrap();
         assert_eq!(c.endpoint("/v1/enroll").as_str(), "https://c.example/v1/enroll");
     }
 
@@ -197,11 +181,12 @@ mod tests {
         let base = url::Url::parse("https://c.example").unwrap();
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "nothing here").unwrap();
-        let e = Collector::new(base.clone(), Some(&empty)).err().unwrap().to_string();
+        let ca_file = |p: &std::path::Path| Trust { ca_file: Some(p.to_path_buf()), pin: None };
+        let e = Collector::new(base.clone(), &ca_file(&empty)).err().unwrap().to_string();
         assert!(e.contains("no certificate"), "{e}");
-        let e = Collector::new(base.clone(), Some(&dir.path().join("missing.pem"))).err().unwrap().to_string();
+        let e = Collector::new(base.clone(), &ca_file(&dir.path().join("missing.pem"))).err().unwrap().to_string();
         assert!(e.contains("cannot read"), "{e}");
         let ca = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/data/collector-test-ca.crt");
-        assert!(Collector::new(base, Some(&ca)).is_ok());
+        assert!(Collector::new(base, &ca_file(&ca)).is_ok());
     }
 }

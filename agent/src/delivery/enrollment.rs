@@ -96,7 +96,7 @@ pub async fn enroll(
             })
         }
     };
-    let client = Collector::new(collector.clone(), settings.collector_ca_file.as_deref())?;
+    let client = Collector::new(collector.clone(), &settings.trust())?;
     // A key staged by an earlier attempt whose answer was lost is asked
     // again: the collector answers the same key with the same enrollment
     // rather than refusing its used token.

@@ -21,6 +21,7 @@ pub mod limits;
 mod lock;
 pub mod push;
 pub mod spool;
+pub mod trust;
 pub mod verify;
 
 use crate::config::{DeliverySettings, Resolved};
@@ -189,7 +190,7 @@ impl Delivery {
             )));
         }
         let url = collector_url(&settings, Some(&enrollment))?;
-        let collector = Collector::new(url, settings.collector_ca_file.as_deref())?;
+        let collector = Collector::new(url, &settings.trust())?;
         Ok(Delivery { settings, key, enrollment, collector })
     }
 
@@ -224,7 +225,7 @@ impl Delivery {
 /// re-number a batch the collector has seen the number of (see [`push`]).
 pub async fn flush(settings: &DeliverySettings) -> Result<FlushReport, DeliveryError> {
     let enrollment = Enrollment::load(&settings.enrollment_file())?;
-    let collector = Collector::new(collector_url(settings, enrollment.as_ref())?, settings.collector_ca_file.as_deref())?;
+    let collector = Collector::new(collector_url(settings, enrollment.as_ref())?, &settings.trust())?;
     let mut spool = Spool::open(&settings.spool_dir, limits_of(settings))?;
     let key = keys::load(&settings.key_file).ok();
     push::flush(&mut spool, &collector, settings.retry, key.as_ref()).await

@@ -87,7 +87,8 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
         eprintln!("TLS certificate sha256 fingerprint: {fingerprint}");
         eprintln!(
             "agents trust a certificate from a public CA by themselves; for one from a private CA, give each agent \
-             that CA's certificate in [delivery] collector_ca_file"
+             that CA's certificate in [delivery] collector_ca_file, or pin this one with [delivery] collector_pin = \
+             \"sha256:{fingerprint}\""
         );
         Some(config)
     } else {
@@ -100,10 +101,11 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
             pair.cert.display()
         );
         eprintln!("TLS certificate sha256 fingerprint: {}", pair.fingerprint);
-        // The agent has no fingerprint pin: it trusts what collector_ca_file holds.
         eprintln!(
-            "agents do not trust a self-signed certificate by themselves: copy {} to each agent and name the copy \
-             in its config's [delivery] collector_ca_file (check the copy against the fingerprint above)",
+            "agents do not trust a self-signed certificate by themselves: set [delivery] collector_pin = \
+             \"sha256:{}\" in each agent's config, or copy {} to each agent and name the copy in its config's \
+             [delivery] collector_ca_file (check the copy against the fingerprint above)",
+            pair.fingerprint,
             pair.cert.display()
         );
         Some(tls::load(&pair.cert, &pair.key)?)

@@ -204,11 +204,12 @@ fn serve_with_nothing_configured_just_works() {
     let cert = std::fs::read_to_string(dir.path().join("tls-cert.pem")).unwrap();
     let expected = plumbline_collector::tls::pem_fingerprint(cert.as_bytes()).unwrap();
     assert_eq!(s.fingerprint().as_deref(), Some(expected.as_str()), "{:#?}", s.startup);
-    // What the agent has to trust it, not a pin setting it does not have.
+    // What the agent has to trust it: the pin to paste, or the file to copy.
     let trust = format!("copy {} to each agent", dir.path().join("tls-cert.pem").display());
     let told = s.startup.iter().any(|l| l.contains(&trust) && l.contains("[delivery] collector_ca_file"));
     assert!(told, "{:#?}", s.startup);
-    assert!(!s.startup.iter().any(|l| l.contains("pin")), "{:#?}", s.startup);
+    let pin = format!("collector_pin = \"sha256:{expected}\"");
+    assert!(s.startup.iter().any(|l| l.contains(&pin)), "{:#?}", s.startup);
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let body = rt.block_on(async {
