@@ -7,6 +7,7 @@
 //! - [`identity`]: agent keys and the agent id derived from them.
 //! - [`messages`]: enrollment and ingest requests and answers.
 //! - [`read_api`]: what the collector's read API answers.
+//! - [`ocsf`]: a finding as an OCSF Compliance Finding, for SIEMs.
 //! - [`cells`]: register text made safe for spreadsheets and terminals.
 //! - [`wording`]: counts worded alike by both binaries.
 //! - `logging` (feature `logging`): one log format for both binaries.
@@ -18,6 +19,7 @@ pub mod identity;
 #[cfg(feature = "logging")]
 pub mod logging;
 pub mod messages;
+pub mod ocsf;
 pub mod read_api;
 pub mod register;
 pub mod wording;
