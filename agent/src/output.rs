@@ -1,5 +1,6 @@
-//! Rendering a scan for people and for RMM scripts: a plain table, one JSON
-//! document, or CSV; and the one-line summary RMM consoles show last.
+//! Rendering a scan for people, RMM scripts and SIEMs: a plain table, one
+//! JSON document, CSV, or OCSF findings as NDJSON; and the one-line summary
+//! RMM consoles show last.
 //! Colour only when stdout is a terminal.
 
 use crate::register::{ScanResult, Severity};
@@ -16,6 +17,9 @@ pub enum Format {
     Json,
     /// The register, one row per connector, with its findings summarised.
     Csv,
+    /// One OCSF Compliance Finding per line, as the collector's
+    /// `findings.ocsf` serves them, for a site that ships to a local SIEM.
+    Ocsf,
 }
 
 /// Render `result` in `format`. `color` adds ANSI colour to severities.
@@ -23,6 +27,7 @@ pub fn render(result: &ScanResult, format: Format, color: bool) -> anyhow::Resul
     match format {
         Format::Json => Ok(serde_json::to_string_pretty(result)? + "\n"),
         Format::Csv => csv(result),
+        Format::Ocsf => Ok(ocsf(result)),
         Format::Table => Ok(table(result, color)),
     }
 }
@@ -165,6 +170,32 @@ fn table(result: &ScanResult, color: bool) -> String {
     out
 }
 
+/// The shared mapping ([`plumbline_protocol::ocsf`]): a scan knows no
+/// history, so each finding is `reported`, status New, at the scan's end.
+fn ocsf(result: &ScanResult) -> String {
+    use plumbline_protocol::ocsf::{compliance_finding, ndjson_line, Change, FindingEvent};
+    let mut out = String::new();
+    for f in &result.findings {
+        let event = FindingEvent {
+            finding: f,
+            connector: result.connectors.iter().find(|c| c.key == f.connector_key),
+            tenant_id: &result.tenant_id,
+            tenant_name: None,
+            site_id: &result.site_id,
+            change: Change::Reported,
+            at: &result.finished_at,
+            accepted_until: None,
+            first_seen: None,
+            last_seen: None,
+            reopened_count: None,
+            event_id: None,
+        };
+        out.push_str(&ndjson_line(&compliance_finding(&event)));
+        out.push('\n');
+    }
+    out
+}
+
 fn csv(result: &ScanResult) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
@@ -224,6 +255,19 @@ mod tests {
         let out = render(&hostile(), Format::Table, false).unwrap();
         assert!(!out.contains('\u{1b}') && !out.contains('\r') && !out.contains('\u{7}'), "{out:?}");
         assert!(!out.lines().any(|l| l.starts_with("FORGED")), "{out}");
+    }
+
+    #[test]
+    fn ocsf_is_one_finding_per_line_in_the_shared_shape() {
+        let out = render(&hostile(), Format::Ocsf, false).unwrap();
+        assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), 1, "{out}");
+        let o: plumbline_protocol::ocsf::ComplianceFinding = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!((o.class_uid, o.activity_id, o.status_id, o.severity_id), (2003, 1, 1, 4));
+        assert_eq!((o.metadata.tenant_uid.as_str(), o.unmapped.site_id.as_str()), ("t", "s"));
+        assert_eq!(o.resources[0].name.as_deref(), Some("=cmd|' /C calc'!A0"));
+        assert_eq!(o.metadata.uid, None);
     }
 
     #[test]

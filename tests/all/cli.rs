@@ -61,6 +61,20 @@ fn scan_json_exit_codes_and_summary() {
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(csv.starts_with("tenant_id,site_id,key,category"), "{csv}");
     assert_eq!(csv.lines().count(), connectors.len() + 1);
+
+    // OCSF: one line per finding, each valid against the published schema.
+    let out = site.run(&["scan", "--config", &config, "--format", "ocsf"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let schema = plumbline_tests::schemas::ocsf();
+    let ndjson = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(ndjson.lines().count(), findings.len(), "{ndjson}");
+    for line in ndjson.lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(plumbline_tests::schemas::errors(&schema, &event), Vec::<String>::new(), "{line}");
+        assert_eq!((event["class_uid"].as_u64(), event["status"].as_str()), (Some(2003), Some("New")));
+        assert!(event["resources"][0]["name"].is_string(), "the connector is named: {line}");
+    }
+    assert!(String::from_utf8_lossy(&out.stderr).contains("plumbline: "), "the summary goes to stderr");
 }
 
 #[test]

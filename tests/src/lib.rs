@@ -3,13 +3,15 @@
 //! by this crate's build script; and a real PostgreSQL server for the
 //! collector's tests ([`postgres`]); and a stand-in collector for the
 //! agent's delivery tests ([`stub_collector`]); and a real headless
-//! Chromium for the console's tests ([`browser`]); and a stand-in for the
-//! Teams Workflows and PSA endpoints alerts go to ([`workflows`]).
+//! Chromium for the console's tests ([`browser`]); a stand-in for the
+//! Teams Workflows and PSA endpoints alerts go to ([`workflows`]); and the
+//! published schemas that outputs are validated against ([`schemas`]).
 
 pub mod browser;
 pub mod fixture;
 pub mod plugins;
 pub mod postfix;
 pub mod postgres;
+pub mod schemas;
 pub mod stub_collector;
 pub mod workflows;
