@@ -8,7 +8,9 @@
 //! - with a bearer API token ([`auth`]), under `/v1/tenants/{tenant}/`:
 //!   `register`, `register.csv`, `changes`, `findings`,
 //!   `batches/{digest}/envelope`, and `PUT connectors/{key}/annotations`
-//!   ([`read`], [`annotate`]).
+//!   ([`read`], [`annotate`]);
+//! - the SIEM export ([`siem`]), with a bearer API token: `GET /v1/findings.ocsf`
+//!   and `GET /v1/tenants/{tenant}/findings.ocsf`.
 //!
 //! Every refusal is a 4xx with a [`plumbline_protocol::messages::ErrorBody`] ([`error`]).
 
@@ -19,6 +21,7 @@ pub mod enroll;
 pub mod error;
 pub mod ingest;
 pub mod read;
+pub mod siem;
 
 use crate::accounts::throttle::Throttle;
 use crate::console::ConsoleConfig;
@@ -98,6 +101,8 @@ fn api_routes() -> Router<AppState> {
         .route("/v1/tenants/{tenant}/register.csv", get(read::register_csv))
         .route("/v1/tenants/{tenant}/changes", get(read::changes))
         .route("/v1/tenants/{tenant}/findings", get(read::findings))
+        .route("/v1/findings.ocsf", get(siem::fleet))
+        .route("/v1/tenants/{tenant}/findings.ocsf", get(siem::tenant))
         .route("/v1/tenants/{tenant}/batches/{digest}/envelope", get(read::envelope))
         .route(
             "/v1/tenants/{tenant}/connectors/{key}/annotations",

@@ -8,6 +8,7 @@ pub mod annotations;
 pub mod apply;
 pub mod csv;
 pub mod diff;
+pub mod events;
 pub mod review;
 pub mod table;
 pub mod view;

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod console;
+pub mod events;
 pub mod fleet;
 pub mod migrations;
 pub mod postgres;
@@ -21,6 +22,7 @@ pub mod tokens;
 pub use accounts::AccountStore;
 pub use alerts::AlertStore;
 pub use console::ConsoleStore;
+pub use events::EventStore;
 pub use tokens::{EnrollTokenRecord, TokenStore};
 
 use crate::register::ConnectorState;
@@ -256,10 +258,10 @@ pub struct Counts {
 }
 
 /// Where the collector keeps everything: the register and delivery here,
-/// accounts ([`AccountStore`]), the console's reads ([`ConsoleStore`]) and
-/// the alert outbox ([`AlertStore`]) beside it.
+/// accounts ([`AccountStore`]), the console's reads ([`ConsoleStore`]),
+/// the alert outbox ([`AlertStore`]) and the SIEM feed ([`EventStore`]) beside it.
 #[async_trait]
-pub trait Store: AccountStore + AlertStore + ConsoleStore + TokenStore + Send + Sync {
+pub trait Store: AccountStore + AlertStore + ConsoleStore + EventStore + TokenStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Apply the migrations not applied yet; how many were.

@@ -15,8 +15,8 @@ use tower::ServiceExt;
 
 pub(crate) struct Answer {
     pub(crate) status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
+    pub(crate) headers: axum::http::HeaderMap,
+    pub(crate) body: Bytes,
 }
 
 impl Answer {

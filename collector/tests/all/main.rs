@@ -13,4 +13,5 @@ mod ingest;
 mod migrations;
 mod register;
 mod replicas;
+mod siem;
 mod tokens;

@@ -63,6 +63,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("sqlite/0007_alert_outbox.sql"),
         postgres: include_str!("postgres/0007_alert_outbox.sql"),
     },
+    Migration {
+        version: 8,
+        name: "finding events: the SIEM feed's numbered changes of finding state",
+        sqlite: include_str!("sqlite/0008_finding_events.sql"),
+        postgres: include_str!("postgres/0008_finding_events.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock key that serialises migrations
@@ -98,6 +104,39 @@ mod tests {
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect();
         let want = [("connector", "wf/x", "a1"), ("connector", "wf/x", "a2"), ("finding", "f1", "a1"), ("finding", "f1", "a2")];
         assert_eq!(rows, want.map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())));
+    }
+
+    /// Migration 7 starts the SIEM feed with what is open now, an accepted
+    /// risk that still holds marked, and the ones that ran out not news.
+    #[test]
+    fn the_feed_starts_with_what_is_open() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for m in &super::MIGRATIONS[..6] {
+            conn.execute_batch(m.sqlite).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO tenants VALUES ('t', 'T', 'x');
+             INSERT INTO findings (tenant_id, id, check_id, connector_key, severity, plugin, site_id, status, entry,
+                                   first_seen, last_seen, resolved_at, reopened_count)
+                 VALUES ('t', 'open', 'c', 'wf/x', 'high', 'wf', 'hq', 'open', '{}', '2026-01-02', '2026-03-01', NULL, 0),
+                        ('t', 'back', 'c', 'wf/y', 'high', 'wf', 'hq', 'reopened', '{}', '2026-01-01', '2026-02-01', NULL, 1),
+                        ('t', 'gone', 'c', 'wf/z', 'high', 'wf', 'hq', 'resolved', '{}', '2026-01-01', '2026-01-05', '2026-01-06', 0);
+             INSERT INTO risk_acceptances VALUES ('t', 'open', 'r', 'a', '2999-12-31', 'e', 'x'),
+                                                 ('t', 'back', 'r', 'a', '2000-01-01', 'e', 'x');",
+        )
+        .unwrap();
+        conn.execute_batch(super::MIGRATIONS[6].sqlite).unwrap();
+        let mut stmt = conn.prepare("SELECT finding_id, kind, at, accepted_until FROM finding_events ORDER BY id").unwrap();
+        let rows: Vec<(String, String, String, Option<String>)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            rows,
+            [(s("open"), s("opened"), s("2026-01-02"), Some(s("2999-12-31"))), (s("back"), s("reopened"), s("2026-02-01"), None)]
+        );
+        let announced: Vec<bool> =
+            conn.prepare("SELECT expiry_announced FROM risk_acceptances ORDER BY finding_id").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+        assert_eq!(announced, [true, false], "back ran out before the upgrade; open still holds");
     }
 
     #[test]

@@ -279,6 +279,7 @@ impl ConsoleStore for PostgresStore {
             .await?;
         let Some(row) = row else { return Ok(false) };
         let key: String = row.get(0);
+        super::events::lock(&tx).await?;
         tx.execute(
             "INSERT INTO risk_acceptances (tenant_id, finding_id, rationale, approver, expires_on, accepted_by, accepted_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -288,6 +289,7 @@ impl ConsoleStore for PostgresStore {
             &[&tenant_id, &finding_id, &a.rationale, &a.approver, &a.expires_on, &a.accepted_by, &a.accepted_at],
         )
         .await?;
+        super::events::accepted(&tx, tenant_id, finding_id, &a.accepted_at, &a.expires_on).await?;
         let after = crate::store::rows::acceptance_json(finding_id, &a);
         super::annotations::audit(&tx, tenant_id, Some(&key), &a.accepted_by, &a.accepted_at, "accept-risk", None, Some(&after))
             .await?;

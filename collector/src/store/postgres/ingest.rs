@@ -108,6 +108,8 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
     )
     .await?;
     write_plan(&tx, &b.tenant_id, &vb.digest, &b.agent_id, &b.site_id, &plan).await?;
+    // The SIEM feed: the findings' changes of state, in this transaction.
+    super::events::append(&tx, &b.tenant_id, &plan.at, &crate::register::events::of_plan(&current, &plan)).await?;
     if !vb.alerts.is_empty() {
         let groups: Vec<String> = if vb.alerts.needs_groups() {
             let rows = tx.query("SELECT group_name FROM tenant_groups WHERE tenant_id = $1", &[&b.tenant_id]).await?;

@@ -23,8 +23,11 @@ mod accounts;
 mod alerts;
 mod annotations;
 mod console;
+mod events;
 mod ingest;
 mod tokens;
+
+pub use events::EVENTS_LOCK_KEY;
 
 /// Connections per collector process.
 pub const POOL_SIZE: usize = 16;

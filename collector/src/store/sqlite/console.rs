@@ -300,6 +300,7 @@ impl ConsoleStore for SqliteStore {
                      accepted_by = excluded.accepted_by, accepted_at = excluded.accepted_at",
                 params![tenant_id, finding_id, a.rationale, a.approver, a.expires_on, a.accepted_by, a.accepted_at],
             )?;
+            super::events::accepted(&tx, &tenant_id, &finding_id, &a.accepted_at, &a.expires_on)?;
             let after = crate::store::rows::acceptance_json(&finding_id, &a);
             super::annotations::audit(&tx, &tenant_id, Some(&key), &a.accepted_by, &a.accepted_at, "accept-risk", None, Some(&after))?;
             tx.commit()?;

@@ -166,6 +166,8 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
             sighting.execute(params![b.tenant_id, x.subject.as_str(), x.key, b.agent_id, x.present])?;
         }
     }
+    // The SIEM feed: the findings' changes of state, in this transaction.
+    super::events::append(&tx, &b.tenant_id, &plan.at, &crate::register::events::of_plan(&current, &plan))?;
     if !vb.alerts.is_empty() {
         let groups = if vb.alerts.needs_groups() { tenant_groups(&tx, &b.tenant_id)? } else { Vec::new() };
         let alerts = crate::alerts::evaluate::alerts(&vb.alerts, &b.tenant_id, &groups, &current, &plan);

@@ -20,6 +20,7 @@ mod accounts;
 mod alerts;
 mod annotations;
 mod console;
+mod events;
 mod ingest;
 mod tokens;
 
