@@ -279,6 +279,7 @@ impl ConsoleStore for PostgresStore {
             .await?;
         let Some(row) = row else { return Ok(false) };
         let key: String = row.get(0);
+        // After the finding's row lock, before the acceptance's: the feed's lock order (events.rs).
         super::events::lock(&tx).await?;
         tx.execute(
             "INSERT INTO risk_acceptances (tenant_id, finding_id, rationale, approver, expires_on, accepted_by, accepted_at)
