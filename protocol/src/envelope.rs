@@ -15,6 +15,7 @@ pub const SCAN_PAYLOAD_TYPE: &str = "application/vnd.plumbline.scan+json";
 
 /// A DSSE envelope, as JSON on the wire and on disk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     /// What the payload is.
@@ -28,6 +29,7 @@ pub struct Envelope {
 
 /// One signature.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Signature {
     /// The signer: the agent id.

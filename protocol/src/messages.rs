@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// An agent asks to be enrolled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     /// The single-use enrollment token an MSP admin created for the site.
@@ -24,6 +25,7 @@ pub struct EnrollRequest {
 
 /// Proof that the enrolling agent holds the key of the agent it replaces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Replacement {
     /// The old agent's id.
@@ -35,6 +37,7 @@ pub struct Replacement {
 
 /// The collector accepted the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrollResponse {
     /// The agent id (derived from the key; the agent checks it matches).
     pub agent_id: String,
@@ -49,6 +52,7 @@ pub struct EnrollResponse {
 
 /// The collector stored (or already had) a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IngestResponse {
     /// sha256 of the payload.
     pub digest: String,
@@ -60,6 +64,7 @@ pub struct IngestResponse {
 
 /// Why a request was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable code: `unknown_agent`, `revoked_agent`, `bad_signature`,
     /// `wrong_tenant`, `replayed_sequence`, `too_large`, `malformed`, ...

@@ -113,6 +113,7 @@ pub struct FindingEvent<'a> {
 
 /// An OCSF Compliance Finding. Field names and ids are OCSF's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::ComplianceFinding))]
 pub struct ComplianceFinding {
     /// 1 Create, 2 Update, 3 Close.
     pub activity_id: u8,
@@ -167,6 +168,7 @@ pub struct ComplianceFinding {
 
 /// `metadata`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::Metadata))]
 pub struct Metadata {
     /// The product.
     pub product: Product,
@@ -188,6 +190,7 @@ pub struct Metadata {
 
 /// `metadata.product`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::Product))]
 pub struct Product {
     /// [`PRODUCT`].
     pub name: String,
@@ -199,6 +202,7 @@ pub struct Product {
 
 /// `cloud`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::Cloud))]
 pub struct Cloud {
     /// [`CLOUD_PROVIDER`].
     pub provider: String,
@@ -208,6 +212,7 @@ pub struct Cloud {
 
 /// `cloud.account`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::Account))]
 pub struct Account {
     /// The tenant id.
     pub uid: String,
@@ -218,6 +223,7 @@ pub struct Account {
 
 /// `finding_info`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::FindingInfo))]
 pub struct FindingInfo {
     /// The finding id (stable across scans).
     pub uid: String,
@@ -239,6 +245,7 @@ pub struct FindingInfo {
 
 /// `compliance`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::Compliance))]
 pub struct Compliance {
     /// The check id.
     pub control: String,
@@ -252,6 +259,7 @@ pub struct Compliance {
 
 /// `resources[]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::Resource))]
 pub struct Resource {
     /// The register key.
     pub uid: String,
@@ -265,6 +273,7 @@ pub struct Resource {
 
 /// `remediation`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::Remediation))]
 pub struct Remediation {
     /// How to fix it.
     pub desc: String,
@@ -272,6 +281,7 @@ pub struct Remediation {
 
 /// `evidences[]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::Evidence))]
 pub struct Evidence {
     /// The finding's evidence, name to value.
     pub data: BTreeMap<String, String>,
@@ -279,6 +289,7 @@ pub struct Evidence {
 
 /// `unmapped`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ocsf::Unmapped))]
 pub struct Unmapped {
     /// The site whose agent reported it.
     pub site_id: String,

@@ -13,6 +13,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// Register fields no scan can know, entered by MSP staff. Stored apart from
 /// the scanned state, so every rescan keeps them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Annotations {
     /// Why the connector exists.
     pub purpose: Option<String>,
@@ -60,6 +61,7 @@ pub struct Annotations {
 /// A partial update of [`Annotations`]: a field left out stays as it is,
 /// `null` clears it, a value sets it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AnnotationsUpdate {
     /// See [`Annotations::purpose`].
@@ -110,6 +112,7 @@ fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Optio
 
 /// What the register shows where staff overrode the scan.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Effective {
     /// `owner_override`, else the scanned owner.
     pub owner: Option<String>,
@@ -122,6 +125,7 @@ pub struct Effective {
 /// One connector in a tenant's register: the latest scanned state, when it
 /// was seen, and the annotations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterConnector {
     /// The latest scanned state.
     #[serde(flatten)]
@@ -146,6 +150,7 @@ pub struct RegisterConnector {
 
 /// A tenant's register.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegisterView {
     /// The tenant.
     pub tenant_id: String,
@@ -157,6 +162,7 @@ pub struct RegisterView {
 
 /// One field of a connector, before and after.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldChange {
     /// The field (`name`, `owner`, ...; `attributes.X` for one attribute).
     pub field: String,
@@ -168,6 +174,7 @@ pub struct FieldChange {
 
 /// One entry of a tenant's change history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangeRecord {
     /// Increasing with time.
     pub id: i64,
@@ -195,6 +202,7 @@ pub struct ChangeRecord {
 
 /// A tenant's change history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChangesView {
     /// The tenant.
     pub tenant_id: String,
@@ -204,6 +212,7 @@ pub struct ChangesView {
 
 /// A finding as the collector tracks it across scans.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FindingRecord {
     /// The latest report of it.
     #[serde(flatten)]
@@ -224,6 +233,7 @@ pub struct FindingRecord {
 
 /// A tenant's findings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FindingsView {
     /// The tenant.
     pub tenant_id: String,

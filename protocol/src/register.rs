@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 /// How bad a finding is. Ordered: `Info < Low < … < Critical`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// For the record.
@@ -63,6 +64,7 @@ pub fn split_key(key: &str) -> Option<(&str, &str)> {
 
 /// One register entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConnectorEntry {
     /// Stable key in the plugin's namespace: see [`qualified_key`].
     pub key: String,
@@ -96,6 +98,7 @@ pub struct ConnectorEntry {
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FindingEntry {
     /// Deterministic id: sha256 of tenant, check id and connector key, so a
     /// re-scan or a re-send names the same finding.

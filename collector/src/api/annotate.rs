@@ -11,9 +11,19 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use plumbline_protocol::messages::ErrorBody;
 use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate};
 
 /// Update annotations; answers the merged result.
+#[utoipa::path(put, path = "/v1/tenants/{tenant}/connectors/{key}/annotations", tag = "register",
+    params(("tenant" = String, Path, description = "The tenant's id"), ("key" = String, Path, description = "The connector's register key")),
+    request_body(content = AnnotationsUpdate, description = "Fields left out stay; null clears one"),
+    responses((status = 200, description = "The annotations after the update", body = Annotations),
+        (status = 400, description = "Not an update, or one the rules refuse (`invalid_annotation`)", body = ErrorBody),
+        (status = 401, description = "No valid bearer API token", body = ErrorBody), (status = 403, description = "A read-only token", body = ErrorBody),
+        (status = 404, description = "No such tenant or connector, or not one this token may see", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody)),
+    security(("api_token" = [])))]
 pub async fn annotate(
     State(state): State<AppState>,
     caller: Caller,

@@ -10,12 +10,18 @@ use axum::extract::State;
 use axum::Json;
 use axum::http::StatusCode;
 use plumbline_protocol::identity::{agent_id, is_agent_id, parse_public_key, public_key_b64, verify_rotation};
-use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, Replacement};
+use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, ErrorBody, Replacement};
 
 /// Longest host name kept.
 const MAX_HOSTNAME: usize = 255;
 
 /// Enroll an agent.
+#[utoipa::path(post, path = "/v1/enroll", tag = "agents", request_body = EnrollRequest,
+    responses((status = 200, description = "Enrolled (or already, with this key and token)", body = EnrollResponse),
+        (status = 400, description = "Not an enrollment request", body = ErrorBody),
+        (status = 401, description = "The token is not valid, used, expired or revoked", body = ErrorBody),
+        (status = 409, description = "This key is enrolled already", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody)))]
 pub async fn enroll(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,

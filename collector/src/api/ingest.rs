@@ -9,9 +9,19 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::Json;
-use plumbline_protocol::messages::IngestResponse;
+use plumbline_protocol::envelope::Envelope;
+use plumbline_protocol::messages::{ErrorBody, IngestResponse};
 
 /// Ingest one envelope.
+#[utoipa::path(post, path = "/v1/ingest", tag = "agents",
+    request_body(content = Envelope, description = "A scan batch signed by an enrolled agent's key (DSSE)"),
+    responses((status = 200, description = "Stored, or stored before (`duplicate`)", body = IngestResponse),
+        (status = 400, description = "Not an envelope or not a batch", body = ErrorBody),
+        (status = 401, description = "An unknown agent or a bad signature", body = ErrorBody),
+        (status = 403, description = "A revoked agent, or a batch for another agent or tenant", body = ErrorBody),
+        (status = 409, description = "A replayed or jumping sequence; `last_accepted_sequence` says where to go on", body = ErrorBody),
+        (status = 413, description = "An envelope over the limit", body = ErrorBody),
+        (status = 429, description = "Too many uploads at once; retry after `Retry-After` seconds", body = ErrorBody)))]
 pub async fn ingest(
     State(state): State<AppState>,
     // Before the body: over the limit, nothing is read.

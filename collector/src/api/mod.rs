@@ -5,6 +5,7 @@
 //!   [`plumbline_protocol::messages::EnrollResponse`]
 //! - `POST /v1/ingest`: a DSSE envelope -> [`plumbline_protocol::messages::IngestResponse`]
 //! - `GET /v1/health`: `ok`
+//! - `GET /v1/openapi.json`: all of this as OpenAPI 3.1 ([`openapi`])
 //! - with a bearer API token ([`auth`]), under `/v1/tenants/{tenant}/`:
 //!   `register`, `register.csv`, `changes`, `findings`,
 //!   `batches/{digest}/envelope`, and `PUT connectors/{key}/annotations`
@@ -20,6 +21,7 @@ pub mod auth;
 pub mod enroll;
 pub mod error;
 pub mod ingest;
+pub mod openapi;
 pub mod read;
 pub mod siem;
 
@@ -27,7 +29,9 @@ use crate::accounts::throttle::Throttle;
 use crate::console::ConsoleConfig;
 use crate::store::Store;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::MethodRouter;
 use axum::Router;
 use std::sync::Arc;
 
@@ -92,20 +96,60 @@ async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
     }
 }
 
+/// The `/v1` routes, each added once with its method: the router and the
+/// list the OpenAPI document is checked against come from this one table.
+pub struct Routes {
+    router: Router<AppState>,
+    table: Vec<(Method, &'static str)>,
+}
+
+impl Routes {
+    fn add(mut self, method: Method, path: &'static str, route: MethodRouter<AppState>) -> Routes {
+        self.table.push((method, path));
+        self.router = self.router.route(path, route);
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H) -> Routes {
+        self.add(Method::GET, path, axum::routing::get(handler))
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H, body_limit: usize) -> Routes {
+        self.add(Method::POST, path, axum::routing::post(handler).layer(DefaultBodyLimit::max(body_limit)))
+    }
+
+    fn put<H: Handler<T, AppState>, T: 'static>(self, path: &'static str, handler: H, body_limit: usize) -> Routes {
+        self.add(Method::PUT, path, axum::routing::put(handler).layer(DefaultBodyLimit::max(body_limit)))
+    }
+}
+
+fn routes() -> Routes {
+    Routes { router: Router::new(), table: Vec::new() }
+        .get("/v1/health", health)
+        .get("/v1/openapi.json", openapi::openapi_json)
+        .post("/v1/enroll", enroll::enroll, MAX_SMALL_BODY_BYTES)
+        .post("/v1/ingest", ingest::ingest, crate::ingest::MAX_ENVELOPE_BYTES)
+        .get("/v1/tenants/{tenant}/register", read::register)
+        .get("/v1/tenants/{tenant}/register.csv", read::register_csv)
+        .get("/v1/tenants/{tenant}/changes", read::changes)
+        .get("/v1/tenants/{tenant}/findings", read::findings)
+        .get("/v1/tenants/{tenant}/batches/{digest}/envelope", read::envelope)
+        .put("/v1/tenants/{tenant}/connectors/{key}/annotations", annotate::annotate, MAX_SMALL_BODY_BYTES)
+        .get("/v1/findings.ocsf", siem::fleet)
+        .get("/v1/tenants/{tenant}/findings.ocsf", siem::tenant)
+}
+
 fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/health", get(|| async { "ok" }))
-        .route("/v1/enroll", post(enroll::enroll).layer(DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES)))
-        .route("/v1/ingest", post(ingest::ingest).layer(DefaultBodyLimit::max(crate::ingest::MAX_ENVELOPE_BYTES)))
-        .route("/v1/tenants/{tenant}/register", get(read::register))
-        .route("/v1/tenants/{tenant}/register.csv", get(read::register_csv))
-        .route("/v1/tenants/{tenant}/changes", get(read::changes))
-        .route("/v1/tenants/{tenant}/findings", get(read::findings))
-        .route("/v1/findings.ocsf", get(siem::fleet))
-        .route("/v1/tenants/{tenant}/findings.ocsf", get(siem::tenant))
-        .route("/v1/tenants/{tenant}/batches/{digest}/envelope", get(read::envelope))
-        .route(
-            "/v1/tenants/{tenant}/connectors/{key}/annotations",
-            put(annotate::annotate).layer(DefaultBodyLimit::max(MAX_SMALL_BODY_BYTES)),
-        )
+    routes().router
+}
+
+/// Every `/v1` route the router serves: method and path.
+pub fn route_table() -> Vec<(Method, &'static str)> {
+    routes().table
+}
+
+/// `GET /v1/health`
+#[utoipa::path(get, path = "/v1/health", tag = "meta", responses((status = 200, description = "The collector is up", body = String)))]
+pub async fn health() -> &'static str {
+    "ok"
 }

@@ -11,6 +11,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use plumbline_protocol::envelope::Envelope;
+use plumbline_protocol::messages::ErrorBody;
 use plumbline_protocol::read_api::{ChangesView, FindingsView, RegisterView};
 use serde::Deserialize;
 
@@ -22,6 +24,9 @@ async fn register_view(state: &AppState, tenant: &str) -> Result<RegisterView, A
 }
 
 /// `GET /v1/tenants/{tenant}/register`
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/register", tag = "register", params(("tenant" = String, Path, description = "The tenant's id")),
+    responses((status = 200, description = "Connectors with annotations, and open findings", body = RegisterView), (status = 401, description = "No valid bearer API token", body = ErrorBody), (status = 404, description = "No such tenant, or not one this token may see (the same answer)", body = ErrorBody)),
+    security(("api_token" = [])))]
 pub async fn register(
     State(state): State<AppState>,
     caller: Caller,
@@ -32,6 +37,10 @@ pub async fn register(
 }
 
 /// `GET /v1/tenants/{tenant}/register.csv`
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/register.csv", tag = "register", params(("tenant" = String, Path, description = "The tenant's id")),
+    responses((status = 200, description = "The register, one row per connector", body = String, content_type = "text/csv"),
+        (status = 401, description = "No valid bearer API token", body = ErrorBody), (status = 404, description = "No such tenant, or not one this token may see (the same answer)", body = ErrorBody)),
+    security(("api_token" = [])))]
 pub async fn register_csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -51,16 +60,20 @@ pub async fn register_csv(
 }
 
 /// `?needs_review=true&limit=N`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ChangesQuery {
     /// Only changes that need review.
     pub needs_review: Option<bool>,
-    /// At most this many (default and cap [`MAX_CHANGES`]).
+    /// At most this many (default and cap: 10000).
     pub limit: Option<u32>,
 }
 
 /// `GET /v1/tenants/{tenant}/changes`, newest first.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/changes", tag = "register", params(("tenant" = String, Path, description = "The tenant's id"), ChangesQuery),
+    responses((status = 200, description = "The tenant's history, newest first", body = ChangesView), (status = 400, description = "A query the endpoint does not take; the message says what it does", body = ErrorBody), (status = 401, description = "No valid bearer API token", body = ErrorBody), (status = 404, description = "No such tenant, or not one this token may see (the same answer)", body = ErrorBody)),
+    security(("api_token" = [])))]
 pub async fn changes(
     State(state): State<AppState>,
     caller: Caller,
@@ -75,7 +88,8 @@ pub async fn changes(
 }
 
 /// `?status=open|resolved|all`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FindingsQuery {
     /// Default `open` (with reopened).
@@ -83,6 +97,9 @@ pub struct FindingsQuery {
 }
 
 /// `GET /v1/tenants/{tenant}/findings`, most severe first.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/findings", tag = "register", params(("tenant" = String, Path, description = "The tenant's id"), FindingsQuery),
+    responses((status = 200, description = "The tenant's findings, most severe first", body = FindingsView), (status = 400, description = "A query the endpoint does not take; the message says what it does", body = ErrorBody), (status = 401, description = "No valid bearer API token", body = ErrorBody), (status = 404, description = "No such tenant, or not one this token may see (the same answer)", body = ErrorBody)),
+    security(("api_token" = [])))]
 pub async fn findings(
     State(state): State<AppState>,
     caller: Caller,
@@ -105,6 +122,11 @@ pub async fn findings(
 
 /// `GET /v1/tenants/{tenant}/batches/{digest}/envelope`: the envelope
 /// exactly as the agent sent it.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/batches/{digest}/envelope", tag = "register",
+    params(("tenant" = String, Path, description = "The tenant's id"), ("digest" = String, Path, description = "The batch's sha256, as ingest answered it")),
+    responses((status = 200, description = "The DSSE envelope, byte for byte as received", body = Envelope), (status = 401, description = "No valid bearer API token", body = ErrorBody),
+        (status = 404, description = "No such tenant or batch, or not one this token may see", body = ErrorBody)),
+    security(("api_token" = [])))]
 pub async fn envelope(
     State(state): State<AppState>,
     caller: Caller,

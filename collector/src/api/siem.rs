@@ -16,6 +16,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use plumbline_protocol::messages::ErrorBody;
 use plumbline_protocol::ocsf::{compliance_finding, ndjson_line, ComplianceFinding, FindingEvent};
 use serde::Deserialize;
 
@@ -30,12 +31,13 @@ pub const MORE: HeaderName = HeaderName::from_static("plumbline-more");
 pub const NDJSON: &str = "application/x-ndjson";
 
 /// `?after=CURSOR&limit=N`
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OcsfQuery {
-    /// The cursor of the last page; none: from the first event.
+    /// The cursor of the page before (its Plumbline-Next-Cursor); left out: from the first event.
     pub after: Option<String>,
-    /// At most this many (default and cap [`MAX_OCSF_EVENTS`]).
+    /// At most this many events (default and cap: 1000).
     pub limit: Option<u32>,
 }
 
@@ -102,6 +104,12 @@ async fn page(state: &AppState, tenants: Option<&[String]>, query: Result<Query<
 }
 
 /// `GET /v1/findings.ocsf`: every tenant the token may see.
+#[utoipa::path(get, path = "/v1/findings.ocsf", tag = "siem", operation_id = "findings_ocsf", params(OcsfQuery),
+    responses((status = 200, description = "One OCSF 1.4.0 Compliance Finding per line (NDJSON), oldest first", body = ComplianceFinding,
+        content_type = "application/x-ndjson",
+        headers(("Plumbline-Next-Cursor" = i64, description = "The `after` of the next page: the last line's metadata.uid, or `after` again when the page is empty"),
+            ("Plumbline-More" = bool, description = "`true`: a full page, more wait; ask again at once"))), (status = 400, description = "A query the endpoint does not take; the message says what it does", body = ErrorBody), (status = 401, description = "No valid bearer API token", body = ErrorBody)),
+    security(("api_token" = [])))]
 pub async fn fleet(
     State(state): State<AppState>,
     caller: Caller,
@@ -111,6 +119,12 @@ pub async fn fleet(
 }
 
 /// `GET /v1/tenants/{tenant}/findings.ocsf`: one tenant.
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/findings.ocsf", tag = "siem", operation_id = "tenant_findings_ocsf", params(("tenant" = String, Path, description = "The tenant's id"), OcsfQuery),
+    responses((status = 200, description = "One OCSF 1.4.0 Compliance Finding per line (NDJSON), oldest first", body = ComplianceFinding,
+        content_type = "application/x-ndjson",
+        headers(("Plumbline-Next-Cursor" = i64, description = "The `after` of the next page: the last line's metadata.uid, or `after` again when the page is empty"),
+            ("Plumbline-More" = bool, description = "`true`: a full page, more wait; ask again at once"))), (status = 400, description = "A query the endpoint does not take; the message says what it does", body = ErrorBody), (status = 401, description = "No valid bearer API token", body = ErrorBody), (status = 404, description = "No such tenant, or not one this token may see (the same answer)", body = ErrorBody)),
+    security(("api_token" = [])))]
 pub async fn tenant(
     State(state): State<AppState>,
     caller: Caller,

@@ -120,7 +120,7 @@ async fn alerts_reach_teams_and_the_psa_once_and_lose_nothing(backend: Backend) 
     assert_eq!(message["attachments"][0]["contentType"], "application/vnd.microsoft.card.adaptive");
     let card = &message["attachments"][0]["content"];
     let schema = card_schema();
-    let errors: Vec<String> = schema.iter_errors(card).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    let errors: Vec<String> = schema.iter_errors(card).map(|e| format!("{e} at {}", e.instance_path())).collect();
     assert!(errors.is_empty(), "not an Adaptive Card 1.5: {errors:?}");
     let misspelt = serde_json::json!({"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "x", "colour": "red"}]});
     assert!(!schema.is_valid(&misspelt), "the schema has teeth");

@@ -11,6 +11,7 @@ mod enroll;
 mod https;
 mod ingest;
 mod migrations;
+mod openapi;
 mod register;
 mod replicas;
 mod siem;
