@@ -25,6 +25,12 @@ const PROFILES: [(&str, &str, &str); 3] = [
 ];
 
 fn live_config(site: &Site, server: &FixtureServer, settings: &str) -> PathBuf {
+    site.config(&live_section(site, server, settings, &plugins::plugin(PLUGIN)))
+}
+
+/// The plugin's section in live mode against `server`, loading `component`,
+/// with its credential profiles and the endpoint overrides.
+pub fn live_section(site: &Site, server: &FixtureServer, settings: &str, component: &Path) -> String {
     let secret = site.path("app.secret");
     std::fs::write(&secret, format!("{DEMO_CLIENT_SECRET}\n")).unwrap();
     let credentials: String = PROFILES
@@ -39,14 +45,14 @@ fn live_config(site: &Site, server: &FixtureServer, settings: &str) -> PathBuf {
     // One line per host, even if another service module lists a host too.
     let endpoints: BTreeMap<String, String> = server.endpoint_overrides().into_iter().collect();
     let endpoints: String = endpoints.iter().map(|(h, u)| format!("\"{h}\" = \"{u}\"\n")).collect();
-    site.config(&format!(
+    format!(
         "[plugins.{PLUGIN}]\npath = {}\n\
          [plugins.{PLUGIN}.grants]\nhttp = ['api.bap.microsoft.com', 'api.flow.microsoft.com', 'graph.microsoft.com']\n\
          credentials = ['flow', 'bap', 'graph']\n\
          [plugins.{PLUGIN}.settings]\nmode = 'live'\n{settings}\n\
          {credentials}\n[endpoints]\n{endpoints}",
-        lit(&plugins::plugin(PLUGIN)),
-    ))
+        lit(component),
+    )
 }
 
 fn findings(r: &ScanResult) -> Vec<(String, String)> {
