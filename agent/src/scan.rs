@@ -97,6 +97,7 @@ async fn scan_one(
             base_dir: config.base_dir.clone(),
             timeout,
             started_at_ms: started_ms,
+            progress: None,
         };
         runtime.scan(&loaded, &desc, input).await
     }

@@ -6,14 +6,19 @@
 //! granted, on the host the plugin asked for), credential grant and
 //! audience, then routing through endpoint overrides. Throttled answers (429, 503) are retried here
 //! with Retry-After, because a plugin has no clock to sleep on.
+//!
+//! `send-all` ([`send_all`]) runs each request of a list through the same
+//! [`send`], concurrently: the checks are the same code, not a copy.
 
 use super::log::LogBudget;
 use super::{trace_decision, HostState, Network, Permissions};
-use std::sync::Arc;
 use crate::runtime::limits;
 use crate::runtime::wit::latest::plumbline::plugin::http::{Host, HttpError, Request, Response};
 use crate::runtime::wit::latest::Attribute;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 /// Request headers a plugin may not set: the host owns authentication and
 /// framing.
@@ -29,25 +34,78 @@ const FORBIDDEN_REQUEST_HEADERS: &[&str] = &[
 
 impl Host for HostState {
     async fn send(&mut self, req: Request) -> wasmtime::Result<Result<Response, HttpError>> {
-        let ctx = Outbound {
+        Ok(send(&self.outbound(), req, None).await)
+    }
+
+    async fn send_all(&mut self, reqs: Vec<Request>) -> wasmtime::Result<Vec<Result<Response, HttpError>>> {
+        Ok(send_all(self.outbound(), reqs).await)
+    }
+}
+
+impl HostState {
+    fn outbound(&self) -> Outbound {
+        Outbound {
             plugin: self.plugin.clone(),
             perms: self.perms.clone(),
             net: self.net.clone(),
             budget: self.log_budget.clone(),
-        };
-        Ok(send(ctx, req).await)
+            in_flight: self.http_slots.clone(),
+            deadline: self.deadline,
+        }
     }
 }
 
 /// What a request needs from the host state, owned so the future is `Send`.
+#[derive(Clone)]
 struct Outbound {
     plugin: Arc<str>,
     perms: Arc<Permissions>,
     net: Arc<Network>,
     budget: Arc<LogBudget>,
+    /// This plugin's requests in flight ([`limits::MAX_HTTP_IN_FLIGHT_PER_PLUGIN`]).
+    in_flight: Arc<Semaphore>,
+    /// When the scan's time runs out.
+    deadline: Instant,
 }
 
-async fn send(state: Outbound, req: Request) -> Result<Response, HttpError> {
+/// Bytes the answers of one `send-all` list may still take.
+struct ByteBudget(AtomicUsize);
+
+impl ByteBudget {
+    /// Take `n` bytes; `false` (and nothing taken) when fewer are left.
+    fn take(&self, n: usize) -> bool {
+        self.0.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| left.checked_sub(n)).is_ok()
+    }
+}
+
+/// Run `reqs` concurrently through [`send`], each checked and retried on
+/// its own; answers in request order. See the WIT for the contract.
+async fn send_all(state: Outbound, reqs: Vec<Request>) -> Vec<Result<Response, HttpError>> {
+    if reqs.len() > limits::MAX_BATCH {
+        let why = format!(
+            "send-all takes at most {} requests, got {}; split the list",
+            limits::MAX_BATCH,
+            reqs.len()
+        );
+        return reqs.iter().map(|_| Err(HttpError::InvalidRequest(why.clone()))).collect();
+    }
+    let deadline = state.deadline;
+    let budget = ByteBudget(AtomicUsize::new(limits::MAX_BATCH_RESPONSE_BYTES));
+    let jobs = reqs.into_iter().map(|req| {
+        let (state, budget) = (&state, &budget);
+        async move {
+            match tokio::time::timeout_at(deadline.into(), send(state, req, Some(budget))).await {
+                Ok(answer) => answer,
+                Err(_) => Err(HttpError::Timeout(
+                    "the scan's time ran out before this request of the list was answered".into(),
+                )),
+            }
+        }
+    });
+    futures::future::join_all(jobs).await
+}
+
+async fn send(state: &Outbound, req: Request, batch: Option<&ByteBudget>) -> Result<Response, HttpError> {
     let plugin: &str = &state.plugin;
     let mut url = url::Url::parse(&req.url)
         .map_err(|e| HttpError::InvalidRequest(format!("`{}` is not a URL: {e}", redact_query(&req.url))))?;
@@ -110,6 +168,10 @@ async fn send(state: Outbound, req: Request) -> Result<Response, HttpError> {
     }
     let routed = state.net.endpoints.route(&url);
     trace_decision(&state.budget, plugin, "http", &host, true, &format!("{} {}", method, url.path()));
+    // Slots are taken after the checks, so a denied request never waits.
+    let _mine = state.in_flight.acquire().await.map_err(|_| HttpError::Transport("the host is shutting down".into()))?;
+    let host_slots = state.net.host_slots.of(&host);
+    let _host = host_slots.acquire().await.map_err(|_| HttpError::Transport("the host is shutting down".into()))?;
 
     let mut attempt = 0;
     loop {
@@ -146,7 +208,7 @@ async fn send(state: Outbound, req: Request) -> Result<Response, HttpError> {
                 continue;
             }
         }
-        return read_response(resp, &host).await;
+        return read_response(resp, &host, batch).await;
     }
 }
 
@@ -161,7 +223,7 @@ fn normalized_host(url: &url::Url) -> Result<String, HttpError> {
     Ok(host)
 }
 
-async fn read_response(mut resp: reqwest::Response, host: &str) -> Result<Response, HttpError> {
+async fn read_response(mut resp: reqwest::Response, host: &str, batch: Option<&ByteBudget>) -> Result<Response, HttpError> {
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
@@ -183,6 +245,12 @@ async fn read_response(mut resp: reqwest::Response, host: &str) -> Result<Respon
     {
         if body.len() + chunk.len() > limits::MAX_HTTP_RESPONSE_BYTES {
             return Err(too_large(host));
+        }
+        if batch.is_some_and(|b| !b.take(chunk.len())) {
+            return Err(HttpError::TooLarge(format!(
+                "{host}: the answers of this send-all list together passed {} bytes; send this request again in a shorter list",
+                limits::MAX_BATCH_RESPONSE_BYTES
+            )));
         }
         body.extend_from_slice(&chunk);
     }

@@ -47,6 +47,10 @@ pub struct HostState {
     pub log_budget: Arc<log::LogBudget>,
     /// Its slots for blocking work (file system calls, name lookups).
     pub blocking_slots: Arc<tokio::sync::Semaphore>,
+    /// Its HTTP requests in flight ([`limits::MAX_HTTP_IN_FLIGHT_PER_PLUGIN`]).
+    pub http_slots: Arc<tokio::sync::Semaphore>,
+    /// Where its progress reports go; none: nobody is watching.
+    pub progress: Option<Arc<dyn host_info::ProgressSink>>,
 }
 
 /// Store limits over the whole plugin, not one memory at a time: wasmtime

@@ -4,6 +4,9 @@
 use crate::credentials::CredentialStore;
 use crate::endpoints::Endpoints;
 use crate::runtime::limits;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
 
 /// Shared network context for every plugin in a run.
 pub struct Network {
@@ -14,6 +17,23 @@ pub struct Network {
     pub endpoints: Endpoints,
     /// OAuth2 tokens per credential profile.
     pub credentials: CredentialStore,
+    /// Requests in flight per destination host, over every plugin.
+    pub host_slots: HostSlots,
+}
+
+/// One semaphore of [`limits::MAX_HTTP_IN_FLIGHT_PER_HOST`] per destination
+/// host, made when a host is first asked for (only granted hosts get here).
+#[derive(Default)]
+pub struct HostSlots(Mutex<HashMap<String, Arc<Semaphore>>>);
+
+impl HostSlots {
+    /// The slots of `host` (normalised, as the grant check saw it).
+    pub fn of(&self, host: &str) -> Arc<Semaphore> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(host.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(limits::MAX_HTTP_IN_FLIGHT_PER_HOST)))
+            .clone()
+    }
 }
 
 impl Network {
@@ -24,7 +44,7 @@ impl Network {
         let endpoints = Endpoints::new(config.endpoints.clone());
         let credentials =
             CredentialStore::new(&config.credentials, &config.tenant_id, client.clone(), endpoints.clone());
-        Ok(Network { client, endpoints, credentials })
+        Ok(Network { client, endpoints, credentials, host_slots: HostSlots::default() })
     }
 }
 

@@ -3,9 +3,11 @@
 //! Every connect is checked before anything is resolved: an IP literal
 //! against the address grants, a host name against the name grants. Only a
 //! granted name is looked up, so a plugin cannot leak data through DNS
-//! queries for names it makes up, and what DNS answers never appears in a
-//! message to the guest. Reads, writes and handshakes are bounded by
-//! timeouts the host caps, and traced.
+//! queries for names it makes up. What a granted name resolves to is told
+//! only through `peer-address` of the connection made to it, never in an
+//! error. Reads, writes and handshakes are bounded by timeouts the host
+//! caps, and traced. `connect-all` dials each target through the same
+//! [`Dialer::dial`] as `connect`, many at once.
 
 use super::HostState;
 use crate::runtime::limits;
@@ -18,8 +20,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wasmtime::component::Resource;
 
-/// A plugin's open connection.
-pub enum Connection {
+/// A plugin's open connection and the address it reached.
+pub struct Connection {
+    /// The address connected to, after the grant check (and the lookup of
+    /// a granted name): what `peer-address` tells the plugin.
+    peer: SocketAddr,
+    stream: Stream,
+}
+
+/// The stream under a [`Connection`].
+enum Stream {
     /// Plain TCP.
     Plain(TcpStream),
     /// After STARTTLS.
@@ -32,6 +42,77 @@ fn timeout(ms: u32) -> Duration {
     Duration::from_millis(ms as u64).min(limits::MAX_TCP_TIMEOUT).max(Duration::from_millis(1))
 }
 
+/// What a connect needs from the host state, owned so that many can run at
+/// once (`connect-all`).
+#[derive(Clone)]
+struct Dialer {
+    plugin: Arc<str>,
+    perms: Arc<super::Permissions>,
+    log_budget: Arc<super::log::LogBudget>,
+    blocking_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl Dialer {
+    /// Check, resolve (a granted name only) and connect: the one path of
+    /// `connect` and of each `connect-all` target.
+    async fn dial(&self, host: &str, port: u16, wait: Duration) -> Result<Connection, TcpError> {
+        let plugin: &str = &self.plugin;
+        let target = format!("{host}:{port}");
+        let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
+        let checked = match literal {
+            Some(ip) => self.perms.check_tcp_ip(ip, port),
+            None => self.perms.check_tcp_name(host, port),
+        };
+        if let Err(d) = checked {
+            super::trace_decision(&self.log_budget, plugin, "tcp", &target, false, &d.0);
+            return Err(TcpError::Denied(d.0));
+        }
+        let addr = match literal {
+            Some(ip) => SocketAddr::new(ip.to_canonical(), port),
+            None => match resolve_usable(host, port, wait, &self.blocking_slots).await {
+                Ok(a) => a,
+                Err(e) => {
+                    super::trace_decision(&self.log_budget, plugin, "tcp", &target, false, &error_text(&e));
+                    return Err(e);
+                }
+            },
+        };
+        super::trace_decision(&self.log_budget, plugin, "tcp", &target, true, &format!("connect {addr}"));
+        match tokio::time::timeout(wait, TcpStream::connect(addr)).await {
+            Err(_) => Err(TcpError::Timeout(format!("connecting to {target}"))),
+            Ok(Err(e)) => Err(TcpError::Io(format!("connecting to {target}: {}", e.kind()))),
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                Ok(Connection { peer: addr, stream: Stream::Plain(stream) })
+            }
+        }
+    }
+}
+
+impl HostState {
+    fn dialer(&self) -> Dialer {
+        Dialer {
+            plugin: self.plugin.clone(),
+            perms: self.perms.clone(),
+            log_budget: self.log_budget.clone(),
+            blocking_slots: self.blocking_slots.clone(),
+        }
+    }
+
+    /// Put an open connection in the table, within the open-connection limit.
+    fn keep(&mut self, conn: Connection) -> wasmtime::Result<Result<Resource<Connection>, TcpError>> {
+        if self.open_connections >= limits::MAX_TCP_CONNECTIONS {
+            return Ok(Err(too_many()));
+        }
+        self.open_connections += 1;
+        Ok(Ok(self.table.push(conn)?))
+    }
+}
+
+fn too_many() -> TcpError {
+    TcpError::Limit(format!("more than {} open connections; close some first", limits::MAX_TCP_CONNECTIONS))
+}
+
 impl Host for HostState {
     async fn connect(
         &mut self,
@@ -39,45 +120,45 @@ impl Host for HostState {
         port: u16,
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<Resource<Connection>, TcpError>> {
-        let plugin = self.plugin.clone();
-        let target = format!("{host}:{port}");
         if self.open_connections >= limits::MAX_TCP_CONNECTIONS {
-            return Ok(Err(TcpError::Limit(format!(
-                "more than {} open connections; close some first",
-                limits::MAX_TCP_CONNECTIONS
-            ))));
+            return Ok(Err(too_many()));
         }
-        let wait = timeout(timeout_ms);
-        let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
-        let checked = match literal {
-            Some(ip) => self.perms.check_tcp_ip(ip, port),
-            None => self.perms.check_tcp_name(&host, port),
-        };
-        if let Err(d) = checked {
-            self.trace(&plugin, "tcp", &target, false, &d.0);
-            return Ok(Err(TcpError::Denied(d.0)));
+        match self.dialer().dial(&host, port, timeout(timeout_ms)).await {
+            Ok(conn) => self.keep(conn),
+            Err(e) => Ok(Err(e)),
         }
-        let addr = match literal {
-            Some(ip) => SocketAddr::new(ip.to_canonical(), port),
-            None => match resolve_usable(&host, port, wait, &self.blocking_slots).await {
-                Ok(a) => a,
-                Err(e) => {
-                    self.trace(&plugin, "tcp", &target, false, &error_text(&e));
-                    return Ok(Err(e));
+    }
+
+    async fn connect_all(
+        &mut self,
+        targets: Vec<(String, u16)>,
+        timeout_ms: u32,
+    ) -> wasmtime::Result<Vec<Result<Resource<Connection>, TcpError>>> {
+        if targets.len() > limits::MAX_BATCH {
+            let why = format!("connect-all takes at most {} targets, got {}; split the list", limits::MAX_BATCH, targets.len());
+            return Ok(targets.iter().map(|_| Err(TcpError::Limit(why.clone()))).collect());
+        }
+        let (dialer, wait) = (self.dialer(), timeout(timeout_ms));
+        let deadline = self.deadline;
+        let dials = targets.into_iter().map(|(host, port)| {
+            let dialer = dialer.clone();
+            async move {
+                match tokio::time::timeout_at(deadline.into(), dialer.dial(&host, port, wait)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(TcpError::Timeout(format!("connecting to {host}:{port}: the scan's time ran out"))),
                 }
-            },
-        };
-        // The resolved address goes to the operator's trace, never to the guest.
-        self.trace(&plugin, "tcp", &target, true, &format!("connect {addr}"));
-        Ok(match tokio::time::timeout(wait, TcpStream::connect(addr)).await {
-            Err(_) => Err(TcpError::Timeout(format!("connecting to {target}"))),
-            Ok(Err(e)) => Err(TcpError::Io(format!("connecting to {target}: {}", e.kind()))),
-            Ok(Ok(stream)) => {
-                let _ = stream.set_nodelay(true);
-                self.open_connections += 1;
-                Ok(self.table.push(Connection::Plain(stream))?)
             }
-        })
+        });
+        use futures::StreamExt;
+        let dialed: Vec<_> = futures::stream::iter(dials).buffered(limits::MAX_TCP_CONNECTS_IN_FLIGHT).collect().await;
+        let mut out = Vec::with_capacity(dialed.len());
+        for d in dialed {
+            out.push(match d {
+                Ok(conn) => self.keep(conn)?,
+                Err(e) => Err(e),
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -135,10 +216,10 @@ impl HostConnection for HostState {
         self.trace(&self.plugin, "tcp", &format!("connection {}", conn.rep()), true, &format!("read up to {n} bytes"));
         let mut buf = vec![0u8; n];
         let wait = timeout(timeout_ms);
-        let got = match self.table.get_mut(&conn)? {
-            Connection::Plain(s) => tokio::time::timeout(wait, s.read(&mut buf)).await,
-            Connection::Tls(s) => tokio::time::timeout(wait, s.read(&mut buf)).await,
-            Connection::Broken => return Ok(Err(TcpError::Closed)),
+        let got = match &mut self.table.get_mut(&conn)?.stream {
+            Stream::Plain(s) => tokio::time::timeout(wait, s.read(&mut buf)).await,
+            Stream::Tls(s) => tokio::time::timeout(wait, s.read(&mut buf)).await,
+            Stream::Broken => return Ok(Err(TcpError::Closed)),
         };
         Ok(match got {
             Err(_) => Err(TcpError::Timeout(format!("no data within {} ms", wait.as_millis()))),
@@ -158,14 +239,14 @@ impl HostConnection for HostState {
     ) -> wasmtime::Result<Result<(), TcpError>> {
         self.trace(&self.plugin, "tcp", &format!("connection {}", conn.rep()), true, &format!("write {} bytes", data.len()));
         let wait = timeout(timeout_ms);
-        let done = match self.table.get_mut(&conn)? {
-            Connection::Plain(s) => tokio::time::timeout(wait, s.write_all(&data)).await,
-            Connection::Tls(s) => tokio::time::timeout(wait, async {
+        let done = match &mut self.table.get_mut(&conn)?.stream {
+            Stream::Plain(s) => tokio::time::timeout(wait, s.write_all(&data)).await,
+            Stream::Tls(s) => tokio::time::timeout(wait, async {
                 s.write_all(&data).await?;
                 s.flush().await
             })
             .await,
-            Connection::Broken => return Ok(Err(TcpError::Closed)),
+            Stream::Broken => return Ok(Err(TcpError::Closed)),
         };
         Ok(match done {
             Err(_) => Err(TcpError::Timeout(format!("write not done within {} ms", wait.as_millis()))),
@@ -181,9 +262,9 @@ impl HostConnection for HostState {
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<TlsInfo, TcpError>> {
         self.trace(&self.plugin, "tcp", &format!("connection {}", conn.rep()), true, &format!("start-tls as {server_name}"));
-        let slot = self.table.get_mut(&conn)?;
-        let stream = match std::mem::replace(slot, Connection::Broken) {
-            Connection::Plain(s) => s,
+        let slot = &mut self.table.get_mut(&conn)?.stream;
+        let stream = match std::mem::replace(slot, Stream::Broken) {
+            Stream::Plain(s) => s,
             other => {
                 *slot = other;
                 return Ok(Err(TcpError::Tls("the connection is not plain TCP".into())));
@@ -199,8 +280,12 @@ impl HostConnection for HostState {
             Ok(Ok(t)) => t,
         };
         let info = crate::capabilities::tcp_tls::describe(&tls, &server_name);
-        *self.table.get_mut(&conn)? = Connection::Tls(Box::new(tls));
+        self.table.get_mut(&conn)?.stream = Stream::Tls(Box::new(tls));
         Ok(Ok(info))
+    }
+
+    async fn peer_address(&mut self, conn: Resource<Connection>) -> wasmtime::Result<String> {
+        Ok(self.table.get(&conn)?.peer.to_string())
     }
 
     async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {

@@ -12,7 +12,7 @@ mod plugin_files;
 pub use delivery::{parse_collector_url, DeliveryConfig, DeliverySettings, RetryPolicy};
 pub use grants::{resolved_address_usable, FileGrant, GrantError, HostPattern, HttpTarget, TcpGrant, TcpHost};
 pub use paths::{default_paths, lexical_normalize, DefaultPaths};
-pub use plugin_files::MissingPlugin;
+pub use plugin_files::{closest, MissingPlugin};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

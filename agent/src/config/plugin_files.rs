@@ -63,9 +63,9 @@ fn plugins_in(dir: &Path) -> Vec<String> {
     names
 }
 
-/// The candidate a typo of `name` would be: a few edits away, and close
+/// The candidate a typo of `name` would be (plugin names, setting keys): a few edits away, and close
 /// relative to its length, so that a short unrelated name is not offered.
-fn closest(name: &str, candidates: &[String]) -> Option<String> {
+pub fn closest(name: &str, candidates: &[String]) -> Option<String> {
     let wanted = name.to_lowercase();
     candidates
         .iter()

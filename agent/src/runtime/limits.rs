@@ -64,6 +64,20 @@ pub const MAX_REPORT_WARNINGS: usize = 50;
 /// Largest component file loaded: first-party plugins are well under 5 MB,
 /// Python ones about 20 MB.
 pub const MAX_COMPONENT_BYTES: u64 = 64 * 1024 * 1024;
+/// Settings one plugin may declare: the largest first-party plugin reads
+/// about twenty.
+pub const MAX_DECLARED_SETTINGS: usize = 200;
+/// Longest setting name declared (and so the longest config key checked).
+pub const MAX_SETTING_NAME_CHARS: usize = 64;
+/// Words in one `choice` setting.
+pub const MAX_SETTING_CHOICES: usize = 64;
+/// Microsoft 365 permissions and roles one plugin may declare: a handful
+/// is normal; a plugin that needs hundreds is not least privilege.
+pub const MAX_DECLARED_PERMISSIONS: usize = 100;
+/// Longest permission or role name kept (Graph's are under 60 characters).
+pub const MAX_PERMISSION_NAME_CHARS: usize = 128;
+/// Folders one plugin may ask to be watched.
+pub const MAX_DECLARED_WATCH_DIRS: usize = 64;
 /// Largest HTTP response body handed to a plugin.
 pub const MAX_HTTP_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 /// Largest HTTP request body a plugin may send.
@@ -74,6 +88,33 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
 pub const HTTP_MAX_RETRIES: u32 = 4;
 /// Longest Retry-After the host honours; longer waits fail the request.
 pub const HTTP_MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+/// Requests in one `http.send-all` and targets in one `tcp.connect-all`:
+/// a page of 250 flows needs 250 permission requests, a /24 sweep 254
+/// connects; the host holds every answer of a list until the list is done,
+/// so the list is bounded before its bytes are.
+pub const MAX_BATCH: usize = 1000;
+/// Requests of one plugin in flight at once, over all its `send-all` lists:
+/// enough to hide round trips of 100-200 ms to Microsoft 365 (20,000 flows
+/// in minutes instead of an hour), few enough that one plugin cannot open
+/// hundreds of connections from a client's site.
+pub const MAX_HTTP_IN_FLIGHT_PER_PLUGIN: usize = 16;
+/// Requests in flight to one destination host at once, over every plugin:
+/// Microsoft 365 throttles per app and tenant (Graph answers 429 well before
+/// 16 concurrent requests to one resource), and a throttled service is
+/// slower than a patient client. A throttled request keeps its slot while
+/// it waits out Retry-After, so the service sees fewer requests, not more.
+pub const MAX_HTTP_IN_FLIGHT_PER_HOST: usize = 8;
+/// Bytes of all answers of one `send-all` list together: the list is copied
+/// into the plugin's memory in one piece, which must fit in
+/// [`MAX_MEMORY_BYTES`] beside the plugin's own data. Entries past it fail
+/// as too large, the others stand.
+pub const MAX_BATCH_RESPONSE_BYTES: usize = 96 * 1024 * 1024;
+/// Connects of one `connect-all` list in flight at once: a /24 sweep whose
+/// dead addresses each wait out the connect timeout finishes in a few
+/// timeouts, not 254 of them.
+pub const MAX_TCP_CONNECTS_IN_FLIGHT: usize = 64;
+/// Longest `what` of a progress report kept: a few words.
+pub const MAX_PROGRESS_TEXT_CHARS: usize = 80;
 /// Largest single TCP read returned to a plugin.
 pub const MAX_TCP_READ_BYTES: u32 = 64 * 1024;
 /// Longest TCP connect, read or write timeout a plugin may ask for.

@@ -4,20 +4,19 @@
 
 use super::cache::CompileCache;
 use super::{limits, wit, LoadedPlugin, PluginError};
-use crate::capabilities::HostState;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::Component;
 use wasmtime::Engine;
-use wit::latest::PluginPre;
+use wit::Linkers;
 
-/// What a load needs: the engine, the linker with every host import, and
-/// the compile cache.
+/// What a load needs: the engine, a linker per contract version with every
+/// host import, and the compile cache.
 #[derive(Clone)]
 pub(super) struct Loader {
     pub(super) engine: Engine,
-    pub(super) linker: Linker<HostState>,
+    pub(super) linkers: Linkers,
     pub(super) cache: Option<Arc<CompileCache>>,
 }
 
@@ -55,14 +54,21 @@ impl Loader {
                 c
             }
         };
-        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
-            invalid(format!(
-                "it needs imports this agent does not provide ({e:#}); this agent supports {}",
-                wit::SUPPORTED_CONTRACTS.join(", ")
-            ))
-        })?;
-        let pre = PluginPre::new(pre).map_err(|e| invalid(format!("it does not export the plugin world: {e:#}")))?;
-        Ok(LoadedPlugin { path: path.to_path_buf(), sha256, from_cache, pre })
+        let supported = wit::SUPPORTED_CONTRACTS.join(", ");
+        let candidates = Linkers::candidates(&self.engine, &component)
+            .map_err(|m| invalid(format!("{m}; this agent supports {supported}")))?;
+        let mut last = None;
+        for contract in candidates {
+            match self.linkers.instantiate_pre(contract, &component) {
+                Ok(pre) => return Ok(LoadedPlugin { path: path.to_path_buf(), sha256, from_cache, pre }),
+                Err(e) => last = Some((contract, e)),
+            }
+        }
+        let (contract, e) = last.expect("at least one contract version is tried");
+        Err(invalid(format!(
+            "it does not fit contract plumbline:plugin@{} ({e:#}); this agent supports {supported}",
+            contract.version()
+        )))
     }
 }
 

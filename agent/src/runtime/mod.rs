@@ -11,6 +11,7 @@
 //! Both are wrapped with the plugin's name and version.
 
 pub mod cache;
+pub mod declarations;
 pub mod limits;
 mod load;
 mod report;
@@ -26,9 +27,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, UpdateDeadline};
-use wit::latest::{Plugin as PluginBindings, PluginPre};
+use wit::{Linkers, PluginPre};
 
 /// Marker in the trap raised when a plugin runs past its deadline.
 const DEADLINE_TRAP: &str = "plumbline: plugin ran past its deadline";
@@ -117,6 +117,63 @@ pub struct Description {
     pub categories: Vec<String>,
     /// Capabilities it asks for.
     pub declared: Declared,
+    /// The contract version it targets, e.g. `0.2.0`.
+    pub contract: &'static str,
+    /// The settings it reads; empty when it declares none (every 0.1.0
+    /// plugin), and then its settings are passed on unchecked.
+    pub settings: Vec<SettingSpec>,
+    /// The Microsoft 365 permissions and roles it needs.
+    pub permissions: Vec<RequiredPermission>,
+    /// Granted folders whose changes should trigger a rescan.
+    pub watch: Vec<String>,
+}
+
+/// What values a declared setting takes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case", tag = "kind", content = "choices")]
+pub enum SettingKind {
+    /// Any text.
+    Text,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// A whole number of the unit its name says.
+    Duration,
+    /// A path.
+    Path,
+    /// Comma-separated items.
+    List,
+    /// One of these words.
+    Choice(Vec<String>),
+}
+
+/// One declared setting.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SettingSpec {
+    /// The key.
+    pub name: String,
+    /// Its values.
+    pub kind: SettingKind,
+    /// Whether the scan needs it.
+    pub required: bool,
+    /// The default, as text.
+    pub default: Option<String>,
+    /// One line.
+    pub doc: String,
+}
+
+/// One Microsoft 365 permission or role a plugin needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RequiredPermission {
+    /// `graph`, `exchange`, `exchange-role`, `entra-role`, `power-platform`.
+    pub api: String,
+    /// Its name.
+    pub name: String,
+    /// What for.
+    pub why: String,
+    /// The setting naming the credential profile whose token carries it.
+    pub credential_setting: Option<String>,
 }
 
 impl Description {
@@ -134,7 +191,14 @@ pub struct LoadedPlugin {
     pub sha256: String,
     /// Whether the compile came from the cache.
     pub from_cache: bool,
-    pre: PluginPre<HostState>,
+    pre: PluginPre,
+}
+
+impl LoadedPlugin {
+    /// The contract version the component targets, e.g. `0.1.0`.
+    pub fn contract(&self) -> &'static str {
+        self.pre.contract().version()
+    }
 }
 
 /// Everything one scan of one plugin needs from the caller.
@@ -153,6 +217,8 @@ pub struct ScanInput {
     pub timeout: Duration,
     /// Scan start, ms since the epoch.
     pub started_at_ms: u64,
+    /// Where the plugin's progress reports go; none: dropped.
+    pub progress: Option<Arc<dyn crate::capabilities::host_info::ProgressSink>>,
 }
 
 /// What one plugin reported, converted to register types.
@@ -195,9 +261,7 @@ impl Runtime {
             .max_wasm_stack(limits::MAX_WASM_STACK_BYTES)
             .async_stack_size(limits::ASYNC_STACK_BYTES);
         let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
-        let mut linker = Linker::new(&engine);
-        PluginBindings::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
-            .map_err(anyhow::Error::from)?;
+        let linkers = Linkers::new(&engine).map_err(anyhow::Error::from)?;
         let cache = match cache_dir {
             Some(dir) => Some(Arc::new(CompileCache::new(dir, &engine).map_err(|e| {
                 anyhow::anyhow!("cannot use the compiled-plugin cache {}: {e}", dir.display())
@@ -215,7 +279,7 @@ impl Runtime {
                 }
             })?;
         Ok(Runtime {
-            loader: Loader { engine: engine.clone(), linker, cache },
+            loader: Loader { engine: engine.clone(), linkers, cache },
             engine,
             net,
             _ticker: EpochTicker { stop },
@@ -241,6 +305,18 @@ impl Runtime {
     }
 
     fn store(&self, plugin: &str, perms: Permissions, facts: HostFacts, base_dir: PathBuf, timeout: Duration) -> Store<HostState> {
+        self.store_with(plugin, perms, facts, base_dir, timeout, None)
+    }
+
+    fn store_with(
+        &self,
+        plugin: &str,
+        perms: Permissions,
+        facts: HostFacts,
+        base_dir: PathBuf,
+        timeout: Duration,
+        progress: Option<Arc<dyn crate::capabilities::host_info::ProgressSink>>,
+    ) -> Store<HostState> {
         let state = HostState {
             plugin: plugin.into(),
             perms: Arc::new(perms),
@@ -253,6 +329,8 @@ impl Runtime {
             open_connections: 0,
             log_budget: Default::default(),
             blocking_slots: crate::capabilities::files::blocking_slots(),
+            http_slots: Arc::new(tokio::sync::Semaphore::new(limits::MAX_HTTP_IN_FLIGHT_PER_PLUGIN)),
+            progress,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -278,16 +356,13 @@ impl Runtime {
             limits::DESCRIBE_TIMEOUT,
         );
         let _dropped = DroppedLines(store.data().log_budget.clone(), label.clone());
-        let call = async {
-            let instance = plugin.pre.instantiate_async(&mut store).await?;
-            instance.call_describe(&mut store).await
-        };
+        let call = plugin.pre.describe(&mut store);
         let info = match tokio::time::timeout(limits::DESCRIBE_TIMEOUT + limits::EPOCH_TICK * 10, call).await {
             Err(_) => return Err(PluginError::Timeout { plugin: label, secs: limits::DESCRIBE_TIMEOUT.as_secs() }),
             Ok(Err(e)) => return Err(classify(&label, &store, e, limits::DESCRIBE_TIMEOUT)),
             Ok(Ok(info)) => info,
         };
-        report::description(info).map_err(|message| PluginError::Contract { plugin: label, message })
+        report::description(info, plugin.contract()).map_err(|message| PluginError::Contract { plugin: label, message })
     }
 
     /// Run one scan of a described plugin in a fresh store.
@@ -300,7 +375,7 @@ impl Runtime {
             site_id: input.site_id.clone(),
             settings: input.settings.clone(),
         };
-        let mut store = self.store(&label, perms, facts, input.base_dir.clone(), input.timeout);
+        let mut store = self.store_with(&label, perms, facts, input.base_dir.clone(), input.timeout, input.progress.clone());
         let ctx = wit::latest::ScanContext {
             tenant_id: input.tenant_id.clone(),
             site_id: input.site_id.clone(),
@@ -312,10 +387,7 @@ impl Runtime {
                 .collect(),
         };
         let _dropped = DroppedLines(store.data().log_budget.clone(), label.clone());
-        let call = async {
-            let instance = plugin.pre.instantiate_async(&mut store).await?;
-            instance.call_scan(&mut store, &ctx).await
-        };
+        let call = plugin.pre.scan(&mut store, &ctx);
         // The epoch callback stops guest code at the deadline; this outer
         // timeout also stops a plugin stuck in a slow host call.
         let grace = limits::EPOCH_TICK * 50;

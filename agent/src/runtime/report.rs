@@ -3,7 +3,7 @@
 
 use super::limits;
 use super::wit::latest::{Category, PluginInfo, Report, ScanError, Severity as WitSeverity};
-use super::{Description, PluginReport};
+use super::{declarations, Description, PluginReport};
 use crate::capabilities::Declared;
 use crate::register::{finding_id, qualified_key, ConnectorEntry, FindingEntry, Severity};
 use plumbline_protocol::cells::bounded;
@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Longest plugin name: it appears in file names, traces and config keys.
 const MAX_PLUGIN_NAME: usize = 64;
 
-pub(super) fn description(info: PluginInfo) -> Result<Description, String> {
+pub(super) fn description(info: PluginInfo, contract: &'static str) -> Result<Description, String> {
     let name_ok = !info.name.is_empty()
         && info.name.len() <= MAX_PLUGIN_NAME
         && info
@@ -50,6 +50,10 @@ pub(super) fn description(info: PluginInfo) -> Result<Description, String> {
                 .collect(),
             file_dirs: info.capabilities.file_dirs,
         },
+        contract,
+        settings: declarations::settings(info.settings)?,
+        permissions: declarations::permissions(info.required_permissions)?,
+        watch: declarations::watch(info.watch)?,
     })
 }
 
@@ -223,17 +227,24 @@ mod tests {
             description: description.into(),
             categories: vec![Category::SmtpRelay],
             capabilities: Capabilities { http_hosts: vec![], tcp_targets: vec![], file_dirs: vec![] },
+            settings: vec![],
+            required_permissions: vec![],
+            watch: vec![],
         }
+    }
+
+    fn description_of(info: PluginInfo) -> Result<Description, String> {
+        description(info, "0.2.0")
     }
 
     #[test]
     fn versions_are_checked_and_descriptions_capped() {
         for bad in ["", "1.0\nFAKE level=error", &"9".repeat(65), "1.0 beta"] {
-            let e = description(info(bad, "d")).unwrap_err();
+            let e = description_of(info(bad, "d")).unwrap_err();
             assert!(e.contains("e.g. \"1.2.0\"") && !e.contains('\n'), "{e}");
         }
-        assert!(description(info("1.2.0-beta.1+b5", "d")).is_ok());
-        let d = description(info("1.0.0", &"d".repeat(1 << 20))).unwrap();
+        assert!(description_of(info("1.2.0-beta.1+b5", "d")).is_ok());
+        let d = description_of(info("1.0.0", &"d".repeat(1 << 20))).unwrap();
         assert_eq!(d.description.chars().count(), limits::MAX_DESCRIPTION_CHARS + 1);
     }
 
@@ -263,7 +274,7 @@ mod tests {
 
     #[test]
     fn undeclared_categories_are_refused_and_warnings_bounded() {
-        let desc = description(info("1.0.0", "d")).unwrap();
+        let desc = description_of(info("1.0.0", "d")).unwrap();
         let mut connectors = vec![record("exchange:inbound:X".into(), Category::ExchangeConnector)];
         let long = "k".repeat(10_000);
         for _ in 0..500 {
