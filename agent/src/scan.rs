@@ -3,6 +3,7 @@
 //! others' results stand.
 
 use crate::platform::clock::{now_ms, rfc3339};
+use crate::capabilities::host_info::ProgressSink;
 use crate::capabilities::Network;
 use crate::config::Resolved;
 use crate::register::{PluginStatus, ScanResult};
@@ -16,8 +17,16 @@ pub fn runtime_for(config: &Resolved) -> anyhow::Result<Runtime> {
     Runtime::new(Some(&config.cache_dir), net)
 }
 
+/// Gives each plugin, by name, the sink its progress reports go to.
+pub type Progress<'a> = &'a (dyn Fn(&str) -> Arc<dyn ProgressSink> + Sync);
+
 /// Run every enabled plugin once, concurrently.
 pub async fn run(config: &Resolved, runtime: &Runtime) -> ScanResult {
+    run_with_progress(config, runtime, None).await
+}
+
+/// [`run`], with each plugin's progress reports sent where `progress` says.
+pub async fn run_with_progress(config: &Resolved, runtime: &Runtime, progress: Option<Progress<'_>>) -> ScanResult {
     let started_ms = now_ms();
     let jobs = config
         .config
@@ -26,7 +35,7 @@ pub async fn run(config: &Resolved, runtime: &Runtime) -> ScanResult {
         .filter(|(_, p)| p.enabled)
         .map(|(name, p)| {
             let timeout = p.timeout_secs.map(Duration::from_secs).unwrap_or(limits::DEFAULT_SCAN_TIMEOUT);
-            scan_one(config, runtime, name, timeout, started_ms)
+            scan_one(config, runtime, name, timeout, started_ms, progress.map(|p| p(name)))
         });
     let outcomes = futures::future::join_all(jobs).await;
 
@@ -60,6 +69,7 @@ async fn scan_one(
     name: &str,
     timeout: Duration,
     started_ms: u64,
+    progress: Option<Arc<dyn ProgressSink>>,
 ) -> (PluginStatus, Option<PluginReport>) {
     let begin = Instant::now();
     let mut status = PluginStatus {
@@ -89,15 +99,25 @@ async fn scan_one(
                 ),
             });
         }
+        let settings = config.settings(name);
+        // A plugin that declares its settings gets only declared ones, of
+        // their kind; one that declares none (every 0.1.0 plugin) gets them
+        // unchecked, as before.
+        if let Err(problem) = crate::runtime::declarations::check_settings(&desc.settings, &settings) {
+            return Err(PluginError::Settings { plugin: desc.label(), section: name.to_string(), message: problem.to_string() });
+        }
+        if desc.settings.is_empty() && !settings.is_empty() {
+            tracing::warn!(plugin = name, "this plugin (contract {}) declares no settings, so [plugins.{name}.settings] is passed on unchecked", desc.contract);
+        }
         let input = ScanInput {
             tenant_id: config.config.tenant_id.clone(),
             site_id: config.config.site_id.clone(),
-            settings: config.settings(name),
+            settings,
             grants: config.grants.get(name).cloned().unwrap_or_default(),
             base_dir: config.base_dir.clone(),
             timeout,
             started_at_ms: started_ms,
-            progress: None,
+            progress,
         };
         runtime.scan(&loaded, &desc, input).await
     }

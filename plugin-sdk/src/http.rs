@@ -16,14 +16,65 @@ pub const MAX_PAGES: usize = 10_000;
 
 /// Send a request as it is.
 pub fn send(req: &Request) -> Result<Response, ScanError> {
-    wit::send(req).map_err(|e| match e {
+    wit::send(req).map_err(scan_error)
+}
+
+/// Send many requests at once: the host runs them concurrently (bounded per
+/// plugin and per destination host), checks and retries each on its own,
+/// and answers in the order of `reqs`. Lists longer than the host's
+/// `max_batch` are split here, so any length works.
+pub fn send_all(reqs: &[Request]) -> Vec<Result<Response, ScanError>> {
+    let chunk = (crate::host::limits().max_batch as usize).max(1);
+    let mut out = Vec::with_capacity(reqs.len());
+    for part in reqs.chunks(chunk) {
+        out.extend(wit::send_all(part).into_iter().map(|r| r.map_err(scan_error)));
+    }
+    out
+}
+
+fn scan_error(e: HttpError) -> ScanError {
+    match e {
         HttpError::Denied(m) => ScanError::Denied(m),
         HttpError::InvalidRequest(m) => ScanError::Config(format!("invalid request: {m}")),
         HttpError::Timeout(m) => ScanError::Upstream(format!("timed out: {m}")),
         HttpError::Transport(m) => ScanError::Upstream(format!("transport: {m}")),
         HttpError::TooLarge(m) => ScanError::Malformed(format!("answer too large: {m}")),
         HttpError::Credential(m) => ScanError::Config(format!("credential: {m}")),
-    })
+    }
+}
+
+/// Where a plugin's requests go: the host ([`Host`]) in a scan, a fake in
+/// native tests. Any `FnMut(&Request) -> Result<Response, ScanError>` is a
+/// transport that sends a list one request after another.
+pub trait Transport {
+    /// One request.
+    fn send(&mut self, req: &Request) -> Result<Response, ScanError>;
+
+    /// Many requests, answered in their order; concurrently where the
+    /// transport can.
+    fn send_all(&mut self, reqs: &[Request]) -> Vec<Result<Response, ScanError>> {
+        reqs.iter().map(|r| self.send(r)).collect()
+    }
+}
+
+impl<F: FnMut(&Request) -> Result<Response, ScanError>> Transport for F {
+    fn send(&mut self, req: &Request) -> Result<Response, ScanError> {
+        self(req)
+    }
+}
+
+/// The host's `http` capability, with `send_all` run concurrently by the host.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Host;
+
+impl Transport for Host {
+    fn send(&mut self, req: &Request) -> Result<Response, ScanError> {
+        send(req)
+    }
+
+    fn send_all(&mut self, reqs: &[Request]) -> Vec<Result<Response, ScanError>> {
+        send_all(reqs)
+    }
 }
 
 /// A JSON request: `method` to `url`, with an optional JSON body and the

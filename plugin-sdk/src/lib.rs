@@ -31,7 +31,7 @@ extern crate self as plumbline_plugin_sdk;
 #[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "plugin",
         pub_export_macro: true,
         export_macro_name: "__export_plugin",
@@ -51,21 +51,22 @@ pub mod log;
 mod records;
 pub mod redact;
 pub use records::UniqueKeys;
+mod declare;
 pub mod settings;
 pub mod tcp;
 pub mod time;
 
 pub use bindings::plumbline::plugin::types::{
-    Attribute, Capabilities, Category, ConnectorRecord, Finding, PluginInfo, Report, ScanContext,
-    ScanError, Severity, TcpTarget,
+    Attribute, Capabilities, Category, ConnectorRecord, Finding, Permission, PluginInfo, Report,
+    ScanContext, ScanError, ScanLimits, SettingKind, SettingSpec, Severity, TcpTarget,
 };
 
 /// Everything a plugin usually needs, in one import.
 pub mod prelude {
     pub use crate::settings::Settings;
     pub use crate::{
-        register_plugin, Attribute, Capabilities, Category, ConnectorRecord, Finding, Plugin,
-        Report, ScanContext, ScanError, Severity, TcpTarget,
+        register_plugin, Attribute, Capabilities, Category, ConnectorRecord, Finding, Permission,
+        Plugin, Report, ScanContext, ScanError, SettingSpec, Severity, TcpTarget,
     };
 }
 
@@ -88,6 +89,25 @@ pub trait Plugin {
         Capabilities::none()
     }
 
+    /// Every setting this plugin reads, with its kind, default and one line
+    /// of doc. Once any is declared, the agent refuses keys that are not
+    /// (with "did you mean") and values of the wrong kind before the scan.
+    fn settings() -> Vec<SettingSpec> {
+        Vec::new()
+    }
+
+    /// The Microsoft 365 permissions and roles its requests need, for least
+    /// privilege: `plumbline plugins inspect` shows them.
+    fn required_permissions() -> Vec<Permission> {
+        Vec::new()
+    }
+
+    /// Granted directories whose changes should trigger a rescan (`*`: all
+    /// of its file grants).
+    fn watch() -> Vec<String> {
+        Vec::new()
+    }
+
     /// Run one scan.
     fn scan(ctx: &ScanContext) -> Result<Report, ScanError>;
 
@@ -99,6 +119,9 @@ pub trait Plugin {
             description: Self::DESCRIPTION.to_string(),
             categories: Self::categories(),
             capabilities: Self::capabilities(),
+            settings: Self::settings(),
+            required_permissions: Self::required_permissions(),
+            watch: Self::watch(),
         }
     }
 }

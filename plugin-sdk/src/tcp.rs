@@ -2,6 +2,7 @@
 //!
 //! The host checks every connect against the plugin's declared and granted
 //! targets, caps each read, and reports the peer certificate's facts on
-//! `start_tls`.
+//! `start_tls`. `connect_all` dials many targets at once; a connection's
+//! `peer_address` is the address it reached.
 
-pub use crate::bindings::plumbline::plugin::tcp::{connect, Connection, TcpError, TlsInfo};
+pub use crate::bindings::plumbline::plugin::tcp::{connect, connect_all, Connection, TcpError, TlsInfo};

@@ -17,6 +17,25 @@ fn inspect_shows_identity_and_requested_capabilities() {
 }
 
 #[test]
+fn inspect_shows_the_settings_table_and_the_required_permissions() {
+    let site = Site::new();
+    let out = site.run(&["plugins", "inspect", &plugins::plugin("teams-webhooks").to_string_lossy()]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("contract:    plumbline:plugin@0.2.0"), "{text}");
+    let row = text.lines().find(|l| l.trim_start().starts_with("mode ")).unwrap_or_else(|| panic!("{text}"));
+    assert!(row.contains("offline|live") && row.contains("offline") && row.contains("Microsoft Graph"), "{row}");
+    assert!(text.lines().any(|l| l.trim_start().starts_with("NAME") && l.contains("KIND") && l.contains("DEFAULT")), "{text}");
+    assert!(text.contains("graph          TeamsAppInstallation.ReadForTeam.All (token of the profile in `credential`)"), "{text}");
+
+    let out = site.run(&["plugins", "inspect", &plugins::v0_1_plugin("exchange-connectors").to_string_lossy()]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("contract:    plumbline:plugin@0.1.0"), "{text}");
+    assert!(text.contains("settings:  (not declared: a contract 0.1.0 plugin"), "{text}");
+    assert!(text.contains("required permissions:  (nothing)"), "{text}");
+}
+
+#[test]
 fn list_shows_every_plugin_in_the_directory() {
     let site = Site::new();
     let dir = plugins::fixture_plugin("fixture-trap").parent().unwrap().to_path_buf();

@@ -37,7 +37,12 @@ async fn old_and_new_builds_run_in_one_scan_and_report_alike() {
     // Each scan mixes an old and a new component; together they cover both plugins in both versions.
     for (exchange, flows) in [(&old_exchange, &new_flows), (&new_exchange, &old_flows)] {
         let body = format!("{}\n{}", exchange_section(&exports, exchange), live_section(&site, &server, "", flows));
-        let result = site.scan(&site.config(&body)).await;
+        let config = site.config(&body);
+        let runtime = plumbline_agent::scan::runtime_for(&plumbline_agent::config::Config::load(&config).unwrap()).unwrap();
+        for (file, contract) in [(exchange, if *exchange == old_exchange { "0.1.0" } else { "0.2.0" }), (flows, if *flows == old_flows { "0.1.0" } else { "0.2.0" })] {
+            assert_eq!(runtime.load(file).unwrap().contract(), contract, "{}", file.display());
+        }
+        let result = site.scan(&config).await;
         for (plugin, file) in [("exchange-connectors", exchange), ("power-automate-flows", flows)] {
             let s = status(&result, plugin);
             assert_eq!(s.status, "ok", "{s:?}");

@@ -3,6 +3,7 @@
 //! kit's build script, run in the real wasmtime host.
 
 mod cli;
+mod contract_v0_2;
 mod contract_versions;
 mod delivery;
 mod end_to_end;

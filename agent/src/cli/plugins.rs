@@ -19,7 +19,8 @@ pub enum PluginsCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
-    /// Show one plugin's identity and the capabilities it asks for.
+    /// Show one plugin's identity, the capabilities it asks for, its
+    /// settings and the Microsoft 365 permissions it needs.
     Inspect {
         /// The component file.
         file: PathBuf,
@@ -73,6 +74,7 @@ async fn inspect(file: &Path) -> Result<Exit> {
     outln!("version:     {}", d.version)?;
     outln!("description: {}", d.description)?;
     outln!("sha256:      {sha}")?;
+    outln!("contract:    plumbline:plugin@{}", d.contract)?;
     outln!("categories:  {}", d.categories.join(", "))?;
     outln!("asks for:")?;
     let none = |v: bool| if v { "  (nothing)" } else { "" };
@@ -92,7 +94,60 @@ async fn inspect(file: &Path) -> Result<Exit> {
     for f in &d.declared.file_dirs {
         outln!("    {f}")?;
     }
+    settings_table(&d)?;
+    outln!("required permissions:{}", none(d.permissions.is_empty()))?;
+    for p in &d.permissions {
+        let via = p.credential_setting.as_ref().map(|s| format!(" (token of the profile in `{s}`)")).unwrap_or_default();
+        outln!("  {:<14} {}{via}", p.api, p.name)?;
+        outln!("  {:<14}   {}", "", p.why)?;
+    }
+    if !d.watch.is_empty() {
+        outln!("rescan when these change: {}", d.watch.join(", "))?;
+    }
     Ok(Exit::Ok)
+}
+
+/// The declared settings as a table: name, kind, default, doc.
+fn settings_table(d: &runtime::Description) -> Result<()> {
+    if d.settings.is_empty() {
+        let why = match d.contract {
+            "0.1.0" => "  (not declared: a contract 0.1.0 plugin; its settings are passed on unchecked)",
+            _ => "  (none)",
+        };
+        return outln!("settings:{why}");
+    }
+    outln!("settings:")?;
+    let kinds: Vec<String> = d.settings.iter().map(|s| kind_name(&s.kind)).collect();
+    let name_w = d.settings.iter().map(|s| s.name.len()).max().unwrap_or(0).max(4);
+    let kind_w = kinds.iter().map(String::len).max().unwrap_or(0).max(4);
+    let defaults: Vec<String> = d
+        .settings
+        .iter()
+        .map(|s| match (&s.default, s.required) {
+            (_, true) => "(required)".to_string(),
+            (Some(v), _) => v.clone(),
+            (None, _) => "-".to_string(),
+        })
+        .collect();
+    let default_w = defaults.iter().map(|v| v.chars().count()).max().unwrap_or(0).max(7);
+    outln!("  {:<name_w$}  {:<kind_w$}  {:<default_w$}  DOC", "NAME", "KIND", "DEFAULT")?;
+    for ((s, kind), default) in d.settings.iter().zip(&kinds).zip(&defaults) {
+        outln!("  {:<name_w$}  {:<kind_w$}  {:<default_w$}  {}", s.name, kind, default, s.doc)?;
+    }
+    Ok(())
+}
+
+fn kind_name(k: &runtime::SettingKind) -> String {
+    use runtime::SettingKind as K;
+    match k {
+        K::Text => "text".into(),
+        K::Integer => "integer".into(),
+        K::Boolean => "boolean".into(),
+        K::Duration => "duration".into(),
+        K::Path => "path".into(),
+        K::List => "list".into(),
+        K::Choice(words) => words.join("|"),
+    }
 }
 
 fn plugin_runtime(cache: Option<&Path>) -> Result<runtime::Runtime> {

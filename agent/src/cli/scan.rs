@@ -59,7 +59,10 @@ pub async fn run(args: ScanArgs) -> Result<Exit> {
 async fn scan_and_print(config: &Resolved, format: Format) -> Result<ScanResult> {
     let runtime =
         plumbline_agent::scan::runtime_for(config).context("starting the plugin runtime")?;
-    let result = plumbline_agent::scan::run(config, &runtime).await;
+    let progress = super::progress::Display::new();
+    let sink = |plugin: &str| progress.sink(plugin);
+    let result = plumbline_agent::scan::run_with_progress(config, &runtime, Some(&sink)).await;
+    progress.finish();
     let color = format == Format::Table && plumbline_protocol::logging::colour(std::io::stdout().is_terminal());
     write_out(&output::render(&result, format, color)?)?;
     if format != Format::Table {

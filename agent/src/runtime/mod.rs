@@ -94,6 +94,16 @@ pub enum PluginError {
         /// Its message.
         message: String,
     },
+    /// The operator's settings do not fit what the plugin declared.
+    #[error("plugin {plugin}: [plugins.{section}.settings]: {message}")]
+    Settings {
+        /// name@version.
+        plugin: String,
+        /// The config section.
+        section: String,
+        /// Every problem, with "did you mean" where a key is close to a declared one.
+        message: String,
+    },
     /// The plugin broke the contract in some other way.
     #[error("plugin {plugin}: {message}")]
     Contract {

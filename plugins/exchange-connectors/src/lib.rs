@@ -53,6 +53,14 @@ impl Plugin for ExchangeConnectors {
             .files("*")
     }
 
+    fn settings() -> Vec<SettingSpec> {
+        config::declared()
+    }
+
+    fn required_permissions() -> Vec<Permission> {
+        config::permissions()
+    }
+
     fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
         scan(ctx)
     }

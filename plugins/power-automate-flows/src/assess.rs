@@ -8,8 +8,15 @@ use plumbline_plugin_sdk::{ConnectorRecord, Finding, Report, Severity};
 use std::collections::BTreeSet;
 
 /// How much register (as the host serialises it) this plugin hands over at
-/// most. The host refuses a report over 32 MiB of JSON (its
-/// `MAX_REPORT_BYTES`); this leaves room for what the estimate cannot know.
+/// most, given the host's `max_report_bytes` (`host::limits()`): a sixteenth
+/// less, room for what the estimate cannot know (30 MiB of 32).
+pub fn report_budget(max_report_bytes: u64) -> usize {
+    let max = usize::try_from(max_report_bytes).unwrap_or(usize::MAX);
+    max - max / 16
+}
+
+/// [`report_budget`] of the host's limit as this version was built against,
+/// for native tests, which have no host to ask.
 pub const REPORT_BUDGET_BYTES: usize = 30 * 1024 * 1024;
 
 /// What [`assess`] did.

@@ -17,7 +17,29 @@
 
 use crate::fields::is_safe_name;
 use plumbline_plugin_sdk::settings::Settings;
-use plumbline_plugin_sdk::ScanError;
+use plumbline_plugin_sdk::{Permission, ScanError, SettingSpec};
+
+/// Every setting, as `describe()` declares it.
+pub fn declared() -> Vec<SettingSpec> {
+    vec![
+        SettingSpec::choice("mode", &["offline", "live"], "offline: read saved answers from export_dir; live: call the Power Platform, Power Automate and Graph APIs").default("offline"),
+        SettingSpec::path("export_dir", "folder laid out as demo/flows describes (offline mode; required there)"),
+        SettingSpec::text("flow_credential", "credential profile for api.flow.microsoft.com (live mode)").default(DEFAULT_FLOW_CREDENTIAL),
+        SettingSpec::text("bap_credential", "credential profile for api.bap.microsoft.com (live mode)").default(DEFAULT_BAP_CREDENTIAL),
+        SettingSpec::text("graph_credential", "credential profile for graph.microsoft.com; empty turns owner status lookups off").default(DEFAULT_GRAPH_CREDENTIAL),
+        SettingSpec::list("environments", "environment names to scan (Default-<tenant>, GUIDs); empty: all"),
+        SettingSpec::integer("max_flows", "flows examined per scan, all environments together").default(DEFAULT_MAX_FLOWS),
+    ]
+}
+
+/// What live mode's app registrations need.
+pub fn permissions() -> Vec<Permission> {
+    vec![
+        Permission::power_platform("Power Platform management application", "the admin flow and environment APIs, app-only: register the app with New-PowerAppManagementApp (live mode)").via("flow_credential"),
+        Permission::power_platform("Power Platform management application", "the admin environments API (live mode)").via("bap_credential"),
+        Permission::graph("User.Read.All", "whether each flow owner's account is enabled, disabled or deleted (live mode; or Directory.Read.All)").via("graph_credential"),
+    ]
+}
 
 /// Default credential profile for the Flow admin API.
 pub const DEFAULT_FLOW_CREDENTIAL: &str = "flow";
@@ -27,9 +49,9 @@ pub const DEFAULT_BAP_CREDENTIAL: &str = "bap";
 pub const DEFAULT_GRAPH_CREDENTIAL: &str = "graph";
 
 /// Flows examined per scan unless `max_flows` says otherwise. Live mode makes
-/// one permissions request per flow, and the host runs a plugin's requests
-/// one after another: at the real service's ~100-200 ms per request, 20,000
-/// flows take about an hour (raise the plugin's `timeout_secs` to match).
+/// one permissions request per flow, sent in lists the host runs
+/// concurrently (16 at a time per plugin, 8 per host): at the real
+/// service's ~100-200 ms per request, 20,000 flows take a few minutes.
 pub const DEFAULT_MAX_FLOWS: usize = 20_000;
 /// The most `max_flows` may be set to: the host accepts at most 100,000
 /// register entries and findings from one plugin.

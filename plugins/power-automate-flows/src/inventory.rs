@@ -6,6 +6,10 @@ use crate::model::{any_http, AuthKnowledge, Connectors, Definition, Environment,
 use plumbline_plugin_sdk::ScanError;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// Flows whose permissions and definitions are asked for together: a few
+/// rounds of `send-all` per environment, and a progress report after each.
+pub const FLOWS_PER_ROUND: usize = 500;
+
 /// Where the answers come from. Every method answers for one thing and
 /// says "unknown" (`None`) rather than failing when that thing is just not
 /// there; errors are for answers that cannot be used at all.
@@ -21,6 +25,17 @@ pub trait Source {
     fn permissions(&mut self, env: &str, flow: &str) -> Result<Option<Vec<Permission>>, ScanError>;
     /// A flow's definition; `None` when not available.
     fn definition(&mut self, env: &str, flow: &str) -> Result<Option<Definition>, ScanError>;
+    /// [`Source::permissions`] of many flows, in their order; a source that
+    /// can ask for them all at once (live: `send-all`) does.
+    fn permissions_all(&mut self, env: &str, flows: &[&str]) -> Result<Vec<Option<Vec<Permission>>>, ScanError> {
+        flows.iter().map(|f| self.permissions(env, f)).collect()
+    }
+    /// [`Source::definition`] of many flows, in their order.
+    fn definitions_all(&mut self, env: &str, flows: &[&str]) -> Result<Vec<Option<Definition>>, ScanError> {
+        flows.iter().map(|f| self.definition(env, f)).collect()
+    }
+    /// `done` of `total` flows examined, for the operator's progress display.
+    fn progress(&mut self, _done: u64, _total: Option<u64>) {}
     /// Account status of these users (ids); users not in the answer are unknown.
     /// `None` when owner status is not available at all.
     fn users(&mut self, ids: &[String], notes: &mut Vec<String>) -> Result<Option<BTreeMap<String, User>>, ScanError>;
@@ -160,21 +175,29 @@ pub fn collect(source: &mut impl Source, config: &Config) -> Result<Inventory, S
         if more {
             inv.cut = true;
         }
-        let mut facts = Vec::with_capacity(flows.len());
+        let mut facts: Vec<FlowFacts> = Vec::with_capacity(flows.len());
         let mut unsummarised_without_definition = 0;
-        for flow in flows {
-            let mut f = FlowFacts::listed(flow);
-            f.permissions = source.permissions(&env.name, &f.flow.name)?;
-            if f.flow.needs_definition() {
-                if let Some(def) = source.definition(&env.name, &f.flow.name)? {
-                    f.auth = def.trigger_auth();
-                    f.definition = Some(def);
+        let total = (inv.flows_examined + flows.len()) as u64;
+        for chunk in flows.chunks(FLOWS_PER_ROUND) {
+            let names: Vec<&str> = chunk.iter().map(|f| f.name.as_str()).collect();
+            let permissions = source.permissions_all(&env.name, &names)?;
+            let wanted: Vec<&str> = chunk.iter().filter(|f| f.needs_definition()).map(|f| f.name.as_str()).collect();
+            let mut definitions = source.definitions_all(&env.name, &wanted)?.into_iter();
+            for (flow, perms) in chunk.iter().zip(permissions) {
+                let mut f = FlowFacts::listed(flow.clone());
+                f.permissions = perms;
+                if f.flow.needs_definition() {
+                    if let Some(def) = definitions.next().flatten() {
+                        f.auth = def.trigger_auth();
+                        f.definition = Some(def);
+                    }
                 }
+                if f.triggers().is_none() {
+                    unsummarised_without_definition += 1;
+                }
+                facts.push(f);
             }
-            if f.triggers().is_none() {
-                unsummarised_without_definition += 1;
-            }
-            facts.push(f);
+            source.progress((inv.flows_examined + facts.len()) as u64, Some(total));
         }
         if unsummarised_without_definition > 0 {
             inv.notes.push(format!(

@@ -19,7 +19,7 @@
 //!
 //! Bounded: at most `max_flows` flows are examined (default
 //! [`config::DEFAULT_MAX_FLOWS`]), and the register is kept within
-//! [`assess::REPORT_BUDGET_BYTES`], keeping flows with findings first. Both
+//! [`assess::report_budget`] of the host's `limits()`, keeping flows with findings first. Both
 //! cuts are logged as warnings and shown on the environment entries.
 //!
 //! Everything except the host calls in [`live`] and [`offline`] is pure and
@@ -41,7 +41,7 @@ pub use config::{Config, Mode};
 pub use inventory::{collect, Inventory, Source};
 
 use plumbline_plugin_sdk::prelude::*;
-use plumbline_plugin_sdk::{http, log};
+use plumbline_plugin_sdk::{host, http, log};
 
 /// The plugin.
 pub struct PowerAutomateFlows;
@@ -67,6 +67,14 @@ impl Plugin for PowerAutomateFlows {
             .files("*")
     }
 
+    fn settings() -> Vec<SettingSpec> {
+        config::declared()
+    }
+
+    fn required_permissions() -> Vec<Permission> {
+        config::permissions()
+    }
+
     fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
         scan(ctx)
     }
@@ -82,7 +90,8 @@ pub fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
             (inv, format!("{} files from {export_dir}", src.files_read))
         }
         Mode::Live { flow_credential, bap_credential, graph_credential } => {
-            let mut src = live::Live::new(http::send, flow_credential, bap_credential, graph_credential.as_deref());
+            let mut src = live::Live::new(http::Host, flow_credential, bap_credential, graph_credential.as_deref());
+            src.on_progress = Some(host::progress);
             let inv = collect(&mut src, &config)?;
             if src.vanished > 0 {
                 log::info(&format!(
@@ -96,14 +105,15 @@ pub fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
     for note in &inv.notes {
         log::warn(note);
     }
-    let (report, outcome) = assess(&inv, NAME, assess::REPORT_BUDGET_BYTES);
+    let budget = assess::report_budget(host::limits().max_report_bytes);
+    let (report, outcome) = assess(&inv, NAME, budget);
     if outcome.kept < outcome.flows {
         log::warn(&format!(
             "the register holds {} of {} flows: all of them would exceed the {} bytes of report the host accepts \
              from one plugin; flows with findings were kept first (see the flow-environment entries)",
             outcome.kept,
             outcome.flows,
-            assess::REPORT_BUDGET_BYTES
+            budget
         ));
     }
     log::info(&format!(

@@ -12,9 +12,11 @@
 //! Where STARTTLS works, the relay test runs inside TLS, as a sending
 //! client would (nmap's script stays in cleartext); where the handshake
 //! fails, it runs on a second, cleartext connection. Each entry says which
-//! (`open_relay_channel`). A target named by host name gets only the 3
-//! combinations that need no IP address literal: the host resolves names
-//! and does not tell the plugin the address.
+//! (`open_relay_channel`). A target named by host name gets all 16 too: the
+//! host resolves the granted name and tells the address it connected to
+//! (`peer-address`, contract 0.2.0), which goes into the address literals
+//! and the entry's `connected_to`; only a host that does not tell it leaves
+//! the 3 combinations that need no IP.
 //!
 //! Everything a server sends is bounded ([`reply`]: line length, lines and
 //! bytes per reply; [`session`]: time per reply and per endpoint), so a
@@ -65,6 +67,10 @@ impl Plugin for SmtpRelay {
         // Whatever the operator grants, on the SMTP ports; the grant
         // narrows it to real targets.
         Capabilities::none().tcp("*", &config::DECLARED_PORTS)
+    }
+
+    fn settings() -> Vec<SettingSpec> {
+        config::declared()
     }
 
     fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {

@@ -4,6 +4,7 @@
 //! host.
 
 use plumbline_plugin_sdk::host;
+use std::net::{IpAddr, SocketAddr};
 use plumbline_plugin_sdk::tcp::{self, TcpError, TlsInfo};
 
 /// Milliseconds since the epoch.
@@ -20,6 +21,9 @@ pub trait Transport {
     fn write(&mut self, data: &[u8], timeout_ms: u32) -> Result<(), TcpError>;
     /// Upgrade to TLS, accepting any certificate, and describe it.
     fn start_tls(&mut self, server_name: &str, timeout_ms: u32) -> Result<TlsInfo, TcpError>;
+    /// The IP address the connection reached (for a target named by host
+    /// name, what the name resolved to); `None` when not known.
+    fn peer_ip(&self) -> Option<IpAddr>;
 }
 
 /// Opens connections.
@@ -58,6 +62,10 @@ impl Transport for tcp::Connection {
 
     fn start_tls(&mut self, server_name: &str, timeout_ms: u32) -> Result<TlsInfo, TcpError> {
         tcp::Connection::start_tls(self, server_name, timeout_ms)
+    }
+
+    fn peer_ip(&self) -> Option<IpAddr> {
+        self.peer_address().parse::<SocketAddr>().ok().map(|a| a.ip())
     }
 }
 

@@ -141,6 +141,9 @@ pub struct Probe {
     pub relay_channel: Option<&'static str>,
     /// Why combinations were left out.
     pub relay_note: Option<String>,
+    /// The address a target named by host name was reached at (the host's
+    /// `peer-address`): the relay test's address literals use it.
+    pub peer_ip: Option<IpAddr>,
     /// The error that ended the conversation early.
     pub error: Option<String>,
     /// Other things worth knowing.
@@ -165,6 +168,7 @@ impl Probe {
             relay: Verdict::NotTested("the session ended before it".into()),
             relay_channel: None,
             relay_note: None,
+            peer_ip: None,
             error: None,
             notes: Vec::new(),
             duration_ms: 0,
@@ -185,6 +189,9 @@ pub fn probe<N: Net>(net: &mut N, ep: &Endpoint, s: &ProbeSettings, deadline_ms:
     match connect(net, ep, s, started, deadline_ms) {
         Err(reach) => p.reach = reach,
         Ok(conn) => {
+            if ep.ip.is_none() {
+                p.peer_ip = crate::net::Transport::peer_ip(&conn);
+            }
             if let Err(f) = converse(net, conn, ep, s, started, deadline_ms, &mut p) {
                 if !s.relay_test || matches!(p.relay, Verdict::NotTested(_)) {
                     p.relay = Verdict::NotTested(format!("the session failed first ({})", f.during));
@@ -375,7 +382,7 @@ fn relay_and_quit<T: crate::net::Transport>(mut sess: Session<'_, T>, ep: &Endpo
 /// nmap's loop: RSET, MAIL FROM, RCPT TO for each combination; a 530
 /// stops everything; accepted recipients are collected.
 fn run_relay<T: crate::net::Transport>(sess: &mut Session<'_, T>, ep: &Endpoint, s: &ProbeSettings, p: &mut Probe) {
-    let (plan, note) = relay::plan(&s.test_domain, p.server_name.as_deref(), ep.ip);
+    let (plan, note) = relay::plan(&s.test_domain, p.server_name.as_deref(), ep.ip.or(p.peer_ip));
     p.relay_note = note;
     let mut accepted: Vec<Combination> = Vec::new();
     let mut tried = 0;

@@ -61,6 +61,7 @@ pub fn record(p: &Probe) -> ConnectorRecord {
         .attr("error", error)
         .attr("target", ep.target.clone())
         .attr("address", ep.address())
+        .attr("connected_to", p.peer_ip.map_or_else(|| ep.ip.map_or(UNKNOWN.to_string(), |ip| ip.to_string()), |ip| ip.to_string()))
         .attr("port", ep.port.to_string())
         .attr("discovered_by", if ep.swept { "cidr-sweep" } else { "named" })
         .attr("tls_mode", if ep.implicit_tls { "implicit" } else { "starttls" })

@@ -125,6 +125,7 @@ impl Script {
             line: Vec::new(),
             log: self.log,
             clock: clock.clone(),
+            peer: None,
         }
     }
 }
@@ -136,6 +137,7 @@ pub struct ScriptedConn {
     line: Vec<u8>,
     log: Log,
     clock: TestClock,
+    peer: Option<std::net::IpAddr>,
 }
 
 impl ScriptedConn {
@@ -216,6 +218,10 @@ impl Transport for ScriptedConn {
             _ => Err(TcpError::Tls("received corrupt message of type InvalidContentType".into())),
         }
     }
+
+    fn peer_ip(&self) -> Option<std::net::IpAddr> {
+        self.peer
+    }
 }
 
 /// What a connect to one endpoint gives.
@@ -232,11 +238,19 @@ pub struct TestNet {
     pub clock: TestClock,
     answers: HashMap<(String, u16), VecDeque<Answer>>,
     pub connects: Vec<(String, u16)>,
+    /// What a host name's connections report as their peer address.
+    peers: HashMap<String, std::net::IpAddr>,
 }
 
 impl TestNet {
     pub fn new() -> Self {
-        TestNet { clock: TestClock::new(), answers: HashMap::new(), connects: Vec::new() }
+        TestNet { clock: TestClock::new(), answers: HashMap::new(), connects: Vec::new(), peers: HashMap::new() }
+    }
+    /// Connections to `host` report `ip` as their peer, as the host's
+    /// `peer-address` does for a granted name.
+    pub fn resolving(mut self, host: &str, ip: &str) -> Self {
+        self.peers.insert(host.to_string(), ip.parse().unwrap());
+        self
     }
     pub fn on(mut self, host: &str, port: u16, answer: Answer) -> Self {
         self.answers.entry((host.to_string(), port)).or_default().push_back(answer);
@@ -257,7 +271,11 @@ impl Net for TestNet {
         self.connects.push((host.to_string(), port));
         self.clock.advance(1);
         match self.answers.get_mut(&(host.to_string(), port)).and_then(VecDeque::pop_front) {
-            Some(Answer::Script(s)) => Ok(s.conn(&self.clock)),
+            Some(Answer::Script(s)) => {
+                let mut conn = s.conn(&self.clock);
+                conn.peer = self.peers.get(host).copied().or_else(|| host.trim_matches(['[', ']']).parse().ok());
+                Ok(conn)
+            }
             Some(Answer::Timeout) => {
                 self.clock.advance(u64::from(timeout_ms));
                 Err(TcpError::Timeout(format!("connecting to {host}:{port}")))

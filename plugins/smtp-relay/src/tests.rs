@@ -453,6 +453,20 @@ fn a_named_host_runs_the_three_combinations_that_need_no_ip() {
 }
 
 #[test]
+fn a_named_host_whose_address_the_host_tells_runs_all_sixteen() {
+    let (answer, log) = with_log(Server::new(Relay::Closed).script());
+    let mut net = TestNet::new().on("relay.contoso.local", 25, answer).resolving("relay.contoso.local", "10.0.0.25");
+    let (_, r) = run(&mut net, &[("targets", "relay.contoso.local:25")]);
+    let rcpts: Vec<String> = log.lines().into_iter().filter(|l| l.starts_with("RCPT")).collect();
+    assert_eq!(rcpts.len(), 16);
+    assert!(rcpts.iter().any(|l| l.contains("@[10.0.0.25]")), "{rcpts:?}");
+    let e = entry(&r, "smtp:relay.contoso.local:25");
+    assert_eq!(attr(e, "open_relay_result"), "Server doesn't seem to be an open relay, all 16 tests failed");
+    assert_eq!(attr(e, "connected_to"), "10.0.0.25");
+    assert_eq!(attr(e, "address"), "relay.contoso.local:25", "the key and address stay the name");
+}
+
+#[test]
 fn helo_fallback_duplicates_and_disabled_relay_test() {
     let mut server = Server::new(Relay::Open);
     server.ehlo_refused = true;

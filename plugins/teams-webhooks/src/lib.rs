@@ -54,6 +54,14 @@ impl Plugin for TeamsWebhooks {
         Capabilities::none().http("graph.microsoft.com").files("*")
     }
 
+    fn settings() -> Vec<SettingSpec> {
+        config::declared()
+    }
+
+    fn required_permissions() -> Vec<Permission> {
+        config::permissions()
+    }
+
     fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
         scan(ctx)
     }

@@ -14,12 +14,15 @@
 //! out `Retry-After`. A 403 or 404 (and any other failure) becomes a note on
 //! that team, not a failed scan.
 //!
-//! Everything here takes the transport as a closure (`http::send` in a
-//! scan, a fake in native tests), so it never calls the host itself.
+//! The batches of a round, and the plain GETs after the last round, go out
+//! as one `send-all` list each, which the host runs concurrently.
+//!
+//! Everything here takes the transport as an argument (the host in a scan,
+//! a fake closure in native tests), so it never calls the host itself.
 
 use crate::json::{collection_of, Collection, GraphError};
 use crate::model::{Fetched, InstalledApp, Note, Owner, Team, TeamData};
-use plumbline_plugin_sdk::http::{self, NextPage, Request, Response};
+use plumbline_plugin_sdk::http::{self, NextPage, Request, Transport};
 use plumbline_plugin_sdk::ScanError;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -47,10 +50,10 @@ pub fn teams_request(credential: &str) -> Request {
 /// List every team, following `@odata.nextLink` pages.
 pub fn list_teams(
     credential: &str,
-    send: &mut impl FnMut(&Request) -> Result<Response, ScanError>,
+    send: &mut impl Transport,
 ) -> Result<Vec<Team>, ScanError> {
     let values = http::collect_pages_with(teams_request(credential), NextPage::Get, |r| {
-        http::parse_json_response(&r.url, &send(r)?)
+        http::parse_json_response(&r.url, &send.send(r)?)
     })
     .map_err(|e| e.context("listing teams"))?;
     let mut teams = Vec::with_capacity(values.len());
@@ -266,7 +269,7 @@ pub fn run_batches(
     items: &[BatchItem],
     teams: &[Team],
     credential: &str,
-    send: &mut impl FnMut(&Request) -> Result<Response, ScanError>,
+    send: &mut impl Transport,
 ) -> Result<(BatchResults, BatchStats), ScanError> {
     let mut stats = BatchStats::default();
     let mut results = BTreeMap::new();
@@ -274,10 +277,14 @@ pub fn run_batches(
     while !pending.is_empty() && stats.rounds < MAX_BATCH_ROUNDS {
         stats.rounds += 1;
         let mut again = Vec::new();
-        for chunk in split_batches(&pending) {
-            let req = batch_request(chunk, teams, credential);
-            stats.batches += 1;
-            let answer = http::parse_json_response(&req.url, &send(&req)?)
+        // A round's batches go out as one list, which the host runs
+        // concurrently; a throttled batch is retried by the host on its own.
+        let chunks: Vec<&[BatchItem]> = split_batches(&pending).collect();
+        let reqs: Vec<Request> = chunks.iter().map(|chunk| batch_request(chunk, teams, credential)).collect();
+        stats.batches += reqs.len();
+        let answers = send.send_all(&reqs);
+        for ((chunk, req), answer) in chunks.iter().zip(&reqs).zip(answers) {
+            let answer = http::parse_json_response(&req.url, &answer?)
                 .map_err(|e| e.context("reading installed apps and owners"))?;
             for (item, outcome) in parse_batch_response(&answer, chunk)? {
                 match outcome {
@@ -298,11 +305,17 @@ pub fn run_batches(
         }
         pending = again;
     }
-    for item in pending {
-        stats.fallback_gets += 1;
-        let url = format!("{GRAPH_ROOT}{}", item.relative_url(&teams[item.team].id));
-        let req = http::json_request("GET", &url, None, Some(credential), &[]);
-        let resp = send(&req)?;
+    stats.fallback_gets += pending.len();
+    let reqs: Vec<Request> = pending
+        .iter()
+        .map(|item| {
+            let url = format!("{GRAPH_ROOT}{}", item.relative_url(&teams[item.team].id));
+            http::json_request("GET", &url, None, Some(credential), &[])
+        })
+        .collect();
+    let answers = send.send_all(&reqs);
+    for ((item, req), resp) in pending.into_iter().zip(&reqs).zip(answers) {
+        let resp = resp?;
         let body: Value = if (200..300).contains(&resp.status) {
             // A 2xx must be JSON: an HTML page or a cut answer is an error, never "nothing".
             http::parse_json_response(&req.url, &resp)?
@@ -330,14 +343,14 @@ fn follow(
     mut items: Vec<Value>,
     next_link: Option<String>,
     credential: &str,
-    send: &mut impl FnMut(&Request) -> Result<Response, ScanError>,
+    send: &mut impl Transport,
     stats: &mut BatchStats,
 ) -> Result<Fetched<Vec<Value>>, ScanError> {
     if let Some(link) = next_link {
         let first = http::json_request("GET", &link, None, Some(credential), &[]);
         let rest = http::collect_pages_with(first, NextPage::Get, |r| {
             stats.extra_pages += 1;
-            http::parse_json_response(&r.url, &send(r)?)
+            http::parse_json_response(&r.url, &send.send(r)?)
         })?;
         items.extend(rest);
     }
@@ -357,7 +370,7 @@ pub fn is_guid(id: &str) -> bool {
 /// The whole live read: teams, then their apps and owners.
 pub fn fetch_live_with(
     credential: &str,
-    send: &mut impl FnMut(&Request) -> Result<Response, ScanError>,
+    send: &mut impl Transport,
 ) -> Result<(Vec<TeamData>, BatchStats), ScanError> {
     let teams = list_teams(credential, send)?;
     let mut items = Vec::with_capacity(teams.len() * 2);

@@ -48,7 +48,7 @@ pub fn fetch(config: &Config) -> Result<TeamsState, ScanError> {
             log::info(&format!("read {} teams from {export_dir}", state.teams.len()));
         }
         Mode::Live { credential } => {
-            let (teams, stats) = live::fetch_live_with(credential, &mut |r| http::send(r))?;
+            let (teams, stats) = live::fetch_live_with(credential, &mut http::Host)?;
             state.source = "graph".into();
             state.teams = teams;
             log::info(&format!(

@@ -52,6 +52,15 @@ impl Plugin for WebhookFinder {
         Capabilities::none().files("*")
     }
 
+    fn settings() -> Vec<SettingSpec> {
+        config::declared()
+    }
+
+    fn watch() -> Vec<String> {
+        // Scripts and configs change when someone pastes a new webhook URL.
+        vec!["*".into()]
+    }
+
     fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
         scan(ctx)
     }

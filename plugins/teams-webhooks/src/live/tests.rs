@@ -1,6 +1,7 @@
 //! Tests of the live Graph reads.
 
 use super::*;
+use plumbline_plugin_sdk::http::Response;
 use plumbline_plugin_sdk::Attribute;
 
 fn team(i: usize) -> Team {
