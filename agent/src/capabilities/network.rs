@@ -59,3 +59,20 @@ pub fn http_client() -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_destination_host_has_its_own_bounded_slots() {
+        let slots = HostSlots::default();
+        let a = slots.of("api.flow.microsoft.com");
+        assert!(Arc::ptr_eq(&a, &slots.of("api.flow.microsoft.com")), "one semaphore per host, shared by every plugin");
+        assert_eq!(a.available_permits(), limits::MAX_HTTP_IN_FLIGHT_PER_HOST);
+        let held: Vec<_> = (0..limits::MAX_HTTP_IN_FLIGHT_PER_HOST).map(|_| a.clone().try_acquire_owned().unwrap()).collect();
+        assert!(a.clone().try_acquire_owned().is_err(), "the next request to that host waits");
+        assert!(slots.of("graph.microsoft.com").try_acquire_owned().is_ok(), "another host does not");
+        drop(held);
+    }
+}
