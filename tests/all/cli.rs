@@ -45,6 +45,8 @@ fn list_shows_every_plugin_in_the_directory() {
     for name in ["fixture-loop", "fixture-trap", "fixture-memory-hog"] {
         assert!(text.contains(name), "{name} missing from:\n{text}");
     }
+    let trap = text.lines().find(|l| l.starts_with("fixture-trap ")).unwrap();
+    assert!(trap.contains(" 0.2.0 "), "the contract each targets: {trap}");
 }
 
 #[test]

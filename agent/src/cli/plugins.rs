@@ -51,17 +51,18 @@ async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<Exit> {
         .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
         .collect();
     files.sort();
-    outln!("{:<24} {:<10} {:<16} FILE", "NAME", "VERSION", "SHA256")?;
+    outln!("{:<24} {:<10} {:<8} {:<16} FILE", "NAME", "VERSION", "CONTRACT", "SHA256")?;
     for f in files {
         match describe(&runtime, &f).await {
             Ok((d, sha)) => outln!(
-                "{:<24} {:<10} {:<16} {}",
+                "{:<24} {:<10} {:<8} {:<16} {}",
                 d.name,
                 d.version,
+                d.contract,
                 &sha[..16],
                 f.display()
             )?,
-            Err(e) => outln!("{:<24} {:<10} {:<16} {} ({e})", "?", "?", "-", f.display())?,
+            Err(e) => outln!("{:<24} {:<10} {:<8} {:<16} {} ({e})", "?", "?", "?", "-", f.display())?,
         }
     }
     Ok(Exit::Ok)
