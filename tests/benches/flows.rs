@@ -10,6 +10,10 @@
 //!
 //! The component is compiled into the cache first, so the time is the
 //! scan's, not Cranelift's. Prints flows/s and the host calls by kind.
+//!
+//! `PLUMBLINE_BENCH_COMPONENT=v0.1` runs the committed contract-0.1.0 build
+//! instead (every request one after another: the "before" of send-all);
+//! any other value is a component file.
 
 use plumbline_agent::config::Config;
 use plumbline_tests::fixture::{FixtureServer, FlowData, Scenario, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
@@ -29,18 +33,25 @@ async fn main() {
     let server = FixtureServer::start(Scenario::demo().with_flows(data)).await.unwrap();
     println!("fixture: {n} flows in one environment, ready in {:.1} s", t.elapsed().as_secs_f64());
 
+    let component = match std::env::var("PLUMBLINE_BENCH_COMPONENT").ok().as_deref() {
+        None | Some("") => plugins::plugin("power-automate-flows"),
+        Some("v0.1") => plugins::v0_1_plugin("power-automate-flows"),
+        Some(path) => std::path::PathBuf::from(path),
+    };
+    println!("component: {}", component.display());
     let tmp = tempfile::tempdir().unwrap();
     let secret = tmp.path().join("app.secret");
     std::fs::write(&secret, DEMO_CLIENT_SECRET).unwrap();
     let mut text = format!(
         "tenant_id = '{}'\nsite_id = 'bench'\nplugin_dir = {}\ncache_dir = {}\n\n\
-         [plugins.power-automate-flows]\ntimeout_secs = 3600\n\
+         [plugins.power-automate-flows]\npath = {}\ntimeout_secs = 3600\n\
          [plugins.power-automate-flows.grants]\nhttp = ['api.bap.microsoft.com', 'api.flow.microsoft.com', 'graph.microsoft.com']\n\
          credentials = ['flow', 'bap', 'graph']\n\
          [plugins.power-automate-flows.settings]\nmode = 'live'\nmax_flows = {n}\n",
         plumbline_tests::fixture::DEMO_TENANT_ID,
         lit(&plugins::plugins_dir()),
         lit(&tmp.path().join("cache")),
+        lit(&component),
     );
     for (name, scope, host) in [
         ("flow", "https://service.flow.microsoft.com/.default", "api.flow.microsoft.com"),
@@ -61,11 +72,12 @@ async fn main() {
     std::fs::write(&config_path, text).unwrap();
     let resolved = Config::load(&config_path).expect("config loads");
     let runtime = plumbline_agent::scan::runtime_for(&resolved).expect("runtime");
-    runtime.load(&plugins::plugin("power-automate-flows")).expect("component compiles into the cache");
+    runtime.load(&component).expect("component compiles into the cache");
 
     let t = Instant::now();
     let result = plumbline_agent::scan::run(&resolved, &runtime).await;
     let elapsed = t.elapsed();
+    println!("scan: {:.2} s", elapsed.as_secs_f64());
     let status = result.plugins.iter().find(|p| p.name == "power-automate-flows").unwrap();
     assert_eq!(status.status, "ok", "{status:?}");
 
@@ -96,8 +108,10 @@ async fn main() {
         }
     }
     let host_calls = requests.iter().filter(|r| !r.path.ends_with("/oauth2/v2.0/token")).count();
-    let flows_in_register = result.connectors.iter().filter(|c| c.key.starts_with("flow:")).count();
-    let env = result.connectors.iter().find(|c| c.key.starts_with("flow-environment:")).unwrap();
+    // Register keys are namespaced by plugin (`power-automate-flows/flow:...`).
+    let local = |key: &str| plumbline_agent::register::split_key(key).map_or(key.to_string(), |(_, l)| l.to_string());
+    let flows_in_register = result.connectors.iter().filter(|c| local(&c.key).starts_with("flow:")).count();
+    let env = result.connectors.iter().find(|c| local(&c.key).starts_with("flow-environment:")).unwrap();
     let secs = elapsed.as_secs_f64();
     println!("power-automate-flows, live, {n} flows (fixture on loopback, release build)");
     println!("  scan wall time:        {secs:>10.2} s  (plugin's own timer: {} ms)", status.duration_ms);
