@@ -8,11 +8,13 @@ mod delivery;
 mod grants;
 mod paths;
 mod plugin_files;
+mod schedule;
 
 pub use delivery::{parse_collector_url, DeliveryConfig, DeliverySettings, RetryPolicy};
 pub use grants::{resolved_address_usable, FileGrant, GrantError, HostPattern, HttpTarget, TcpGrant, TcpHost};
 pub use paths::{default_paths, lexical_normalize, DefaultPaths};
 pub use plugin_files::{closest, MissingPlugin};
+pub use schedule::{format_duration, parse_duration, Schedule, ScheduleConfig};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -80,6 +82,10 @@ pub struct Config {
     /// the spool until the collector has them.
     #[serde(default)]
     pub delivery: DeliveryConfig,
+    /// When `plumbline service run` scans: `every` (a step of the UTC
+    /// clock) and `jitter` (a random delay spreading a fleet's scans).
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
 }
 
 /// One plugin's grants and settings.
@@ -185,6 +191,8 @@ pub struct Resolved {
     pub grants: BTreeMap<String, Grants>,
     /// `[delivery]` with defaults applied and paths resolved.
     pub delivery: DeliverySettings,
+    /// `[schedule]` with defaults applied.
+    pub schedule: Schedule,
 }
 
 /// Typed grants for one plugin.
@@ -263,6 +271,7 @@ impl Config {
             }
         }
         let delivery = self.delivery.resolve(&base).map_err(invalid)?;
+        let schedule = self.schedule.resolve().map_err(invalid)?;
         for (name, cred) in &self.credentials {
             cred.validate().map_err(|m| invalid(format!("credential profile `{name}`: {m}")))?;
         }
@@ -313,6 +322,7 @@ impl Config {
             base_dir: base,
             grants,
             delivery,
+            schedule,
         })
     }
 }

@@ -16,6 +16,21 @@ fn the_sample_config_parses() {
     let settings = c.settings("exchange-connectors");
     assert!(settings.contains(&("recent_days".to_string(), "30".to_string())));
     assert!(settings.contains(&("mode".to_string(), "live".to_string())));
+    assert_eq!(c.schedule.every, std::time::Duration::from_secs(6 * 3600));
+    assert_eq!(c.schedule.jitter, std::time::Duration::from_secs(30 * 60));
+}
+
+#[test]
+fn a_bad_schedule_is_a_config_error_that_shows_what_works() {
+    let head = "tenant_id = \"t\"\nsite_id = \"s\"\n[schedule]\n";
+    let e = parse(&format!("{head}every = \"7h\"\n")).unwrap_err().to_string();
+    assert!(e.contains("/etc/plumbline/plumbline.toml") && e.contains("every = \"7h\"") && e.contains("6h, 8h"), "{e}");
+    let e = parse(&format!("{head}every = \"1h\"\njitter = \"45m\"\n")).unwrap_err().to_string();
+    assert!(e.contains("at most \"30m\""), "{e}");
+    let e = parse(&format!("{head}evry = \"1h\"\n")).unwrap_err().to_string();
+    assert!(e.contains("unknown field `evry`"), "{e}");
+    let c = parse("tenant_id = \"t\"\nsite_id = \"s\"\n").unwrap();
+    assert_eq!(c.schedule, Schedule::default());
 }
 
 #[test]
