@@ -12,6 +12,7 @@ pub mod output;
 pub mod platform;
 pub mod runtime;
 pub mod scan;
+pub mod service;
 
 /// The register types, shared with the collector.
 pub use plumbline_protocol::register;

@@ -43,6 +43,12 @@ enum Command {
         #[command(subcommand)]
         command: cli::plugins::PluginsCommand,
     },
+    /// Run as a service on the [schedule] in the config: a systemd timer on
+    /// Linux, a Windows service; install, start, stop and inspect it.
+    Service {
+        #[command(subcommand)]
+        command: cli::service::ServiceCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -56,7 +62,12 @@ fn main() -> ExitCode {
         .mut_subcommand("run", |c| c.after_help(codes.clone()));
     let parsed = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     // The commands print what matters themselves; the log adds only trouble.
-    plumbline_protocol::logging::init("warn");
+    // A service has nobody watching: its log is what it did.
+    let log = match parsed.command {
+        Command::Service { .. } => "info",
+        _ => "warn",
+    };
+    plumbline_protocol::logging::init(log);
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -76,6 +87,7 @@ fn main() -> ExitCode {
             Command::Verify(args) => cli::verify::exec(args),
             Command::Doctor(args) => cli::doctor::exec(args).await,
             Command::Plugins { command } => cli::plugins::exec(command).await,
+            Command::Service { command } => cli::service::exec(command).await,
         }
     });
     match outcome {

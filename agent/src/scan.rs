@@ -8,6 +8,7 @@ use crate::capabilities::Network;
 use crate::config::Resolved;
 use crate::register::{PluginStatus, ScanResult};
 use crate::runtime::{limits, LoadedPlugin, PluginError, PluginReport, Runtime, ScanInput};
+use crate::service::stop::Stop;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,11 +23,24 @@ pub type Progress<'a> = &'a (dyn Fn(&str) -> Arc<dyn ProgressSink> + Sync);
 
 /// Run every enabled plugin once, concurrently.
 pub async fn run(config: &Resolved, runtime: &Runtime) -> ScanResult {
-    run_with_progress(config, runtime, None).await
+    run_with(config, runtime, None, &Stop::never()).await
 }
 
 /// [`run`], with each plugin's progress reports sent where `progress` says.
 pub async fn run_with_progress(config: &Resolved, runtime: &Runtime, progress: Option<Progress<'_>>) -> ScanResult {
+    run_with(config, runtime, progress, &Stop::never()).await
+}
+
+/// [`run`], until `stop` is requested: a plugin call in progress then
+/// finishes and its results count; a plugin not yet at its next step (load,
+/// describe, scan) is reported as not run, so the collector keeps what it
+/// last reported (a failed plugin makes nothing disappear there).
+pub async fn run_until_stopped(config: &Resolved, runtime: &Runtime, stop: &Stop) -> ScanResult {
+    run_with(config, runtime, None, stop).await
+}
+
+/// [`run`] with both: progress reports where `progress` says, until `stop`.
+pub async fn run_with(config: &Resolved, runtime: &Runtime, progress: Option<Progress<'_>>, stop: &Stop) -> ScanResult {
     let started_ms = now_ms();
     let jobs = config
         .config
@@ -35,7 +49,7 @@ pub async fn run_with_progress(config: &Resolved, runtime: &Runtime, progress: O
         .filter(|(_, p)| p.enabled)
         .map(|(name, p)| {
             let timeout = p.timeout_secs.map(Duration::from_secs).unwrap_or(limits::DEFAULT_SCAN_TIMEOUT);
-            scan_one(config, runtime, name, timeout, started_ms, progress.map(|p| p(name)))
+            scan_one(config, runtime, name, timeout, started_ms, progress.map(|p| p(name)), stop)
         });
     let outcomes = futures::future::join_all(jobs).await;
 
@@ -70,6 +84,7 @@ async fn scan_one(
     timeout: Duration,
     started_ms: u64,
     progress: Option<Arc<dyn ProgressSink>>,
+    stop: &Stop,
 ) -> (PluginStatus, Option<PluginReport>) {
     let begin = Instant::now();
     let mut status = PluginStatus {
@@ -83,10 +98,16 @@ async fn scan_one(
         warnings: Vec::new(),
         duration_ms: 0,
     };
+    let stopped = || match stop.is_requested() {
+        true => Err(PluginError::Stopped { plugin: name.to_string() }),
+        false => Ok(()),
+    };
     let outcome: Result<PluginReport, PluginError> = async {
+        stopped()?;
         let path = config.plugin_path(name);
         let loaded: LoadedPlugin = runtime.load_within(&path, limits::COMPILE_TIMEOUT).await?;
         status.sha256 = Some(loaded.sha256.clone());
+        stopped()?;
         let desc = runtime.describe(&loaded).await?;
         status.version = Some(desc.version.clone());
         if desc.name != name {
@@ -119,6 +140,7 @@ async fn scan_one(
             started_at_ms: started_ms,
             progress,
         };
+        stopped()?;
         runtime.scan(&loaded, &desc, input).await
     }
     .await;

@@ -16,7 +16,7 @@ const TOKEN: &str = "enroll-token-1";
 const SITE_ID: &str = "test-site";
 
 /// `[delivery]` for a site: spool and key inside it, fast retries.
-fn delivery_section(site: &Site, extra: &str) -> String {
+pub fn delivery_section(site: &Site, extra: &str) -> String {
     format!(
         "[delivery]\nkey_file = {}\nspool_dir = {}\nretry_base_ms = 5\nretry_cap_ms = 50\nretry_max_attempts = 3\n{extra}\n",
         lit(&site.path("keys/agent.key")),
@@ -40,7 +40,7 @@ fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn enroll(site: &Site, config: &str, stub: &StubCollector, token: &str) -> Output {
+pub fn enroll(site: &Site, config: &str, stub: &StubCollector, token: &str) -> Output {
     stub.add_token(token, TENANT, SITE_ID);
     site.run(&["enroll", "--collector", &stub.url(), "--token", token, "--config", config])
 }
@@ -52,7 +52,7 @@ pub fn enrolled_site(stub: &StubCollector, extra: &str) -> (Site, String) {
     (site, config)
 }
 
-fn spooled(site: &Site) -> Vec<String> {
+pub fn spooled(site: &Site) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(site.path("spool"))
         .map(|d| {
             d.flatten()

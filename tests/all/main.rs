@@ -12,6 +12,7 @@ mod exchange_live;
 mod exchange_offline;
 mod power_automate_flows;
 mod runtime_cache;
+mod service;
 mod sandbox;
 mod sandbox_files;
 mod sandbox_network;

@@ -16,6 +16,7 @@ pub mod exit;
 pub mod plugins;
 pub mod progress;
 pub mod scan;
+pub mod service;
 pub mod spool;
 pub mod verify;
 

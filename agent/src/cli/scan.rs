@@ -1,14 +1,19 @@
 //! `plumbline scan` and `plumbline run`: the scan, and the scan delivered.
+//! [`scan_and_deliver`] is also every scan of `plumbline service run`.
 
 use super::exit::Exit;
 use super::{config_path, write_out};
 use anyhow::{Context, Result};
 use plumbline_agent::config::{Config, MissingPlugin, Resolved};
-use plumbline_agent::delivery::Delivery;
+use plumbline_agent::delivery::push::FlushReport;
+use plumbline_agent::delivery::{spool, Delivery};
 use plumbline_agent::output::{self, Format};
 use plumbline_agent::register::{ScanResult, Severity};
+use plumbline_agent::service::lock::ScanLock;
+use plumbline_agent::service::state::{self, DeliveryRecord, ScanRecord};
+use plumbline_agent::service::stop::Stop;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What `scan` and `run` take.
 #[derive(clap::Args)]
@@ -42,17 +47,74 @@ pub async fn scan(args: ScanArgs) -> Result<Exit> {
 pub async fn run(args: ScanArgs) -> Result<Exit> {
     let config = Config::load(&config_path(args.config.clone()))?;
     let missing = config.missing_plugins();
-    // Before scanning: a site that is not enrolled fails fast.
-    let delivery = Delivery::prepare(&config).map_err(|e| e.naming_config(args.config.as_deref()))?;
-    let result = scan_and_print(&config, args.format).await?;
-    let report = delivery.deliver(&result).await?;
-    super::spool::explain(&report, delivery.spool_dir());
-    if args.format == Format::Table {
+    let ran = scan_and_deliver(&config, args.config.as_deref(), &Stop::never(), Some(args.format), "run").await?;
+    Ok(run_exit(&config, &missing, &ran, args.fail_on))
+}
+
+/// The exit code of a delivered scan: the scan's, and the delivery's.
+pub fn run_exit(config: &Resolved, missing: &[MissingPlugin], ran: &Ran, fail_on: Option<Severity>) -> Exit {
+    scan_exit(config, missing, &ran.result, fail_on).and(super::spool::delivery_exit(&ran.report))
+}
+
+/// What one delivered scan did.
+pub struct Ran {
+    /// The scan.
+    pub result: ScanResult,
+    /// Its delivery, and the spool's.
+    pub report: FlushReport,
+}
+
+/// One scan, delivered: `plumbline run`, and each scan of `plumbline service
+/// run`. In order: the site must be enrolled (checked before scanning); no
+/// other scan may be running for this spool; the scan, printed as `scan`
+/// prints it (`print`) or summed up in one line; the batch signed and
+/// spooled; the whole spool pushed; the run recorded for `plumbline status`.
+/// A stop request lets the plugin calls in progress finish, still spools
+/// what they found, and leaves the push to the next start.
+pub async fn scan_and_deliver(
+    config: &Resolved,
+    config_arg: Option<&Path>,
+    stop: &Stop,
+    print: Option<Format>,
+    by: &str,
+) -> Result<Ran> {
+    let delivery = Delivery::prepare(config).map_err(|e| e.naming_config(config_arg))?;
+    let _scanning = ScanLock::try_acquire(delivery.spool_dir())?;
+    let result = {
+        let runtime = plumbline_agent::scan::runtime_for(config).context("starting the plugin runtime")?;
+        let progress = super::progress::Display::new();
+        let sink = |plugin: &str| progress.sink(plugin);
+        let result = plumbline_agent::scan::run_with(config, &runtime, Some(&sink), stop).await;
+        progress.finish();
+        result
+    };
+    let stopped = stop.is_requested();
+    match print {
+        Some(format) => print_scan(&result, format)?,
+        None => eprintln!("{}", output::summary(&result)),
+    }
+    let sequence = delivery.spool_batch(&result)?;
+    let spool_dir = delivery.spool_dir();
+    let mut report = tokio::select! {
+        flushed = delivery.flush_queued(), if !stopped => flushed?,
+        () = stop.requested() => FlushReport {
+            queued: spool::status(spool_dir)?.queued,
+            error: Some("the push was left to the next start: the agent was asked to stop".into()),
+            ..FlushReport::default()
+        },
+    };
+    report.spooled = Some(sequence);
+    let record = ScanRecord::of(&result, stopped);
+    if let Err(e) = state::record_run(spool_dir, by, record, Some(DeliveryRecord::of(&report))) {
+        eprintln!("plumbline: warning: {e}; `plumbline status` shows the run before this one until it is fixed");
+    }
+    super::spool::explain(&report, spool_dir);
+    if print == Some(Format::Table) {
         outln!("{report}")?;
     } else {
         eprintln!("{report}");
     }
-    Ok(scan_exit(&config, &missing, &result, args.fail_on).and(super::spool::delivery_exit(&report)))
+    Ok(Ran { result, report })
 }
 
 /// Run the scan and print it as `plumbline scan` does.
@@ -63,19 +125,24 @@ async fn scan_and_print(config: &Resolved, format: Format) -> Result<ScanResult>
     let sink = |plugin: &str| progress.sink(plugin);
     let result = plumbline_agent::scan::run_with_progress(config, &runtime, Some(&sink)).await;
     progress.finish();
-    let color = format == Format::Table && plumbline_protocol::logging::colour(std::io::stdout().is_terminal());
-    write_out(&output::render(&result, format, color)?)?;
-    if format != Format::Table {
-        eprintln!("{}", output::summary(&result));
-    }
+    print_scan(&result, format)?;
     Ok(result)
+}
+
+fn print_scan(result: &ScanResult, format: Format) -> Result<()> {
+    let color = format == Format::Table && plumbline_protocol::logging::colour(std::io::stdout().is_terminal());
+    write_out(&output::render(result, format, color)?)?;
+    if format != Format::Table {
+        eprintln!("{}", output::summary(result));
+    }
+    Ok(())
 }
 
 /// A plugin whose file is not there (found when the config was loaded) was
 /// never going to run: that is the config (a typo in plugin_dir, path or
 /// the section's name), not the plugin, so it is said once, with the fix,
 /// however many plugins it hides.
-fn scan_exit(config: &Resolved, missing: &[MissingPlugin], result: &ScanResult, fail_on: Option<Severity>) -> Exit {
+pub fn scan_exit(config: &Resolved, missing: &[MissingPlugin], result: &ScanResult, fail_on: Option<Severity>) -> Exit {
     let mut exit = match fail_on {
         Some(threshold) if result.has_finding_at_or_above(threshold) => Exit::Flagged,
         _ => Exit::Ok,

@@ -207,6 +207,15 @@ impl Delivery {
     /// Sign `result` as the next batch, write it to the spool, then push the
     /// whole spool, oldest first. The batch is on disk before any push.
     pub async fn deliver(&self, result: &ScanResult) -> Result<FlushReport, DeliveryError> {
+        let sequence = self.spool_batch(result)?;
+        let mut report = self.flush_queued().await?;
+        report.spooled = Some(sequence);
+        Ok(report)
+    }
+
+    /// Sign `result` as the next batch and write it to the spool, durably;
+    /// its sequence number. Nothing is pushed.
+    pub fn spool_batch(&self, result: &ScanResult) -> Result<u64, DeliveryError> {
         let mut spool = Spool::open(&self.settings.spool_dir, limits_of(&self.settings))?;
         let agent_id = self.key.agent_id();
         let sequence = spool.append(|sequence| {
@@ -214,9 +223,16 @@ impl Delivery {
             batch::to_json(&batch::sign(&batch, &self.key))
         })?;
         tracing::info!(sequence, "batch signed and spooled");
-        let mut report = push::flush(&mut spool, &self.collector, self.settings.retry, Some(&self.key)).await?;
-        report.spooled = Some(sequence);
-        Ok(report)
+        Ok(sequence)
+    }
+
+    /// Push the whole spool, oldest first. Dropping the future part way
+    /// (a stop request) is safe: the spool is only changed between awaits,
+    /// and a batch the collector stored but did not get to acknowledge is
+    /// sent again and recognised as a duplicate (see [`spool`]).
+    pub async fn flush_queued(&self) -> Result<FlushReport, DeliveryError> {
+        let mut spool = Spool::open(&self.settings.spool_dir, limits_of(&self.settings))?;
+        push::flush(&mut spool, &self.collector, self.settings.retry, Some(&self.key)).await
     }
 }
 

@@ -104,6 +104,12 @@ pub enum PluginError {
         /// Every problem, with "did you mean" where a key is close to a declared one.
         message: String,
     },
+    /// The agent was asked to stop before this plugin's turn came.
+    #[error("plugin {plugin} was not run: the agent was asked to stop before it started; it runs at the next scan")]
+    Stopped {
+        /// The config section's name.
+        plugin: String,
+    },
     /// The plugin broke the contract in some other way.
     #[error("plugin {plugin}: {message}")]
     Contract {

@@ -1,0 +1,217 @@
+//! `plumbline service run [--once]`: scan, deliver and flush at each step of
+//! `[schedule]`, until a stop request. With `--once` (the systemd timer's
+//! unit), one scan delivered, with `plumbline run`'s exit codes.
+//!
+//! The long-lived loop keeps the timer's rules: steps of the UTC clock plus
+//! a random delay of up to `jitter`; at start, a step missed while the agent
+//! was not running (the last recorded scan is older than the last step) is
+//! caught up at once, like `Persistent=true`. The config is read again at
+//! each step, so a change needs no restart; one that does not load is
+//! logged and the last good one is used. Between scans nothing is kept:
+//! the plugin runtime is built for each scan and dropped after it.
+
+use super::super::exit::Exit;
+use super::super::scan::{run_exit, scan_and_deliver};
+use anyhow::{Context, Result};
+use plumbline_agent::config::{format_duration, Config, Resolved, Schedule};
+use plumbline_agent::platform::clock::{now_ms, rfc3339};
+use plumbline_agent::service::state;
+use plumbline_agent::service::stop::{Stop, StopHandle};
+use plumbline_agent::service::ServiceError;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Longest single sleep between checks of the wall clock: a sleep is
+/// measured on the monotonic clock, which stands still while the machine is
+/// suspended; waking each minute keeps the schedule after a resume.
+const WAKE_EVERY: Duration = Duration::from_secs(60);
+
+/// What `service run` takes.
+#[derive(clap::Args)]
+pub struct RunArgs {
+    /// Agent config file (default: the platform's config path).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Scan and deliver once, then exit (what the systemd timer starts);
+    /// the exit codes are `plumbline run`'s.
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// `plumbline service run`.
+pub async fn exec(args: RunArgs) -> Result<Exit> {
+    let (handle, stop) = Stop::new();
+    listen_for_stop(handle);
+    run_with(args, stop).await
+}
+
+/// The service with a given stop, for the Windows service control handler.
+pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
+    let path = super::absolute_config(args.config.clone())?;
+    if args.once {
+        let config = Config::load(&path)?;
+        let missing = config.missing_plugins();
+        return match scan_and_deliver(&config, args.config.as_deref(), &stop, None, "service").await {
+            Ok(ran) => Ok(run_exit(&config, &missing, &ran, None)),
+            // The timer fired while another scan runs: its turn is that scan.
+            Err(e) if is_busy(&e) => {
+                tracing::warn!("{e:#}");
+                Ok(Exit::Ok)
+            }
+            Err(e) => Err(e),
+        };
+    }
+    let mut config = Config::load(&path)?;
+    tracing::info!(config = %path.display(), "service started; {}", describe(&config.schedule));
+    let mut due = first_due(&config);
+    loop {
+        let at = due + jitter(&config.schedule);
+        if let Err(e) = state::record_next_scan(&config.delivery.spool_dir, &rfc3339(at * 1000)) {
+            tracing::warn!("{e}");
+        }
+        tracing::info!("next scan at {}", rfc3339(at * 1000));
+        if !sleep_until(at, &stop).await {
+            break;
+        }
+        config = reloaded(&path, config);
+        one_scan(&config, args.config.as_deref(), &stop).await;
+        release_memory();
+        if stop.is_requested() {
+            break;
+        }
+        due = config.schedule.next_step_after(now_secs());
+    }
+    tracing::info!("service stopped");
+    Ok(Exit::Ok)
+}
+
+/// One scheduled scan. Nothing that goes wrong stops the service: it is
+/// logged with its fix, and the next step tries again (after enrolling, or
+/// fixing the config, no restart is needed).
+async fn one_scan(config: &Resolved, config_arg: Option<&Path>, stop: &Stop) {
+    let missing = config.missing_plugins();
+    match scan_and_deliver(config, config_arg, stop, None, "service").await {
+        Ok(ran) => {
+            let exit = run_exit(config, &missing, &ran, None);
+            tracing::info!(exit = exit.code(), "scan delivered");
+        }
+        Err(e) if is_busy(&e) => {
+            tracing::warn!("{e:#}");
+        }
+        Err(e) => tracing::error!("this scan failed: {e:#}; the service tries again at the next step"),
+    }
+}
+
+fn is_busy(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<ServiceError>(), Some(ServiceError::Busy { .. }))
+}
+
+/// The config as it is now on disk, or the last good one if it does not load.
+fn reloaded(path: &Path, last_good: Resolved) -> Resolved {
+    match Config::load(path) {
+        Ok(config) => config,
+        Err(e) => {
+            tracing::error!("{e}; the service keeps the config it last loaded until this is fixed");
+            last_good
+        }
+    }
+}
+
+fn describe(schedule: &Schedule) -> String {
+    format!(
+        "scanning every {} (steps of the UTC clock) plus up to {} of random delay",
+        format_duration(schedule.every),
+        format_duration(schedule.jitter)
+    )
+}
+
+fn now_secs() -> u64 {
+    now_ms() / 1000
+}
+
+/// Now, if a step passed since the last recorded scan (or none is
+/// recorded); else the next step.
+fn first_due(config: &Resolved) -> u64 {
+    let now = now_secs();
+    let next = config.schedule.next_step_after(now);
+    let last_step = next.saturating_sub(config.schedule.every.as_secs());
+    let last_scan = state::load(&config.delivery.spool_dir)
+        .ok()
+        .flatten()
+        .and_then(|run| run.scan)
+        .and_then(|scan| time::OffsetDateTime::parse(&scan.started_at, &time::format_description::well_known::Rfc3339).ok())
+        .map(|t| t.unix_timestamp().max(0) as u64);
+    match last_scan {
+        Some(at) if at >= last_step => next,
+        _ => now,
+    }
+}
+
+fn jitter(schedule: &Schedule) -> u64 {
+    fastrand::u64(0..=schedule.jitter.as_secs())
+}
+
+/// Sleep until `at` (seconds since the epoch, wall clock); false if a stop
+/// came first.
+async fn sleep_until(at: u64, stop: &Stop) -> bool {
+    loop {
+        if stop.is_requested() {
+            return false;
+        }
+        let now = now_secs();
+        if now >= at {
+            return true;
+        }
+        let wait = Duration::from_secs(at - now).min(WAKE_EVERY);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stop.requested() => return false,
+        }
+    }
+}
+
+/// Hand the memory the scan freed back to the system, so the service idles
+/// small: glibc keeps freed heap in its arenas otherwise.
+fn release_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Ctrl-C or SIGTERM asks for a stop; a second one ends the process at once
+/// (the spool stays consistent even then: it survives SIGKILL).
+fn listen_for_stop(handle: StopHandle) {
+    tokio::spawn(async move {
+        if wait_for_signal().await.is_err() {
+            return;
+        }
+        tracing::warn!(
+            "stop requested: the plugin calls in progress finish and their results are spooled; a second Ctrl-C or \
+             SIGTERM stops at once"
+        );
+        handle.request();
+        if wait_for_signal().await.is_ok() {
+            tracing::warn!("stopping at once; the spool is consistent, the scan in progress is lost");
+            std::process::exit(130);
+        }
+    });
+}
+
+async fn wait_for_signal() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.context("listening for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.context("listening for Ctrl-C")
+    }
+}
