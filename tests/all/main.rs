@@ -13,6 +13,7 @@ mod exchange_offline;
 mod power_automate_flows;
 mod runtime_cache;
 mod service;
+mod service_systemd;
 mod sandbox;
 mod sandbox_files;
 mod sandbox_network;

@@ -18,6 +18,10 @@
 //!                                 {"sequence", "rejected_at", "status",
 //!                                 "error", "message"}: why
 //!   *.tmp                         a write in progress (or cut short by a crash)
+//!   scan.lock                     held for a whole scan and its delivery, so two
+//!                                 scans never run at once (`service::lock`)
+//!   last-run.json                 the last run in brief, for `plumbline status`
+//!                                 (`service::state`)
 //! ```
 //!
 //! Every file is written the same way: `NAME.tmp` (mode 0600), fsync, rename

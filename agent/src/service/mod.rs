@@ -14,6 +14,7 @@
 pub mod lock;
 pub mod state;
 pub mod stop;
+pub mod systemd;
 
 use std::path::PathBuf;
 

@@ -6,6 +6,8 @@
 //! between scans); on Windows the service control manager starts the
 //! long-lived `service run`, which keeps the same schedule itself.
 
+#[cfg(target_os = "linux")]
+mod linux;
 pub mod run;
 
 use super::exit::Exit;
@@ -19,12 +21,68 @@ pub enum ServiceCommand {
     /// step of [schedule], until stopped (Ctrl-C, SIGTERM, the service
     /// control). A stop lets the plugin calls in progress finish.
     Run(run::RunArgs),
+    /// Install the service: on Linux a systemd timer and unit that run
+    /// `service run --once` on the schedule, enabled and started; on Windows
+    /// a service (LocalSystem, delayed automatic start, three restarts).
+    Install(InstallArgs),
+    /// Stop and remove the service; the spool, keys and config stay.
+    Uninstall(UnitArgs),
+    /// Start the scheduled scans.
+    Start(UnitArgs),
+    /// Stop the scheduled scans; a scan in progress finishes its plugin calls.
+    Stop(UnitArgs),
+    /// The service as the system sees it, and the last run.
+    Status(UnitArgs),
+}
+
+/// What `service install` takes.
+#[derive(clap::Args)]
+pub struct InstallArgs {
+    /// Agent config file the service runs with (default: the platform's).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The plumbline binary the service runs (default: this one).
+    #[arg(long)]
+    pub binary: Option<PathBuf>,
+    /// Linux: write the units below this directory and enable them offline
+    /// (an image being built; tests), without a running systemd.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// Enable, but do not start yet.
+    #[arg(long)]
+    pub no_start: bool,
+}
+
+/// What the other service commands take.
+#[derive(clap::Args)]
+pub struct UnitArgs {
+    /// Agent config file (status: where the last run is recorded).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Linux: the directory `service install --root` wrote below.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
 }
 
 /// Run one service command.
 pub async fn exec(command: ServiceCommand) -> Result<Exit> {
     match command {
         ServiceCommand::Run(args) => run::exec(args).await,
+        #[cfg(target_os = "linux")]
+        ServiceCommand::Install(args) => linux::install(args),
+        #[cfg(target_os = "linux")]
+        ServiceCommand::Uninstall(args) => linux::uninstall(args),
+        #[cfg(target_os = "linux")]
+        ServiceCommand::Start(args) => linux::start(args),
+        #[cfg(target_os = "linux")]
+        ServiceCommand::Stop(args) => linux::stop(args),
+        #[cfg(target_os = "linux")]
+        ServiceCommand::Status(args) => linux::status(args),
+        #[cfg(not(target_os = "linux"))]
+        _ => anyhow::bail!(
+            "installing the service is done for Linux (systemd) and Windows; here, run `plumbline service run` from \
+             this system's service manager"
+        ),
     }
 }
 

@@ -1,0 +1,245 @@
+//! The systemd units `plumbline service install` writes on Linux: a oneshot
+//! `plumbline.service` that runs `plumbline service run --once`, and a
+//! `plumbline.timer` that starts it at each step of `[schedule]`.
+//!
+//! Why a timer and a oneshot, not the long-lived loop Windows runs: systemd
+//! keeps the schedule itself (`OnCalendar=` with the same UTC steps), catches
+//! up a step missed while the machine was off (`Persistent=true`), spreads a
+//! fleet (`RandomizedDelaySec=` from `jitter`), and nothing stays resident
+//! between scans. A stop (`systemctl stop`, shutdown) is SIGTERM, which lets
+//! the plugin calls in progress finish; `TimeoutStopSec=` leaves them time.
+//!
+//! The agent runs as root (it reads the key, the spool and the granted
+//! folders as the RMM-deployed service does on Windows as LocalSystem), and
+//! the unit takes away what root does not need: the file system is read-only
+//! except the agent's own state, cache and log directories (and paths the
+//! config moves them to), no new privileges, a private /tmp and /dev, and
+//! one capability: reading files it does not own (the granted folders).
+
+use crate::config::{Resolved, Schedule};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The service unit's name.
+pub const SERVICE_UNIT: &str = "plumbline.service";
+/// The timer unit's name.
+pub const TIMER_UNIT: &str = "plumbline.timer";
+/// Where units an administrator installs go (below `--root`, if given).
+pub const UNIT_DIR: &str = "etc/systemd/system";
+/// Time a stop gives the agent beyond its longest plugin call: the batch is
+/// signed and spooled after the call, and that takes well under a minute.
+pub const STOP_MARGIN: Duration = Duration::from_secs(60);
+/// Time a scan may take beyond its longest plugin call: compiling the
+/// plugins (up to 180 s each, in parallel) and pushing a spool that waited
+/// out a long outage (five attempts of 60 s at most per batch).
+pub const START_MARGIN: Duration = Duration::from_secs(3600);
+/// The directories systemd creates for the agent, below /var/lib,
+/// /var/cache and /var/log: the platform defaults for root.
+const DIRECTORY_NAME: &str = "plumbline";
+
+/// What the units are made from.
+#[derive(Debug, Clone)]
+pub struct Units {
+    /// The `plumbline` binary, absolute.
+    pub binary: PathBuf,
+    /// The config file, absolute.
+    pub config: PathBuf,
+    /// The schedule.
+    pub schedule: Schedule,
+    /// The longest plugin call the config allows.
+    pub longest_call: Duration,
+    /// Directories the agent writes outside systemd's own for it.
+    pub writable: Vec<PathBuf>,
+}
+
+impl Units {
+    /// The units for `config`, run by `binary` (both absolute).
+    pub fn for_config(config: &Resolved, binary: &Path) -> Units {
+        let longest_call = config
+            .config
+            .plugins
+            .values()
+            .filter(|p| p.enabled)
+            .map(|p| p.timeout_secs.map(Duration::from_secs).unwrap_or(crate::runtime::limits::DEFAULT_SCAN_TIMEOUT))
+            .max()
+            .unwrap_or(crate::runtime::limits::DEFAULT_SCAN_TIMEOUT);
+        let mut writable = Vec::new();
+        let own = [
+            PathBuf::from("/var/lib").join(DIRECTORY_NAME),
+            PathBuf::from("/var/cache").join(DIRECTORY_NAME),
+            PathBuf::from("/var/log").join(DIRECTORY_NAME),
+        ];
+        let dirs = [
+            config.delivery.spool_dir.clone(),
+            config.delivery.key_file.parent().map(Path::to_path_buf).unwrap_or_default(),
+            config.cache_dir.clone(),
+        ];
+        for dir in dirs {
+            if !dir.as_os_str().is_empty() && !own.iter().any(|o| dir.starts_with(o)) && !writable.contains(&dir) {
+                writable.push(dir);
+            }
+        }
+        Units {
+            binary: binary.to_path_buf(),
+            config: config.source.clone(),
+            schedule: config.schedule,
+            longest_call,
+            writable,
+        }
+    }
+
+    /// `plumbline.service`.
+    pub fn service(&self) -> String {
+        let mut out = String::new();
+        let mut line = |l: &str| {
+            out.push_str(l);
+            out.push('\n');
+        };
+        line("# Written by `plumbline service install`; `plumbline service uninstall` removes it.");
+        line("# Started by plumbline.timer at each step of [schedule]; `systemctl start plumbline.service` scans now.");
+        line("[Unit]");
+        line("Description=Plumbline: scan and deliver the Microsoft 365 connector register");
+        line("Wants=network-online.target");
+        line("After=network-online.target");
+        line("");
+        line("[Service]");
+        line("Type=oneshot");
+        line(&format!(
+            "ExecStart={} service run --once --config {}",
+            quote(&self.binary),
+            quote(&self.config)
+        ));
+        line(&format!("TimeoutStartSec={}", (self.longest_call + START_MARGIN).as_secs()));
+        line("# A stop is SIGTERM: the plugin calls in progress finish and their results are spooled.");
+        line(&format!("TimeoutStopSec={}", (self.longest_call + STOP_MARGIN).as_secs()));
+        line("KillMode=mixed");
+        line("# The platform defaults for root: the spool and keys, the compiled-plugin cache, the logs.");
+        line(&format!("StateDirectory={DIRECTORY_NAME}"));
+        line("StateDirectoryMode=0700");
+        line(&format!("CacheDirectory={DIRECTORY_NAME}"));
+        line("CacheDirectoryMode=0700");
+        line(&format!("LogsDirectory={DIRECTORY_NAME}"));
+        line("LogsDirectoryMode=0700");
+        if !self.writable.is_empty() {
+            line("# Where the config moves the spool, the keys or the cache ('-': need not exist yet).");
+            let paths: Vec<String> = self.writable.iter().map(|p| format!("-{}", quote(p))).collect();
+            line(&format!("ReadWritePaths={}", paths.join(" ")));
+        }
+        line("UMask=0077");
+        line("ProtectSystem=strict");
+        line("ProtectHome=read-only");
+        line("PrivateTmp=true");
+        line("PrivateDevices=true");
+        line("NoNewPrivileges=true");
+        line("# Root, with one capability: reading granted folders whose files it does not own.");
+        line("CapabilityBoundingSet=CAP_DAC_READ_SEARCH");
+        line("AmbientCapabilities=");
+        line("ProtectKernelTunables=true");
+        line("ProtectKernelModules=true");
+        line("ProtectKernelLogs=true");
+        line("ProtectControlGroups=true");
+        line("ProtectClock=true");
+        line("ProtectHostname=true");
+        line("RestrictNamespaces=true");
+        line("RestrictRealtime=true");
+        line("RestrictSUIDSGID=true");
+        line("LockPersonality=true");
+        line("SystemCallArchitectures=native");
+        line("# HTTPS and SMTP (IPv4, IPv6), name lookups (netlink, and local resolver sockets).");
+        line("RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK");
+        line("# No MemoryDenyWriteExecute=: wasmtime compiles each plugin to machine code at run time");
+        line("# (Cranelift), which needs memory that is written and then executed; with it no plugin loads.");
+        out
+    }
+
+    /// `plumbline.timer`.
+    pub fn timer(&self) -> String {
+        format!(
+            "# Written by `plumbline service install`; `plumbline service uninstall` removes it.\n\
+             [Unit]\n\
+             Description=Plumbline: scan on the [schedule] of {config}\n\
+             \n\
+             [Timer]\n\
+             # every = \"{every}\": steps of the UTC clock, the same on every agent.\n\
+             OnCalendar={calendar}\n\
+             # jitter: a random delay up to this, so a fleet does not scan at the same second.\n\
+             RandomizedDelaySec={jitter}\n\
+             # A step missed while the machine was off is caught up at boot.\n\
+             Persistent=true\n\
+             Unit={SERVICE_UNIT}\n\
+             \n\
+             [Install]\n\
+             WantedBy=timers.target\n",
+            config = self.config.display().to_string().replace('%', "%%"),
+            every = crate::config::format_duration(self.schedule.every),
+            calendar = self.schedule.on_calendar(),
+            jitter = self.schedule.jitter.as_secs(),
+        )
+    }
+}
+
+/// A path as one word of a unit file: quoted when it holds spaces or
+/// quotes, with `%` (specifiers) and `$` (variables) doubled so systemd
+/// takes them literally.
+pub fn quote(path: &Path) -> String {
+    let text = path.display().to_string().replace('%', "%%").replace('$', "$$");
+    if text.chars().any(|c| c.is_whitespace() || c == '"' || c == '\'' || c == '\\' || c == ';') {
+        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn units(extra: &str) -> Units {
+        let text = format!("tenant_id = \"t\"\nsite_id = \"s\"\n{extra}");
+        let config = Config::parse(&text, Path::new("/etc/plumbline/plumbline.toml")).unwrap();
+        Units::for_config(&config, Path::new("/usr/local/bin/plumbline"))
+    }
+
+    #[test]
+    fn the_service_runs_once_hardened_but_may_compile_code() {
+        let s = units("").service();
+        assert!(s.contains("ExecStart=/usr/local/bin/plumbline service run --once --config /etc/plumbline/plumbline.toml\n"), "{s}");
+        for want in [
+            "Type=oneshot",
+            "ProtectSystem=strict",
+            "StateDirectory=plumbline",
+            "NoNewPrivileges=true",
+            "PrivateTmp=true",
+            "CapabilityBoundingSet=CAP_DAC_READ_SEARCH",
+            "TimeoutStopSec=660",
+        ] {
+            assert!(s.lines().any(|l| l == want), "{want} missing:\n{s}");
+        }
+        assert!(!s.lines().any(|l| l.starts_with("MemoryDenyWriteExecute")), "wasmtime JITs:\n{s}");
+        assert!(s.contains("# No MemoryDenyWriteExecute=: wasmtime"), "and the unit says why");
+    }
+
+    #[test]
+    fn the_timer_follows_the_schedule() {
+        let t = units("[schedule]\nevery = \"4h\"\njitter = \"20m\"\n").timer();
+        for want in ["OnCalendar=*-*-* 00/4:00:00 UTC", "RandomizedDelaySec=1200", "Persistent=true", "Unit=plumbline.service", "WantedBy=timers.target"] {
+            assert!(t.lines().any(|l| l == want), "{want} missing:\n{t}");
+        }
+    }
+
+    #[test]
+    fn the_stop_timeout_covers_the_longest_plugin_call() {
+        let u = units("[plugins.a]\ntimeout_secs = 30\n[plugins.b]\ntimeout_secs = 900\n[plugins.c]\nenabled = false\ntimeout_secs = 3000\n");
+        assert_eq!(u.longest_call, Duration::from_secs(900));
+        assert!(u.service().contains("TimeoutStopSec=960\n"));
+    }
+
+    #[test]
+    fn paths_the_config_moves_are_writable_and_quoted() {
+        let u = units("cache_dir = \"/srv/plumb cache\"\n[delivery]\nspool_dir = \"/var/lib/plumbline/spool\"\nkey_file = \"/opt/plumbline/keys/agent.key\"\n");
+        assert_eq!(u.writable, vec![PathBuf::from("/opt/plumbline/keys"), PathBuf::from("/srv/plumb cache")]);
+        assert!(u.service().contains("ReadWritePaths=-/opt/plumbline/keys -\"/srv/plumb cache\"\n"), "{}", u.service());
+        assert_eq!(quote(Path::new("/a/100%/$x")), "/a/100%%/$$x");
+    }
+}
