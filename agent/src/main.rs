@@ -43,6 +43,9 @@ enum Command {
         #[command(subcommand)]
         command: cli::plugins::PluginsCommand,
     },
+    /// The agent's health: last scan, last delivery, queued batches, failing
+    /// plugins, highest severity; with --rmm, in that RMM's conventions.
+    Status(cli::status::StatusArgs),
     /// Run as a service on the [schedule] in the config: a systemd timer on
     /// Linux, a Windows service; install, start, stop and inspect it.
     Service {
@@ -59,7 +62,8 @@ fn main() -> ExitCode {
     let command = Cli::command()
         .after_help(codes.clone())
         .mut_subcommand("scan", |c| c.after_help(codes.clone()))
-        .mut_subcommand("run", |c| c.after_help(codes.clone()));
+        .mut_subcommand("run", |c| c.after_help(codes.clone()))
+        .mut_subcommand("status", |c| c.after_help(codes.clone()));
     let parsed = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     // The commands print what matters themselves; the log adds only trouble.
     // A service has nobody watching: its log is what it did.
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
             Command::Doctor(args) => cli::doctor::exec(args).await,
             Command::Plugins { command } => cli::plugins::exec(command).await,
             Command::Service { command } => cli::service::exec(command).await,
+            Command::Status(args) => cli::status::exec(args),
         }
     });
     match outcome {

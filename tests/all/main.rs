@@ -18,6 +18,7 @@ mod sandbox;
 mod sandbox_files;
 mod sandbox_network;
 mod smtp_relay;
+mod status;
 mod support;
 mod teams_webhooks;
 mod webhook_finder;

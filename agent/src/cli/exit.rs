@@ -51,7 +51,8 @@ impl Exit {
             Exit::Flagged => &[
                 "the answer to alert on: a finding at or above --fail-on (scan, run);",
                 "batches still queued (spool flush); an invalid envelope (verify); a",
-                "path the plugin cannot read: denied, or not there (doctor --path)",
+                "path the plugin cannot read: denied, or not there (doctor --path); an",
+                "agent that needs attention (status; with --rmm nable on Windows: 1001+)",
             ],
             Exit::Config => &[
                 "configuration error: a bad flag; a config file missing or invalid; a",

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod scan;
 pub mod service;
 pub mod spool;
+pub mod status;
 pub mod verify;
 
 use anyhow::{Context, Result};

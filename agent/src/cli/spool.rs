@@ -5,6 +5,7 @@ use super::exit::Exit;
 use super::delivery_settings;
 use anyhow::Result;
 use plumbline_agent::delivery::{self, push::FlushReport, spool, Requeue};
+use plumbline_agent::service::state::{self, DeliveryRecord};
 use plumbline_protocol::wording::count;
 use std::path::{Path, PathBuf};
 
@@ -71,6 +72,9 @@ pub async fn exec(command: SpoolCommand) -> Result<Exit> {
         SpoolCommand::Flush { config } => {
             let settings = delivery_settings(config.clone())?;
             let report = delivery::flush(&settings).await.map_err(|e| e.naming_config(config.as_deref()))?;
+            if let Err(e) = state::record_flush(&settings.spool_dir, DeliveryRecord::of(&report)) {
+                eprintln!("plumbline: warning: {e}; `plumbline status` shows the delivery before this one");
+            }
             explain(&report, &settings.spool_dir);
             outln!("{report}")?;
             let queued = if report.queued == 0 { Exit::Ok } else { Exit::Flagged };

@@ -11,7 +11,9 @@
 //! line's: it puts the scan and the delivery together, as `plumbline run`
 //! does, through one function.
 
+pub mod health;
 pub mod lock;
+pub mod rmm;
 pub mod state;
 pub mod stop;
 pub mod systemd;

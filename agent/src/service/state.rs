@@ -166,6 +166,17 @@ pub fn record_run(spool_dir: &Path, by: &str, scan: ScanRecord, delivery: Option
     write(spool_dir, &run)
 }
 
+/// Record a push of the spool without a scan (`plumbline spool flush`).
+pub fn record_flush(spool_dir: &Path, delivery: DeliveryRecord) -> Result<(), ServiceError> {
+    let mut run = load(spool_dir).ok().flatten().unwrap_or_default();
+    run.version = STATE_VERSION;
+    if delivery.error.is_none() || delivery.delivered > 0 {
+        run.last_delivered_at = Some(delivery.at.clone());
+    }
+    run.delivery = Some(delivery);
+    write(spool_dir, &run)
+}
+
 /// Record when the long-lived service scans next.
 pub fn record_next_scan(spool_dir: &Path, at: &str) -> Result<(), ServiceError> {
     let mut run = load(spool_dir).ok().flatten().unwrap_or_default();
@@ -217,6 +228,18 @@ mod tests {
         record_run(dir.path(), "run", ScanRecord::default(), None).unwrap();
         let run = load(dir.path()).unwrap().unwrap();
         assert_eq!((run.next_scan_at.as_deref(), run.by.as_str()), (Some("2026-12-01T18:00:00Z"), "run"));
+    }
+
+    #[test]
+    fn a_flush_that_reaches_the_collector_is_the_last_delivery_and_keeps_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let scan = ScanRecord { connectors: 3, ..Default::default() };
+        record_run(dir.path(), "run", scan.clone(), Some(delivery(Some("collector unreachable"), 0))).unwrap();
+        assert_eq!(load(dir.path()).unwrap().unwrap().last_delivered_at, None);
+        record_flush(dir.path(), delivery(None, 2)).unwrap();
+        let run = load(dir.path()).unwrap().unwrap();
+        assert_eq!((run.scan, run.delivery.map(|d| d.delivered)), (Some(scan), Some(2)));
+        assert!(run.last_delivered_at.is_some());
     }
 
     #[test]
