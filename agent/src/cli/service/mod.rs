@@ -9,6 +9,8 @@
 #[cfg(target_os = "linux")]
 mod linux;
 pub mod run;
+#[cfg(windows)]
+mod windows;
 
 use super::exit::Exit;
 use anyhow::Result;
@@ -68,8 +70,7 @@ pub struct UnitArgs {
 pub async fn exec(command: ServiceCommand) -> Result<Exit> {
     match command {
         ServiceCommand::Run(args) => run::exec(args).await,
-        #[cfg(target_os = "linux")]
-        ServiceCommand::Install(args) => linux::install(args),
+        ServiceCommand::Install(args) => install(args).await,
         #[cfg(target_os = "linux")]
         ServiceCommand::Uninstall(args) => linux::uninstall(args),
         #[cfg(target_os = "linux")]
@@ -78,12 +79,38 @@ pub async fn exec(command: ServiceCommand) -> Result<Exit> {
         ServiceCommand::Stop(args) => linux::stop(args),
         #[cfg(target_os = "linux")]
         ServiceCommand::Status(args) => linux::status(args),
-        #[cfg(not(target_os = "linux"))]
-        _ => anyhow::bail!(
-            "installing the service is done for Linux (systemd) and Windows; here, run `plumbline service run` from \
-             this system's service manager"
-        ),
+        #[cfg(windows)]
+        ServiceCommand::Uninstall(args) => windows::uninstall(args),
+        #[cfg(windows)]
+        ServiceCommand::Start(args) => windows::start(args),
+        #[cfg(windows)]
+        ServiceCommand::Stop(args) => windows::stop(args),
+        #[cfg(windows)]
+        ServiceCommand::Status(args) => windows::status_command(args),
+        #[cfg(not(any(target_os = "linux", windows)))]
+        _ => unsupported(),
     }
+}
+
+/// `service install`, also the last step of `plumbline install`.
+pub async fn install(args: InstallArgs) -> Result<Exit> {
+    #[cfg(target_os = "linux")]
+    return linux::install(args);
+    #[cfg(windows)]
+    return windows::install(args);
+    #[cfg(not(any(target_os = "linux", windows)))]
+    {
+        let _ = args;
+        unsupported()
+    }
+}
+
+#[cfg(not(any(target_os = "linux", windows)))]
+fn unsupported() -> Result<Exit> {
+    anyhow::bail!(
+        "installing the service is done for Linux (systemd) and Windows; here, run `plumbline service run` from this \
+         system's service manager"
+    )
 }
 
 /// The config a service command names, made absolute: the service runs it

@@ -27,7 +27,7 @@ use std::time::Duration;
 const WAKE_EVERY: Duration = Duration::from_secs(60);
 
 /// What `service run` takes.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub struct RunArgs {
     /// Agent config file (default: the platform's config path).
     #[arg(long)]
@@ -40,6 +40,14 @@ pub struct RunArgs {
 
 /// `plumbline service run`.
 pub async fn exec(args: RunArgs) -> Result<Exit> {
+    // Started by the Windows service manager: the service's thread runs the
+    // loop with the manager's stop; from a console, it runs here.
+    #[cfg(windows)]
+    if !args.once {
+        if let Some(exit) = super::windows::dispatch(&args)? {
+            return Ok(exit);
+        }
+    }
     let (handle, stop) = Stop::new();
     listen_for_stop(handle);
     run_with(args, stop).await
