@@ -43,6 +43,10 @@ enum Command {
         #[command(subcommand)]
         command: cli::plugins::PluginsCommand,
     },
+    /// Install in one step, as an RMM does: enroll (COLLECTOR_URL,
+    /// ENROLL_TOKEN, SITE), write the config, put the binary in place, and
+    /// install and start the service.
+    Install(cli::install::InstallCommand),
     /// The agent's health: last scan, last delivery, queued batches, failing
     /// plugins, highest severity; with --rmm, in that RMM's conventions.
     Status(cli::status::StatusArgs),
@@ -93,6 +97,7 @@ fn main() -> ExitCode {
             Command::Plugins { command } => cli::plugins::exec(command).await,
             Command::Service { command } => cli::service::exec(command).await,
             Command::Status(args) => cli::status::exec(args),
+            Command::Install(args) => cli::install::exec(args).await,
         }
     });
     match outcome {

@@ -11,21 +11,22 @@ use plumbline_collector::{admin, tls};
 use plumbline_protocol::read_api::{ChangesView, RegisterView};
 use std::sync::Arc;
 
-struct Collector {
-    base: String,
+/// The real collector over HTTPS on loopback (also for `install.rs`).
+pub struct Collector {
+    pub base: String,
     port: u16,
-    cert_file: std::path::PathBuf,
+    pub cert_file: std::path::PathBuf,
     cert: String,
     key: String,
-    store: Arc<dyn plumbline_collector::store::Store>,
+    pub store: Arc<dyn plumbline_collector::store::Store>,
     api_token: String,
-    enroll_token: String,
+    pub enroll_token: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Collector {
-    async fn start(site: &Site, database: &str) -> Collector {
+    pub async fn start(site: &Site, database: &str) -> Collector {
         let store = plumbline_collector::store::open(database).await.unwrap();
         let (cert, key) = tls::generate(vec!["localhost".into()]).unwrap();
         let cert_file = site.path("collector.pem");
@@ -64,7 +65,7 @@ impl Collector {
     }
 
     /// Take the collector down: nothing listens on its port.
-    async fn down(&mut self) {
+    pub async fn down(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

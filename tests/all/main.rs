@@ -10,6 +10,7 @@ mod end_to_end;
 mod exit_codes;
 mod exchange_live;
 mod exchange_offline;
+mod install;
 mod power_automate_flows;
 mod runtime_cache;
 mod service;

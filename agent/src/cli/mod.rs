@@ -13,6 +13,7 @@ macro_rules! outln {
 pub mod doctor;
 pub mod enroll;
 pub mod exit;
+pub mod install;
 pub mod plugins;
 pub mod progress;
 pub mod scan;

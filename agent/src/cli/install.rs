@@ -1,0 +1,229 @@
+//! `plumbline install`: one silent command for an RMM. Enroll with the
+//! collector, write the config (when there is none), put the binary in
+//! place and install and start the service. Every value can come from the
+//! RMM's script variables, which arrive as environment variables:
+//! `COLLECTOR_URL`, `ENROLL_TOKEN`, `SITE` (else Datto's `CS_PROFILE_NAME`),
+//! `COLLECTOR_CA_FILE`. `deploy/install.sh` and `deploy/install.ps1` only
+//! find the binary and call this.
+//!
+//! Order, so that a wrong token or an unreachable collector changes
+//! nothing: the collector is asked first; only after its yes are the config,
+//! the binary and the service written.
+
+use super::exit::Exit;
+use super::service::InstallArgs;
+use anyhow::{bail, Context, Result};
+use plumbline_agent::config::{parse_collector_url, Config, DeliverySettings};
+use plumbline_agent::delivery::{enrollment, DeliveryError};
+use plumbline_agent::platform::private::{self, Access};
+use std::path::{Path, PathBuf};
+
+/// What `install` takes.
+#[derive(clap::Args)]
+pub struct InstallCommand {
+    /// The collector's base URL.
+    #[arg(long, env = "COLLECTOR_URL")]
+    collector: Option<String>,
+    /// The site's enrollment token.
+    #[arg(long, env = "ENROLL_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The site's name as the MSP knows it; it must be the one the token
+    /// was made for (default: the token's; Datto's CS_PROFILE_NAME is
+    /// checked against it when set).
+    #[arg(long, env = "SITE")]
+    site: Option<String>,
+    /// PEM file of the CA (or the self-signed certificate) to trust for the
+    /// collector.
+    #[arg(long, env = "COLLECTOR_CA_FILE")]
+    ca_file: Option<PathBuf>,
+    /// The config file to write, or to keep if it exists (default: the
+    /// platform's config path).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Keep the key, the spool and the compiled-plugin cache below this
+    /// directory instead of the platform's (written into a new config).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Where the binary goes (default: /usr/local/bin; on Windows
+    /// %ProgramFiles%\Plumbline).
+    #[arg(long)]
+    bin_dir: Option<PathBuf>,
+    /// Linux: write the service's units below this directory (see `service install --root`).
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Enroll and write the config only; install no service.
+    #[arg(long)]
+    no_service: bool,
+    /// Install the service, but do not start it.
+    #[arg(long)]
+    no_start: bool,
+}
+
+fn required(value: Option<String>, flag: &str, env: &str) -> Result<String> {
+    match value.map(|v| v.trim().to_string()) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => bail!("give the {flag} (or set {env}); e.g. plumbline install --collector https://collector.msp.example --token TOKEN"),
+    }
+}
+
+/// A TOML string holding `text`.
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_string()).to_string()
+}
+
+fn toml_path(path: &Path) -> String {
+    toml_string(&path.display().to_string())
+}
+
+/// The config `install` writes: the enrollment's tenant and site, the
+/// collector, and the state directory when one was given.
+fn config_text(tenant: &str, site: &str, url: &str, ca: Option<&Path>, state: Option<&Path>) -> String {
+    let mut out = String::from(
+        "# Written by `plumbline install`. Every setting is documented in plumbline.sample.toml;\n\
+         # plugins run only when they have a [plugins.NAME] section.\n",
+    );
+    out.push_str(&format!("tenant_id = {}\nsite_id = {}\n", toml_string(tenant), toml_string(site)));
+    if let Some(state) = state {
+        out.push_str(&format!("cache_dir = {}\n", toml_path(&state.join("cache"))));
+    }
+    out.push_str("\n[schedule]\nevery = \"6h\"\n\n[delivery]\n");
+    out.push_str(&format!("collector_url = {}\n", toml_string(url)));
+    if let Some(ca) = ca {
+        out.push_str(&format!("collector_ca_file = {}\n", toml_path(ca)));
+    }
+    if let Some(state) = state {
+        out.push_str(&format!("key_file = {}\n", toml_path(&state.join("keys").join("agent.key"))));
+        out.push_str(&format!("spool_dir = {}\n", toml_path(&state.join("spool"))));
+    }
+    out
+}
+
+fn default_bin_dir() -> PathBuf {
+    if cfg!(windows) {
+        PathBuf::from(std::env::var_os("ProgramFiles").unwrap_or_else(|| "C:\\Program Files".into())).join("Plumbline")
+    } else {
+        PathBuf::from("/usr/local/bin")
+    }
+}
+
+/// Copy this binary to `dir` (unless it runs from there), replacing an
+/// older one atomically; its path.
+fn place_binary(dir: &Path) -> Result<PathBuf> {
+    let current = std::env::current_exe().context("finding this plumbline binary")?;
+    let name = current.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("plumbline"));
+    let target = dir.join(name);
+    let same = match (std::fs::canonicalize(&current), std::fs::canonicalize(&target)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Ok(target);
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let bytes = std::fs::read(&current).with_context(|| format!("reading {}", current.display()))?;
+    private::write_atomic(&target, &bytes, Access::Public).with_context(|| format!("writing {}", target.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("making {} executable", target.display()))?;
+    }
+    Ok(target)
+}
+
+/// `plumbline install`.
+pub async fn exec(args: InstallCommand) -> Result<Exit> {
+    let collector = required(args.collector, "collector URL (--collector)", "COLLECTOR_URL")?;
+    let url = parse_collector_url(&collector).map_err(|e| anyhow::anyhow!("--collector / COLLECTOR_URL: {e}"))?;
+    let config_path = super::service::absolute_config(args.config.clone())?;
+    let existing = match config_path.exists() {
+        true => Some(Config::load(&config_path)?),
+        false => None,
+    };
+    let state = args.state_dir.as_deref().map(std::path::absolute).transpose().context("making --state-dir absolute")?;
+    let ca = args.ca_file.as_deref().map(std::path::absolute).transpose().context("making --ca-file absolute")?;
+    let mut settings = match &existing {
+        Some(config) => config.delivery.clone(),
+        None => DeliverySettings::defaults(),
+    };
+    if existing.is_none() {
+        if let Some(state) = &state {
+            settings.key_file = state.join("keys").join("agent.key");
+            settings.spool_dir = state.join("spool");
+        }
+        if ca.is_some() {
+            settings.collector_ca_file = ca.clone();
+        }
+    }
+
+    // The collector first: a refusal or no answer writes nothing else.
+    let enrolled = match settings.key_file.exists() {
+        true => match enrollment::Enrollment::load(&settings.enrollment_file())? {
+            Some(e) => {
+                outln!("already enrolled as agent {} (key {}); keeping it", e.agent_id, settings.key_file.display())?;
+                e
+            }
+            None => return Err(DeliveryError::NotEnrolled { missing: settings.enrollment_file(), config: args.config }.into()),
+        },
+        false => {
+            let token = required(args.token, "enrollment token (--token)", "ENROLL_TOKEN")?;
+            let done = enrollment::enroll(&settings, &url, &token, false)
+                .await
+                .with_context(|| format!("enrolling with {url}; nothing was installed"))?;
+            outln!(
+                "enrolled agent {} for tenant {}, site {}",
+                done.enrollment.agent_id,
+                done.enrollment.tenant_id,
+                done.enrollment.site_id
+            )?;
+            done.enrollment
+        }
+    };
+    let site = args.site.or_else(|| std::env::var("CS_PROFILE_NAME").ok()).filter(|s| !s.trim().is_empty());
+    if let Some(site) = site.as_deref().filter(|s| *s != enrolled.site_id) {
+        eprintln!(
+            "plumbline: warning: the site given is {site:?}, but the token was made for site {:?}, which the \
+             collector holds this agent to; the config says {:?}. Make a token for {site:?} if that is the site",
+            enrolled.site_id, enrolled.site_id
+        );
+    }
+
+    match &existing {
+        Some(config) => outln!("kept the config {}", config.source.display())?,
+        None => {
+            let text = config_text(&enrolled.tenant_id, &enrolled.site_id, url.as_str(), ca.as_deref(), state.as_deref());
+            // What was written must load, or the service would not start.
+            Config::parse(&text, &config_path).context("the config install was about to write")?;
+            if let Some(dir) = config_path.parent() {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            private::write_atomic(&config_path, text.as_bytes(), Access::Public)
+                .with_context(|| format!("writing {}", config_path.display()))?;
+            outln!("wrote the config {}", config_path.display())?;
+        }
+    }
+    let binary = place_binary(&args.bin_dir.unwrap_or_else(default_bin_dir))?;
+    outln!("binary: {}", binary.display())?;
+    if args.no_service {
+        outln!("no service installed (--no-service); `plumbline service install --config {}` installs it", config_path.display())?;
+        return Ok(Exit::Ok);
+    }
+    let service = InstallArgs { config: Some(config_path), binary: Some(binary), root: args.root, no_start: args.no_start };
+    super::service::install(service).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_config_loads_with_the_enrolled_site_and_state_dir() {
+        let text = config_text("t-1", "it's-hq", "https://c.example/", Some(Path::new("/x/ca.pem")), Some(Path::new("/srv/p")));
+        let c = Config::parse(&text, Path::new("/etc/plumbline/plumbline.toml")).unwrap();
+        assert_eq!((c.config.tenant_id.as_str(), c.config.site_id.as_str()), ("t-1", "it's-hq"));
+        assert_eq!(c.delivery.key_file, Path::new("/srv/p/keys/agent.key"));
+        assert_eq!(c.delivery.spool_dir, Path::new("/srv/p/spool"));
+        assert_eq!(c.cache_dir, Path::new("/srv/p/cache"));
+        assert_eq!(c.delivery.collector_url.unwrap().as_str(), "https://c.example/");
+    }
+}

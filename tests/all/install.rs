@@ -1,0 +1,119 @@
+//! `deploy/install.sh` (a thin wrapper of `plumbline install`) against the
+//! real collector over HTTPS on loopback: one line enrolls, writes the
+//! config, places the binary and installs the systemd timer (below a
+//! `--root`, enabled offline); the installed agent then delivers. A wrong
+//! token and an unreachable collector are clear errors that install
+//! nothing.
+#![cfg(target_os = "linux")]
+
+use crate::delivery::text;
+use crate::end_to_end::Collector;
+use crate::support::{Site, TENANT};
+use plumbline_agent::config::Config;
+use plumbline_tests::plugins;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+struct Layout {
+    config: PathBuf,
+    state: PathBuf,
+    bin: PathBuf,
+    root: PathBuf,
+}
+
+fn layout(site: &Site) -> Layout {
+    Layout { config: site.path("etc/plumbline.toml"), state: site.path("var"), bin: site.path("bin"), root: site.path("root") }
+}
+
+/// `sh deploy/install.sh` with the RMM's variables in `env`.
+fn install_sh(l: &Layout, env: &[(&str, &str)]) -> Output {
+    let script = plugins::root().join("deploy/install.sh");
+    let mut command = Command::new("sh");
+    command
+        .arg(script)
+        .args(["--config", &l.config.to_string_lossy(), "--state-dir", &l.state.to_string_lossy()])
+        .args(["--bin-dir", &l.bin.to_string_lossy(), "--root", &l.root.to_string_lossy()])
+        .env("PLUMBLINE_BIN", env!("CARGO_BIN_EXE_plumbline"))
+        .env("NO_COLOR", "1")
+        .env_remove("COLLECTOR_URL")
+        .env_remove("ENROLL_TOKEN")
+        .env_remove("SITE")
+        .env_remove("CS_PROFILE_NAME")
+        .env_remove("COLLECTOR_CA_FILE");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("sh runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_line_installs_an_agent_that_delivers_to_the_real_collector() {
+    let site = Site::new();
+    let db = format!("sqlite:{}", site.path("collector.db").display());
+    let mut collector = Collector::start(&site, &db).await;
+    let l = layout(&site);
+    let ca = collector.cert_file.to_string_lossy().into_owned();
+    let env = [
+        ("COLLECTOR_URL", collector.base.as_str()),
+        ("ENROLL_TOKEN", collector.enroll_token.as_str()),
+        ("SITE", "test-site"),
+        ("COLLECTOR_CA_FILE", ca.as_str()),
+    ];
+    let out = install_sh(&l, &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+
+    // The config: the token's tenant and site, the collector, the state dir.
+    let config = Config::load(&l.config).expect("the written config loads");
+    assert_eq!((config.config.tenant_id.as_str(), config.config.site_id.as_str()), (TENANT, "test-site"));
+    assert_eq!(config.delivery.key_file, l.state.join("keys/agent.key"));
+    assert!(config.delivery.key_file.exists());
+    let agents = collector.store.agents(Some(TENANT)).await.unwrap();
+    assert_eq!(agents.len(), 1);
+    // The binary and the timer that runs it.
+    let binary = l.bin.join("plumbline");
+    assert!(std::fs::metadata(&binary).unwrap().len() > 0);
+    let unit = std::fs::read_to_string(l.root.join("etc/systemd/system/plumbline.service")).unwrap();
+    assert!(unit.contains(&format!("ExecStart={} service run --once --config {}", binary.display(), l.config.display())), "{unit}");
+    assert!(std::fs::symlink_metadata(l.root.join("etc/systemd/system/timers.target.wants/plumbline.timer")).is_ok(), "{}", text(&out));
+
+    // The installed agent, as the timer would run it, delivers.
+    let out = Command::new(&binary).args(["service", "run", "--once", "--config", &l.config.to_string_lossy()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("delivery: 1 delivered"), "{}", text(&out));
+    assert_eq!(collector.store.counts().await.unwrap().batches, 1);
+
+    // Again (an RMM policy re-applied): nothing changes, nobody new enrolls.
+    let before = std::fs::read(&l.config).unwrap();
+    let out = install_sh(&l, &env);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("already enrolled") && text(&out).contains("kept the config"), "{}", text(&out));
+    assert_eq!(std::fs::read(&l.config).unwrap(), before);
+    assert_eq!(collector.store.agents(Some(TENANT)).await.unwrap().len(), 1);
+    collector.down().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_or_an_unreachable_collector_is_a_clear_error_that_installs_nothing() {
+    let site = Site::new();
+    let db = format!("sqlite:{}", site.path("collector.db").display());
+    let mut collector = Collector::start(&site, &db).await;
+    let l = layout(&site);
+    let ca = collector.cert_file.to_string_lossy().into_owned();
+    let nothing = |l: &Layout| !l.config.exists() && !l.bin.exists() && !l.root.exists() && !l.state.join("keys/agent.key").exists();
+
+    let out = install_sh(&l, &[("COLLECTOR_URL", &collector.base), ("ENROLL_TOKEN", "not-a-token"), ("COLLECTOR_CA_FILE", &ca)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("refused the enrollment") && text(&out).contains("nothing was installed"), "{}", text(&out));
+    assert!(nothing(&l), "a refused token installs nothing");
+
+    let out = install_sh(&l, &[("COLLECTOR_URL", &collector.base), ("COLLECTOR_CA_FILE", &ca)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("--token") && text(&out).contains("ENROLL_TOKEN"), "{}", text(&out));
+
+    let base = collector.base.clone();
+    collector.down().await;
+    let out = install_sh(&l, &[("COLLECTOR_URL", &base), ("ENROLL_TOKEN", "any"), ("COLLECTOR_CA_FILE", &ca)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains(&base) && text(&out).contains("nothing was installed"), "{}", text(&out));
+    assert!(nothing(&l), "an unreachable collector installs nothing");
+}
