@@ -67,6 +67,7 @@ async fn one_line_installs_an_agent_that_delivers_to_the_real_collector() {
     assert_eq!((config.config.tenant_id.as_str(), config.config.site_id.as_str()), (TENANT, "test-site"));
     assert_eq!(config.delivery.key_file, l.state.join("keys/agent.key"));
     assert!(config.delivery.key_file.exists());
+    assert_eq!(plumbline_agent::platform::private::describe(l.config.parent().unwrap()).unwrap(), "mode 0700", "a folder it made is private");
     let agents = collector.store.agents(Some(TENANT)).await.unwrap();
     assert_eq!(agents.len(), 1);
     // The binary and the timer that runs it.

@@ -194,8 +194,11 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
             let text = config_text(&enrolled.tenant_id, &enrolled.site_id, url.as_str(), ca.as_deref(), state.as_deref());
             // What was written must load, or the service would not start.
             Config::parse(&text, &config_path).context("the config install was about to write")?;
-            if let Some(dir) = config_path.parent() {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            // A folder made here holds what decides which plugins run with
+            // which grants: only the agent's account and administrators may
+            // write in it (on Windows, ProgramData lets every user add files).
+            if let Some(dir) = config_path.parent().filter(|d| !d.exists()) {
+                private::create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             private::write_atomic(&config_path, text.as_bytes(), Access::Public)
                 .with_context(|| format!("writing {}", config_path.display()))?;
