@@ -75,7 +75,10 @@ fn main() -> ExitCode {
         Command::Service { .. } => "info",
         _ => "warn",
     };
-    plumbline_protocol::logging::init(log);
+    let service = matches!(parsed.command, Command::Service { .. });
+    if !(service && cli::service::log::init_without_console(log)) {
+        plumbline_protocol::logging::init(log);
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

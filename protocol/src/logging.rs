@@ -22,6 +22,19 @@ pub fn init(default: &str) {
         .init();
 }
 
+/// [`init`], to `file` instead of stderr and never coloured: for a process
+/// nobody reads the stderr of (a Windows service has no console).
+pub fn init_to_file(default: &str, file: std::fs::File) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env(LOG_ENV)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::sync::Mutex::new(file))
+        .with_timer(tracing_subscriber::fmt::time::SystemTime)
+        .with_ansi(false)
+        .init();
+}
+
 /// Whether output to a terminal (or not) may be coloured: only a terminal,
 /// and not when `NO_COLOR` is set (https://no-color.org). A redirected log
 /// file gets no escape codes.

@@ -8,6 +8,7 @@
 
 #[cfg(target_os = "linux")]
 mod linux;
+pub mod log;
 pub mod run;
 #[cfg(windows)]
 mod windows;
