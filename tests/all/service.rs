@@ -3,7 +3,7 @@
 //! timer's unit); a stop request in the middle of a plugin call, which lets
 //! the call finish and leaves a consistent spool; the long-lived loop,
 //! which scans a missed step at start, idles, and stops on SIGTERM; and
-//! never two scans at once.
+//! never two scans at once; batches that wait are pushed between scans.
 #![cfg(unix)]
 
 use crate::delivery::{delivery_section, enroll, enrolled_site, spooled, text};
@@ -217,6 +217,25 @@ fn the_service_loop_catches_up_a_missed_step_idles_and_stops_on_sigterm() {
     terminate(&child);
     assert_eq!(wait_exit(&mut child), Some(0), "{}", read(&log));
     assert_eq!(stub.stored().len(), 1, "no second scan");
+}
+
+#[test]
+fn batches_that_could_not_be_delivered_are_pushed_between_scans() {
+    let stub = StubCollector::start();
+    let (site, config) = enrolled_site(&stub, "[schedule]\nevery = '7d'\njitter = '0s'\nflush_every = '10s'");
+    let log = site.path("service.log");
+    stub.go_down();
+    let mut child = spawn(&["service", "run", "--config", &config], &log);
+    wait_for_logged(&log, "next scan at", 2, &mut child);
+    assert_eq!(spooled(&site).len(), 1, "the scan's batch waits: {}", read(&log));
+    assert!(last_run(&site).last_delivered_at.is_none());
+    stub.come_up();
+    assert!(stub.wait_until(PATIENCE, |s| s.stored().len() == 1), "{}", read(&log));
+    let said = wait_for_log(&log, "between scans: delivery: 1 delivered, 0 queued", &mut child);
+    assert!(spooled(&site).is_empty(), "{said}");
+    terminate(&child);
+    assert_eq!(wait_exit(&mut child), Some(0), "{}", read(&log));
+    assert!(last_run(&site).last_delivered_at.is_some(), "status sees the delivery");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! `plumbline service install|uninstall` on Linux, below a `--root` so no
 //! running systemd is needed: the units it writes pass the real
 //! `systemd-analyze verify`, the real `systemctl --root` enables the timer,
-//! and the timer's calendar steps are the ones the agent's own loop keeps
+//! (both timers: the scan's and the flush's), and the timer's calendar steps are the ones the agent's own loop keeps
 //! (checked with `systemd-analyze calendar`).
 #![cfg(target_os = "linux")]
 
@@ -53,8 +53,12 @@ fn installed_units_pass_systemd_analyze_verify_and_the_timer_is_enabled_offline(
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let dir = root.join("etc/systemd/system");
     let (service, timer) = (dir.join("plumbline.service"), dir.join("plumbline.timer"));
+    let (flush, flush_timer) = (dir.join("plumbline-flush.service"), dir.join("plumbline-flush.timer"));
     let wants = dir.join("timers.target.wants/plumbline.timer");
-    assert!(std::fs::symlink_metadata(&wants).is_ok(), "systemctl --root enabled the timer: {}", text(&out));
+    let flush_wants = dir.join("timers.target.wants/plumbline-flush.timer");
+    for link in [&wants, &flush_wants] {
+        assert!(std::fs::symlink_metadata(link).is_ok(), "systemctl --root enabled {}: {}", link.display(), text(&out));
+    }
 
     let unit = std::fs::read_to_string(&service).unwrap();
     assert!(unit.contains(&format!("ExecStart={binary} service run --once --config {config}\n")), "{unit}");
@@ -63,8 +67,10 @@ fn installed_units_pass_systemd_analyze_verify_and_the_timer_is_enabled_offline(
     let timer_text = std::fs::read_to_string(&timer).unwrap();
     assert!(timer_text.contains("OnCalendar=*-*-* 00/4:00:00 UTC\n") && timer_text.contains("RandomizedDelaySec=1200\n"), "{timer_text}");
 
-    let (ok, said) = verify(&[&service, &timer]);
+    let (ok, said) = verify(&[&service, &timer, &flush, &flush_timer]);
     assert!(ok && said.is_empty(), "systemd-analyze verify: {said:#?}\n{unit}\n{timer_text}");
+    let flush_text = std::fs::read_to_string(&flush).unwrap();
+    assert!(flush_text.contains(&format!("ExecStart={binary} spool flush --config {config}\n")), "{flush_text}");
 
     // systemd's own rating of the hardening (0 safest, 10 none): "OK" is below 5.
     let out = tool("systemd-analyze").args(["security", "--offline=yes"]).arg(&service).output().unwrap();
@@ -91,7 +97,10 @@ fn installed_units_pass_systemd_analyze_verify_and_the_timer_is_enabled_offline(
 
     let out = site.run(&["service", "uninstall", "--root", &root_s]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(!service.exists() && !timer.exists() && std::fs::symlink_metadata(&wants).is_err(), "{}", text(&out));
+    for gone in [&service, &timer, &flush, &flush_timer] {
+        assert!(!gone.exists(), "{} is still there: {}", gone.display(), text(&out));
+    }
+    assert!(std::fs::symlink_metadata(&wants).is_err() && std::fs::symlink_metadata(&flush_wants).is_err(), "{}", text(&out));
     assert!(text(&out).contains("the spool, the keys and the config are kept"), "{}", text(&out));
     let out = site.run(&["service", "uninstall", "--root", &root_s]);
     assert!(out.status.success() && text(&out).contains("not installed"), "{}", text(&out));

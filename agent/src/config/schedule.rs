@@ -23,6 +23,13 @@ pub const DEFAULT_JITTER_DIVISOR: u32 = 10;
 /// Jitter is at most this fraction of `every` (a half), so a delayed scan
 /// always starts before the next step is due.
 pub const MAX_JITTER_DIVISOR: u32 = 2;
+/// How often batches still waiting are pushed between scans, by default: a
+/// collector back from an outage has them within a quarter of an hour, and
+/// one that is down is asked four times an hour.
+pub const DEFAULT_FLUSH_EVERY: Duration = Duration::from_secs(15 * 60);
+/// The shortest `flush_every`: each push of a waiting batch is a signed
+/// upload the collector verifies; more often than this only loads it.
+pub const MIN_FLUSH_EVERY: Duration = Duration::from_secs(10);
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 3600;
@@ -48,6 +55,11 @@ pub struct ScheduleConfig {
     /// off. Default a tenth of `every`; at most half of it.
     #[serde(default)]
     pub jitter: Option<toml::Value>,
+    /// While batches wait in the spool (the collector was down at the last
+    /// scan), how often they are pushed between scans. Default `"15m"`; at
+    /// least `"10s"`, at most `every`.
+    #[serde(default)]
+    pub flush_every: Option<toml::Value>,
 }
 
 /// The schedule the agent runs on.
@@ -57,11 +69,13 @@ pub struct Schedule {
     pub every: Duration,
     /// The longest random delay after each step.
     pub jitter: Duration,
+    /// How often waiting batches are pushed between scans.
+    pub flush_every: Duration,
 }
 
 impl Default for Schedule {
     fn default() -> Self {
-        Schedule { every: DEFAULT_EVERY, jitter: DEFAULT_EVERY / DEFAULT_JITTER_DIVISOR }
+        Schedule { every: DEFAULT_EVERY, jitter: DEFAULT_EVERY / DEFAULT_JITTER_DIVISOR, flush_every: DEFAULT_FLUSH_EVERY }
     }
 }
 
@@ -101,7 +115,23 @@ impl ScheduleConfig {
                 d
             }
         };
-        Ok(Schedule { every, jitter })
+        let flush_every = match &self.flush_every {
+            None => DEFAULT_FLUSH_EVERY.min(every),
+            Some(v) => {
+                let d = duration_value("flush_every", v, "\"15m\"")?;
+                if d < MIN_FLUSH_EVERY || d > every {
+                    return Err(format!(
+                        "[schedule] flush_every = {} must be between \"{}\" and every ({}); the default is \"{}\"",
+                        show(v),
+                        format_duration(MIN_FLUSH_EVERY),
+                        format_duration(every),
+                        format_duration(DEFAULT_FLUSH_EVERY.min(every))
+                    ));
+                }
+                d
+            }
+        };
+        Ok(Schedule { every, jitter, flush_every })
     }
 }
 
@@ -210,7 +240,7 @@ mod tests {
 
     fn resolve(every: Option<&str>, jitter: Option<&str>) -> Result<Schedule, String> {
         let text = |v: Option<&str>| v.map(|s| toml::Value::String(s.into()));
-        ScheduleConfig { every: text(every), jitter: text(jitter) }.resolve()
+        ScheduleConfig { every: text(every), jitter: text(jitter), flush_every: None }.resolve()
     }
 
     #[test]
@@ -243,7 +273,7 @@ mod tests {
         }
         let e = resolve(Some("6 hours"), None).unwrap_err();
         assert!(e.contains("not a unit") && e.contains("every = \"6h\""), "{e}");
-        let e = ScheduleConfig { every: Some(toml::Value::Integer(6)), jitter: None }.resolve().unwrap_err();
+        let e = ScheduleConfig { every: Some(toml::Value::Integer(6)), jitter: None, flush_every: None }.resolve().unwrap_err();
         assert!(e.contains("every = 6") && e.contains("in quotes"), "{e}");
     }
 
@@ -252,6 +282,17 @@ mod tests {
         assert_eq!(resolve(Some("6h"), Some("3h")).unwrap().jitter, Duration::from_secs(3 * 3600));
         let e = resolve(Some("6h"), Some("4h")).unwrap_err();
         assert!(e.contains("jitter = \"4h\"") && e.contains("at most \"3h\"") && e.contains("\"36m\""), "{e}");
+    }
+
+    #[test]
+    fn flush_every_defaults_to_a_quarter_hour_within_every() {
+        assert_eq!(resolve(None, None).unwrap().flush_every, Duration::from_secs(900));
+        assert_eq!(resolve(Some("5m"), None).unwrap().flush_every, Duration::from_secs(300));
+        let flush = |v: &str| ScheduleConfig { every: None, jitter: None, flush_every: Some(toml::Value::String(v.into())) }.resolve();
+        assert_eq!(flush("30s").unwrap().flush_every, Duration::from_secs(30));
+        let e = flush("1s").unwrap_err();
+        assert!(e.contains("flush_every = \"1s\"") && e.contains("between \"10s\" and every (6h)"), "{e}");
+        assert!(flush("7h").is_err());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The systemd units `plumbline service install` writes on Linux: a oneshot
 //! `plumbline.service` that runs `plumbline service run --once`, and a
-//! `plumbline.timer` that starts it at each step of `[schedule]`.
+//! `plumbline.timer` that starts it at each step of `[schedule]`; and
+//! `plumbline-flush.service` (`plumbline spool flush`) with its timer, every
+//! `flush_every`, which pushes batches a scan could not deliver.
 //!
 //! Why a timer and a oneshot, not the long-lived loop Windows runs: systemd
 //! keeps the schedule itself (`OnCalendar=` with the same UTC steps), catches
@@ -24,6 +26,14 @@ use std::time::Duration;
 pub const SERVICE_UNIT: &str = "plumbline.service";
 /// The timer unit's name.
 pub const TIMER_UNIT: &str = "plumbline.timer";
+/// The unit that pushes waiting batches between scans.
+pub const FLUSH_SERVICE_UNIT: &str = "plumbline-flush.service";
+/// Its timer.
+pub const FLUSH_TIMER_UNIT: &str = "plumbline-flush.timer";
+/// Every unit `service install` writes, timers last (they name the services).
+pub const UNITS: [&str; 4] = [SERVICE_UNIT, FLUSH_SERVICE_UNIT, TIMER_UNIT, FLUSH_TIMER_UNIT];
+/// The timers `service install` enables.
+pub const TIMERS: [&str; 2] = [TIMER_UNIT, FLUSH_TIMER_UNIT];
 /// Where units an administrator installs go (below `--root`, if given).
 pub const UNIT_DIR: &str = "etc/systemd/system";
 /// Time a stop gives the agent beyond its longest plugin call: the batch is
@@ -91,28 +101,43 @@ impl Units {
     /// `plumbline.service`.
     pub fn service(&self) -> String {
         let mut out = String::new();
+        out.push_str("# Written by `plumbline service install`; `plumbline service uninstall` removes it.\n");
+        out.push_str("# Started by plumbline.timer at each step of [schedule]; `systemctl start plumbline.service` scans now.\n");
+        out.push_str("[Unit]\nDescription=Plumbline: scan and deliver the Microsoft 365 connector register\n");
+        out.push_str("Wants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n");
+        out.push_str(&format!(
+            "ExecStart={} service run --once --config {}\n",
+            quote(&self.binary),
+            quote(&self.config)
+        ));
+        out.push_str(&format!("TimeoutStartSec={}\n", (self.longest_call + START_MARGIN).as_secs()));
+        out.push_str("# A stop is SIGTERM: the plugin calls in progress finish and their results are spooled.\n");
+        out.push_str(&format!("TimeoutStopSec={}\n", (self.longest_call + STOP_MARGIN).as_secs()));
+        out.push_str("KillMode=mixed\n");
+        self.hardening(&mut out);
+        out
+    }
+
+    /// `plumbline-flush.service`: `spool flush`, which exits 1 while batches
+    /// still wait (the collector is still down): not a failure of the unit.
+    pub fn flush_service(&self) -> String {
+        let mut out = String::new();
+        out.push_str("# Written by `plumbline service install`; `plumbline service uninstall` removes it.\n");
+        out.push_str("[Unit]\nDescription=Plumbline: push the batches that wait in the spool\n");
+        out.push_str("Wants=network-online.target\nAfter=network-online.target\n\n[Service]\nType=oneshot\n");
+        out.push_str(&format!("ExecStart={} spool flush --config {}\n", quote(&self.binary), quote(&self.config)));
+        out.push_str("# 1: batches still wait for the collector; they go at the next try.\nSuccessExitStatus=1\n");
+        out.push_str(&format!("TimeoutStartSec={}\n", START_MARGIN.as_secs()));
+        self.hardening(&mut out);
+        out
+    }
+
+    /// What both services may do, and what they may not.
+    fn hardening(&self, out: &mut String) {
         let mut line = |l: &str| {
             out.push_str(l);
             out.push('\n');
         };
-        line("# Written by `plumbline service install`; `plumbline service uninstall` removes it.");
-        line("# Started by plumbline.timer at each step of [schedule]; `systemctl start plumbline.service` scans now.");
-        line("[Unit]");
-        line("Description=Plumbline: scan and deliver the Microsoft 365 connector register");
-        line("Wants=network-online.target");
-        line("After=network-online.target");
-        line("");
-        line("[Service]");
-        line("Type=oneshot");
-        line(&format!(
-            "ExecStart={} service run --once --config {}",
-            quote(&self.binary),
-            quote(&self.config)
-        ));
-        line(&format!("TimeoutStartSec={}", (self.longest_call + START_MARGIN).as_secs()));
-        line("# A stop is SIGTERM: the plugin calls in progress finish and their results are spooled.");
-        line(&format!("TimeoutStopSec={}", (self.longest_call + STOP_MARGIN).as_secs()));
-        line("KillMode=mixed");
         line("# The platform defaults for root: the spool and keys, the compiled-plugin cache, the logs.");
         line(&format!("StateDirectory={DIRECTORY_NAME}"));
         line("StateDirectoryMode=0700");
@@ -149,7 +174,36 @@ impl Units {
         line("RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK");
         line("# No MemoryDenyWriteExecute=: wasmtime compiles each plugin to machine code at run time");
         line("# (Cranelift), which needs memory that is written and then executed; with it no plugin loads.");
-        out
+    }
+
+    /// `plumbline-flush.timer`: every `flush_every` after the last push, the
+    /// first a `flush_every` after boot.
+    pub fn flush_timer(&self) -> String {
+        let every = self.schedule.flush_every.as_secs();
+        format!(
+            "# Written by `plumbline service install`; `plumbline service uninstall` removes it.\n\
+             [Unit]\n\
+             Description=Plumbline: push waiting batches every {}\n\
+             \n\
+             [Timer]\n\
+             OnBootSec={every}\n\
+             OnUnitInactiveSec={every}\n\
+             Unit={FLUSH_SERVICE_UNIT}\n\
+             \n\
+             [Install]\n\
+             WantedBy=timers.target\n",
+            crate::config::format_duration(self.schedule.flush_every)
+        )
+    }
+
+    /// Each unit file's name and text.
+    pub fn files(&self) -> [(&'static str, String); 4] {
+        [
+            (SERVICE_UNIT, self.service()),
+            (FLUSH_SERVICE_UNIT, self.flush_service()),
+            (TIMER_UNIT, self.timer()),
+            (FLUSH_TIMER_UNIT, self.flush_timer()),
+        ]
     }
 
     /// `plumbline.timer`.
@@ -226,6 +280,17 @@ mod tests {
         for want in ["OnCalendar=*-*-* 00/4:00:00 UTC", "RandomizedDelaySec=1200", "Persistent=true", "Unit=plumbline.service", "WantedBy=timers.target"] {
             assert!(t.lines().any(|l| l == want), "{want} missing:\n{t}");
         }
+    }
+
+    #[test]
+    fn waiting_batches_are_flushed_on_their_own_timer_and_still_queued_is_no_failure() {
+        let u = units("[schedule]\nflush_every = \"5m\"\n");
+        let s = u.flush_service();
+        assert!(s.contains("ExecStart=/usr/local/bin/plumbline spool flush --config /etc/plumbline/plumbline.toml\n"), "{s}");
+        assert!(s.contains("SuccessExitStatus=1\n") && s.contains("ProtectSystem=strict\n"), "{s}");
+        let t = u.flush_timer();
+        assert!(t.contains("OnUnitInactiveSec=300\n") && t.contains("Unit=plumbline-flush.service\n"), "{t}");
+        assert_eq!(u.files().map(|(name, _)| name), UNITS);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use plumbline_agent::config::Config;
 use plumbline_agent::platform::private::{self, Access};
 use plumbline_agent::service::state;
-use plumbline_agent::service::systemd::{Units, SERVICE_UNIT, TIMER_UNIT, UNIT_DIR};
+use plumbline_agent::service::systemd::{Units, SERVICE_UNIT, TIMERS, TIMER_UNIT, UNITS, UNIT_DIR};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -54,7 +54,7 @@ pub fn install(args: InstallArgs) -> Result<Exit> {
     let root = args.root.as_deref();
     let dir = unit_dir(root);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    for (name, text) in [(SERVICE_UNIT, units.service()), (TIMER_UNIT, units.timer())] {
+    for (name, text) in units.files() {
         let path = dir.join(name);
         private::write_atomic(&path, text.as_bytes(), Access::Public).with_context(|| format!("writing {}", path.display()))?;
         outln!("wrote {}", path.display())?;
@@ -62,11 +62,12 @@ pub fn install(args: InstallArgs) -> Result<Exit> {
     if root.is_none() {
         systemctl(None, &["daemon-reload"])?;
     }
-    let enable: &[&str] = match (root, args.no_start) {
-        (None, false) => &["enable", "--now", TIMER_UNIT],
-        _ => &["enable", TIMER_UNIT],
-    };
-    systemctl(root, enable)?;
+    let mut enable = vec!["enable"];
+    if root.is_none() && !args.no_start {
+        enable.push("--now");
+    }
+    enable.extend(TIMERS);
+    systemctl(root, &enable)?;
     let when = format!(
         "every {} (UTC steps, up to {} later at random)",
         plumbline_agent::config::format_duration(units.schedule.every),
@@ -83,20 +84,21 @@ pub fn install(args: InstallArgs) -> Result<Exit> {
 pub fn uninstall(args: UnitArgs) -> Result<Exit> {
     let root = args.root.as_deref();
     let dir = unit_dir(root);
-    if !dir.join(TIMER_UNIT).exists() && !dir.join(SERVICE_UNIT).exists() {
+    if !UNITS.iter().any(|name| dir.join(name).exists()) {
         outln!("not installed: no {TIMER_UNIT} or {SERVICE_UNIT} in {}", dir.display())?;
         return Ok(Exit::Ok);
     }
-    let disable: &[&str] = match root {
-        None => &["disable", "--now", TIMER_UNIT],
-        Some(_) => &["disable", TIMER_UNIT],
-    };
-    systemctl(root, disable)?;
+    let mut disable = vec!["disable"];
+    if root.is_none() {
+        disable.push("--now");
+    }
+    disable.extend(TIMERS.iter().copied().filter(|t| dir.join(t).exists()));
+    systemctl(root, &disable)?;
     if root.is_none() {
         // A scan in progress finishes first (SIGTERM, see the unit).
         systemctl(None, &["stop", SERVICE_UNIT])?;
     }
-    for name in [TIMER_UNIT, SERVICE_UNIT] {
+    for name in UNITS.iter().rev().filter(|name| dir.join(name).exists()) {
         let path = dir.join(name);
         private::remove_durably(&path).with_context(|| format!("removing {}", path.display()))?;
         outln!("removed {}", path.display())?;
@@ -118,7 +120,7 @@ fn live_only(args: &UnitArgs, what: &str) -> Result<()> {
 /// `service start`: the schedule runs (a scan now: `systemctl start plumbline.service`).
 pub fn start(args: UnitArgs) -> Result<Exit> {
     live_only(&args, "start")?;
-    systemctl(None, &["start", TIMER_UNIT])?;
+    systemctl(None, &["start", TIMERS[0], TIMERS[1]])?;
     outln!("{TIMER_UNIT} started; `systemctl start {SERVICE_UNIT}` scans now")?;
     Ok(Exit::Ok)
 }
@@ -127,7 +129,7 @@ pub fn start(args: UnitArgs) -> Result<Exit> {
 /// plugin calls and spools their results.
 pub fn stop(args: UnitArgs) -> Result<Exit> {
     live_only(&args, "stop")?;
-    systemctl(None, &["stop", TIMER_UNIT, SERVICE_UNIT])?;
+    systemctl(None, &["stop", TIMERS[0], TIMERS[1], SERVICE_UNIT])?;
     outln!("{TIMER_UNIT} stopped; no scan runs until `plumbline service start`")?;
     Ok(Exit::Ok)
 }

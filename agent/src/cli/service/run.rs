@@ -8,14 +8,17 @@
 //! caught up at once, like `Persistent=true`. The config is read again at
 //! each step, so a change needs no restart; one that does not load is
 //! logged and the last good one is used. Between scans nothing is kept:
-//! the plugin runtime is built for each scan and dropped after it.
+//! the plugin runtime is built for each scan and dropped after it. Batches
+//! that could not be delivered at a scan are pushed again every
+//! `flush_every` until they are gone.
 
 use super::super::exit::Exit;
 use super::super::scan::{run_exit, scan_and_deliver};
 use anyhow::{Context, Result};
 use plumbline_agent::config::{format_duration, Config, Resolved, Schedule};
 use plumbline_agent::platform::clock::{now_ms, rfc3339};
-use plumbline_agent::service::state;
+use plumbline_agent::delivery::{spool, Delivery};
+use plumbline_agent::service::state::{self, DeliveryRecord};
 use plumbline_agent::service::stop::{Stop, StopHandle};
 use plumbline_agent::service::ServiceError;
 use std::path::{Path, PathBuf};
@@ -78,7 +81,7 @@ pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
             tracing::warn!("{e}");
         }
         tracing::info!("next scan at {}", rfc3339(at * 1000));
-        if !sleep_until(at, &stop).await {
+        if !idle_until(at, &config, &stop).await {
             break;
         }
         config = reloaded(&path, config);
@@ -127,9 +130,10 @@ fn reloaded(path: &Path, last_good: Resolved) -> Resolved {
 
 fn describe(schedule: &Schedule) -> String {
     format!(
-        "scanning every {} (steps of the UTC clock) plus up to {} of random delay",
+        "scanning every {} (steps of the UTC clock) plus up to {} of random delay; waiting batches pushed every {}",
         format_duration(schedule.every),
-        format_duration(schedule.jitter)
+        format_duration(schedule.jitter),
+        format_duration(schedule.flush_every)
     )
 }
 
@@ -159,9 +163,10 @@ fn jitter(schedule: &Schedule) -> u64 {
     fastrand::u64(0..=schedule.jitter.as_secs())
 }
 
-/// Sleep until `at` (seconds since the epoch, wall clock); false if a stop
-/// came first.
-async fn sleep_until(at: u64, stop: &Stop) -> bool {
+/// Wait until `at` (seconds since the epoch, wall clock), pushing batches
+/// that still wait every `flush_every`; false if a stop came first.
+async fn idle_until(at: u64, config: &Resolved, stop: &Stop) -> bool {
+    let mut next_flush = now_secs() + config.schedule.flush_every.as_secs();
     loop {
         if stop.is_requested() {
             return false;
@@ -170,11 +175,47 @@ async fn sleep_until(at: u64, stop: &Stop) -> bool {
         if now >= at {
             return true;
         }
-        let wait = Duration::from_secs(at - now).min(WAKE_EVERY);
+        if now >= next_flush {
+            flush_waiting(config, stop).await;
+            release_memory();
+            next_flush = now_secs() + config.schedule.flush_every.as_secs();
+            continue;
+        }
+        let wait = Duration::from_secs(at.min(next_flush) - now).min(WAKE_EVERY);
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             () = stop.requested() => return false,
         }
+    }
+}
+
+/// Push the spool between scans, if anything waits in it; what happened is
+/// logged and recorded for `plumbline status`.
+async fn flush_waiting(config: &Resolved, stop: &Stop) {
+    let spool_dir = &config.delivery.spool_dir;
+    match spool::status(spool_dir) {
+        Ok(s) if s.queued > 0 => {}
+        _ => return,
+    }
+    let delivery = match Delivery::prepare(config) {
+        Ok(d) => d,
+        Err(e) => return tracing::warn!("batches wait in {}, but cannot be pushed: {e}", spool_dir.display()),
+    };
+    let report = tokio::select! {
+        r = delivery.flush_queued() => r,
+        () = stop.requested() => return,
+    };
+    match report {
+        Ok(report) => {
+            tracing::info!("between scans: {report}");
+            if let Some(e) = &report.error {
+                tracing::warn!("{e}; the batches wait for the next try");
+            }
+            if let Err(e) = state::record_flush(spool_dir, DeliveryRecord::of(&report)) {
+                tracing::warn!("{e}");
+            }
+        }
+        Err(e) => tracing::warn!("pushing the waiting batches: {e}"),
     }
 }
 
