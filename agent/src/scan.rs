@@ -125,10 +125,15 @@ async fn scan_one(
         // their kind; one that declares none (every 0.1.0 plugin) gets them
         // unchecked, as before.
         if let Err(problem) = crate::runtime::declarations::check_settings(&desc.settings, &settings) {
-            return Err(PluginError::Settings { plugin: desc.label(), section: name.to_string(), message: problem.to_string() });
+            let (plugin, section, message) = (desc.label(), name.to_string(), problem.to_string());
+            return Err(PluginError::Settings { plugin, section, message });
         }
         if desc.settings.is_empty() && !settings.is_empty() {
-            tracing::warn!(plugin = name, "this plugin (contract {}) declares no settings, so [plugins.{name}.settings] is passed on unchecked", desc.contract);
+            tracing::warn!(
+                plugin = name,
+                "this plugin (contract {}) declares no settings, so [plugins.{name}.settings] is passed on unchecked",
+                desc.contract
+            );
         }
         let input = ScanInput {
             tenant_id: config.config.tenant_id.clone(),

@@ -11,6 +11,8 @@
 //! The component is compiled into the cache first, so the time is the
 //! scan's, not Cranelift's. Prints flows/s and the host calls by kind.
 //!
+//! `PLUMBLINE_BENCH_LATENCY_MS` adds that much to every answer, as a real
+//! service's round trip does (loopback alone is CPU-bound on a small box).
 //! `PLUMBLINE_BENCH_COMPONENT=v0.1` runs the committed contract-0.1.0 build
 //! instead (every request one after another: the "before" of send-all);
 //! any other value is a component file.
@@ -29,9 +31,11 @@ fn lit(p: &std::path::Path) -> String {
 async fn main() {
     let n: usize = std::env::var("PLUMBLINE_BENCH_FLOWS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
     let t = Instant::now();
+    let latency: u64 = std::env::var("PLUMBLINE_BENCH_LATENCY_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let data = FlowData::with_many_flows(n);
-    let server = FixtureServer::start(Scenario::demo().with_flows(data)).await.unwrap();
-    println!("fixture: {n} flows in one environment, ready in {:.1} s", t.elapsed().as_secs_f64());
+    let scenario = Scenario::demo().with_flows(data).with_latency(std::time::Duration::from_millis(latency));
+    let server = FixtureServer::start(scenario).await.unwrap();
+    println!("fixture: {n} flows in one environment, {latency} ms per answer, ready in {:.1} s", t.elapsed().as_secs_f64());
 
     let component = match std::env::var("PLUMBLINE_BENCH_COMPONENT").ok().as_deref() {
         None | Some("") => plugins::plugin("power-automate-flows"),

@@ -6,20 +6,37 @@ use plumbline_plugin_sdk::{Permission, ScanError, SettingSpec};
 /// Every setting, as `describe()` declares it.
 pub fn declared() -> Vec<SettingSpec> {
     vec![
-        SettingSpec::choice("mode", &["offline", "live"], "offline: read Get-*Connector exports from export_dir; live: call Exchange Online").default("offline"),
+        SettingSpec::choice(
+            "mode",
+            &["offline", "live"],
+            "offline: read Get-*Connector exports from export_dir; live: call Exchange Online",
+        )
+        .default("offline"),
         SettingSpec::path("export_dir", "folder of the ConvertTo-Json exports (offline mode; required there)"),
-        SettingSpec::integer("recent_days", "window of the recently created or changed checks, in days").default(DEFAULT_RECENT_DAYS),
-        SettingSpec::text("as_of", "judge recency as of this RFC 3339 time (when the export was taken) instead of the scan start"),
-        SettingSpec::text("credential", "credential profile for outlook.office365.com (live mode)").default(DEFAULT_CREDENTIAL),
-        SettingSpec::text("tenant", "tenant GUID or onmicrosoft.com domain for the admin API (live mode); default the agent's tenant_id"),
+        SettingSpec::integer("recent_days", "window of the recently created or changed checks, in days")
+            .default(DEFAULT_RECENT_DAYS),
+        SettingSpec::text(
+            "as_of",
+            "judge recency as of this RFC 3339 time (when the export was taken) instead of the scan start",
+        ),
+        SettingSpec::text("credential", "credential profile for outlook.office365.com (live mode)")
+            .default(DEFAULT_CREDENTIAL),
+        SettingSpec::text(
+            "tenant",
+            "tenant GUID or onmicrosoft.com domain for the admin API (live mode); default the agent's tenant_id",
+        ),
     ]
 }
 
 /// What live mode's app registration needs.
 pub fn permissions() -> Vec<Permission> {
     vec![
-        Permission::exchange("Exchange.ManageAsApp", "app-only calls to the Exchange Online admin API (live mode)").via("credential"),
-        Permission::exchange_role("View-Only Configuration", "Get-InboundConnector, Get-OutboundConnector and the organization and transport config, read only (live mode; or the account that runs the exports)"),
+        Permission::exchange("Exchange.ManageAsApp", "app-only calls to the Exchange Online admin API (live mode)")
+            .via("credential"),
+        Permission::exchange_role(
+            "View-Only Configuration",
+            "Get-*Connector and the organization and transport config, read only (live mode, or whoever exports)",
+        ),
     ]
 }
 

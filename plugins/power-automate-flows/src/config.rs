@@ -22,22 +22,43 @@ use plumbline_plugin_sdk::{Permission, ScanError, SettingSpec};
 /// Every setting, as `describe()` declares it.
 pub fn declared() -> Vec<SettingSpec> {
     vec![
-        SettingSpec::choice("mode", &["offline", "live"], "offline: read saved answers from export_dir; live: call the Power Platform, Power Automate and Graph APIs").default("offline"),
+        SettingSpec::choice(
+            "mode",
+            &["offline", "live"],
+            "offline: read saved answers from export_dir; live: call the Power Platform, Power Automate and Graph APIs",
+        )
+        .default("offline"),
         SettingSpec::path("export_dir", "folder laid out as demo/flows describes (offline mode; required there)"),
-        SettingSpec::text("flow_credential", "credential profile for api.flow.microsoft.com (live mode)").default(DEFAULT_FLOW_CREDENTIAL),
-        SettingSpec::text("bap_credential", "credential profile for api.bap.microsoft.com (live mode)").default(DEFAULT_BAP_CREDENTIAL),
-        SettingSpec::text("graph_credential", "credential profile for graph.microsoft.com; empty turns owner status lookups off").default(DEFAULT_GRAPH_CREDENTIAL),
+        SettingSpec::text("flow_credential", "credential profile for api.flow.microsoft.com (live mode)")
+            .default(DEFAULT_FLOW_CREDENTIAL),
+        SettingSpec::text("bap_credential", "credential profile for api.bap.microsoft.com (live mode)")
+            .default(DEFAULT_BAP_CREDENTIAL),
+        SettingSpec::text(
+            "graph_credential",
+            "credential profile for graph.microsoft.com; empty turns owner status lookups off",
+        )
+        .default(DEFAULT_GRAPH_CREDENTIAL),
         SettingSpec::list("environments", "environment names to scan (Default-<tenant>, GUIDs); empty: all"),
-        SettingSpec::integer("max_flows", "flows examined per scan, all environments together").default(DEFAULT_MAX_FLOWS),
+        SettingSpec::integer("max_flows", "flows examined per scan, all environments together")
+            .default(DEFAULT_MAX_FLOWS),
     ]
 }
 
 /// What live mode's app registrations need.
 pub fn permissions() -> Vec<Permission> {
     vec![
-        Permission::power_platform("Power Platform management application", "the admin flow and environment APIs, app-only: register the app with New-PowerAppManagementApp (live mode)").via("flow_credential"),
-        Permission::power_platform("Power Platform management application", "the admin environments API (live mode)").via("bap_credential"),
-        Permission::graph("User.Read.All", "whether each flow owner's account is enabled, disabled or deleted (live mode; or Directory.Read.All)").via("graph_credential"),
+        Permission::power_platform(
+            "Power Platform management application",
+            "the admin flow APIs app-only: New-PowerAppManagementApp registers the app (live mode)",
+        )
+        .via("flow_credential"),
+        Permission::power_platform("Power Platform management application", "the admin environments API (live mode)")
+            .via("bap_credential"),
+        Permission::graph(
+            "User.Read.All",
+            "whether each flow owner's account is enabled, disabled or deleted (live mode; or Directory.Read.All)",
+        )
+        .via("graph_credential"),
     ]
 }
 

@@ -53,15 +53,24 @@ pub fn declared() -> Vec<SettingSpec> {
     let ports = |p: &[u16]| p.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
     vec![
         SettingSpec::list("targets", "host names, IPs or CIDR blocks to check, each with an optional :port").required(),
-        SettingSpec::list("ports", "ports for targets without their own; only 25, 587 and 465").default(ports(&DEFAULT_PORTS)),
+        SettingSpec::list("ports", "ports for targets without their own; only 25, 587 and 465")
+            .default(ports(&DEFAULT_PORTS)),
         SettingSpec::list("tls_ports", "ports that speak TLS from the first byte").default(ports(&DEFAULT_TLS_PORTS)),
         SettingSpec::text("helo_domain", "the name sent with EHLO/HELO").default(DEFAULT_HELO_DOMAIN),
-        SettingSpec::text("test_domain", "the outside domain of the relay test; never the client's own").default(DEFAULT_TEST_DOMAIN),
+        SettingSpec::text("test_domain", "the outside domain of the relay test; never the client's own")
+            .default(DEFAULT_TEST_DOMAIN),
         SettingSpec::boolean("relay_test", "run the 16-combination open-relay test (never sends DATA)").default(true),
-        SettingSpec::duration("connect_timeout_ms", "per TCP connect, in milliseconds").default(DEFAULT_CONNECT_TIMEOUT_MS),
-        SettingSpec::duration("read_timeout_ms", "for one whole reply, each write and TLS handshake, in milliseconds").default(DEFAULT_READ_TIMEOUT_MS),
-        SettingSpec::duration("host_budget_ms", "everything done with one endpoint, in milliseconds").default(DEFAULT_HOST_BUDGET_MS),
-        SettingSpec::duration("scan_budget_ms", "the whole scan, in milliseconds; keep it below the plugin's timeout_secs").default(DEFAULT_SCAN_BUDGET_MS),
+        SettingSpec::duration("connect_timeout_ms", "per TCP connect, in milliseconds")
+            .default(DEFAULT_CONNECT_TIMEOUT_MS),
+        SettingSpec::duration("read_timeout_ms", "for one whole reply, each write and TLS handshake, in milliseconds")
+            .default(DEFAULT_READ_TIMEOUT_MS),
+        SettingSpec::duration("host_budget_ms", "everything done with one endpoint, in milliseconds")
+            .default(DEFAULT_HOST_BUDGET_MS),
+        SettingSpec::duration(
+            "scan_budget_ms",
+            "the whole scan, in milliseconds; keep it below the plugin's timeout_secs",
+        )
+        .default(DEFAULT_SCAN_BUDGET_MS),
         SettingSpec::integer("max_hosts", "most addresses all targets may name together").default(DEFAULT_MAX_HOSTS),
         SettingSpec::integer("concurrency", "ignored: endpoints are checked one at a time"),
     ]

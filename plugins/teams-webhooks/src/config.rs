@@ -7,12 +7,25 @@ use plumbline_plugin_sdk::{Permission, ScanError, SettingSpec};
 /// Every setting, as `describe()` declares it.
 pub fn declared() -> Vec<SettingSpec> {
     vec![
-        SettingSpec::choice("mode", &["offline", "live"], "offline: read export-teams.ps1's files from export_dir; live: call Microsoft Graph").default("offline"),
+        SettingSpec::choice(
+            "mode",
+            &["offline", "live"],
+            "offline: read export-teams.ps1's files from export_dir; live: call Microsoft Graph",
+        )
+        .default("offline"),
         SettingSpec::path("export_dir", "folder export-teams.ps1 wrote (offline mode; required there)"),
-        SettingSpec::text("credential", "credential profile for graph.microsoft.com (live mode)").default(DEFAULT_CREDENTIAL),
-        SettingSpec::path("audit_dir", "Purview audit exports for channel-level detail; offline default: export_dir/audit"),
+        SettingSpec::text("credential", "credential profile for graph.microsoft.com (live mode)")
+            .default(DEFAULT_CREDENTIAL),
+        SettingSpec::path(
+            "audit_dir",
+            "Purview audit exports for channel-level detail; offline default: export_dir/audit",
+        ),
         SettingSpec::list("connector_app_ids", "further Teams app ids to treat as connectors"),
-        SettingSpec::boolean("match_connector_names", "also treat apps whose name says connector as connectors (a guess)").default(false),
+        SettingSpec::boolean(
+            "match_connector_names",
+            "also treat apps whose name says connector as connectors (a guess)",
+        )
+        .default(false),
         SettingSpec::boolean("connectors_enabled", "the tenant's connector switch, when you know it"),
         SettingSpec::path("organization_config", "a Get-OrganizationConfig export to read the tenant switch from"),
         SettingSpec::text("as_of", "judge \"after the retirement\" as of this RFC 3339 time instead of the scan start"),
@@ -22,8 +35,13 @@ pub fn declared() -> Vec<SettingSpec> {
 /// What live mode's app registration needs.
 pub fn permissions() -> Vec<Permission> {
     vec![
-        Permission::graph("GroupMember.Read.All", "list the teams and read each team's owners (live mode)").via("credential"),
-        Permission::graph("TeamsAppInstallation.ReadForTeam.All", "read each team's installed apps, where the Incoming Webhook shows (live mode)").via("credential"),
+        Permission::graph("GroupMember.Read.All", "list the teams and read each team's owners (live mode)")
+            .via("credential"),
+        Permission::graph(
+            "TeamsAppInstallation.ReadForTeam.All",
+            "read each team's installed apps, where the Incoming Webhook shows (live mode)",
+        )
+        .via("credential"),
     ]
 }
 

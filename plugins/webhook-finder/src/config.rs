@@ -8,7 +8,8 @@ use plumbline_plugin_sdk::{ScanError, SettingSpec};
 pub fn declared() -> Vec<SettingSpec> {
     vec![
         SettingSpec::list("paths", "directories to search (granted to the plugin as files)").required(),
-        SettingSpec::integer("max_depth", "directory levels below each path that are entered; 0: only the files in it").default(DEFAULT_MAX_DEPTH),
+        SettingSpec::integer("max_depth", "directory levels below each path that are entered; 0: only the files in it")
+            .default(DEFAULT_MAX_DEPTH),
         SettingSpec::integer("max_files", "files read at most in one scan").default(DEFAULT_MAX_FILES),
         SettingSpec::integer("max_dirs", "directories listed at most in one scan").default(DEFAULT_MAX_DIRS),
         SettingSpec::integer("max_file_bytes", "larger files are skipped unread").default(DEFAULT_MAX_FILE_BYTES),
