@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn the_feed_starts_with_what_is_open() {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
-        for m in &super::MIGRATIONS[..6] {
+        for m in &super::MIGRATIONS[..7] {
             conn.execute_batch(m.sqlite).unwrap();
         }
         conn.execute_batch(
@@ -125,7 +125,7 @@ mod tests {
                                                  ('t', 'back', 'r', 'a', '2000-01-01', 'e', 'x');",
         )
         .unwrap();
-        conn.execute_batch(super::MIGRATIONS[6].sqlite).unwrap();
+        conn.execute_batch(super::MIGRATIONS[7].sqlite).unwrap();
         let mut stmt = conn.prepare("SELECT finding_id, kind, at, accepted_until FROM finding_events ORDER BY id").unwrap();
         let rows: Vec<(String, String, String, Option<String>)> =
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
