@@ -53,6 +53,9 @@ const STOP_WAIT_HINT: Duration = Duration::from_secs(30);
 const ERROR_FAILED_SERVICE_CONTROLLER_CONNECT: i32 = 1063;
 const ERROR_SERVICE_DOES_NOT_EXIST: i32 = 1060;
 const ERROR_SERVICE_EXISTS: i32 = 1073;
+/// What a service manager answers for a setting it does not know (wine's
+/// for delayed start and the non-crash failure flag; Windows knows both).
+const ERROR_INVALID_LEVEL: i32 = 124;
 
 /// What the service's thread needs from the thread that started it.
 struct ServiceContext {
@@ -180,6 +183,19 @@ fn set_recovery_policy() -> Result<()> {
     apply_recovery_policy(&service)
 }
 
+/// `result`, except that a setting this service manager does not know is a
+/// warning: the service works without it (wine's manager lacks some).
+fn unless_unknown(result: windows_service::Result<()>, what: &str) -> Result<()> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if os_error(&e) == Some(ERROR_INVALID_LEVEL) => {
+            eprintln!("plumbline: warning: this service manager does not know {what} ({}); the service runs without it", why(&e));
+            Ok(())
+        }
+        Err(e) => bail!("setting {what}: {}", why(&e)),
+    }
+}
+
 fn apply_recovery_policy(service: &windows_service::service::Service) -> Result<()> {
     let actions = vec![ServiceAction { action_type: ServiceActionType::Restart, delay: RESTART_DELAY }; RESTARTS];
     service
@@ -190,9 +206,7 @@ fn apply_recovery_policy(service: &windows_service::service::Service) -> Result<
             actions: Some(actions),
         })
         .map_err(|e| anyhow::anyhow!("setting the service's recovery policy: {}", why(&e)))?;
-    service
-        .set_failure_actions_on_non_crash_failures(true)
-        .map_err(|e| anyhow::anyhow!("setting the recovery policy for non-crash failures: {}", why(&e)))
+    unless_unknown(service.set_failure_actions_on_non_crash_failures(true), "the recovery policy for non-crash failures")
 }
 
 /// `service install`.
@@ -221,29 +235,34 @@ pub fn install(args: InstallArgs) -> Result<Exit> {
         account_password: None,
     };
     let access = ServiceAccess::CHANGE_CONFIG | ServiceAccess::START | ServiceAccess::QUERY_STATUS;
-    let service = manager(ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE)?
-        .create_service(&info, access)
-        .map_err(|e| match os_error(&e) {
-            Some(ERROR_SERVICE_EXISTS) => anyhow::anyhow!(
-                "the {SERVICE_NAME} service is already installed; `plumbline service uninstall` first to install it again"
-            ),
-            _ => anyhow::anyhow!("creating the {SERVICE_NAME} service: {}; run this as an administrator", why(&e)),
-        })?;
+    let scm = manager(ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE)?;
+    // Installed already (an RMM policy applied again): brought up to date.
+    let (service, existed) = match scm.create_service(&info, access) {
+        Ok(service) => (service, false),
+        Err(e) if os_error(&e) == Some(ERROR_SERVICE_EXISTS) => {
+            let service = open(access)?;
+            service.change_config(&info).map_err(|e| anyhow::anyhow!("updating the {SERVICE_NAME} service: {}", why(&e)))?;
+            (service, true)
+        }
+        Err(e) => bail!("creating the {SERVICE_NAME} service: {}; run this as an administrator", why(&e)),
+    };
     if let Err(e) = service.set_description(DESCRIPTION) {
         tracing::warn!("setting the service's description: {}", why(&e));
     }
-    service
-        .set_delayed_auto_start(true)
-        .map_err(|e| anyhow::anyhow!("setting delayed automatic start: {}", why(&e)))?;
+    unless_unknown(service.set_delayed_auto_start(true), "delayed automatic start")?;
     apply_recovery_policy(&service)?;
     outln!(
-        "installed the {SERVICE_NAME} service: {} service run --config {} as LocalSystem, delayed automatic start, \
+        "{} the {SERVICE_NAME} service: {} service run --config {} as LocalSystem, delayed automatic start, \
          {RESTARTS} restarts after a failure",
+        if existed { "updated" } else { "installed" },
         binary.display(),
         config_path.display()
     )?;
+    let running = service.query_status().is_ok_and(|s| s.current_state != ServiceState::Stopped);
     if args.no_start {
         outln!("not started; `plumbline service start` starts it")?;
+    } else if running {
+        outln!("it is running; the new settings apply from its next start (`plumbline service stop`, then start)")?;
     } else {
         service.start(&[] as &[&OsStr]).map_err(|e| anyhow::anyhow!("starting the service: {}", why(&e)))?;
         outln!(
