@@ -107,6 +107,21 @@ fn installed_units_pass_systemd_analyze_verify_and_the_timer_is_enabled_offline(
 }
 
 #[test]
+fn without_a_running_systemd_nothing_is_installed_and_the_message_says_what_to_do() {
+    if Path::new("/run/systemd/system").is_dir() {
+        // Booted with systemd (a developer's machine): the install would be
+        // real, which is no test's business. Here and in CI it is not.
+        return;
+    }
+    let site = Site::new();
+    let config = site_config(&site, "");
+    let out = site.run(&["service", "install", "--config", &config, "--binary", env!("CARGO_BIN_EXE_plumbline")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("not running systemd") && text(&out).contains("--root"), "{}", text(&out));
+    assert!(!Path::new("/etc/systemd/system/plumbline.service").exists(), "nothing was written");
+}
+
+#[test]
 fn a_config_that_does_not_load_installs_nothing() {
     let site = Site::new();
     let config = site_config(&site, "[schedule]\nevery = '7h'");

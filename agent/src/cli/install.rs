@@ -136,6 +136,10 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
     let collector = required(args.collector, "collector URL (--collector)", "COLLECTOR_URL")?;
     let url = parse_collector_url(&collector).map_err(|e| anyhow::anyhow!("--collector / COLLECTOR_URL: {e}"))?;
     let config_path = super::service::absolute_config(args.config.clone())?;
+    #[cfg(target_os = "linux")]
+    if !args.no_service && args.root.is_none() {
+        super::service::linux::require_systemd()?;
+    }
     let existing = match config_path.exists() {
         true => Some(Config::load(&config_path)?),
         false => None,

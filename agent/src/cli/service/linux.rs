@@ -38,6 +38,19 @@ fn systemctl(root: Option<&Path>, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Checked before anything is written: without a running systemd the units
+/// would be written and never run (sd_booted() looks for the same folder).
+pub fn require_systemd() -> Result<()> {
+    if !Path::new("/run/systemd/system").is_dir() {
+        bail!(
+            "this machine is not running systemd (no /run/systemd/system): nothing was installed; run `plumbline \
+             service run` under its own service manager, pass --root DIR to write the units for an image, or \
+             --no-service (plumbline install)"
+        );
+    }
+    Ok(())
+}
+
 /// `service install`.
 pub fn install(args: InstallArgs) -> Result<Exit> {
     let config_path = super::absolute_config(args.config)?;
@@ -52,6 +65,9 @@ pub fn install(args: InstallArgs) -> Result<Exit> {
     }
     let units = Units::for_config(&config, &binary);
     let root = args.root.as_deref();
+    if root.is_none() {
+        require_systemd()?;
+    }
     let dir = unit_dir(root);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for (name, text) in units.files() {

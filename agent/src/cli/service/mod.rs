@@ -7,7 +7,7 @@
 //! long-lived `service run`, which keeps the same schedule itself.
 
 #[cfg(target_os = "linux")]
-mod linux;
+pub mod linux;
 pub mod log;
 pub mod run;
 #[cfg(windows)]
