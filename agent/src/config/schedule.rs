@@ -206,7 +206,9 @@ pub fn format_duration(d: Duration) -> String {
 
 fn is_calendar_step(d: Duration) -> bool {
     let s = d.as_secs();
-    d >= MIN_EVERY && d.subsec_nanos() == 0 && ((s < HOUR && HOUR % s == 0) || (s <= DAY && s % HOUR == 0 && DAY % s == 0) || s == WEEK)
+    let divides_an_hour = s < HOUR && HOUR.is_multiple_of(s);
+    let divides_a_day = s <= DAY && s.is_multiple_of(HOUR) && DAY.is_multiple_of(s);
+    d >= MIN_EVERY && d.subsec_nanos() == 0 && (divides_an_hour || divides_a_day || s == WEEK)
 }
 
 impl Schedule {
