@@ -14,7 +14,8 @@ param(
     [string]$CollectorUrl = $env:COLLECTOR_URL,
     [string]$EnrollToken = $env:ENROLL_TOKEN,
     [string]$Site = $env:SITE,
-    [string]$CaFile = $env:COLLECTOR_CA_FILE
+    [string]$CaFile = $env:COLLECTOR_CA_FILE,
+    [string]$Pin = $env:COLLECTOR_PIN
 )
 $ErrorActionPreference = 'Stop'
 $exe = Join-Path $PSScriptRoot 'plumbline.exe'
@@ -27,5 +28,6 @@ if ($CollectorUrl) { $arguments += @('--collector', $CollectorUrl) }
 if ($EnrollToken) { $arguments += @('--token', $EnrollToken) }
 if ($Site) { $arguments += @('--site', $Site) }
 if ($CaFile) { $arguments += @('--ca-file', $CaFile) }
+if ($Pin) { $arguments += @('--pin', $Pin) }
 & $exe @arguments
 exit $LASTEXITCODE

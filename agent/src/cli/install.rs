@@ -3,7 +3,7 @@
 //! place and install and start the service. Every value can come from the
 //! RMM's script variables, which arrive as environment variables:
 //! `COLLECTOR_URL`, `ENROLL_TOKEN`, `SITE` (else Datto's `CS_PROFILE_NAME`),
-//! `COLLECTOR_CA_FILE`. `deploy/install.sh` and `deploy/install.ps1` only
+//! `COLLECTOR_CA_FILE`, `COLLECTOR_PIN`. `deploy/install.sh` and `deploy/install.ps1` only
 //! find the binary and call this.
 //!
 //! Order, so that a wrong token or an unreachable collector changes
@@ -36,6 +36,10 @@ pub struct InstallCommand {
     /// collector.
     #[arg(long, env = "COLLECTOR_CA_FILE")]
     ca_file: Option<PathBuf>,
+    /// The collector's certificate or key sha256, as `plumbline-collector
+    /// serve` prints it: only that one is trusted (no CA file needed).
+    #[arg(long, env = "COLLECTOR_PIN")]
+    pin: Option<String>,
     /// The config file to write, or to keep if it exists (default: the
     /// platform's config path).
     #[arg(long)]
@@ -77,7 +81,8 @@ fn toml_path(path: &Path) -> String {
 
 /// The config `install` writes: the enrollment's tenant and site, the
 /// collector, and the state directory when one was given.
-fn config_text(tenant: &str, site: &str, url: &str, ca: Option<&Path>, state: Option<&Path>) -> String {
+fn config_text(tenant: &str, site: &str, url: &str, trust: (Option<&Path>, Option<&str>), state: Option<&Path>) -> String {
+    let (ca, pin) = trust;
     let mut out = String::from(
         "# Written by `plumbline install`. Every setting is documented in plumbline.sample.toml;\n\
          # plugins run only when they have a [plugins.NAME] section.\n",
@@ -90,6 +95,9 @@ fn config_text(tenant: &str, site: &str, url: &str, ca: Option<&Path>, state: Op
     out.push_str(&format!("collector_url = {}\n", toml_string(url)));
     if let Some(ca) = ca {
         out.push_str(&format!("collector_ca_file = {}\n", toml_path(ca)));
+    }
+    if let Some(pin) = pin {
+        out.push_str(&format!("collector_pin = {}\n", toml_string(pin)));
     }
     if let Some(state) = state {
         out.push_str(&format!("key_file = {}\n", toml_path(&state.join("keys").join("agent.key"))));
@@ -158,6 +166,10 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
         if ca.is_some() {
             settings.collector_ca_file = ca.clone();
         }
+        if let Some(pin) = &args.pin {
+            let pin = plumbline_agent::delivery::trust::Pin::parse(pin).map_err(|e| anyhow::anyhow!("--pin (COLLECTOR_PIN): {e}"))?;
+            settings.collector_pin = Some(pin);
+        }
     }
 
     // The collector first: a refusal or no answer writes nothing else.
@@ -195,7 +207,8 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
     match &existing {
         Some(config) => outln!("kept the config {}", config.source.display())?,
         None => {
-            let text = config_text(&enrolled.tenant_id, &enrolled.site_id, url.as_str(), ca.as_deref(), state.as_deref());
+            let trust = (ca.as_deref(), args.pin.as_deref().map(str::trim));
+            let text = config_text(&enrolled.tenant_id, &enrolled.site_id, url.as_str(), trust, state.as_deref());
             // What was written must load, or the service would not start.
             Config::parse(&text, &config_path).context("the config install was about to write")?;
             // A folder made here holds what decides which plugins run with
@@ -225,8 +238,11 @@ mod tests {
 
     #[test]
     fn the_written_config_loads_with_the_enrolled_site_and_state_dir() {
-        let text = config_text("t-1", "it's-hq", "https://c.example/", Some(Path::new("/x/ca.pem")), Some(Path::new("/srv/p")));
+        let pin = format!("sha256:{}", "ab".repeat(32));
+        let trust = (Some(Path::new("/x/ca.pem")), Some(pin.as_str()));
+        let text = config_text("t-1", "it's-hq", "https://c.example/", trust, Some(Path::new("/srv/p")));
         let c = Config::parse(&text, Path::new("/etc/plumbline/plumbline.toml")).unwrap();
+        assert_eq!(c.delivery.collector_pin.map(|p| p.0), Some([0xab; 32]), "the pin goes into the config");
         assert_eq!((c.config.tenant_id.as_str(), c.config.site_id.as_str()), ("t-1", "it's-hq"));
         assert_eq!(c.delivery.key_file, Path::new("/srv/p/keys/agent.key"));
         assert_eq!(c.delivery.spool_dir, Path::new("/srv/p/spool"));
