@@ -28,6 +28,14 @@ pub fn today() -> String {
     now()[..10].to_string()
 }
 
+/// A stored time moved by `seconds` (negative: earlier), as stored. A time
+/// that does not parse counts as now.
+pub fn shift(at: &str, seconds: i64) -> String {
+    let t = OffsetDateTime::parse(at.trim(), &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    format(t + Duration::seconds(seconds))
+}
+
 /// Format a time.
 pub fn format(t: OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC).format(FORMAT).expect("UTC times format")

@@ -39,13 +39,7 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(300);
 
 /// `now` (RFC 3339) plus `d`, as stored.
 pub fn plus(now: &str, d: Duration) -> String {
-    let t = OffsetDateTime::parse(now, &time::format_description::well_known::Rfc3339).unwrap_or_else(|_| OffsetDateTime::now_utc());
-    timestamp::format(t + d)
-}
-
-fn minus(now: &str, d: Duration) -> String {
-    let t = OffsetDateTime::parse(now, &time::format_description::well_known::Rfc3339).unwrap_or_else(|_| OffsetDateTime::now_utc());
-    timestamp::format(t - d)
+    timestamp::shift(now, i64::try_from(d.as_secs()).unwrap_or(i64::MAX / 2))
 }
 
 /// The wait before try `attempts + 1`: doubling, capped, with ±20% jitter
@@ -281,7 +275,7 @@ impl Dispatcher {
             let findings = if acceptances.is_empty() { Vec::new() } else { self.store.findings(&tenant.id, crate::store::FindingFilter::Open).await? };
             for rule in rules {
                 let events = match rule.trigger {
-                    Trigger::AgentSilent(hours) => silent_agents(&tenant.id, &agents, &minus(now, Duration::from_secs(u64::from(hours) * 3600))),
+                    Trigger::AgentSilent(hours) => silent_agents(&tenant.id, &agents, &timestamp::shift(now, -i64::from(hours) * 3600)),
                     Trigger::RiskExpiring(days) => {
                         let horizon = crate::register::table::add_days(today, days).unwrap_or_else(|| today.to_string());
                         expiring_risks(&tenant.id, &acceptances, &findings, today, &horizon)
@@ -302,7 +296,8 @@ impl Dispatcher {
 fn silent_agents(tenant_id: &str, agents: &[crate::store::AgentRecord], before: &str) -> Vec<(String, Event)> {
     agents
         .iter()
-        .filter(|a| a.is_silent(before) && a.last_seen_at.is_some() || a.revoked_at.is_none() && a.last_seen_at.is_none() && a.enrolled_at.as_str() < before)
+        // One never heard from counts once it has been enrolled that long.
+        .filter(|a| a.is_silent(before) && a.enrolled_at.as_str() < before)
         .map(|a| {
             let last = a.last_seen_at.clone().unwrap_or_else(|| "never".into());
             let event = Event {

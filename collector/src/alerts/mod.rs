@@ -103,8 +103,7 @@ impl Destination {
 
 /// A secret's fingerprint: enough to tell two apart, nothing to use.
 pub fn fingerprint(secret: &str) -> String {
-    use sha2::Digest;
-    format!("sha256:{}", &hex::encode(sha2::Sha256::digest(secret.as_bytes()))[..16])
+    format!("sha256:{}", &crate::tls::fingerprint(secret.as_bytes())[..16])
 }
 
 impl std::fmt::Debug for Destination {

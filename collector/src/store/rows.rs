@@ -96,9 +96,7 @@ pub(super) fn history_time(scan_finished_at: &str, received_at: &str, enrolled_a
 
 /// Sightings of agents that delivered since this time still count.
 pub(super) fn trusted_since(received_at: &str) -> String {
-    let received = time::OffsetDateTime::parse(received_at, &time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    crate::timestamp::format(received - time::Duration::days(crate::register::SIGHTING_TRUST_DAYS))
+    crate::timestamp::shift(received_at, -crate::register::SIGHTING_TRUST_DAYS * 86_400)
 }
 
 /// The audit trail's `after` of an accepted risk.

@@ -53,7 +53,7 @@ fn config(toml: &str) -> AlertsFile {
 }
 
 /// Rules as a config gives them, gathering nothing (a test does not wait).
-fn rules(e: &Endpoint, t: &TestStore, extra: &str) -> RuleSet {
+fn rules(e: &Endpoint, extra: &str) -> RuleSet {
     let env = Env(HashMap::from([
         ("TEAMS_URL", format!("{}/workflows/abc123/triggers/manual/paths/invoke?api-version=1&sig=s3cret", e.base)),
         ("PSA_URL", format!("{}/intake", e.base)),
@@ -80,7 +80,6 @@ fn rules(e: &Endpoint, t: &TestStore, extra: &str) -> RuleSet {
         {extra}
         "#
     );
-    let _ = t;
     let mut set = resolve(&config(&text), &env, &|id| id.starts_with("tenant") || id == "contoso").unwrap();
     set.gather = Duration::ZERO;
     set
@@ -104,7 +103,7 @@ fn high(agent: &TestAgent, key: &str, check: &str) -> plumbline_protocol::regist
 async fn alerts_reach_teams_and_the_psa_once_and_lose_nothing(backend: Backend) {
     let t = backend.store().await;
     let e = endpoint().await;
-    let set = rules(&e, &t, "");
+    let set = rules(&e, "");
     let agent = t.agent("contoso", "hq").await;
     let inbound = connector("exchange:inbound:partner", "exchange-connector", "exo");
     // The first scan is a baseline: its findings alert, its connectors do not.
@@ -183,7 +182,7 @@ async fn alerts_reach_teams_and_the_psa_once_and_lose_nothing(backend: Backend) 
 async fn a_refused_alert_is_kept_with_its_error(backend: Backend) {
     let t = backend.store().await;
     let e = endpoint().await;
-    let set = rules(&e, &t, "");
+    let set = rules(&e, "");
     let agent = t.agent("contoso", "hq").await;
     e.inbox.answer_next(404, None);
     let b = agent.batch(1, vec![ok("exo")], vec![], vec![high(&agent, "exo/exchange:inbound:x", "exo.tls")]);
@@ -202,7 +201,7 @@ async fn a_refused_alert_is_kept_with_its_error(backend: Backend) {
 async fn a_burst_is_one_card_per_tenant_and_rule(backend: Backend) {
     let t = backend.store().await;
     let e = endpoint().await;
-    let set = rules(&e, &t, "");
+    let set = rules(&e, "");
     for n in 0..4 {
         let agent = t.agent(&format!("tenant{n}"), "hq").await;
         let findings = (0..150).map(|i| high(&agent, &format!("exo/exchange:inbound:{i}"), &format!("exo.c{i}"))).collect();
@@ -230,7 +229,7 @@ async fn timed_triggers_are_queued_once_per_episode(backend: Backend) {
         silent_hours = 1
         send_to = ["noc"]
     "#;
-    let set = rules(&e, &t, extra);
+    let set = rules(&e, extra);
     let agent = t.agent("contoso", "hq").await;
     ingest_alerting(t.dyn_store(), &agent.sign(&agent.batch(1, vec![ok("exo")], vec![], vec![])), &set).await.unwrap();
     let d = dispatcher(&t, &e, &set);

@@ -39,6 +39,20 @@ pub(super) async fn queue(c: &impl GenericClient, alerts: &[NewAlert], now: &str
     Ok(n as usize)
 }
 
+impl PostgresStore {
+    /// End a claim on `ids`, counting the try: `set` names what else
+    /// changes, with `$2` (and `$3`) its values.
+    async fn mark(&self, ids: &[i64], set: &str, second: &str, third: Option<&str>) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        let sql = format!("UPDATE alert_outbox SET {set}, lease_until = NULL, attempts = attempts + 1 WHERE id = ANY($1)");
+        match third {
+            Some(third) => client.execute(&sql, &[&ids, &second, &third]).await?,
+            None => client.execute(&sql, &[&ids, &second]).await?,
+        };
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl AlertStore for PostgresStore {
     async fn queue_alerts(&self, alerts: &[NewAlert], now: &str, due_at: &str) -> Result<usize, StoreError> {
@@ -75,39 +89,15 @@ impl AlertStore for PostgresStore {
     }
 
     async fn alerts_sent(&self, ids: &[i64], now: &str) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "UPDATE alert_outbox SET state = 'sent', sent_at = $2, lease_until = NULL, attempts = attempts + 1
-                 WHERE id = ANY($1)",
-                &[&ids, &now],
-            )
-            .await?;
-        Ok(())
+        self.mark(ids, "state = 'sent', sent_at = $2", now, None).await
     }
 
     async fn alerts_retry(&self, ids: &[i64], due_at: &str, error: &str) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "UPDATE alert_outbox SET due_at = $2, last_error = $3, lease_until = NULL, attempts = attempts + 1
-                 WHERE id = ANY($1)",
-                &[&ids, &due_at, &error],
-            )
-            .await?;
-        Ok(())
+        self.mark(ids, "due_at = $2, last_error = $3", due_at, Some(error)).await
     }
 
     async fn alerts_refused(&self, ids: &[i64], error: &str) -> Result<(), StoreError> {
-        let client = self.pool.get().await?;
-        client
-            .execute(
-                "UPDATE alert_outbox SET state = 'refused', last_error = $2, lease_until = NULL, attempts = attempts + 1
-                 WHERE id = ANY($1)",
-                &[&ids, &error],
-            )
-            .await?;
-        Ok(())
+        self.mark(ids, "state = 'refused', last_error = $2", error, None).await
     }
 
     async fn outbox_counts(&self) -> Result<Vec<OutboxCount>, StoreError> {

@@ -30,7 +30,11 @@ fn update(conn: &mut Connection, set: &str, first: Vec<String>, ids: &[i64]) -> 
         return Ok(());
     }
     let tx = write_tx(conn)?;
-    let sql = format!("UPDATE alert_outbox SET {set} WHERE id IN ({})", placeholders(ids.len(), first.len() + 1));
+    // Every end of a claim counts the try and frees the lease.
+    let sql = format!(
+        "UPDATE alert_outbox SET {set}, lease_until = NULL, attempts = attempts + 1 WHERE id IN ({})",
+        placeholders(ids.len(), first.len() + 1)
+    );
     let mut values: Vec<rusqlite::types::Value> = first.into_iter().map(rusqlite::types::Value::Text).collect();
     values.extend(ids.iter().map(|i| rusqlite::types::Value::Integer(*i)));
     tx.execute(&sql, params_from_iter(values))?;
@@ -86,14 +90,13 @@ impl AlertStore for SqliteStore {
 
     async fn alerts_sent(&self, ids: &[i64], now: &str) -> Result<(), StoreError> {
         let (ids, now) = (ids.to_vec(), now.to_string());
-        self.with(move |conn| update(conn, "state = 'sent', sent_at = ?1, lease_until = NULL, attempts = attempts + 1", vec![now], &ids))
-            .await
+        self.with(move |conn| update(conn, "state = 'sent', sent_at = ?1", vec![now], &ids)).await
     }
 
     async fn alerts_retry(&self, ids: &[i64], due_at: &str, error: &str) -> Result<(), StoreError> {
         let (ids, due_at, error) = (ids.to_vec(), due_at.to_string(), error.to_string());
         self.with(move |conn| {
-            update(conn, "due_at = ?1, last_error = ?2, lease_until = NULL, attempts = attempts + 1", vec![due_at, error], &ids)
+            update(conn, "due_at = ?1, last_error = ?2", vec![due_at, error], &ids)
         })
         .await
     }
@@ -101,7 +104,7 @@ impl AlertStore for SqliteStore {
     async fn alerts_refused(&self, ids: &[i64], error: &str) -> Result<(), StoreError> {
         let (ids, error) = (ids.to_vec(), error.to_string());
         self.with(move |conn| {
-            update(conn, "state = 'refused', last_error = ?1, lease_until = NULL, attempts = attempts + 1", vec![error], &ids)
+            update(conn, "state = 'refused', last_error = ?1", vec![error], &ids)
         })
         .await
     }
