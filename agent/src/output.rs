@@ -32,7 +32,7 @@ pub fn render(result: &ScanResult, format: Format, color: bool) -> anyhow::Resul
     }
 }
 
-/// `plumbline: 9 connectors; findings: 1 critical, 4 high, 5 medium, 1 low, 0 info; plugins: 1 ok, 0 failed`
+/// `plumbline: 9 connectors and 2 context records; findings: 1 critical, 4 high, 5 medium, 1 low, 0 info; plugins: 1 ok, 0 failed`
 ///
 /// A failed plugin leads the line: "0 critical" must not read as a clean
 /// bill when the plugin that would have found one never reported.
@@ -57,8 +57,12 @@ pub fn summary(result: &ScanResult) -> String {
         ),
     };
     format!(
-        "plumbline: {incomplete}{}; findings: {}; plugins: {} ok, {failed} failed",
-        count(result.connectors.len(), "connector"),
+        "plumbline: {incomplete}{}{}; findings: {}; plugins: {} ok, {failed} failed",
+        count(result.connector_count(), "connector"),
+        match result.context_count() {
+            0 => String::new(),
+            n => format!(" and {}", count(n, "context record")),
+        },
         sev.join(", "),
         result.plugins.len() - failed
     )
@@ -151,11 +155,21 @@ fn table(result: &ScanResult, color: bool) -> String {
         .plugins
         .iter()
         .map(|p| {
+            let n_context = result.connectors.iter().filter(|c| c.plugin == p.name && c.is_context()).count();
+            let context = match n_context {
+                0 => String::new(),
+                n => format!(", {}", count(n, "context record")),
+            };
             vec![
                 p.name.clone(),
                 printable(p.version.as_deref().unwrap_or("-")),
                 p.status.clone(),
-                format!("{}, {}, {} ms", count(p.connectors, "connector"), count(p.findings, "finding"), p.duration_ms),
+                format!(
+                    "{}{context}, {}, {} ms",
+                    count(p.connectors.saturating_sub(n_context), "connector"),
+                    count(p.findings, "finding"),
+                    p.duration_ms
+                ),
                 printable(p.error.as_deref().unwrap_or_default()),
             ]
         })

@@ -2,6 +2,12 @@
 
 use crate::{Attribute, Category, ConnectorRecord, Finding, Severity};
 
+/// The reserved attribute that marks a context record; the host knows it
+/// by this name (`plumbline_protocol::register::RECORD_ATTRIBUTE`).
+pub const RECORD_ATTRIBUTE: &str = "plumbline:record";
+/// Its value for a context record.
+pub const CONTEXT_RECORD: &str = "context";
+
 impl ConnectorRecord {
     /// A record with its key, category and display name; everything else empty.
     pub fn new(key: impl Into<String>, category: Category, name: impl Into<String>) -> Self {
@@ -77,6 +83,21 @@ impl ConnectorRecord {
             value: value.into(),
         });
         self
+    }
+
+    /// Mark this entry as scan context, not a connector: what the plugin
+    /// scanned around the connectors (an organisation's settings, an
+    /// environment, a search), kept in the register so that findings can
+    /// attach to it, but never counted as a connector in the console or
+    /// the client's report. Names under `plumbline:` are reserved; the host
+    /// drops any other.
+    pub fn context_record(self) -> Self {
+        self.attr(RECORD_ATTRIBUTE, CONTEXT_RECORD)
+    }
+
+    /// Is this entry marked as scan context?
+    pub fn is_context_record(&self) -> bool {
+        self.get_attr(RECORD_ATTRIBUTE) == Some(CONTEXT_RECORD)
     }
 
     /// The value of attribute `name`, if set.

@@ -96,6 +96,29 @@ pub struct ConnectorEntry {
     pub plugin: String,
 }
 
+/// Attribute names that start with this belong to Plumbline, not to the
+/// plugin: the agent keeps only the ones below and drops any other.
+pub const RESERVED_ATTRIBUTE_PREFIX: &str = "plumbline:";
+/// The reserved attribute that says what kind of record an entry is.
+pub const RECORD_ATTRIBUTE: &str = "plumbline:record";
+/// [`RECORD_ATTRIBUTE`]'s one value: the entry is not a connector but what
+/// a plugin scanned around them (the Exchange organisation, a flow
+/// environment, the Teams tenant, a file search). Findings may attach to
+/// it, and the register keeps it, but it is never counted as a connector.
+pub const CONTEXT_RECORD: &str = "context";
+
+/// Is a reserved attribute one Plumbline knows, with a value it knows?
+pub fn reserved_attribute_ok(name: &str, value: &str) -> bool {
+    name == RECORD_ATTRIBUTE && value == CONTEXT_RECORD
+}
+
+impl ConnectorEntry {
+    /// A scan-context record rather than a connector: see [`CONTEXT_RECORD`].
+    pub fn is_context(&self) -> bool {
+        self.attributes.get(RECORD_ATTRIBUTE).is_some_and(|v| v == CONTEXT_RECORD)
+    }
+}
+
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -182,6 +205,16 @@ impl ScanResult {
             .collect()
     }
 
+    /// Real connectors: entries that are not scan-context records.
+    pub fn connector_count(&self) -> usize {
+        self.connectors.iter().filter(|c| !c.is_context()).count()
+    }
+
+    /// Scan-context records: entries that are not connectors.
+    pub fn context_count(&self) -> usize {
+        self.connectors.len() - self.connector_count()
+    }
+
     /// Plugins that failed.
     pub fn failed_plugins(&self) -> usize {
         self.plugins.iter().filter(|p| p.status != "ok").count()
@@ -196,6 +229,31 @@ impl ScanResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_context_marker_makes_a_context_record() {
+        let entry = |attrs: &[(&str, &str)]| ConnectorEntry {
+            key: "p/k".into(),
+            category: "smtp-relay".into(),
+            name: "n".into(),
+            scope: "s".into(),
+            owner: None,
+            co_owners: vec![],
+            purpose: None,
+            auth_type: None,
+            migration_state: None,
+            created: None,
+            last_change: None,
+            attributes: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            plugin: "p".into(),
+        };
+        assert!(entry(&[(RECORD_ATTRIBUTE, CONTEXT_RECORD)]).is_context());
+        for other in [&[][..], &[(RECORD_ATTRIBUTE, "Context")], &[("record", "context")]] {
+            assert!(!entry(other).is_context(), "{other:?}");
+        }
+        assert!(reserved_attribute_ok(RECORD_ATTRIBUTE, CONTEXT_RECORD));
+        assert!(!reserved_attribute_ok(RECORD_ATTRIBUTE, "connector") && !reserved_attribute_ok("plumbline:owner", "x"));
+    }
 
     #[test]
     fn finding_ids_are_deterministic_and_unambiguous() {

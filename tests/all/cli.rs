@@ -136,14 +136,16 @@ fn counts_of_one_are_singular() {
         assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
-    // An empty folder: the search itself is the one register entry.
+    // An empty folder: the search itself is the one register entry, and
+    // it is context, not a connector.
     let out = table(&site);
-    assert!(out.contains(" 1 connector, 0 findings, "), "{out}");
-    assert!(out.trim_end().lines().last().unwrap().starts_with("plumbline: 1 connector; "), "{out}");
+    assert!(out.contains(" 0 connectors, 1 context record, 0 findings, "), "{out}");
+    assert!(out.trim_end().lines().last().unwrap().starts_with("plumbline: 0 connectors and 1 context record; "), "{out}");
 
     std::fs::copy(plugins::root().join("demo/webhooks/rmm/relay.ini"), dir.join("relay.ini")).unwrap();
     let out = table(&site);
-    assert!(out.contains(" 2 connectors, 1 finding, "), "{out}");
+    assert!(out.contains(" 1 connector, 1 context record, 1 finding, "), "{out}");
+    assert!(out.trim_end().lines().last().unwrap().starts_with("plumbline: 1 connector and 1 context record; "), "{out}");
 }
 
 #[test]

@@ -279,6 +279,9 @@ async fn offline_reads_the_demo_export_with_audit_and_the_tenant_switch() {
     let result = site.scan(&config).await;
     ok(&result);
     assert_eq!(result.connectors.len(), 8, "{:?}", result.connectors.iter().map(|c| &c.key).collect::<Vec<_>>());
+    let context: Vec<&str> = result.connectors.iter().filter(|c| c.is_context()).map(|c| c.key.as_str()).collect();
+    assert_eq!(context, [format!("{PLUGIN}/teams:tenant")], "only the tenant entry is context");
+    assert_eq!((result.connector_count(), result.context_count()), (7, 1));
     let by_check = |check: &str| {
         let mut names: Vec<String> = result
             .findings

@@ -212,6 +212,8 @@ async fn finds_every_kind_and_never_reveals_a_url() {
     let search = result.connectors.iter().find(|c| local(&c.key) == "webhook:search:test-site").unwrap();
     assert_eq!(search.attributes["complete"], "true");
     assert_eq!(search.attributes["references"], "7");
+    assert!(search.is_context(), "the search is context, not a connector");
+    assert_eq!(result.connectors.iter().filter(|c| c.is_context()).count(), 1);
 
     let everything = serde_json::to_string(&result).unwrap();
     assert_no_secrets(&everything, "the scan result");

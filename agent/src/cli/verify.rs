@@ -79,7 +79,8 @@ fn print_verified(v: &verify::Verified) -> Result<()> {
             )
         })
         .collect();
-    outln!("connectors: {}", b.connectors.len())?;
+    let context = b.connectors.iter().filter(|c| c.is_context()).count();
+    outln!("connectors: {} (and {context} context records)", b.connectors.len() - context)?;
     outln!(
         "findings:   {} ({})",
         b.findings.len(),

@@ -2,10 +2,11 @@
 //! with the report caps enforced. Nothing outside `runtime` sees WIT types.
 
 use super::limits;
-use super::wit::latest::{Category, PluginInfo, Report, ScanError, Severity as WitSeverity};
+use super::wit::latest::{Attribute, Category, PluginInfo, Report, ScanError, Severity as WitSeverity};
 use super::{declarations, Description, PluginReport};
 use crate::capabilities::Declared;
 use crate::register::{finding_id, qualified_key, ConnectorEntry, FindingEntry, Severity};
+use plumbline_protocol::register::{reserved_attribute_ok, CONTEXT_RECORD, RECORD_ATTRIBUTE, RESERVED_ATTRIBUTE_PREFIX};
 use plumbline_protocol::cells::bounded;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -122,6 +123,28 @@ fn key_text(key: &str) -> String {
     format!("{:?}", bounded(key, WARNING_KEY_CHARS))
 }
 
+/// A record's attributes, without the reserved names Plumbline does not
+/// know: a plugin may mark a record as context, and nothing else under
+/// `plumbline:`, so that no plugin can forge what the host or collector
+/// would one day put there.
+fn attributes(key: &str, attributes: Vec<Attribute>, warnings: &mut Warnings) -> BTreeMap<String, String> {
+    let mut kept = BTreeMap::new();
+    for a in attributes {
+        if a.name.starts_with(RESERVED_ATTRIBUTE_PREFIX) && !reserved_attribute_ok(&a.name, &a.value) {
+            warnings.push(format!(
+                "connector {} has the attribute {} = {}; names under {RESERVED_ATTRIBUTE_PREFIX} are Plumbline's, and the \
+                 only one a plugin may set is {RECORD_ATTRIBUTE} = {CONTEXT_RECORD:?}; it was dropped",
+                key_text(key),
+                key_text(&a.name),
+                key_text(&a.value)
+            ));
+            continue;
+        }
+        kept.insert(a.name, a.value);
+    }
+    kept
+}
+
 /// Convert and check a report. `Err` when it breaks the size caps.
 pub(super) fn convert(tenant_id: &str, desc: &Description, report: Report) -> Result<PluginReport, String> {
     let plugin = desc.name.as_str();
@@ -166,7 +189,7 @@ pub(super) fn convert(tenant_id: &str, desc: &Description, report: Report) -> Re
             migration_state: c.migration_state,
             created: c.created,
             last_change: c.changed,
-            attributes: c.attributes.into_iter().map(|a| (a.name, a.value)).collect::<BTreeMap<_, _>>(),
+            attributes: attributes(&c.key, c.attributes, &mut warnings),
             plugin: plugin.to_string(),
         });
     }
@@ -288,5 +311,24 @@ mod tests {
         assert_eq!(out.warnings.len(), limits::MAX_REPORT_WARNINGS + 1);
         assert!(out.warnings.last().unwrap().contains("more warnings"));
         assert!(out.warnings.iter().all(|w| w.len() < 400), "guest keys are quoted bounded");
+    }
+
+    #[test]
+    fn only_the_context_marker_passes_under_the_reserved_prefix() {
+        let desc = description_of(info("1.0.0", "d")).unwrap();
+        let attr = |name: &str, value: &str| Attribute { name: name.into(), value: value.into() };
+        let mut context = record("relay:search".into(), Category::SmtpRelay);
+        context.attributes = vec![attr(RECORD_ATTRIBUTE, CONTEXT_RECORD), attr("hosts", "3")];
+        let mut forged = record("relay:a".into(), Category::SmtpRelay);
+        forged.attributes = vec![attr(RECORD_ATTRIBUTE, "reviewed"), attr("plumbline:owner", "ceo@x"), attr("port", "25")];
+        let out = convert("t", &desc, Report { connectors: vec![context, forged], findings: vec![] }).unwrap();
+        let by_key = |k: &str| out.connectors.iter().find(|c| c.key == k).unwrap();
+        assert!(by_key("x/relay:search").is_context());
+        assert_eq!(by_key("x/relay:search").attributes.len(), 2);
+        let forged = by_key("x/relay:a");
+        assert!(!forged.is_context());
+        assert_eq!(forged.attributes.keys().collect::<Vec<_>>(), ["port"], "the unknown reserved names are dropped");
+        assert_eq!(out.warnings.len(), 2, "{:?}", out.warnings);
+        assert!(out.warnings.iter().all(|w| w.contains("it was dropped") && w.contains("relay:a")), "{:?}", out.warnings);
     }
 }

@@ -71,7 +71,8 @@ pub fn alerts(rules: &RuleSet, tenant_id: &str, groups: &[String], current: &Cur
                 for c in &plan.changes {
                     let Some(entry) = &c.entry else { continue };
                     let news = matches!(c.kind, ChangeKind::Created | ChangeKind::Changed | ChangeKind::Reappeared);
-                    if entry.category != EXCHANGE_CATEGORY || !news || c.baseline {
+                    // The organisation's context record changes with every connector; the connector's own change alerts.
+                    if entry.category != EXCHANGE_CATEGORY || entry.is_context() || !news || c.baseline {
                         continue;
                     }
                     let changes: Vec<(String, String, String)> =

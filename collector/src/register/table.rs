@@ -8,6 +8,9 @@ use plumbline_protocol::register::Severity;
 use std::collections::HashMap;
 use time::macros::format_description;
 
+/// [`Filter::records`] for the scan-context records.
+pub const CONTEXT: &str = "context";
+
 /// Rows per page of the console's register.
 pub const PAGE_ROWS: usize = 100;
 
@@ -120,6 +123,9 @@ pub struct Filter {
     pub migration: String,
     /// `overdue` or `due-30` (within 30 days, or overdue).
     pub review: String,
+    /// Empty for connectors, `context` for the scan-context records alone
+    /// (which are not connectors), `all` for both.
+    pub records: String,
     /// The page, from 1 (console only).
     pub page: Option<usize>,
 }
@@ -139,6 +145,9 @@ impl Filter {
         }
         if !["", "overdue", "due-30"].contains(&self.review.as_str()) {
             return Err(format!("review {:?}: use overdue or due-30", self.review));
+        }
+        if !["", CONTEXT, "all"].contains(&self.records.as_str()) {
+            return Err(format!("records {:?}: use context or all, or leave it out for connectors", self.records));
         }
         Ok(severity)
     }
@@ -195,6 +204,14 @@ pub fn rows(view: &RegisterView, filter: &Filter, today: &str) -> Result<Vec<Reg
     for c in &view.connectors {
         let findings = by_key.get(c.entry.key.as_str()).map(Vec::as_slice).unwrap_or(&[]);
         if !filter.category.is_empty() && c.entry.category != filter.category {
+            continue;
+        }
+        let wanted = match filter.records.as_str() {
+            "all" => true,
+            CONTEXT => c.entry.is_context(),
+            _ => !c.entry.is_context(),
+        };
+        if !wanted {
             continue;
         }
         if let Some(min) = min_severity {

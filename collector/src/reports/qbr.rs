@@ -148,6 +148,8 @@ pub fn build(tenant: &TenantRecord, input: &Input, period: &Period, brand: &Bran
 
 /// One tenant's section, counted for the period.
 pub fn section(tenant: &TenantRecord, input: &Input, period: &Period, today: &str) -> Section {
+    let contexts: BTreeSet<&str> =
+        input.register.connectors.iter().filter(|c| c.entry.is_context()).map(|c| c.entry.key.as_str()).collect();
     let connectors: HashMap<&str, (&str, &str)> = input
         .register
         .connectors
@@ -156,13 +158,19 @@ pub fn section(tenant: &TenantRecord, input: &Input, period: &Period, today: &st
         .collect();
     let name_of = |key: &str| connectors.get(key).map(|(n, _)| n.to_string()).unwrap_or_else(|| key.to_string());
     let category_of = |key: &str| connectors.get(key).map(|(_, c)| c.to_string()).unwrap_or_default();
-    let present: Vec<_> = input.register.connectors.iter().filter(|c| c.status == "present").collect();
+    // Context records (the Exchange organisation, a flow environment, the
+    // Teams tenant, a file search) are no connectors: no figure counts them.
+    // Their findings still count, as open findings and decisions.
+    let is_context = |key: &str| contexts.contains(key);
+    let counted: Vec<_> = input.register.connectors.iter().filter(|c| !c.entry.is_context()).collect();
+    let present: Vec<_> = counted.iter().copied().filter(|c| c.status == "present").collect();
     let is_legacy = |cat: &str| LEGACY_TEAMS_CATEGORIES.contains(&cat);
 
     let decided_in: Vec<&ReviewedChange> =
         input.decided.iter().filter(|d| d.decision.as_ref().is_some_and(|x| period.contains(&x.at))).collect();
     let mut reviewed: BTreeSet<&str> = decided_in.iter().map(|d| d.change.connector_key.as_str()).collect();
-    for c in &input.register.connectors {
+    reviewed.retain(|k| !is_context(k));
+    for c in &counted {
         if c.annotations.last_reviewed.as_deref().is_some_and(|d| period.contains(d)) {
             reviewed.insert(c.entry.key.as_str());
         }
@@ -170,19 +178,24 @@ pub fn section(tenant: &TenantRecord, input: &Input, period: &Period, today: &st
     let exchange_reviewed: BTreeSet<&str> = decided_in
         .iter()
         .map(|d| d.change.connector_key.as_str())
-        .filter(|k| category_of(k) == "exchange-connector")
+        .filter(|k| category_of(k) == "exchange-connector" && !is_context(k))
         .collect();
     let migrated: BTreeSet<&str> = input
         .audit
         .iter()
         .filter(|a| migrated_to_disabled(a))
         .filter_map(|a| a.connector_key.as_deref())
-        .filter(|k| is_legacy(&category_of(k)))
+        .filter(|k| is_legacy(&category_of(k)) && !is_context(k))
         .collect();
-    let legacy_total = input.register.connectors.iter().filter(|c| is_legacy(&c.entry.category)).count();
+    let legacy_total = counted.iter().filter(|c| is_legacy(&c.entry.category)).count();
     let owned = present.iter().filter(|c| c.effective.owner.is_some() && !c.effective.co_owners.is_empty()).count();
     let in_period = |c: &&ChangeRecord| period.contains(&c.at);
-    let removed = input.changes.iter().filter(in_period).filter(|c| c.kind == "disappeared").count();
+    let removed = input
+        .changes
+        .iter()
+        .filter(in_period)
+        .filter(|c| c.kind == "disappeared" && !is_context(&c.connector_key))
+        .count();
     let exchange_total = present.iter().filter(|c| c.entry.category == "exchange-connector").count();
 
     let open: Vec<&FindingRecord> =
@@ -194,15 +207,21 @@ pub fn section(tenant: &TenantRecord, input: &Input, period: &Period, today: &st
         .filter(|f| f.status == crate::register::view::ACCEPTED)
         .map(|f| Line { name: name_of(&f.entry.connector_key), category: f.entry.severity.as_str().into(), what: f.entry.title.clone() })
         .collect();
-    let decisions: Vec<Line> = present
+    let decisions: Vec<Line> = input
+        .register
+        .connectors
         .iter()
-        .filter(|c| c.annotations.client_decision.is_none())
+        .filter(|c| c.status == "present" && c.annotations.client_decision.is_none())
         .filter_map(|c| {
             let worst = open.iter().filter(|f| f.entry.connector_key == c.entry.key).map(|f| f.entry.severity).max()?;
             (worst >= Severity::High).then(|| Line {
                 name: c.entry.name.clone(),
                 category: c.entry.category.clone(),
-                what: format!("{} finding open; keep, fix or retire it?", worst.as_str()),
+                what: if c.entry.is_context() {
+                    format!("{} finding open on this setting; fix it or accept the risk?", worst.as_str())
+                } else {
+                    format!("{} finding open; keep, fix or retire it?", worst.as_str())
+                },
             })
         })
         .collect();
@@ -219,7 +238,7 @@ pub fn section(tenant: &TenantRecord, input: &Input, period: &Period, today: &st
         .changes
         .iter()
         .filter(in_period)
-        .filter(|c| c.kind == "created")
+        .filter(|c| c.kind == "created" && !is_context(&c.connector_key))
         .map(|c| Line { name: name_of(&c.connector_key), category: category_of(&c.connector_key), what: format!("first seen {}", &c.at[..10.min(c.at.len())]) })
         .collect();
     let fixed = input

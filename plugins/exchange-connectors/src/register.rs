@@ -207,6 +207,7 @@ pub fn organization_record(state: &ExchangeState, tenant_id: &str) -> ConnectorR
         Category::ExchangeConnector,
         "Exchange Online organization settings",
     )
+    .context_record()
     .scope(tenant_id)
     .purpose(Some(
         "Tenant-wide mail-flow and connector switches (Get-OrganizationConfig, Get-TransportConfig)"

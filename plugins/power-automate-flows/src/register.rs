@@ -102,6 +102,7 @@ pub fn environment_record(e: &EnvironmentFacts, in_register: usize) -> Connector
         )
     };
     ConnectorRecord::new(environment_key(&e.env.name), Category::PowerAutomateFlow, e.env.display())
+        .context_record()
         .scope(e.env.name.as_str())
         .purpose(Some("Power Platform environment: how much of its flow inventory this scan read".to_string()))
         .attr("environment", e.env.name.as_str())

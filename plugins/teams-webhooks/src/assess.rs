@@ -289,6 +289,7 @@ pub fn assess(state: &TeamsState, opts: &Options, tenant_id: &str, now_ms: i64) 
     };
     let flag = state.org.as_ref();
     let mut tenant = ConnectorRecord::new(TENANT_KEY, Category::TeamsConnector, "Teams connectors (tenant)")
+        .context_record()
         .scope(tenant_id)
         .purpose(Some("What the teams-webhooks plugin scanned, and the tenant's Office 365 connector switch".to_string()))
         .migration_state(migration_state)

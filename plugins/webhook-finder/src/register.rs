@@ -120,6 +120,7 @@ pub fn search_record(site_id: &str, config: &Config, walked: &Walked) -> Connect
         Category::WebhookReference,
         format!("Webhook URL search on {site_id}"),
     )
+    .context_record()
     .scope(config.paths.join(", "))
     .purpose(Some(
         "Where webhook-finder looked for Teams and Workflows webhook URLs on this host, and \

@@ -57,9 +57,10 @@ struct MigrationPage {
 }
 
 /// Legacy: a retired Teams connector or webhook, or a webhook URL of the
-/// retired kind found on a site host.
+/// retired kind found on a site host. A context record (the Teams tenant's
+/// summary) is no connector to migrate.
 fn is_legacy(c: &RegisterConnector) -> bool {
-    LEGACY_TEAMS_CATEGORIES.contains(&c.entry.category.as_str())
+    !c.entry.is_context() && LEGACY_TEAMS_CATEGORIES.contains(&c.entry.category.as_str())
         || (c.entry.category == "webhook-reference" && c.entry.migration_state.as_deref() == Some("legacy-retired"))
 }
 

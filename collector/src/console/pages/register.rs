@@ -45,6 +45,8 @@ struct RegisterPage {
     review_states: Vec<String>,
     rows: Vec<Row>,
     total: usize,
+    context_total: usize,
+    context_href: String,
     open_findings: usize,
     awaiting: usize,
     page: usize,
@@ -61,6 +63,7 @@ fn filter_query(f: &Filter, page: Option<usize>) -> String {
         ("owner", &f.owner),
         ("migration", &f.migration),
         ("review", &f.review),
+        ("records", &f.records),
         ("page", &page),
     ])
 }
@@ -105,6 +108,7 @@ pub async fn page(
     categories.sort();
     categories.dedup();
     let total = all.len();
+    let context_total = view.connectors.iter().filter(|c| c.entry.is_context() && c.status == "present").count();
     let pages = total.div_ceil(PAGE_ROWS).max(1);
     let page = filter.page.unwrap_or(1).clamp(1, pages);
     let rows = all
@@ -119,6 +123,7 @@ pub async fn page(
         shell: Shell::new(&state, &viewer, Some(&tenant)),
         csv_href: with_query(&format!("{self_href}/register.csv"), &filter_query(&filter, None)),
         xlsx_href: with_query(&format!("{self_href}/register.xlsx"), &filter_query(&filter, None)),
+        context_href: with_query(&self_href, &filter_query(&Filter { records: table::CONTEXT.into(), ..Filter::default() }, None)),
         review_href: links::review(&tenant.id),
         prev_href: (page > 1).then(|| at(page - 1)),
         next_href: (page < pages).then(|| at(page + 1)),
@@ -133,6 +138,7 @@ pub async fn page(
         review_states: strings(&["overdue", "due-30"]),
         rows,
         total,
+        context_total,
         open_findings: view.open_findings.len(),
         awaiting,
         page,

@@ -69,6 +69,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("sqlite/0008_finding_events.sql"),
         postgres: include_str!("postgres/0008_finding_events.sql"),
     },
+    Migration {
+        version: 11,
+        name: "context records: kept in the register, never counted as connectors",
+        sqlite: include_str!("sqlite/0011_context_records.sql"),
+        postgres: include_str!("postgres/0011_context_records.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock key that serialises migrations
@@ -137,6 +143,33 @@ mod tests {
         let announced: Vec<bool> =
             conn.prepare("SELECT expiry_announced FROM risk_acceptances ORDER BY finding_id").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
         assert_eq!(announced, [true, false], "back ran out before the upgrade; open still holds");
+    }
+
+    #[test]
+    fn context_records_already_stored_are_flagged() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let upgrade = super::MIGRATIONS.iter().position(|m| m.version == 11).unwrap();
+        for m in &super::MIGRATIONS[..upgrade] {
+            conn.execute_batch(m.sqlite).unwrap();
+        }
+        conn.execute_batch(
+            r#"INSERT INTO tenants VALUES ('t', 'T', 'x');
+             INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen, co_owner_count)
+                 VALUES ('t', 'exo/exchange:organization', 'exchange-connector', 'exo', 'hq',
+                         '{"attributes": {"plumbline:record": "context"}}', 1, 'a', 'b', 0),
+                        ('t', 'exo/exchange:inbound:a', 'exchange-connector', 'exo', 'hq',
+                         '{"attributes": {"record": "context"}}', 1, 'a', 'b', 0);"#,
+        )
+        .unwrap();
+        conn.execute_batch(super::MIGRATIONS[upgrade].sqlite).unwrap();
+        let flags: Vec<(String, bool)> = conn
+            .prepare("SELECT key, context FROM connectors ORDER BY key")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(flags, [("exo/exchange:inbound:a".to_string(), false), ("exo/exchange:organization".to_string(), true)]);
     }
 
     #[test]

@@ -68,7 +68,7 @@ async fn count_fleet(c: &impl GenericClient, today: &str) -> Result<Counted, Sto
         groups: groups.iter().map(|r| (r.get(0), r.get(1))).collect(),
         categories: triples(
             c,
-            "SELECT tenant_id, category, count(*) FROM connectors WHERE present GROUP BY tenant_id, category",
+            "SELECT tenant_id, category, count(*) FROM connectors WHERE present AND NOT context GROUP BY tenant_id, category",
         )
         .await?,
         severities: triples(
@@ -93,7 +93,7 @@ async fn count_fleet(c: &impl GenericClient, today: &str) -> Result<Counted, Sto
             &format!(
                 "SELECT c.tenant_id, count(*) FROM annotations a JOIN connectors c
                    ON c.tenant_id = a.tenant_id AND c.key = a.connector_key
-                 WHERE c.present AND a.review_cadence_days IS NOT NULL
+                 WHERE c.present AND NOT c.context AND a.review_cadence_days IS NOT NULL
                    AND (substr(COALESCE(a.last_reviewed, c.first_seen), 1, 10)::date + a.review_cadence_days::int) < $1::text::date
                  GROUP BY c.tenant_id"
             ),
@@ -103,7 +103,7 @@ async fn count_fleet(c: &impl GenericClient, today: &str) -> Result<Counted, Sto
         legacy: pairs(
             c,
             &format!(
-                "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND c.category IN ({})
+                "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND NOT c.context AND c.category IN ({})
                    AND COALESCE(a.migration_status, '') NOT IN ({}) GROUP BY c.tenant_id",
                 sql_list(LEGACY_TEAMS_CATEGORIES),
                 sql_list(MIGRATION_DONE)
@@ -114,7 +114,7 @@ async fn count_fleet(c: &impl GenericClient, today: &str) -> Result<Counted, Sto
         single_owner: pairs(
             c,
             &format!(
-                "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND c.category IN ({})
+                "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND NOT c.context AND c.category IN ({})
                    AND {}
                  GROUP BY c.tenant_id",
                 sql_list(FLOW_CATEGORIES),

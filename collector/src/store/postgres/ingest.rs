@@ -146,13 +146,13 @@ async fn write_plan(
         let stmt = tx
             .prepare_cached(
                 "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen,
-                                         disappeared_at, co_owner_count)
+                                         disappeared_at, co_owner_count, context)
                  SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[],
-                                          $8::text[], $9::text[], $10::text[], $11::bigint[])
+                                          $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bool[])
                  ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
                      site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
                      first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at,
-                     co_owner_count = excluded.co_owner_count",
+                     co_owner_count = excluded.co_owner_count, context = excluded.context",
             )
             .await?;
         tx.execute(
@@ -169,6 +169,7 @@ async fn write_plan(
                 &c.iter().map(|c| c.last_seen.as_str()).collect::<Vec<_>>(),
                 &c.iter().map(|c| c.disappeared_at.as_deref()).collect::<Vec<_>>(),
                 &c.iter().map(|c| c.entry.co_owners.len() as i64).collect::<Vec<_>>(),
+                &c.iter().map(|c| c.entry.is_context()).collect::<Vec<_>>(),
             ],
         )
         .await?;

@@ -85,7 +85,7 @@ fn count_fleet(conn: &Connection, today: &str) -> Result<Counted, StoreError> {
         },
         categories: triples(
             conn,
-            "SELECT tenant_id, category, count(*) FROM connectors WHERE present GROUP BY tenant_id, category",
+            "SELECT tenant_id, category, count(*) FROM connectors WHERE present AND NOT context GROUP BY tenant_id, category",
         )?,
         severities: triples(
             conn,
@@ -107,7 +107,7 @@ fn count_fleet(conn: &Connection, today: &str) -> Result<Counted, StoreError> {
             &format!(
                 "SELECT c.tenant_id, count(*) FROM annotations a CROSS JOIN connectors c
                    ON c.tenant_id = a.tenant_id AND c.key = a.connector_key
-                 WHERE c.present AND a.review_cadence_days IS NOT NULL
+                 WHERE c.present AND NOT c.context AND a.review_cadence_days IS NOT NULL
                    AND date(substr(COALESCE(a.last_reviewed, c.first_seen), 1, 10), '+' || a.review_cadence_days || ' days') < date(?1)
                  GROUP BY c.tenant_id"
             ),
@@ -116,7 +116,7 @@ fn count_fleet(conn: &Connection, today: &str) -> Result<Counted, StoreError> {
         legacy: pairs(
             conn,
             &format!(
-                "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND c.category IN ({})
+                "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND NOT c.context AND c.category IN ({})
                    AND COALESCE(a.migration_status, '') NOT IN ({}) GROUP BY c.tenant_id",
                 sql_list(LEGACY_TEAMS_CATEGORIES),
                 sql_list(MIGRATION_DONE)
@@ -126,7 +126,7 @@ fn count_fleet(conn: &Connection, today: &str) -> Result<Counted, StoreError> {
         single_owner: pairs(
             conn,
             &format!(
-                "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND c.category IN ({})
+                "SELECT c.tenant_id, count(*) {joined} WHERE c.present AND NOT c.context AND c.category IN ({})
                    AND {}
                  GROUP BY c.tenant_id",
                 sql_list(FLOW_CATEGORIES),

@@ -89,12 +89,12 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
     {
         let mut upsert = tx.prepare_cached(
             "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen,
-                                     disappeared_at, co_owner_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                                     disappeared_at, co_owner_count, context)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
                  site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
                  first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at,
-                 co_owner_count = excluded.co_owner_count",
+                 co_owner_count = excluded.co_owner_count, context = excluded.context",
         )?;
         for c in &plan.connectors {
             upsert.execute(params![
@@ -108,7 +108,8 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
                 c.first_seen,
                 c.last_seen,
                 c.disappeared_at,
-                c.entry.co_owners.len() as i64
+                c.entry.co_owners.len() as i64,
+                c.entry.is_context()
             ])?;
         }
         let mut change = tx.prepare_cached(

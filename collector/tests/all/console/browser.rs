@@ -170,6 +170,16 @@ async fn console_in_a_real_browser(backend: Backend) {
     assert!(register.contains(IMG_XSS) && register.contains(SCRIPT_XSS), "{register}");
     no_injection(&c, "register").await;
     shot(&c, backend, "register").await;
+    // Context records are listed apart: not in the connectors, one click away.
+    assert!(text_of(&c, ".summary").await.starts_with("6 connectors match"), "{}", text_of(&c, ".summary").await);
+    assert!(!register.contains("Teams connectors (tenant)"), "{register}");
+    assert!(text_of(&c, "#context-records").await.contains("3 context records"));
+    c.find(Locator::Css("#context-records a")).await.unwrap().click().await.unwrap();
+    let context = text_of(&c, "#register tbody").await;
+    for (_, _, _, name) in super::fixture::CONTEXT_RECORDS {
+        assert!(context.contains(name), "{name} in {context}");
+    }
+    assert!(!context.contains("Scanner relay") && text_of(&c, ".summary").await.starts_with("3 context records match"));
     c.goto(&format!("{base}/tenants/{NORTHWIND}?severity=critical")).await.unwrap();
     let filtered = text_of(&c, "#register tbody").await;
     assert!(filtered.contains("Scanner relay") && !filtered.contains("Backup alerts"), "{filtered}");

@@ -5,7 +5,7 @@
 use crate::support::{connector, finding, ok, TestAgent, TestStore};
 use plumbline_collector::accounts::{self, Role};
 use plumbline_collector::ingest::ingest;
-use plumbline_protocol::register::{ConnectorEntry, Severity};
+use plumbline_protocol::register::{ConnectorEntry, Severity, CONTEXT_RECORD, RECORD_ATTRIBUTE};
 
 pub const NORTHWIND: &str = "northwind";
 pub const FABRIKAM: &str = "fabrikam";
@@ -20,6 +20,13 @@ pub const INBOUND: &str = "exo/exchange:inbound:relay";
 pub const NEW_INBOUND: &str = "exo/exchange:inbound:unexpected";
 pub const FLOW: &str = "flows/flow:env1:alerts";
 pub const WEBHOOK: &str = "teams/teams:webhook:backup-alerts";
+
+/// Northwind's context records: `(key, category, plugin, name)`.
+pub const CONTEXT_RECORDS: [(&str, &str, &str, &str); 3] = [
+    ("exchange:organization", "exchange-connector", "exo", "Exchange Online organization settings"),
+    ("flow-environment:Default-nw", "power-automate-flow", "flows", "Northwind (default)"),
+    ("teams:tenant", "teams-connector", "teams", "Teams connectors (tenant)"),
+];
 
 fn named(key: &str, category: &str, plugin: &str, name: &str) -> ConnectorEntry {
     ConnectorEntry { name: name.into(), ..connector(key, category, plugin) }
@@ -39,6 +46,15 @@ fn northwind_scan(agent: &TestAgent, sequence: u64, second: bool) -> Vec<u8> {
     ];
     if second {
         connectors.push(named(NEW_INBOUND, "exchange-connector", "exo", "Unexpected relay"));
+    }
+    // What each plugin scanned around its connectors: in the register, in no count of connectors.
+    for (key, category, plugin, name) in CONTEXT_RECORDS {
+        let mut c = ConnectorEntry { co_owners: vec![], ..named(key, category, plugin, name) };
+        c.attributes.insert(RECORD_ATTRIBUTE.into(), CONTEXT_RECORD.into());
+        if second {
+            c.attributes.insert("scanned".into(), "again".into());
+        }
+        connectors.push(c);
     }
     let mut relay_finding = finding(&agent.tenant, "exo.open-relay", INBOUND, "exo");
     relay_finding.severity = Severity::Critical;

@@ -34,9 +34,13 @@ async fn qbr_counts_what_happened(backend: Backend) {
         "--accent: #7a1fa8",
         "1 <span class=\"muted\" style=\"font-size:1rem\">of 1</span></div><div>connectors migrated from legacy Teams connectors",
         "</div><div>Exchange mail connectors reviewed",
+        "of 6</span></div><div>connectors with an owner and a co-owner confirmed",
         "Unexpected relay",
     ] {
         assert!(html.contains(expected), "{expected:?} missing");
+    }
+    for (_, _, _, name) in fixture::CONTEXT_RECORDS {
+        assert!(!html.contains(name), "the context record {name:?} is no new connector");
     }
     let at = html.find("onerror").map(|i| html[i.saturating_sub(40)..i + 40].to_string());
     assert!(html.contains("&#60;img src=x onerror=alert(1)&#62;") && !html.contains(IMG_XSS), "names are escaped: {at:?}");

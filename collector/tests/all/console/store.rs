@@ -111,7 +111,8 @@ async fn fleet_counts(backend: Backend) {
     let nw = &fleet[1];
     assert_eq!(nw.groups, vec!["contract customers".to_string()]);
     assert_eq!(nw.agents.len(), 1);
-    assert_eq!(nw.connectors_by_category.get("exchange-connector"), Some(&4));
+    assert_eq!(nw.connectors_by_category.get("exchange-connector"), Some(&4), "the organisation's context record is no connector");
+    assert_eq!(nw.connectors_by_category.values().sum::<u64>(), 6, "{:?}", nw.connectors_by_category);
     assert_eq!(nw.open_findings_by_severity.get("critical"), Some(&1));
     assert_eq!(nw.open_findings_by_severity.get("high"), Some(&1));
     // Batch 1: relay and xss1 are new inbound; batch 2: relay changed, one new.
