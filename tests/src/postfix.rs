@@ -33,13 +33,26 @@ pub enum Mode {
     /// Refuses outside recipients at RCPT TO; STARTTLS with a self-signed
     /// certificate, and implicit TLS on 465.
     Restricted,
+    /// A mail server for alerts: STARTTLS as [`Mode::Restricted`], SMTP
+    /// AUTH (after STARTTLS only) for [`MAILBOX_USER`], every recipient
+    /// refused without it, and mail for `*@`[`MAILBOX_DOMAIN`] kept in a
+    /// Maildir that [`PostfixPeer::inbox`] reads.
+    Mailbox,
 }
+
+/// The mailbox peer's SMTP AUTH user.
+pub const MAILBOX_USER: &str = "alerts@plumbline.test";
+/// Its password (the script's default).
+pub const MAILBOX_PASSWORD: &str = "plumbline-test-password";
+/// The domain whose mail it keeps.
+pub const MAILBOX_DOMAIN: &str = "inbox.plumbline.test";
 
 impl Mode {
     fn arg(self) -> &'static str {
         match self {
             Mode::Open => "open",
             Mode::Restricted => "restricted",
+            Mode::Mailbox => "mailbox",
         }
     }
 
@@ -48,6 +61,7 @@ impl Mode {
         match self {
             Mode::Open => "relay-open.plumbline.test",
             Mode::Restricted => "relay-restricted.plumbline.test",
+            Mode::Mailbox => "mail.plumbline.test",
         }
     }
 }
@@ -82,6 +96,7 @@ impl PostfixPeer {
         let (smtp_ports, tls_ports): (&[u16], &[u16]) = match mode {
             Mode::Open => (&[25], &[]),
             Mode::Restricted => (&[25, 587], &[465]),
+            Mode::Mailbox => (&[587], &[]),
         };
         let all: Vec<u16> = smtp_ports.iter().chain(tls_ports).copied().collect();
         let ip = free_loopback(&all)?;
@@ -107,7 +122,7 @@ impl PostfixPeer {
     ) -> anyhow::Result<PostfixPeer> {
         anyhow::ensure!(available(), NOT_AVAILABLE);
         anyhow::ensure!(!smtp.is_empty(), "a peer needs at least one SMTP address");
-        anyhow::ensure!(mode == Mode::Restricted || smtps.is_empty(), "only the restricted peer has TLS");
+        anyhow::ensure!(mode != Mode::Open || smtps.is_empty(), "the open peer has no TLS");
         let dir = tempfile::Builder::new().prefix("plumbline-postfix-").tempdir()?;
         let list = |a: &[SocketAddrV4]| a.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
         let mut cmd = Command::new(script());
@@ -144,6 +159,16 @@ impl PostfixPeer {
     /// The self-signed certificate (restricted peers).
     pub fn certificate(&self) -> PathBuf {
         self.dir.path().join("tls/cert.pem")
+    }
+
+    /// The messages delivered so far ([`Mode::Mailbox`]), oldest first, as
+    /// raw RFC 5322 text.
+    pub fn inbox(&self) -> Vec<String> {
+        let dir = self.dir.path().join("mail/inbox/new");
+        let mut files: Vec<_> = std::fs::read_dir(dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+        // Maildir names start with the delivery time in seconds, then a counter.
+        files.sort();
+        files.iter().filter_map(|f| std::fs::read_to_string(f).ok()).collect()
     }
 
     /// The instance's log so far (for failure messages).

@@ -2,7 +2,9 @@
 //! URLs and secrets are secrets, so they may come from the environment and
 //! are only ever shown as a fingerprint) and the rules that send to them.
 
+use super::email::{EmailTarget, EmailTls};
 use super::{Destination, DestinationKind, Rule, RuleSet, Scope, Trigger};
+use lettre::message::Mailbox;
 use plumbline_protocol::register::Severity;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -28,10 +30,10 @@ pub struct AlertsFile {
 }
 
 /// One destination as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationFile {
-    /// `teams` (a Workflows webhook) or `webhook` (signed JSON).
+    /// `teams` (a Workflows webhook), `webhook` (signed JSON) or `email`.
     pub kind: String,
     /// The URL; better `url_env`, since it is a secret.
     #[serde(default)]
@@ -42,6 +44,30 @@ pub struct DestinationFile {
     /// `webhook` only: the environment variable that holds the HMAC secret.
     #[serde(default)]
     pub secret_env: Option<String>,
+    /// `email`: the SMTP server.
+    #[serde(default)]
+    pub smtp_host: Option<String>,
+    /// `email`: its port (587 for STARTTLS, 465 for implicit TLS).
+    #[serde(default)]
+    pub smtp_port: Option<u16>,
+    /// `email`: `starttls` (the default) or `implicit`.
+    #[serde(default)]
+    pub tls: Option<String>,
+    /// `email`: the name the server's certificate carries, when it is not `smtp_host`.
+    #[serde(default)]
+    pub tls_server_name: Option<String>,
+    /// `email`: the sender, e.g. `Plumbline <alerts@msp.example>`.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// `email`: the recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// `email`: the environment variable that holds the SMTP AUTH user.
+    #[serde(default)]
+    pub username_env: Option<String>,
+    /// `email`: the environment variable that holds its password.
+    #[serde(default)]
+    pub password_env: Option<String>,
 }
 
 /// One rule as written.
@@ -106,11 +132,34 @@ pub fn resolve(
 ) -> Result<RuleSet, AlertConfigError> {
     let mut destinations = BTreeMap::new();
     for (name, d) in &file.destinations {
-        let kind = match d.kind.as_str() {
-            "teams" => DestinationKind::Teams,
-            "webhook" => DestinationKind::Webhook,
-            other => return bad(format!("destination {name:?}: kind {other:?} is not known; use \"teams\" or \"webhook\"")),
-        };
+        destinations.insert(name.clone(), Arc::new(destination(name, d, env)?));
+    }
+    rules(file, destinations, known_tenant)
+}
+
+/// The email-only settings, which a web destination must not carry.
+fn email_settings(d: &DestinationFile) -> bool {
+    d.smtp_host.is_some()
+        || d.smtp_port.is_some()
+        || d.tls.is_some()
+        || d.tls_server_name.is_some()
+        || d.from.is_some()
+        || !d.to.is_empty()
+        || d.username_env.is_some()
+        || d.password_env.is_some()
+}
+
+fn destination(name: &str, d: &DestinationFile, env: &dyn Environment) -> Result<Destination, AlertConfigError> {
+    let kind = match d.kind.as_str() {
+        "teams" => DestinationKind::Teams,
+        "webhook" => DestinationKind::Webhook,
+        "email" => return email_destination(name, d, env),
+        other => return bad(format!("destination {name:?}: kind {other:?} is not known; use \"teams\", \"webhook\" or \"email\"")),
+    };
+    if email_settings(d) {
+        return bad(format!("destination {name:?}: smtp_host, from, to and the like belong to kind = \"email\"; a {} destination takes a URL", kind.as_str()));
+    }
+    {
         let url = match (&d.url, &d.url_env) {
             (Some(u), None) => u.clone(),
             (None, Some(var)) => match env.get(var) {
@@ -135,9 +184,58 @@ pub fn resolve(
                 return bad(format!("destination {name:?}: a Teams Workflows URL carries its own sig; drop secret_env"))
             }
             (DestinationKind::Teams, None) => None,
+            (DestinationKind::Email, _) => unreachable!("email destinations are resolved apart"),
         };
-        destinations.insert(name.clone(), Arc::new(Destination { name: name.clone(), kind, url, secret }));
+        Ok(Destination { name: name.to_string(), kind, url, secret, email: None })
     }
+}
+
+fn email_destination(name: &str, d: &DestinationFile, env: &dyn Environment) -> Result<Destination, AlertConfigError> {
+    let what = format!("destination {name:?}");
+    if d.url.is_some() || d.url_env.is_some() || d.secret_env.is_some() {
+        return bad(format!("{what}: an email destination takes smtp_host, from and to, not url, url_env or secret_env"));
+    }
+    let Some(host) = d.smtp_host.as_deref().map(str::trim).filter(|h| !h.is_empty()) else {
+        return bad(format!("{what}: give the SMTP server as smtp_host = \"smtp.msp.example\""));
+    };
+    let tls = match d.tls.as_deref().unwrap_or("starttls") {
+        "starttls" => EmailTls::StartTls,
+        "implicit" => EmailTls::Implicit,
+        other => return bad(format!("{what}: tls = {other:?} is not known; use \"starttls\" (port 587) or \"implicit\" (port 465); plain SMTP is not offered")),
+    };
+    let port = d.smtp_port.unwrap_or(if tls == EmailTls::Implicit { 465 } else { 587 });
+    let mailbox = |field: &str, value: &str| -> Result<Mailbox, AlertConfigError> {
+        value.parse::<Mailbox>().map_err(|e| AlertConfigError(format!("{what}: {field} {value:?} is not an address ({e}); write it as \"Name <alerts@msp.example>\" or \"alerts@msp.example\"")))
+    };
+    let Some(from) = d.from.as_deref() else {
+        return bad(format!("{what}: give the sender as from = \"Plumbline <alerts@msp.example>\""));
+    };
+    let from = mailbox("from", from)?;
+    if d.to.is_empty() {
+        return bad(format!("{what}: give the recipients as to = [\"noc@msp.example\"]"));
+    }
+    let to = d.to.iter().map(|t| mailbox("to", t)).collect::<Result<Vec<_>, _>>()?;
+    let credentials = match (&d.username_env, &d.password_env) {
+        (None, None) => None,
+        (Some(u), Some(p)) => {
+            let get = |var: &str, what_it_is: &str| env.get(var).ok_or_else(|| AlertConfigError(format!("{what}: the environment variable {var} (its SMTP {what_it_is}) is not set")));
+            Some((get(u, "user")?, get(p, "password")?))
+        }
+        _ => return bad(format!("{what}: give both username_env and password_env, or neither")),
+    };
+    let target = EmailTarget {
+        host: host.to_string(),
+        port,
+        tls,
+        tls_name: d.tls_server_name.clone().unwrap_or_else(|| host.to_string()),
+        from,
+        to,
+        credentials,
+    };
+    Ok(Destination { name: name.to_string(), kind: DestinationKind::Email, url: target.address(), secret: None, email: Some(target) })
+}
+
+fn rules(file: &AlertsFile, destinations: BTreeMap<String, Arc<Destination>>, known_tenant: &dyn Fn(&str) -> bool) -> Result<RuleSet, AlertConfigError> {
     if file.rules.len() > MAX_RULES {
         return bad(format!("{} rules: at most {MAX_RULES}", file.rules.len()));
     }
@@ -211,6 +309,8 @@ mod tests {
             match name {
                 "TEAMS_URL" => Some("https://prod-01.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=s".into()),
                 "SHORT" => Some("short".into()),
+                "SMTP_USER" => Some("alerts@msp.example".into()),
+                "SMTP_PASSWORD" => Some("hunter2-secret".into()),
                 _ => None,
             }
         }
@@ -246,9 +346,51 @@ mod tests {
             let err = check(&format!("[[rules]]\nname = \"r\"\n{rule}")).unwrap_err();
             assert!(err.contains(want), "{rule}: {err}");
         }
-        let unset = AlertsFile { destinations: [("psa".to_string(), DestinationFile { kind: "webhook".into(), url: Some("https://psa.example/x".into()), url_env: None, secret_env: Some("NOPE".into()) })].into(), ..Default::default() };
+        let unset = AlertsFile { destinations: [("psa".to_string(), DestinationFile { kind: "webhook".into(), url: Some("https://psa.example/x".into()), url_env: None, secret_env: Some("NOPE".into()), ..Default::default() })].into(), ..Default::default() };
         assert!(resolve(&unset, &Env, &|_| true).unwrap_err().to_string().contains("NOPE (its secret) is not set"));
-        let plain = AlertsFile { destinations: [("psa".to_string(), DestinationFile { kind: "teams".into(), url: Some("http://psa.example/x".into()), url_env: None, secret_env: None })].into(), ..Default::default() };
+        let plain = AlertsFile { destinations: [("psa".to_string(), DestinationFile { kind: "teams".into(), url: Some("http://psa.example/x".into()), url_env: None, secret_env: None, ..Default::default() })].into(), ..Default::default() };
         assert!(resolve(&plain, &Env, &|_| true).unwrap_err().to_string().contains("https://"));
+    }
+
+    fn email(settings: &str) -> Result<RuleSet, String> {
+        let text = format!("[destinations.mail]\nkind = \"email\"\n{settings}");
+        let file: AlertsFile = toml::from_str(&text).map_err(|e| e.to_string())?;
+        resolve(&file, &Env, &|_| true).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_email_destination_resolves_and_never_shows_the_password() {
+        let good = "smtp_host = \"smtp.msp.example\"\nfrom = \"Plumbline <alerts@msp.example>\"\nto = [\"noc@msp.example\", \"Ops <ops@msp.example>\"]\nusername_env = \"SMTP_USER\"\npassword_env = \"SMTP_PASSWORD\"";
+        let set = email(good).unwrap();
+        let d = set.destination("mail").unwrap();
+        let target = d.email.as_ref().unwrap();
+        assert_eq!((target.port, target.tls, target.tls_name.as_str()), (587, EmailTls::StartTls, "smtp.msp.example"));
+        assert_eq!(target.to.len(), 2);
+        assert_eq!(target.credentials.as_ref().map(|(u, _)| u.as_str()), Some("alerts@msp.example"));
+        assert!(!format!("{set:?}").contains("hunter2"), "{set:?}");
+        let implicit = email(&format!("{good}\ntls = \"implicit\"")).unwrap();
+        assert_eq!(implicit.destination("mail").unwrap().email.as_ref().unwrap().port, 465);
+    }
+
+    #[test]
+    fn each_email_mistake_is_named_with_what_works() {
+        let base = "smtp_host = \"smtp.msp.example\"\nfrom = \"alerts@msp.example\"\nto = [\"noc@msp.example\"]";
+        let cases = [
+            ("from = \"alerts@msp.example\"\nto = [\"noc@msp.example\"]", "give the SMTP server as smtp_host"),
+            ("smtp_host = \"smtp.msp.example\"\nto = [\"noc@msp.example\"]", "give the sender as from"),
+            ("smtp_host = \"smtp.msp.example\"\nfrom = \"alerts@msp.example\"", "give the recipients as to"),
+            ("smtp_host = \"smtp.msp.example\"\nfrom = \"alerts at msp\"\nto = [\"noc@msp.example\"]", "is not an address"),
+            (&format!("{base}\ntls = \"none\""), "plain SMTP is not offered"),
+            (&format!("{base}\nurl = \"https://x.example\""), "not url, url_env or secret_env"),
+            (&format!("{base}\nusername_env = \"SMTP_USER\""), "both username_env and password_env"),
+            (&format!("{base}\nusername_env = \"SMTP_USER\"\npassword_env = \"UNSET\""), "UNSET (its SMTP password) is not set"),
+        ];
+        for (settings, want) in cases {
+            let err = email(settings).unwrap_err();
+            assert!(err.contains(want), "{settings}: {err}");
+        }
+        let text = "[destinations.noc]\nkind = \"teams\"\nurl_env = \"TEAMS_URL\"\nto = [\"noc@msp.example\"]";
+        let file: AlertsFile = toml::from_str(text).unwrap();
+        assert!(resolve(&file, &Env, &|_| true).unwrap_err().to_string().contains("belong to kind = \"email\""));
     }
 }

@@ -66,6 +66,16 @@ pub enum Sent {
     Refused(String),
 }
 
+/// One digest, ready for its destination.
+enum Body {
+    /// A POST body (Teams, signed webhook).
+    Http(Vec<u8>),
+    /// A message for SMTP.
+    Email(Box<lettre::Message>),
+    /// It could not be built (an address the mail library refuses).
+    Unsendable(String),
+}
+
 /// What one pass did, for logs and tests.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pass {
@@ -84,6 +94,8 @@ pub struct Dispatcher {
     store: Arc<dyn Store>,
     rules: RuleSet,
     client: reqwest::Client,
+    /// The ca_file's certificates (DER), also trusted for SMTP.
+    extra_roots: Vec<Vec<u8>>,
     console_url: Option<String>,
     next_allowed: HashMap<String, Instant>,
 }
@@ -98,11 +110,13 @@ impl Dispatcher {
     pub fn new(store: Arc<dyn Store>, rules: RuleSet, ca_pem: Option<&[u8]>, console_url: Option<String>) -> Result<Dispatcher, DispatchError> {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let mut extra_roots = Vec::new();
         if let Some(pem) = ca_pem {
             use rustls_pki_types::pem::PemObject;
             let mut added = 0;
             for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem) {
                 let cert = cert.map_err(|e| DispatchError(format!("ca_file: not a PEM certificate: {e}")))?;
+                extra_roots.push(cert.to_vec());
                 roots.add(cert).map_err(|e| DispatchError(format!("ca_file: {e}")))?;
                 added += 1;
             }
@@ -122,7 +136,7 @@ impl Dispatcher {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| DispatchError(e.to_string()))?;
-        Ok(Dispatcher { store, rules, client, console_url, next_allowed: HashMap::new() })
+        Ok(Dispatcher { store, rules, client, extra_roots, console_url, next_allowed: HashMap::new() })
     }
 
     /// Run until `shutdown`: poll the outbox, sweep the timed triggers.
@@ -169,20 +183,36 @@ impl Dispatcher {
             let events: Vec<Event> = rows.iter().filter_map(|r| serde_json::from_str(&r.event).ok()).collect();
             let tenant_name = self.store.tenant(&tenant_id).await?.map(|t| t.name).unwrap_or_else(|| tenant_id.clone());
             let delivery = format!("plb-{}-{}", ids[0], ids.len());
+            let console_url = self.console_url.as_deref();
             let body = match dest.kind {
-                DestinationKind::Teams => super::teams::message(&rule, &tenant_name, &events, self.console_url.as_deref()),
-                DestinationKind::Webhook => serde_json::to_vec(&super::webhook::Body {
-                    delivery: &delivery,
-                    rule: &rule,
-                    tenant_id: &tenant_id,
-                    tenant_name: &tenant_name,
-                    events: &events,
-                })
-                .expect("events serialise"),
+                DestinationKind::Teams => Body::Http(super::teams::message(&rule, &tenant_name, &events, console_url)),
+                DestinationKind::Webhook => Body::Http(
+                    serde_json::to_vec(&super::webhook::Body {
+                        delivery: &delivery,
+                        rule: &rule,
+                        tenant_id: &tenant_id,
+                        tenant_name: &tenant_name,
+                        events: &events,
+                    })
+                    .expect("events serialise"),
+                ),
+                DestinationKind::Email => match &dest.email {
+                    Some(target) => super::email::message(target, &rule, &tenant_name, &events, console_url, &delivery)
+                        .map_or_else(Body::Unsendable, |m| Body::Email(Box::new(m))),
+                    None => Body::Unsendable("an email destination without its server".into()),
+                },
             };
             self.wait_turn(&dest).await;
             let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0);
-            match self.send(&dest, &delivery, body).await {
+            let sent = match body {
+                Body::Http(body) => self.send(&dest, &delivery, body).await,
+                Body::Email(message) => match &dest.email {
+                    Some(target) => super::email::send(target, &self.extra_roots, *message).await,
+                    None => Sent::Refused("an email destination without its server".into()),
+                },
+                Body::Unsendable(why) => Sent::Refused(format!("the message could not be built: {why}")),
+            };
+            match sent {
                 Sent::Ok => {
                     self.store.alerts_sent(&ids, &timestamp::now()).await?;
                     pass.sent += 1;

@@ -9,10 +9,12 @@
 //! - [`evaluate`]: which rules a planned batch fires (pure).
 //! - [`teams`]: the Adaptive Card for a Teams Workflows webhook.
 //! - [`webhook`]: the signed JSON for PSA and ticketing intake.
+//! - [`email`]: the message for a mailbox, sent over SMTP with TLS.
 //! - [`dispatch`]: the sender loop, its backoff, digests and rate limits.
 
 pub mod config;
 pub mod dispatch;
+pub mod email;
 pub mod evaluate;
 pub mod teams;
 pub mod webhook;
@@ -80,6 +82,19 @@ pub enum DestinationKind {
     Teams,
     /// Signed JSON for a PSA or ticketing system.
     Webhook,
+    /// Email over SMTP.
+    Email,
+}
+
+impl DestinationKind {
+    /// As written in the config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DestinationKind::Teams => "teams",
+            DestinationKind::Webhook => "webhook",
+            DestinationKind::Email => "email",
+        }
+    }
 }
 
 /// A destination, with its secrets.
@@ -88,10 +103,13 @@ pub struct Destination {
     pub name: String,
     /// How to speak to it.
     pub kind: DestinationKind,
-    /// The URL: a secret (a Workflows URL's `sig` is its only key).
+    /// The URL: a secret (a Workflows URL's `sig` is its only key). For
+    /// email, the server and recipients ([`email::EmailTarget::address`]).
     pub url: String,
     /// The HMAC key of a signed webhook.
     pub secret: Option<String>,
+    /// Where an email destination sends.
+    pub email: Option<email::EmailTarget>,
 }
 
 impl Destination {
@@ -196,6 +214,38 @@ pub struct Event {
     pub remediation: String,
     /// When it happened.
     pub at: String,
+}
+
+impl Event {
+    /// Its headline: the severity in capitals, then the title.
+    pub fn heading(&self) -> String {
+        match &self.severity {
+            Some(s) => format!("{}: {}", s.to_uppercase(), self.title),
+            None => self.title.clone(),
+        }
+    }
+
+    /// `(label, value)` lines that every destination shows: the tenant, the
+    /// site, what it is about, and when; then each change, before → after.
+    pub fn facts(&self, tenant_name: &str) -> Vec<(String, String)> {
+        let mut facts = vec![("Tenant".to_string(), format!("{tenant_name} ({})", self.tenant_id))];
+        if !self.site_id.is_empty() {
+            facts.push(("Site".into(), self.site_id.clone()));
+        }
+        facts.push((if self.connector_key.is_empty() { "Agent" } else { "Connector" }.into(), self.name.clone()));
+        if !self.category.is_empty() {
+            facts.push(("Kind".into(), self.category.clone()));
+        }
+        facts.push(("When".into(), self.at.clone()));
+        facts.extend(self.changes.iter().map(|(field, before, after)| (field.clone(), format!("{before} → {after}"))));
+        facts
+    }
+
+    /// Its connector's console page, when it is about one and the console's address is known.
+    pub fn console_link(&self, console_url: Option<&str>) -> Option<String> {
+        let base = console_url.filter(|_| !self.connector_key.is_empty())?;
+        Some(format!("{}{}", base.trim_end_matches('/'), crate::console::links::connector(&self.tenant_id, &self.connector_key)))
+    }
 }
 
 /// One outbox row to write.

@@ -54,36 +54,21 @@ fn colour(severity: Option<&str>) -> &'static str {
 }
 
 fn event_block(e: &Event, tenant_name: &str, console_url: Option<&str>) -> Value {
-    let mut items = vec![text(
-        &match &e.severity {
-            Some(s) => format!("{}: {}", s.to_uppercase(), e.title),
-            None => e.title.clone(),
-        },
-        colour(e.severity.as_deref()),
-        true,
-    )];
-    items.push(fact("Tenant", &format!("{tenant_name} ({})", e.tenant_id)));
-    if !e.site_id.is_empty() {
-        items.push(fact("Site", &e.site_id));
-    }
-    items.push(fact(if e.connector_key.is_empty() { "Agent" } else { "Connector" }, &e.name));
-    if !e.category.is_empty() {
-        items.push(fact("Kind", &e.category));
-    }
-    items.push(fact("When", &e.at));
+    let mut items = vec![text(&e.heading(), colour(e.severity.as_deref()), true)];
+    let facts = e.facts(tenant_name);
+    // The changes follow the detail, as before → after lines.
+    let (about, changes) = facts.split_at(facts.len() - e.changes.len());
+    items.extend(about.iter().map(|(label, value)| fact(label, value)));
     if !e.detail.is_empty() {
         items.push(text(&e.detail, "default", false));
     }
-    for (field, before, after) in &e.changes {
-        items.push(fact(field, &format!("{before} → {after}")));
-    }
+    items.extend(changes.iter().map(|(label, value)| fact(label, value)));
     if !e.remediation.is_empty() {
         let mut fix = text(&format!("Fix: {}", e.remediation), "default", false);
         fix["inlines"][0]["fontType"] = json!("monospace");
         items.push(fix);
     }
-    if let (Some(base), false) = (console_url, e.connector_key.is_empty()) {
-        let url = format!("{}{}", base.trim_end_matches('/'), crate::console::links::connector(&e.tenant_id, &e.connector_key));
+    if let Some(url) = e.console_link(console_url) {
         items.push(json!({"type": "ActionSet", "actions": [{"type": "Action.OpenUrl", "title": "Open in Plumbline", "url": url}]}));
     }
     json!({"type": "Container", "separator": true, "items": items})

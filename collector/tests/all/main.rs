@@ -4,6 +4,7 @@
 mod support;
 
 mod alerts;
+mod alerts_email;
 mod api;
 mod cli;
 mod console;
