@@ -121,7 +121,7 @@ impl Environment for ProcessEnvironment {
     }
 }
 
-const TRIGGERS: &str = "finding-opened, finding-reopened, exchange-connector-changed, risk-expiring, agent-silent";
+const TRIGGERS: &str = "finding-opened, finding-reopened, exchange-connector-changed, risk-expiring, agent-silent, review-overdue";
 
 /// Check the rules and resolve the secrets; tenants are checked against the
 /// store by the caller (`known_tenant`).
@@ -261,6 +261,7 @@ fn rules(file: &AlertsFile, destinations: BTreeMap<String, Arc<Destination>>, kn
             "finding-opened" => Trigger::FindingOpened(severity(true)?),
             "finding-reopened" => Trigger::FindingReopened(severity(false)?),
             "exchange-connector-changed" => Trigger::ExchangeConnectorChanged,
+            "review-overdue" => Trigger::ReviewOverdue,
             "risk-expiring" => match r.within_days {
                 Some(d) if (1..=366).contains(&d) => Trigger::RiskExpiring(d),
                 _ => return bad(format!("{what}: give within_days from 1 to 366, e.g. 14")),

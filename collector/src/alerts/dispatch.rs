@@ -8,7 +8,7 @@
 //! mid-send retries them after restart, and replicas never send one row at
 //! the same time. A URL never reaches a log line: only its fingerprint.
 
-use super::{Destination, DestinationKind, Event, NewAlert, RuleSet, Trigger};
+use super::{sweep, Destination, DestinationKind, Event, NewAlert, RuleSet, Trigger};
 use crate::store::alerts::OutboxRow;
 use crate::store::{Store, StoreError};
 use crate::timestamp;
@@ -282,7 +282,12 @@ impl Dispatcher {
     /// risks about to expire. Each episode is queued once (its dedupe key
     /// names the last delivery or the expiry date). How many are new.
     pub async fn sweep(&self, now: &str) -> Result<usize, StoreError> {
-        let timed: Vec<_> = self.rules.rules.iter().filter(|r| matches!(r.trigger, Trigger::RiskExpiring(_) | Trigger::AgentSilent(_))).collect();
+        let timed: Vec<_> = self
+            .rules
+            .rules
+            .iter()
+            .filter(|r| matches!(r.trigger, Trigger::RiskExpiring(_) | Trigger::AgentSilent(_) | Trigger::ReviewOverdue))
+            .collect();
         if timed.is_empty() {
             return Ok(0);
         }
@@ -303,13 +308,26 @@ impl Dispatcher {
             let agents = self.store.agents(Some(&tenant.id)).await?;
             let acceptances = self.store.acceptances(&tenant.id).await?;
             let findings = if acceptances.is_empty() { Vec::new() } else { self.store.findings(&tenant.id, crate::store::FindingFilter::Open).await? };
+            // The register is read only where a rule wants reviews and some connector has a cadence.
+            let wants_reviews = rules.iter().any(|r| r.trigger == Trigger::ReviewOverdue);
+            let register = if wants_reviews && self.store.annotations(&tenant.id).await?.iter().any(|(_, a)| a.review_cadence_days.is_some()) {
+                Some(crate::reads::register(self.store.as_ref(), &tenant.id).await?)
+            } else {
+                None
+            };
             for rule in rules {
                 let events = match rule.trigger {
-                    Trigger::AgentSilent(hours) => silent_agents(&tenant.id, &agents, &timestamp::shift(now, -i64::from(hours) * 3600)),
+                    Trigger::AgentSilent(hours) => {
+                        sweep::silent_agents(&tenant.id, &agents, &timestamp::shift(now, -i64::from(hours) * 3600))
+                    }
                     Trigger::RiskExpiring(days) => {
                         let horizon = crate::register::table::add_days(today, days).unwrap_or_else(|| today.to_string());
-                        expiring_risks(&tenant.id, &acceptances, &findings, today, &horizon)
+                        sweep::expiring_risks(&tenant.id, &acceptances, &findings, today, &horizon)
                     }
+                    Trigger::ReviewOverdue => match &register {
+                        Some(view) => sweep::overdue_reviews(&tenant.id, view, today),
+                        None => Vec::new(),
+                    },
                     _ => Vec::new(),
                 };
                 for (key, event) in events {
@@ -321,63 +339,4 @@ impl Dispatcher {
         }
         self.store.queue_alerts(&alerts, now, &self.rules.due_at(now)).await
     }
-}
-
-fn silent_agents(tenant_id: &str, agents: &[crate::store::AgentRecord], before: &str) -> Vec<(String, Event)> {
-    agents
-        .iter()
-        // One never heard from counts once it has been enrolled that long.
-        .filter(|a| a.is_silent(before) && a.enrolled_at.as_str() < before)
-        .map(|a| {
-            let last = a.last_seen_at.clone().unwrap_or_else(|| "never".into());
-            let event = Event {
-                kind: "agent-silent".into(),
-                tenant_id: tenant_id.into(),
-                site_id: a.site_id.clone(),
-                connector_key: String::new(),
-                name: format!("{} ({})", a.hostname, a.id),
-                category: String::new(),
-                severity: Some("high".into()),
-                title: "An agent has gone silent".into(),
-                detail: format!("No delivery since {last}: its scans may have stopped, or its queue is not getting through."),
-                changes: vec![],
-                remediation: "On that host, run `plumbline status` and `plumbline spool status`; check the service \
-                              or scheduled task and the route to the collector."
-                    .into(),
-                at: last.clone(),
-            };
-            (format!("agent-silent:{}:{last}", a.id), event)
-        })
-        .collect()
-}
-
-fn expiring_risks(
-    tenant_id: &str,
-    acceptances: &[(String, crate::store::console::Acceptance)],
-    findings: &[plumbline_protocol::read_api::FindingRecord],
-    today: &str,
-    horizon: &str,
-) -> Vec<(String, Event)> {
-    acceptances
-        .iter()
-        .filter(|(_, a)| a.expires_on.as_str() >= today && a.expires_on.as_str() <= horizon)
-        .filter_map(|(id, a)| {
-            let f = findings.iter().find(|f| &f.entry.id == id)?;
-            let event = Event {
-                kind: "risk-expiring".into(),
-                tenant_id: tenant_id.into(),
-                site_id: f.site_id.clone(),
-                connector_key: f.entry.connector_key.clone(),
-                name: f.entry.connector_key.clone(),
-                category: String::new(),
-                severity: Some(f.entry.severity.as_str().into()),
-                title: format!("Accepted risk expires on {}: {}", a.expires_on, f.entry.title),
-                detail: format!("Accepted by {}, approved by {}: {}", a.accepted_by, a.approver, a.rationale),
-                changes: vec![],
-                remediation: "Ask the client to renew the acceptance or fix the finding before it reopens.".into(),
-                at: a.expires_on.clone(),
-            };
-            Some((format!("risk-expiring:{id}:{}", a.expires_on), event))
-        })
-        .collect()
 }

@@ -103,7 +103,7 @@ pub fn alerts(rules: &RuleSet, tenant_id: &str, groups: &[String], current: &Cur
                 }
             }
             // Timed triggers: the dispatcher's sweep finds them.
-            Trigger::RiskExpiring(_) | Trigger::AgentSilent(_) => {}
+            Trigger::RiskExpiring(_) | Trigger::AgentSilent(_) | Trigger::ReviewOverdue => {}
         }
         for (dedupe_key, event) in events {
             for d in &rule.send_to {

@@ -11,11 +11,13 @@
 //! - [`webhook`]: the signed JSON for PSA and ticketing intake.
 //! - [`email`]: the message for a mailbox, sent over SMTP with TLS.
 //! - [`dispatch`]: the sender loop, its backoff, digests and rate limits.
+//! - [`sweep`]: the timed triggers (silent agents, expiring risks, overdue reviews).
 
 pub mod config;
 pub mod dispatch;
 pub mod email;
 pub mod evaluate;
+pub mod sweep;
 pub mod teams;
 pub mod webhook;
 
@@ -38,6 +40,8 @@ pub enum Trigger {
     RiskExpiring(u32),
     /// An agent has not delivered for this many hours.
     AgentSilent(u32),
+    /// A connector's review is past its date (its cadence since the last review).
+    ReviewOverdue,
 }
 
 impl Trigger {
@@ -49,6 +53,7 @@ impl Trigger {
             Trigger::ExchangeConnectorChanged => "exchange-connector-changed",
             Trigger::RiskExpiring(_) => "risk-expiring",
             Trigger::AgentSilent(_) => "agent-silent",
+            Trigger::ReviewOverdue => "review-overdue",
         }
     }
 }

@@ -242,7 +242,48 @@ async fn timed_triggers_are_queued_once_per_episode(backend: Backend) {
     assert_eq!(counts.iter().map(|c| c.count).sum::<u64>(), 1, "{counts:?}");
 }
 
+/// A review past its date is queued once per due date; a context record
+/// or a connector without a cadence never is.
+async fn an_overdue_review_is_queued_once_per_due_date(backend: Backend) {
+    let t = backend.store().await;
+    let e = endpoint().await;
+    let extra = r#"
+        [[alerts.rules]]
+        name = "reviews"
+        when = "review-overdue"
+        send_to = ["noc"]
+    "#;
+    let set = rules(&e, extra);
+    let agent = t.agent("contoso", "hq").await;
+    let inbound = connector("exchange:inbound:partner", "exchange-connector", "exo");
+    let outbound = connector("exchange:outbound:partner", "exchange-connector", "exo");
+    let mut org = connector("exchange:organization", "exchange-connector", "exo");
+    org.attributes.insert(plumbline_protocol::register::RECORD_ATTRIBUTE.into(), plumbline_protocol::register::CONTEXT_RECORD.into());
+    let b = agent.batch(1, vec![ok("exo")], vec![inbound.clone(), outbound.clone(), org.clone()], vec![]);
+    ingest_alerting(t.dyn_store(), &agent.sign(&b), &set).await.unwrap();
+    let d = dispatcher(&t, &e, &set);
+    let now = plumbline_collector::timestamp::now();
+    assert_eq!(d.sweep(&now).await.unwrap(), 0, "no cadence, nothing due");
+    let set_cadence = |reviewed: &str| {
+        serde_json::from_str::<plumbline_protocol::read_api::AnnotationsUpdate>(&format!(r#"{{"review_cadence_days":30,"last_reviewed":"{reviewed}"}}"#)).unwrap()
+    };
+    for key in [&inbound.key, &org.key] {
+        t.store.update_annotations("contoso", key, set_cadence("2026-01-01"), "eng@msp.example", &now).await.unwrap();
+    }
+    assert_eq!(d.sweep(&now).await.unwrap(), 1, "the inbound connector, not the context record");
+    assert_eq!(d.sweep(&now).await.unwrap(), 0, "once per due date");
+    let mut d = d;
+    let pass = d.pass().await.unwrap();
+    assert_eq!(pass.sent, 1);
+    let card = e.inbox.accepted().pop().unwrap().json().to_string();
+    assert!(card.contains("Review overdue since 2026-01-31") && card.contains("Mark reviewed today"), "{card}");
+    // Reviewed, then overdue again later: a new episode.
+    t.store.update_annotations("contoso", &inbound.key, set_cadence("2026-02-01"), "eng@msp.example", &now).await.unwrap();
+    assert_eq!(d.sweep(&now).await.unwrap(), 1, "a new due date is a new alert");
+}
+
 crate::both_backends!(
+    an_overdue_review_is_queued_once_per_due_date,
     alerts_reach_teams_and_the_psa_once_and_lose_nothing,
     a_refused_alert_is_kept_with_its_error,
     a_burst_is_one_card_per_tenant_and_rule,
