@@ -45,6 +45,18 @@ pub enum Trigger {
 }
 
 impl Trigger {
+    /// What fires it, in words for the console.
+    pub fn explained(self) -> String {
+        match self {
+            Trigger::FindingOpened(s) => format!("a finding opens at {} or above", s.as_str()),
+            Trigger::FindingReopened(s) => format!("a resolved finding at {} or above comes back", s.as_str()),
+            Trigger::ExchangeConnectorChanged => "an Exchange connector appears, changes or comes back".into(),
+            Trigger::RiskExpiring(d) => format!("an accepted risk expires within {d} days"),
+            Trigger::AgentSilent(h) => format!("an agent has not delivered for {h} hours"),
+            Trigger::ReviewOverdue => "a connector's review is past its date".into(),
+        }
+    }
+
     /// As written in the config.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -67,6 +79,16 @@ pub enum Scope {
     Tenant(String),
     /// The tenants in a group.
     Group(String),
+}
+
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scope::All => f.write_str("every tenant"),
+            Scope::Tenant(t) => write!(f, "tenant {t}"),
+            Scope::Group(g) => write!(f, "group {g:?}"),
+        }
+    }
 }
 
 impl Scope {
@@ -121,6 +143,15 @@ impl Destination {
     /// What logs and pages show instead of the URL.
     pub fn fingerprint(&self) -> String {
         fingerprint(&self.url)
+    }
+
+    /// Where it sends, as the console may show it: a mail server and its
+    /// recipients are no secret; a URL is shown only by its fingerprint.
+    pub fn shown(&self) -> String {
+        match &self.email {
+            Some(target) => target.address(),
+            None => self.fingerprint(),
+        }
     }
 }
 

@@ -61,6 +61,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::fleet::page))
         .route("/report", get(pages::fleet_report::page))
+        .route("/alerts", get(pages::alerts::page))
+        .route("/alerts/retry", post(pages::alerts::retry))
         .route("/login", get(pages::login::form).post(pages::login::submit))
         .route("/logout", post(pages::login::logout))
         .route("/tenants/{tenant}", get(pages::register::page))

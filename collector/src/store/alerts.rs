@@ -55,4 +55,7 @@ pub trait AlertStore: Send + Sync {
     async fn alerts_refused(&self, ids: &[i64], error: &str) -> Result<(), StoreError>;
     /// Counts per destination and state.
     async fn outbox_counts(&self) -> Result<Vec<OutboxCount>, StoreError>;
+    /// Send a destination's refused rows again (its config was fixed): they
+    /// are pending, due `now`, with their tries counted from zero. How many.
+    async fn alerts_requeue_refused(&self, destination: &str, now: &str) -> Result<u64, StoreError>;
 }

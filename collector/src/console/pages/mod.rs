@@ -1,6 +1,7 @@
 //! One module per page. Each handler checks the session and the tenant,
 //! asks the store, builds its page model and renders its template.
 
+pub mod alerts;
 pub mod connector;
 pub mod fleet;
 pub mod fleet_report;
@@ -45,6 +46,8 @@ pub struct Shell {
     pub csrf: String,
     /// The tenant in view, if any.
     pub tenant: Option<TenantNav>,
+    /// An msp-admin (sees the alert rules and the outbox).
+    pub is_admin: bool,
 }
 
 impl Shell {
@@ -55,6 +58,7 @@ impl Shell {
             email: viewer.email().to_string(),
             role: viewer.role().as_str().to_string(),
             csrf: viewer.session.csrf_token.clone(),
+            is_admin: viewer.principal.is_admin,
             tenant: tenant.map(|t| TenantNav {
                 name: t.name.clone(),
                 href: links::tenant(&t.id),

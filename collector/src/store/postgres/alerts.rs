@@ -100,6 +100,17 @@ impl AlertStore for PostgresStore {
         self.mark(ids, "state = 'refused', last_error = $2", error, None).await
     }
 
+    async fn alerts_requeue_refused(&self, destination: &str, now: &str) -> Result<u64, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .execute(
+                "UPDATE alert_outbox SET state = 'pending', due_at = $2, attempts = 0, lease_until = NULL
+                 WHERE destination = $1 AND state = 'refused'",
+                &[&destination, &now],
+            )
+            .await?)
+    }
+
     async fn outbox_counts(&self) -> Result<Vec<OutboxCount>, StoreError> {
         let client = self.pool.get().await?;
         let rows = client

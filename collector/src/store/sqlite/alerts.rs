@@ -109,6 +109,19 @@ impl AlertStore for SqliteStore {
         .await
     }
 
+    async fn alerts_requeue_refused(&self, destination: &str, now: &str) -> Result<u64, StoreError> {
+        let (destination, now) = (destination.to_string(), now.to_string());
+        self.with(move |conn| {
+            let n = conn.execute(
+                "UPDATE alert_outbox SET state = 'pending', due_at = ?2, attempts = 0, lease_until = NULL
+                 WHERE destination = ?1 AND state = 'refused'",
+                rusqlite::params![destination, now],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn outbox_counts(&self) -> Result<Vec<OutboxCount>, StoreError> {
         self.with(|conn| {
             let mut stmt = conn.prepare_cached(

@@ -127,11 +127,54 @@ fn connector_path(key: &str) -> String {
     plumbline_collector::console::links::connector(NORTHWIND, key)
 }
 
+const NOC_URL: &str = "https://prod-01.westeurope.logic.azure.com/workflows/abc/triggers/manual/paths/invoke?sig=s3cret";
+
+struct NocEnv;
+
+impl plumbline_collector::alerts::config::Environment for NocEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        (name == "NOC_URL").then(|| NOC_URL.to_string())
+    }
+}
+
+fn alert_rules() -> plumbline_collector::alerts::RuleSet {
+    let text = "[alerts.destinations.noc]\nkind = \"teams\"\nurl_env = \"NOC_URL\"\n\
+                [[alerts.rules]]\nname = \"high findings\"\nwhen = \"finding-opened\"\nmin_severity = \"high\"\n\
+                group = \"contract customers\"\nsend_to = [\"noc\"]\n";
+    let file = plumbline_collector::config::ConfigFile::parse(text).unwrap().alerts;
+    plumbline_collector::alerts::config::resolve(&file, &NocEnv, &|_| true).unwrap()
+}
+
+/// One alert the Workflows URL refused for good (a deleted flow's 404).
+async fn refused_alert(t: &crate::support::TestStore) {
+    use plumbline_collector::alerts::{Event, NewAlert};
+    let now = plumbline_collector::timestamp::now();
+    let event = Event {
+        kind: "finding-opened".into(),
+        tenant_id: NORTHWIND.into(),
+        site_id: "hq".into(),
+        connector_key: INBOUND.into(),
+        name: "Scanner relay".into(),
+        category: "exchange-connector".into(),
+        severity: Some("high".into()),
+        title: "t".into(),
+        detail: String::new(),
+        changes: vec![],
+        remediation: String::new(),
+        at: now.clone(),
+    };
+    let alert = NewAlert { rule: "high findings".into(), destination: "noc".into(), tenant_id: NORTHWIND.into(), dedupe_key: "k".into(), event };
+    t.store.queue_alerts(&[alert], &now, &now).await.unwrap();
+    let ids: Vec<i64> = t.store.claim_alerts(&now, &now, 10).await.unwrap().iter().map(|r| r.id).collect();
+    t.store.alerts_refused(&ids, "HTTP 404 Not Found: the flow was deleted").await.unwrap();
+}
+
 async fn console_in_a_real_browser(backend: Backend) {
     let t = backend.store().await;
     fixture::load(&t).await;
     let (cert, key) = tls::generate(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let state = AppState::new(t.store.clone()).with_console(ConsoleConfig::default());
+    let state = AppState::new(t.store.clone()).with_console(ConsoleConfig::default()).with_alerts(alert_rules());
+    refused_alert(&t).await;
     let console = serve_https(app(state), &cert, &key).await;
     let base = console.base.clone();
     let profile = tempfile::tempdir().unwrap();
@@ -163,6 +206,20 @@ async fn console_in_a_real_browser(backend: Backend) {
     assert!(text_of(&c, "body").await.contains(IMG_XSS));
     assert!(c.find_all(Locator::Css("script, img")).await.unwrap().is_empty() && c.get_alert_text().await.is_err());
     shot(&c, backend, "fleet-report").await;
+
+    // The alert rules and the outbox: the URL only by its fingerprint; the
+    // refused alert goes again at a press.
+    c.goto(&format!("{base}/")).await.unwrap();
+    c.find(Locator::LinkText("Alerts")).await.unwrap().click().await.unwrap();
+    let rules = text_of(&c, "#rules").await;
+    assert!(rules.contains("a finding opens at high or above") && rules.contains("group \"contract customers\""), "{rules}");
+    let noc = text_of(&c, "#destination-noc").await;
+    assert!(noc.contains("sha256:") && noc.contains("HTTP 404") && !c.source().await.unwrap().contains("s3cret"), "{noc}");
+    shot(&c, backend, "alerts").await;
+    submit(&c, c.find(Locator::Css("#destination-noc button")).await.unwrap()).await;
+    assert!(text_of(&c, ".notice").await.contains("1 refused alert for noc queued again"));
+    let counts = t.store.outbox_counts().await.unwrap();
+    assert!(counts.iter().all(|c| c.state == "pending"), "{counts:?}");
 
     // The register: hostile names are text, filters work.
     c.goto(&format!("{base}/tenants/{NORTHWIND}")).await.unwrap();
@@ -365,6 +422,9 @@ async fn console_in_a_real_browser(backend: Backend) {
     assert!(summary.contains("northwind Ltd") && !summary.contains("fabrikam"), "only its tenants: {summary}");
     c.goto(&format!("{base}/tenants/{NORTHWIND}/review")).await.unwrap();
     assert!(!c.find_all(Locator::Css("button[value=suspicious]")).await.unwrap().is_empty(), "an engineer decides");
+    assert!(c.find_all(Locator::LinkText("Alerts")).await.unwrap().is_empty(), "the alerts page is the admin's");
+    c.goto(&format!("{base}/alerts")).await.unwrap();
+    assert!(text_of(&c, "h1").await.contains("Not found"));
 
     c.close().await.unwrap();
     drop(evil);
