@@ -3,6 +3,7 @@
 //! the alert rules. Unknown keys are refused, with the line and column.
 
 use crate::alerts::config::AlertsFile;
+use crate::egress::TrustedProxies;
 use serde::Deserialize;
 use std::path::Path;
 
@@ -17,6 +18,11 @@ pub struct ConfigFile {
     /// Alert destinations and rules.
     #[serde(default)]
     pub alerts: AlertsFile,
+    /// Proxies in front of the collector (`["10.0.0.5", "10.1.0.0/16"]`)
+    /// whose `X-Forwarded-For` names the agent's address; from any other
+    /// peer the header is ignored. See [`crate::egress`].
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Why the file was refused.
@@ -55,6 +61,29 @@ impl ConfigFile {
                 return Err(format!("console_url {url:?}: give the console's address, e.g. \"https://plumbline.msp.example\""));
             }
         }
+        file.proxies()?;
         Ok(file)
+    }
+
+    /// The `trusted_proxies`, parsed.
+    pub fn proxies(&self) -> Result<TrustedProxies, String> {
+        TrustedProxies::parse(&self.trusted_proxies)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_proxies_are_checked() {
+        let file = ConfigFile::parse("trusted_proxies = [\"10.0.0.5\", \"fd00::/64\"]").unwrap();
+        assert_eq!(file.trusted_proxies.len(), 2);
+        assert!(file.proxies().is_ok());
+        let e = ConfigFile::parse("trusted_proxies = [\"10.0.0.5\", \"proxy.internal\"]").unwrap_err();
+        assert!(e.contains("proxy.internal") && e.contains("10.1.0.0/16"), "{e}");
+        let e = ConfigFile::parse("trusted_proxy = [\"10.0.0.5\"]").unwrap_err();
+        assert!(e.contains("unknown field") && e.contains("trusted_proxies"), "{e}");
+        assert!(ConfigFile::parse("").unwrap().proxies().unwrap() == TrustedProxies::default());
     }
 }

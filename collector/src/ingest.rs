@@ -133,6 +133,17 @@ pub async fn ingest_alerting(
     body: &[u8],
     alerts: &crate::alerts::RuleSet,
 ) -> Result<IngestResponse, IngestError> {
+    ingest_from(store, body, alerts, None).await
+}
+
+/// The same, recording `egress` (where the delivery came from, see
+/// [`crate::egress`]) as the agent's site's egress for the cross-check.
+pub async fn ingest_from(
+    store: &dyn Store,
+    body: &[u8],
+    alerts: &crate::alerts::RuleSet,
+    egress: Option<std::net::IpAddr>,
+) -> Result<IngestResponse, IngestError> {
     if body.len() > MAX_ENVELOPE_BYTES {
         return Err(IngestError::TooLarge);
     }
@@ -199,6 +210,7 @@ pub async fn ingest_alerting(
             batch,
             received_at: timestamp::now(),
             alerts: alerts.clone(),
+            egress,
         })
         .await?;
     let status = match outcome {
@@ -225,7 +237,8 @@ fn verify_and_parse(
 }
 
 /// Every key must lie in the namespace of the plugin that reported it
-/// (`PLUGIN/KEY`), so that one plugin cannot overwrite another's entries.
+/// (`PLUGIN/KEY`), so that one plugin cannot overwrite another's entries;
+/// and no finding may pass for one the collector derives itself.
 fn namespaces(batch: &ScanBatch) -> Result<(), IngestError> {
     let check = |what: &str, key: &str, plugin: &str| match split_key(key) {
         Some((ns, _)) if ns == plugin => Ok(()),
@@ -238,6 +251,13 @@ fn namespaces(batch: &ScanBatch) -> Result<(), IngestError> {
     }
     for f in &batch.findings {
         check("finding's connector key", &f.connector_key, &f.plugin)?;
+        if crate::crosscheck::is_cross_check(&f.check_id) {
+            return Err(IngestError::Malformed(format!(
+                "finding check id {:?} is in the collector's own namespace {:?}; the plugin must name its checks after itself",
+                f.check_id,
+                crate::crosscheck::rules::PREFIX
+            )));
+        }
     }
     Ok(())
 }

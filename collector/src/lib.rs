@@ -10,6 +10,8 @@
 //! - [`ingest`]: the verify-first pipeline and its typed refusals.
 //! - [`register`]: applying a batch: latest state, history, finding lifecycle,
 //!   annotations, and the merged register view.
+//! - [`crosscheck`]: the site ↔ tenant cross-check, derived at ingest from a
+//!   site's relays and egress ([`egress`]) and the tenant's Exchange connectors.
 //! - [`store`]: the [`store::Store`] trait and its two backends.
 //! - [`serve`] and [`tls`]: HTTPS (rustls, ring) or, when asked, plain HTTP.
 //! - [`tokens`]: enrollment and API tokens (random, stored only as sha256).
@@ -21,7 +23,9 @@ pub mod admin;
 pub mod alerts;
 pub mod api;
 pub mod config;
+pub mod crosscheck;
 pub mod data_dir;
+pub mod egress;
 pub mod console;
 pub mod ingest;
 pub mod reads;

@@ -1,5 +1,6 @@
 //! `POST /v1/enroll`: an agent registers its public key with a single-use token.
 
+use super::egress::Egress;
 use super::error::ApiError;
 use super::AppState;
 use crate::store::{AgentRecord, NewAgent};
@@ -24,6 +25,7 @@ const MAX_HOSTNAME: usize = 255;
         (status = 413, description = "A body over 64 KiB", body = ErrorBody)))]
 pub async fn enroll(
     State(state): State<AppState>,
+    Egress(egress): Egress,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
     let body = body.map_err(|r| ApiError::from_body(r, "too_large"))?;
@@ -50,6 +52,13 @@ pub async fn enroll(
     let record = state.store.enroll(&tokens::hash(&req.token), agent, &now).await.inspect_err(|e| {
         tracing::warn!("enrollment refused: {e}");
     })?;
+    if let Some(address) = egress {
+        // The site is known from its first contact; a failure here costs
+        // only that, and the first batch records it again.
+        if let Err(e) = state.store.record_egress(&record.id, address, &now).await {
+            tracing::warn!(agent = %record.id, "recording the enrollment's address: {e}");
+        }
+    }
     // Revoked with the enrollment only when it was for the same tenant and site.
     let replaced = replaces
         .filter(|old| (old.tenant_id.as_str(), old.site_id.as_str()) == (record.tenant_id.as_str(), record.site_id.as_str()))

@@ -4,6 +4,7 @@
 
 use super::error::ApiError;
 use super::admission::Admitted;
+use super::egress::Egress;
 use super::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -26,13 +27,14 @@ pub async fn ingest(
     State(state): State<AppState>,
     // Before the body: over the limit, nothing is read.
     _admitted: Admitted,
+    Egress(egress): Egress,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestResponse>, ApiError> {
     let body = body.map_err(|r| {
         tracing::warn!("ingest refused: body: {}", r.body_text());
         ApiError::from_body(r, "too_large")
     })?;
-    match crate::ingest::ingest_alerting(state.store.as_ref(), &body, &state.alerts).await {
+    match crate::ingest::ingest_from(state.store.as_ref(), &body, &state.alerts, egress).await {
         Ok(response) => {
             tracing::info!(digest = %response.digest, sequence = response.sequence, status = %response.status, "batch");
             Ok(Json(response))

@@ -18,6 +18,7 @@
 pub mod admission;
 pub mod annotate;
 pub mod auth;
+pub mod egress;
 pub mod enroll;
 pub mod error;
 pub mod ingest;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub admission: Arc<admission::Admission>,
     /// Alert rules, applied at ingest.
     pub alerts: crate::alerts::RuleSet,
+    /// Whose `X-Forwarded-For` names an agent's egress.
+    pub proxies: Arc<crate::egress::TrustedProxies>,
 }
 
 impl AppState {
@@ -62,7 +65,14 @@ impl AppState {
             throttle: Arc::new(Throttle::default()),
             admission: Arc::default(),
             alerts: crate::alerts::RuleSet::default(),
+            proxies: Arc::default(),
         }
+    }
+
+    /// The same, with these trusted proxies.
+    pub fn with_proxies(mut self, proxies: crate::egress::TrustedProxies) -> AppState {
+        self.proxies = Arc::new(proxies);
+        self
     }
 
     /// The same, with these alert rules.

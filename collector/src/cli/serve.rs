@@ -47,11 +47,10 @@ pub struct ServeArgs {
 /// The config file's alert rules, checked against the store, and the
 /// dispatcher that sends them (none without rules).
 async fn alerts(
-    config: Option<&std::path::Path>,
+    config: Option<(&std::path::Path, &ConfigFile)>,
     store: &std::sync::Arc<dyn plumbline_collector::store::Store>,
 ) -> Result<(RuleSet, Option<Dispatcher>)> {
-    let Some(path) = config else { return Ok((RuleSet::default(), None)) };
-    let file = ConfigFile::load(path)?;
+    let Some((path, file)) = config else { return Ok((RuleSet::default(), None)) };
     let tenants: std::collections::HashSet<String> =
         store.tenants().await.context("reading the tenants")?.into_iter().map(|t| t.id).collect();
     let rules = plumbline_collector::alerts::config::resolve(&file.alerts, &ProcessEnvironment, &|t| tenants.contains(t))
@@ -74,7 +73,13 @@ async fn alerts(
 /// `serve`.
 pub async fn exec(args: ServeArgs) -> Result<()> {
     let store = args.db.open().await?;
-    let (rules, dispatcher) = alerts(args.config.as_deref(), &store).await?;
+    let file = args.config.as_deref().map(|path| ConfigFile::load(path).map(|f| (path, f))).transpose()?;
+    let (rules, dispatcher) = alerts(file.as_ref().map(|(p, f)| (*p, f)), &store).await?;
+    let proxies = match &file {
+        // Checked when the file was parsed.
+        Some((_, f)) => f.proxies().map_err(anyhow::Error::msg)?,
+        None => Default::default(),
+    };
     let tls = if args.insecure_http {
         if !args.listen.ip().is_loopback() {
             tracing::warn!("serving plain HTTP on {}: put a TLS-terminating proxy in front", args.listen);
@@ -130,7 +135,7 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
     eprintln!("plumbline-collector listening on {scheme}://{addr} ({} database); console at {scheme}://{addr}/", store.backend());
     let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatching = dispatcher.map(|d| tokio::spawn(d.run(async move { let _ = alerts_stopped.await; })));
-    let state = api::AppState::new(store).with_console(console).with_alerts(rules);
+    let state = api::AppState::new(store).with_console(console).with_alerts(rules).with_proxies(proxies);
     server.run(api::app(state), shutdown).await.context("serving")?;
     let _ = stop_alerts.send(());
     if let Some(task) = dispatching {

@@ -11,6 +11,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod console;
+pub mod egress;
 pub mod events;
 pub mod fleet;
 pub mod migrations;
@@ -22,6 +23,7 @@ pub mod tokens;
 pub use accounts::AccountStore;
 pub use alerts::AlertStore;
 pub use console::ConsoleStore;
+pub use egress::EgressStore;
 pub use events::EventStore;
 pub use tokens::{EnrollTokenRecord, TokenStore};
 
@@ -222,6 +224,9 @@ pub struct VerifiedBatch {
     pub received_at: String,
     /// The alert rules: what they fire is queued in the same transaction.
     pub alerts: crate::alerts::RuleSet,
+    /// The address the delivery came from (see [`crate::egress`]), recorded
+    /// as the agent's egress in the same transaction; `None` when unknown.
+    pub egress: Option<std::net::IpAddr>,
 }
 
 /// What storing a batch did.
@@ -259,9 +264,10 @@ pub struct Counts {
 
 /// Where the collector keeps everything: the register and delivery here,
 /// accounts ([`AccountStore`]), the console's reads ([`ConsoleStore`]),
-/// the alert outbox ([`AlertStore`]) and the SIEM feed ([`EventStore`]) beside it.
+/// the alert outbox ([`AlertStore`]), the SIEM feed ([`EventStore`]) and the
+/// agents' egress ([`EgressStore`]) beside it.
 #[async_trait]
-pub trait Store: AccountStore + AlertStore + ConsoleStore + EventStore + TokenStore + Send + Sync {
+pub trait Store: AccountStore + AlertStore + ConsoleStore + EgressStore + EventStore + TokenStore + Send + Sync {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Apply the migrations not applied yet; how many were.

@@ -143,6 +143,7 @@ async fn a_revocation_racing_verification_still_refuses(backend: Backend) {
             batch,
             received_at: plumbline_collector::timestamp::now(),
             alerts: Default::default(),
+            egress: None,
         })
         .await
         .unwrap_err();

@@ -8,6 +8,7 @@ mod alerts_email;
 mod api;
 mod cli;
 mod console;
+mod crosscheck;
 mod enroll;
 mod https;
 mod ingest;

@@ -37,7 +37,7 @@ pub fn plan(current: &Current, batch: &ScanBatch, at: &str) -> Plan {
 }
 
 /// Later of two RFC 3339 times as stored (same format, so text order).
-fn later(a: &str, b: &str) -> String {
+pub(crate) fn later(a: &str, b: &str) -> String {
     if a >= b { a.to_string() } else { b.to_string() }
 }
 
@@ -190,4 +190,4 @@ fn findings(current: &Current, batch: &ScanBatch, at: &str, ok_plugins: &HashSet
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

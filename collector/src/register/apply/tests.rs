@@ -5,7 +5,8 @@ use super::*;
 use crate::register::Sightings;
 use plumbline_protocol::register::{FindingEntry, PluginStatus, Severity};
 
-fn connector(key: &str, category: &str, plugin: &str) -> ConnectorEntry {
+/// A bare entry (the cross-check's tests dress it with attributes).
+pub(crate) fn connector(key: &str, category: &str, plugin: &str) -> ConnectorEntry {
     ConnectorEntry {
         key: key.into(),
         category: category.into(),

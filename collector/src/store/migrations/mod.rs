@@ -70,6 +70,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("postgres/0008_finding_events.sql"),
     },
     Migration {
+        version: 9,
+        name: "agent egress: the address each agent delivers from, for the site-tenant cross-check",
+        sqlite: include_str!("sqlite/0009_agent_egress.sql"),
+        postgres: include_str!("postgres/0009_agent_egress.sql"),
+    },
+    Migration {
         version: 11,
         name: "context records: kept in the register, never counted as connectors",
         sqlite: include_str!("sqlite/0011_context_records.sql"),

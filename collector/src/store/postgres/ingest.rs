@@ -80,7 +80,8 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
         sightings: load_sightings(&tx, &b.tenant_id, &b.agent_id, &trusted_since(now)).await?,
     };
     let enrolled_at: String = agent.get(2);
-    let plan = plan(&current, &vb, &enrolled_at);
+    let mut plan = plan(&current, &vb, &enrolled_at);
+    super::egress::cross_check(&tx, &vb, &current, &mut plan).await?;
 
     let insert_batch = tx
         .prepare_cached(

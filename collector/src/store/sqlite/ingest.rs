@@ -65,7 +65,8 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
             .collect(),
         sightings: load_sightings(&tx, &b.tenant_id, &b.agent_id, &trusted_since(&vb.received_at))?,
     };
-    let plan = plan(&current, vb, &enrolled_at);
+    let mut plan = plan(&current, vb, &enrolled_at);
+    super::egress::cross_check(&tx, vb, &current, &mut plan)?;
     let now = &vb.received_at;
 
     tx.prepare_cached(

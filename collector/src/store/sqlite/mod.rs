@@ -20,6 +20,7 @@ mod accounts;
 mod alerts;
 mod annotations;
 mod console;
+mod egress;
 mod events;
 mod ingest;
 mod tokens;

@@ -66,6 +66,9 @@ pub struct FindingView {
     pub accepted: String,
     /// Its accept-risk form as just typed, if refused.
     pub accept: AcceptView,
+    /// `(name, value, link)`: what it rests on; a cross-check finding's
+    /// connectors on both sides link to their pages.
+    pub evidence: Vec<(String, String, String)>,
 }
 
 /// One entry of the history.
@@ -197,7 +200,7 @@ async fn build(
     let findings = view
         .open_findings
         .iter()
-        .filter(|f| f.entry.connector_key == key)
+        .filter(|f| crate::crosscheck::concerns(&f.entry, key))
         .map(|f| FindingView {
             severity: f.entry.severity.as_str().to_string(),
             title: f.entry.title.clone(),
@@ -214,6 +217,19 @@ async fn build(
                 Typed::Accept(form, field, why) if form.finding_id == f.entry.id => form.typed(field, why),
                 _ => AcceptView::default(),
             },
+            evidence: f
+                .entry
+                .evidence
+                .iter()
+                .map(|(k, v)| {
+                    let link = if crate::crosscheck::is_cross_check(&f.entry.check_id) && k.ends_with("_connector") && v != key {
+                        links::connector(&tenant.id, v)
+                    } else {
+                        String::new()
+                    };
+                    (k.clone(), v.clone(), link)
+                })
+                .collect(),
         })
         .collect();
     let review = crate::register::table::row(c, &[], &timestamp::today());
