@@ -59,18 +59,30 @@ pub fn concerns(f: &plumbline_protocol::register::FindingEntry, key: &str) -> bo
 /// or Exchange entries and without stored ones, the store need not read
 /// [`Inputs`].
 pub fn relevant(current: &Current, plan: &Plan) -> bool {
-    let mail = |c: &ConnectorState| c.entry.category == RELAY_CATEGORY || c.entry.category == EXCHANGE_CATEGORY;
     current.connectors.values().any(mail)
         || plan.connectors.iter().any(mail)
         || current.findings.values().any(|f| is_cross_check(&f.entry.check_id))
+}
+
+/// Is it an entry the rules read (a relay, an Exchange connector)?
+fn mail(c: &ConnectorState) -> bool {
+    c.entry.category == RELAY_CATEGORY || c.entry.category == EXCHANGE_CATEGORY
 }
 
 /// Recompute the tenant's cross-check findings against the register as
 /// `plan` leaves it, and put their changes into `plan` (replacing anything
 /// the batch planned for that namespace).
 pub fn extend(plan: &mut Plan, current: &Current, tenant_id: &str, inputs: &Inputs) {
-    let mut after: HashMap<&str, &ConnectorState> = current.connectors.iter().map(|(k, c)| (k.as_str(), c)).collect();
-    after.extend(plan.connectors.iter().map(|c| (c.entry.key.as_str(), c)));
+    // Only the mail entries: a tenant's thousands of flows cost nothing here.
+    let mut after: HashMap<&str, &ConnectorState> =
+        current.connectors.values().filter(|c| mail(c)).map(|c| (c.entry.key.as_str(), c)).collect();
+    for c in &plan.connectors {
+        if mail(c) {
+            after.insert(&c.entry.key, c);
+        } else {
+            after.remove(c.entry.key.as_str());
+        }
+    }
     let facts = facts(&after, inputs);
     let derived = rules::derive(tenant_id, &facts);
     plan.findings.retain(|f| !is_cross_check(&f.entry.check_id));

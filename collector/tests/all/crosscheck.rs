@@ -208,4 +208,19 @@ async fn forwarded_for_counts_only_from_a_trusted_proxy(backend: Backend) {
     assert_eq!(medium.entry.evidence["untrusted_entries"], "127.0.0.6");
 }
 
-both_backends!(the_sites_relay_behind_the_tenants_connector, forwarded_for_counts_only_from_a_trusted_proxy);
+async fn an_agent_cannot_report_a_cross_check_finding(backend: Backend) {
+    let t = backend.store().await;
+    let agent = t.agent("contoso", "hq").await;
+    let forged = crate::support::finding("contoso", OPEN_RELAY_TRUSTED, RELAY_HQ, "smtp-relay");
+    let b = agent.batch(1, vec![ok("smtp-relay")], vec![relay(RELAY_HQ, false)], vec![forged]);
+    let e = plumbline_collector::ingest::ingest(t.dyn_store(), &agent.sign(&b)).await.unwrap_err();
+    assert_eq!(e.code(), "malformed");
+    assert!(e.to_string().contains("plumbline/cross-check/") && e.to_string().contains("name its checks after itself"), "{e}");
+    assert_eq!(t.store.counts().await.unwrap(), Default::default(), "nothing stored");
+}
+
+both_backends!(
+    the_sites_relay_behind_the_tenants_connector,
+    forwarded_for_counts_only_from_a_trusted_proxy,
+    an_agent_cannot_report_a_cross_check_finding
+);
