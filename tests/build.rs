@@ -6,9 +6,10 @@ use std::path::PathBuf;
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("..");
     let root = root.canonicalize().expect("workspace root");
-    for dir in ["plugins", "plugin-sdk", "wit", "tests/fixture-plugins", "Cargo.lock"] {
+    for dir in ["plugins", "plugin-sdk", "wit", "tests/fixture-plugins", "Cargo.lock", xtask::TEST_KEY] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
+    println!("cargo:rerun-if-env-changed={}", xtask::SIGNING_KEY_ENV);
     let crates = xtask::discover(&root).expect("discovering plugin crates");
     if let Err(e) = xtask::build(&root, &crates) {
         panic!("building the plugin components failed: {e:#}");
@@ -19,4 +20,6 @@ fn main() {
     println!("cargo:rustc-env=PLUMBLINE_PLUGINS_DIR={}", root.join("target/plugins").display());
     println!("cargo:rustc-env=PLUMBLINE_FIXTURE_PLUGINS_DIR={}", root.join("target/fixture-plugins").display());
     println!("cargo:rustc-env=PLUMBLINE_ROOT={}", root.display());
+    let publisher = xtask::publisher_key(&root).expect("the plugin signing key");
+    println!("cargo:rustc-env=PLUMBLINE_PLUGINS_PUBLISHER={}", publisher.public());
 }

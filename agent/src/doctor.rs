@@ -51,7 +51,7 @@ pub async fn check_path(config: &Resolved, plugin: &str, path: &str) -> anyhow::
     use crate::capabilities::permissions::Permissions;
     use crate::runtime::wit::latest::plumbline::plugin::files::FileError;
     let runtime = crate::scan::runtime_for(config)?;
-    let loaded = runtime.load(&config.plugin_path(plugin))?;
+    let loaded = runtime.load(&config.plugin_path(plugin), &config.trust(plugin))?;
     let desc = runtime.describe(&loaded).await?;
     let grants = config.grants.get(plugin).cloned().unwrap_or_default();
     let perms = Permissions::new(&desc.name, &desc.declared, &grants);

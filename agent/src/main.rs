@@ -38,7 +38,9 @@ enum Command {
     /// Show where the agent keeps its things and who may touch them; with
     /// --plugin and --path, say whether that plugin may read that path.
     Doctor(cli::doctor::DoctorArgs),
-    /// Inspect plugins.
+    /// Inspect plugins; make a publisher key and sign plugins with it
+    /// (`plugin` works too).
+    #[command(alias = "plugin")]
     Plugins {
         #[command(subcommand)]
         command: cli::plugins::PluginsCommand,

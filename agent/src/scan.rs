@@ -105,7 +105,7 @@ async fn scan_one(
     let outcome: Result<PluginReport, PluginError> = async {
         stopped()?;
         let path = config.plugin_path(name);
-        let loaded: LoadedPlugin = runtime.load_within(&path, limits::COMPILE_TIMEOUT).await?;
+        let loaded: LoadedPlugin = runtime.load_within(&path, &config.trust(name), limits::COMPILE_TIMEOUT).await?;
         status.sha256 = Some(loaded.sha256.clone());
         stopped()?;
         let desc = runtime.describe(&loaded).await?;

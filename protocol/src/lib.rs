@@ -5,6 +5,7 @@
 //! - [`batch`]: one scan as the agent delivers it.
 //! - [`envelope`]: DSSE signing and verification (Ed25519 over PAE).
 //! - [`identity`]: agent keys and the agent id derived from them.
+//! - [`plugin_signature`]: publisher signatures on plugin components.
 //! - [`messages`]: enrollment and ingest requests and answers.
 //! - [`read_api`]: what the collector's read API answers.
 //! - [`ocsf`]: a finding as an OCSF Compliance Finding, for SIEMs.
@@ -20,6 +21,7 @@ pub mod identity;
 pub mod logging;
 pub mod messages;
 pub mod ocsf;
+pub mod plugin_signature;
 pub mod read_api;
 pub mod register;
 pub mod wording;

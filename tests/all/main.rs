@@ -11,6 +11,7 @@ mod exit_codes;
 mod exchange_live;
 mod exchange_offline;
 mod install;
+mod plugin_signing;
 mod power_automate_flows;
 mod runtime_cache;
 mod service;

@@ -4,6 +4,7 @@
 use plumbline_agent::capabilities::Network;
 use plumbline_agent::config::Config;
 use plumbline_agent::runtime::Runtime;
+use crate::support::signed_only;
 use plumbline_tests::plugins;
 use std::sync::Arc;
 
@@ -18,9 +19,9 @@ async fn second_load_comes_from_the_cache_and_damage_is_recompiled() {
     let cache = dir.path().join("cache");
     let component = plugins::fixture_plugin("fixture-trap");
 
-    let first = runtime(&cache).load(&component).unwrap();
+    let first = runtime(&cache).load(&component, &signed_only("fixture-trap")).unwrap();
     assert!(!first.from_cache);
-    let second = runtime(&cache).load(&component).unwrap();
+    let second = runtime(&cache).load(&component, &signed_only("fixture-trap")).unwrap();
     assert!(second.from_cache);
     assert_eq!(first.sha256, second.sha256);
 
@@ -38,7 +39,7 @@ async fn second_load_comes_from_the_cache_and_damage_is_recompiled() {
 
     std::fs::write(&entries[0], b"not a compiled component").unwrap();
     let rt = runtime(&cache);
-    let third = rt.load(&component).unwrap();
+    let third = rt.load(&component, &signed_only("fixture-trap")).unwrap();
     assert!(!third.from_cache, "a damaged cache entry must not be used");
     let desc = rt.describe(&third).await.unwrap();
     assert_eq!(desc.name, "fixture-trap");

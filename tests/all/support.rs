@@ -16,6 +16,13 @@ pub fn shared_compile_cache() -> PathBuf {
     plugins::root().join("target/test-plugin-cache")
 }
 
+/// Load only what the build signed: the policy of a config that trusts
+/// [`plugins::publisher`] and nothing else.
+pub fn signed_only(section: &str) -> plumbline_agent::runtime::trust::TrustPolicy {
+    let key = plumbline_agent::runtime::trust::PublisherKey::parse(plugins::publisher()).unwrap();
+    plumbline_agent::runtime::trust::TrustPolicy::new(section, vec![key], None, false)
+}
+
 pub struct Site {
     pub dir: TempDir,
 }
@@ -65,12 +72,21 @@ impl Site {
         )
     }
 
-    /// Write `plumbline.toml` with the tenant header and `body`.
+    /// Write `plumbline.toml` with the tenant header, trusting the key the
+    /// build signed the plugins with, and `body`.
     pub fn config(&self, body: &str) -> PathBuf {
+        self.config_trusting(&[plugins::publisher()], body)
+    }
+
+    /// [`Site::config`] trusting exactly these publisher keys.
+    pub fn config_trusting(&self, publishers: &[&str], body: &str) -> PathBuf {
+        let keys: Vec<String> = publishers.iter().map(|k| format!("'{k}'")).collect();
         let text = format!(
-            "tenant_id = '{TENANT}'\nsite_id = 'test-site'\nplugin_dir = {}\ncache_dir = {}\n\n{body}",
+            "tenant_id = '{TENANT}'\nsite_id = 'test-site'\nplugin_dir = {}\ncache_dir = {}\n\
+             plugin_trust = {{ publishers = [{}] }}\n\n{body}",
             lit(&plugins::plugins_dir()),
-            lit(&shared_compile_cache())
+            lit(&shared_compile_cache()),
+            keys.join(", ")
         );
         let path = self.path("plumbline.toml");
         std::fs::write(&path, text).unwrap();

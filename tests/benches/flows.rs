@@ -48,13 +48,17 @@ async fn main() {
     std::fs::write(&secret, DEMO_CLIENT_SECRET).unwrap();
     let mut text = format!(
         "tenant_id = '{}'\nsite_id = 'bench'\nplugin_dir = {}\ncache_dir = {}\n\n\
+         plugin_trust = {{ publishers = ['{}'] }}\n\
          [plugins.power-automate-flows]\npath = {}\ntimeout_secs = 3600\n\
+         # The component may be an old unsigned build (v0.1); a signed one is still checked.\n\
+         allow_unsigned = true\n\
          [plugins.power-automate-flows.grants]\nhttp = ['api.bap.microsoft.com', 'api.flow.microsoft.com', 'graph.microsoft.com']\n\
          credentials = ['flow', 'bap', 'graph']\n\
          [plugins.power-automate-flows.settings]\nmode = 'live'\nmax_flows = {n}\n",
         plumbline_tests::fixture::DEMO_TENANT_ID,
         lit(&plugins::plugins_dir()),
         lit(&tmp.path().join("cache")),
+        plugins::publisher(),
         lit(&component),
     );
     for (name, scope, host) in [
@@ -76,7 +80,7 @@ async fn main() {
     std::fs::write(&config_path, text).unwrap();
     let resolved = Config::load(&config_path).expect("config loads");
     let runtime = plumbline_agent::scan::runtime_for(&resolved).expect("runtime");
-    runtime.load(&component).expect("component compiles into the cache");
+    runtime.load(&component, &resolved.trust("power-automate-flows")).expect("component compiles into the cache");
 
     let t = Instant::now();
     let result = plumbline_agent::scan::run(&resolved, &runtime).await;

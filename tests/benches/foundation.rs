@@ -27,9 +27,16 @@ fn runtime(cache: Option<&std::path::Path>) -> Runtime {
     Runtime::new(cache, Arc::new(Network::from_config(&cfg).unwrap())).unwrap()
 }
 
+/// Load what the build signed, as a config trusting its key does: the
+/// signature check is part of every cold load measured here.
+fn signed_by_the_build() -> plumbline_agent::runtime::trust::TrustPolicy {
+    let key = plumbline_agent::runtime::trust::PublisherKey::parse(plugins::publisher()).unwrap();
+    plumbline_agent::runtime::trust::TrustPolicy::new("exchange-connectors", vec![key], None, false)
+}
+
 async fn load_and_describe(rt: &Runtime, path: &std::path::Path) -> (Duration, bool) {
     let t = Instant::now();
-    let p = rt.load(path).unwrap();
+    let p = rt.load(path, &signed_by_the_build()).unwrap();
     rt.describe(&p).await.unwrap();
     (t.elapsed(), p.from_cache)
 }
@@ -70,7 +77,7 @@ async fn main() {
     std::fs::write(export_dir.join("Get-InboundConnector.json"), &inbound_text).unwrap();
 
     let rt = runtime(Some(&cache_dir));
-    let loaded = rt.load(&component).unwrap();
+    let loaded = rt.load(&component, &signed_by_the_build()).unwrap();
     let desc = rt.describe(&loaded).await.unwrap();
     let now_ms = 1_795_597_200_000i64;
     let input = || ScanInput {

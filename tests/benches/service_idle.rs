@@ -48,11 +48,13 @@ pub fn main() {
         &config,
         format!(
             "tenant_id = '{TENANT}'\nsite_id = 'bench-site'\ncache_dir = {}\n\
+             plugin_trust = {{ publishers = ['{}'] }}\n\
              [schedule]\nevery = '7d'\njitter = '0s'\n\
              [plugins.exchange-connectors]\npath = {}\n[plugins.exchange-connectors.grants]\nfiles = [{}]\n\
              [plugins.exchange-connectors.settings]\nmode = 'offline'\nexport_dir = {}\n\
              [delivery]\nkey_file = {}\nspool_dir = {}\n",
             lit(&dir.path().join("cache")),
+            plugins::publisher(),
             lit(&plugins::plugin("exchange-connectors")),
             lit(&exports),
             lit(&exports),

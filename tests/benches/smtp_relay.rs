@@ -77,7 +77,7 @@ async fn main() {
     let cfg: Config = toml::from_str("tenant_id = 't'\nsite_id = 's'").unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let rt = Runtime::new(Some(&tmp.path().join("cache")), Arc::new(Network::from_config(&cfg).unwrap())).unwrap();
-    let loaded = rt.load(&plugins::plugin("smtp-relay")).unwrap();
+    let loaded = rt.load(&plugins::plugin("smtp-relay"), &signed_by_the_build()).unwrap();
     let desc = rt.describe(&loaded).await.unwrap();
     let targets: Vec<String> = ips.iter().map(|ip| format!("{ip}:25")).collect();
     let input = || ScanInput {
@@ -126,4 +126,10 @@ async fn main() {
     println!("  nmap -p 25 -Pn --script smtp-open-relay:  {:>9.1} ms  {:>7.1} ms/target", ms(script), ms(script) / n as f64);
     println!("  nmap -sV / plugin time:                   {:>9.2}x", sv.as_secs_f64() / ours.as_secs_f64());
     println!("  nmap -Pn / plugin time:                   {:>9.2}x", script.as_secs_f64() / ours.as_secs_f64());
+}
+
+/// Load what the build signed, as a config trusting its key does.
+fn signed_by_the_build() -> plumbline_agent::runtime::trust::TrustPolicy {
+    let key = plumbline_agent::runtime::trust::PublisherKey::parse(plugins::publisher()).unwrap();
+    plumbline_agent::runtime::trust::TrustPolicy::new("smtp-relay", vec![key], None, false)
 }

@@ -17,6 +17,12 @@ pub fn plugin(name: &str) -> PathBuf {
     plugins_dir().join(format!("{name}.wasm"))
 }
 
+/// The publisher key (`ed25519:BASE64`) the build signed every component
+/// under target/ with: the committed TEST key unless the build was given another.
+pub fn publisher() -> &'static str {
+    env!("PLUMBLINE_PLUGINS_PUBLISHER")
+}
+
 /// A hostile fixture plugin component, e.g. `fixture-loop`.
 pub fn fixture_plugin(name: &str) -> PathBuf {
     PathBuf::from(env!("PLUMBLINE_FIXTURE_PLUGINS_DIR")).join(format!("{name}.wasm"))

@@ -4,15 +4,24 @@
 //! Route: rustup's `wasm32-unknown-unknown` target when it is installed;
 //! otherwise Debian's Rust (`rustc-web cargo-web rust-web-src`) with
 //! `-Zbuild-std`, linked by rustup's `rust-lld`. Each core module is then
-//! turned into a component with `wit-component`.
+//! turned into a component with `wit-component`, and signed with the
+//! publisher key (see [`publisher_key`]).
 
 pub mod shaped;
 
 use anyhow::{bail, Context, Result};
+use plumbline_protocol::plugin_signature::{self, PublisherSecret};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Names the project's release publisher key (a PKCS#8 PEM file) for a
+/// release build; without it the build signs with [`TEST_KEY`].
+pub const SIGNING_KEY_ENV: &str = "PLUMBLINE_PLUGIN_SIGNING_KEY";
+/// The committed TEST publisher key, whose private half anyone has: it
+/// proves the signing path in CI and the demo, and must never be trusted by
+/// a production agent.
+pub const TEST_KEY: &str = "tests/data/plugin-publisher-TEST.key";
 /// Debian's cargo, which comes with the standard library's source.
 const DEBIAN_CARGO: &str = "/usr/bin/cargo";
 /// Where Debian's rust-web-src puts the library source `-Zbuild-std` needs.
@@ -105,11 +114,29 @@ pub fn build(root: &Path, crates: &[PluginCrate]) -> Result<Vec<PathBuf>> {
         std::fs::create_dir_all(&c.out_dir)?;
         let out = c.out_dir.join(format!("{}.wasm", c.package));
         let tmp = out.with_extension("wasm.tmp");
-        std::fs::write(&tmp, &component)?;
+        std::fs::write(&tmp, signed(root, &component)?)?;
         std::fs::rename(&tmp, &out)?;
         outputs.push(out);
     }
     Ok(outputs)
+}
+
+/// The key first-party plugins are signed with: the file [`SIGNING_KEY_ENV`]
+/// names, else the committed [`TEST_KEY`].
+pub fn publisher_key(root: &Path) -> Result<PublisherSecret> {
+    let path = match std::env::var_os(SIGNING_KEY_ENV) {
+        Some(p) => PathBuf::from(p),
+        None => root.join(TEST_KEY),
+    };
+    let pem = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the plugin signing key {} (set {SIGNING_KEY_ENV} to another one)", path.display()))?;
+    PublisherSecret::from_pem(&pem).with_context(|| path.display().to_string())
+}
+
+/// `component` with the publisher signature of [`publisher_key`].
+pub fn signed(root: &Path, component: &[u8]) -> Result<Vec<u8>> {
+    let key = publisher_key(root)?;
+    plugin_signature::sign(component, &key).context("signing the component")
 }
 
 /// A cargo command that can build for wasm32, with the environment of any

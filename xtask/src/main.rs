@@ -8,6 +8,13 @@ fn main() -> Result<()> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").canonicalize()?;
     match args.first().map(String::as_str) {
         Some("build-plugins") => {
+            if std::env::var_os(xtask::SIGNING_KEY_ENV).is_none() {
+                eprintln!(
+                    "xtask: signing the plugins with the TEST publisher key ({}); a release sets {} to the project's key",
+                    xtask::TEST_KEY,
+                    xtask::SIGNING_KEY_ENV
+                );
+            }
             let crates = xtask::discover(&root)?;
             for out in xtask::build(&root, &crates)? {
                 println!("{}", out.display());

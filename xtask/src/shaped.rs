@@ -22,7 +22,7 @@ pub fn build(root: &Path, out_dir: &Path) -> Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out_dir)?;
     let out = out_dir.join("fixture-multi-memory.wasm");
     let tmp = out.with_extension("wasm.tmp");
-    std::fs::write(&tmp, &component)?;
+    std::fs::write(&tmp, crate::signed(root, &component)?)?;
     std::fs::rename(&tmp, &out)?;
     Ok(vec![out])
 }

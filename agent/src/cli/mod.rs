@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod enroll;
 pub mod exit;
 pub mod install;
+pub mod plugin_sign;
 pub mod plugins;
 pub mod progress;
 pub mod scan;

@@ -1,4 +1,5 @@
-//! `plumbline plugins list|inspect`: what a plugin is and what it asks for.
+//! `plumbline plugins list|inspect|keygen|sign` (or `plugin …`): what a
+//! plugin is, what it asks for and who signed it.
 
 use super::exit::Exit;
 use super::config_path;
@@ -25,6 +26,25 @@ pub enum PluginsCommand {
         /// The component file.
         file: PathBuf,
     },
+    /// Make an Ed25519 publisher key for signing plugins.
+    Keygen {
+        /// The private key file to create (never overwritten); the public
+        /// key goes beside it as FILE.pub.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a component with a publisher key, in a custom section of the
+    /// component (an earlier signature is replaced).
+    Sign {
+        /// The component file.
+        file: PathBuf,
+        /// The publisher's private key (from `plugin keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Write the signed component here instead of over FILE.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Run one plugin command.
@@ -32,6 +52,8 @@ pub async fn exec(command: PluginsCommand) -> Result<Exit> {
     match command {
         PluginsCommand::List { config, dir } => list(config, dir).await,
         PluginsCommand::Inspect { file } => inspect(&file).await,
+        PluginsCommand::Keygen { out } => super::plugin_sign::keygen(&out),
+        PluginsCommand::Sign { file, key, out } => super::plugin_sign::sign(&file, &key, out.as_deref()),
     }
 }
 
@@ -51,18 +73,19 @@ async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<Exit> {
         .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
         .collect();
     files.sort();
-    outln!("{:<24} {:<10} {:<8} {:<16} FILE", "NAME", "VERSION", "CONTRACT", "SHA256")?;
+    outln!("{:<24} {:<10} {:<8} {:<16} {:<16} FILE", "NAME", "VERSION", "CONTRACT", "SHA256", "SIGNED BY")?;
     for f in files {
         match describe(&runtime, &f).await {
-            Ok((d, sha)) => outln!(
-                "{:<24} {:<10} {:<8} {:<16} {}",
+            Ok((d, loaded)) => outln!(
+                "{:<24} {:<10} {:<8} {:<16} {:<16} {}",
                 d.name,
                 d.version,
                 d.contract,
-                &sha[..16],
+                &loaded.sha256[..16],
+                loaded.signature.short(),
                 f.display()
             )?,
-            Err(e) => outln!("{:<24} {:<10} {:<8} {:<16} {} ({e})", "?", "?", "?", "-", f.display())?,
+            Err(e) => outln!("{:<24} {:<10} {:<8} {:<16} {:<16} {} ({e})", "?", "?", "?", "-", "-", f.display())?,
         }
     }
     Ok(Exit::Ok)
@@ -70,11 +93,12 @@ async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<Exit> {
 
 async fn inspect(file: &Path) -> Result<Exit> {
     let runtime = plugin_runtime(None)?;
-    let (d, sha) = describe(&runtime, file).await?;
+    let (d, loaded) = describe(&runtime, file).await?;
     outln!("name:        {}", d.name)?;
     outln!("version:     {}", d.version)?;
     outln!("description: {}", d.description)?;
-    outln!("sha256:      {sha}")?;
+    outln!("sha256:      {}", loaded.sha256)?;
+    outln!("signature:   {}", loaded.signature.describe())?;
     outln!("contract:    plumbline:plugin@{}", d.contract)?;
     outln!("categories:  {}", d.categories.join(", "))?;
     outln!("asks for:")?;
@@ -157,11 +181,9 @@ fn plugin_runtime(cache: Option<&Path>) -> Result<runtime::Runtime> {
     runtime::Runtime::new(cache, net)
 }
 
-async fn describe(
-    runtime: &runtime::Runtime,
-    file: &Path,
-) -> Result<(runtime::Description, String)> {
-    let loaded = runtime.load(file)?;
+/// Load (refusing nothing: this only looks) and describe a component.
+async fn describe(runtime: &runtime::Runtime, file: &Path) -> Result<(runtime::Description, runtime::LoadedPlugin)> {
+    let loaded = runtime.load(file, &runtime::trust::TrustPolicy::inspect_only())?;
     let d = runtime.describe(&loaded).await?;
-    Ok((d, loaded.sha256))
+    Ok((d, loaded))
 }

@@ -9,12 +9,14 @@ mod grants;
 mod paths;
 mod plugin_files;
 mod schedule;
+mod trust;
 
 pub use delivery::{parse_collector_url, DeliveryConfig, DeliverySettings, RetryPolicy};
 pub use grants::{resolved_address_usable, FileGrant, GrantError, HostPattern, HttpTarget, TcpGrant, TcpHost};
 pub use paths::{default_paths, lexical_normalize, DefaultPaths};
 pub use plugin_files::{closest, MissingPlugin};
 pub use schedule::{format_duration, parse_duration, Schedule, ScheduleConfig};
+pub use trust::PluginTrustConfig;
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -86,6 +88,11 @@ pub struct Config {
     /// clock) and `jitter` (a random delay spreading a fleet's scans).
     #[serde(default)]
     pub schedule: ScheduleConfig,
+    /// Whose plugins run: `publishers`, the keys whose signatures are
+    /// trusted. An unsigned plugin, or one signed by another key, runs only
+    /// when its section sets `allow_unsigned = true`.
+    #[serde(default)]
+    pub plugin_trust: PluginTrustConfig,
 }
 
 /// One plugin's grants and settings.
@@ -98,6 +105,15 @@ pub struct PluginConfig {
     /// Component file; default `PLUGIN_DIR/NAME.wasm`.
     #[serde(default)]
     pub path: Option<PathBuf>,
+    /// The component's sha256 (as `plumbline plugins inspect` shows it): any
+    /// other file is refused, signed or not.
+    #[serde(default)]
+    pub sha256: Option<String>,
+    /// Run this plugin without a signature by a trusted publisher (your
+    /// own builds, old unsigned ones). A signature that does not verify is
+    /// refused all the same.
+    #[serde(default)]
+    pub allow_unsigned: bool,
     /// Wall-clock limit for one scan, in seconds; default 600.
     #[serde(default)]
     pub timeout_secs: Option<u64>,
@@ -193,6 +209,8 @@ pub struct Resolved {
     pub delivery: DeliverySettings,
     /// `[schedule]` with defaults applied.
     pub schedule: Schedule,
+    /// `[plugin_trust] publishers`, parsed.
+    pub publishers: Vec<crate::runtime::trust::PublisherKey>,
 }
 
 /// Typed grants for one plugin.
@@ -272,6 +290,7 @@ impl Config {
         }
         let delivery = self.delivery.resolve(&base).map_err(invalid)?;
         let schedule = self.schedule.resolve().map_err(invalid)?;
+        let publishers = self.plugin_trust.keys().map_err(invalid)?;
         for (name, cred) in &self.credentials {
             cred.validate().map_err(|m| invalid(format!("credential profile `{name}`: {m}")))?;
         }
@@ -280,6 +299,9 @@ impl Config {
         for (name, plugin) in self.plugins.iter_mut() {
             if let Some(p) = &plugin.path {
                 plugin.path = Some(paths::resolve(&base, Some(p), p));
+            }
+            if let Some(pin) = &plugin.sha256 {
+                plugin.sha256 = Some(trust::pin(name, pin).map_err(invalid)?);
             }
             let max = crate::runtime::limits::MAX_SCAN_TIMEOUT.as_secs();
             if plugin.timeout_secs.is_some_and(|t| t == 0 || t > max) {
@@ -323,6 +345,7 @@ impl Config {
             grants,
             delivery,
             schedule,
+            publishers,
         })
     }
 }

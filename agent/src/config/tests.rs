@@ -18,6 +18,25 @@ fn the_sample_config_parses() {
     assert!(settings.contains(&("mode".to_string(), "live".to_string())));
     assert_eq!(c.schedule.every, std::time::Duration::from_secs(6 * 3600));
     assert_eq!(c.schedule.jitter, std::time::Duration::from_secs(30 * 60));
+    let test_key = include_str!("../../../tests/data/plugin-publisher-TEST.pub").trim();
+    assert_eq!(c.publishers.iter().map(|k| k.to_string()).collect::<Vec<_>>(), [test_key]);
+}
+
+#[test]
+fn trust_settings_are_checked_when_the_config_loads() {
+    let head = "tenant_id = \"t\"\nsite_id = \"s\"\n";
+    let e = parse(&format!("{head}[plugin_trust]\npublishers = [\"ed25519:AAAA\"]\n")).unwrap_err().to_string();
+    assert!(e.contains("plugin_trust.publishers") && e.contains("plumbline plugin keygen"), "{e}");
+    let e = parse(&format!("{head}[plugin_trust]\npublisher = []\n")).unwrap_err().to_string();
+    assert!(e.contains("unknown field `publisher`"), "{e}");
+    let e = parse(&format!("{head}[plugins.p]\nsha256 = \"abc\"\n")).unwrap_err().to_string();
+    assert!(e.contains("plugins.p.sha256") && e.contains("64 hex digits"), "{e}");
+    let pin = "AB".repeat(32);
+    let c = parse(&format!("{head}[plugins.p]\nsha256 = \"{pin}\"\nallow_unsigned = true\n")).unwrap();
+    let policy = c.trust("p");
+    assert_eq!(policy.sha256, Some(pin.to_lowercase()), "pins are compared as inspect prints them");
+    assert!(policy.allow_unsigned && policy.publishers.is_empty());
+    assert!(!c.trust("absent").allow_unsigned, "signatures are required unless a section says otherwise");
 }
 
 #[test]

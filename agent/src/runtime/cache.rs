@@ -4,6 +4,9 @@
 //! Key: the component's sha256 plus the engine's compatibility hash (which
 //! covers the wasmtime version, target and compiler settings), so a cache
 //! entry is only ever loaded by an engine that produced an identical one.
+//! The sha256 is of the whole file, signature included, and the loader
+//! checks the file's pin and signature before it asks the cache: a cached
+//! compile is only ever used for bytes that passed that check.
 //! Entries are written to a temp file and renamed into place, and the
 //! directory is private to the agent's account: loading a compiled artifact
 //! means trusting it as native code.

@@ -1,8 +1,9 @@
-//! Loading a component: read it (size-capped), hash it, compile it or take
-//! the compile from the cache, and check that it fits a contract this agent
-//! binds. Cloneable, so that a load can run on a blocking thread.
+//! Loading a component: read it (size-capped), hash it, check its pin and
+//! signature, compile it or take the compile from the cache, and check that
+//! it fits a contract this agent binds. Cloneable, so that a load can run on a blocking thread.
 
 use super::cache::CompileCache;
+use super::trust::{Refusal, TrustPolicy};
 use super::{limits, wit, LoadedPlugin, PluginError};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -21,8 +22,9 @@ pub(super) struct Loader {
 }
 
 impl Loader {
-    /// Read, verify and compile (or load from cache) a component file.
-    pub fn load(&self, path: &Path) -> Result<LoadedPlugin, PluginError> {
+    /// Read, verify against `trust` and compile (or load from cache) a
+    /// component file.
+    pub fn load(&self, path: &Path, trust: &TrustPolicy) -> Result<LoadedPlugin, PluginError> {
         let read_err = |message: String| PluginError::Read { path: path.to_path_buf(), message };
         let meta = std::fs::metadata(path).map_err(|e| read_err(e.to_string()))?;
         if meta.len() > limits::MAX_COMPONENT_BYTES {
@@ -35,6 +37,12 @@ impl Loader {
         let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let invalid = |message: String| PluginError::Invalid { path: path.to_path_buf(), message };
+        // On these bytes, before the cache is asked: the cache is keyed by
+        // their sha256, so what it returns is the compile of what was checked.
+        let signature = trust.check(&bytes, &sha256).map_err(|r| match r {
+            Refusal::Unreadable(message) => invalid(message),
+            Refusal::Denied(message) => PluginError::Refused { path: path.to_path_buf(), message },
+        })?;
         let cached = self.cache.as_ref().and_then(|c| c.load(&self.engine, &sha256));
         let from_cache = cached.is_some();
         let component = match cached {
@@ -60,7 +68,7 @@ impl Loader {
         let mut last = None;
         for contract in candidates {
             match self.linkers.instantiate_pre(contract, &component) {
-                Ok(pre) => return Ok(LoadedPlugin { path: path.to_path_buf(), sha256, from_cache, pre }),
+                Ok(pre) => return Ok(LoadedPlugin { path: path.to_path_buf(), sha256, signature, from_cache, pre }),
                 Err(e) => last = Some((contract, e)),
             }
         }

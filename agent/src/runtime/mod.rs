@@ -15,6 +15,7 @@ pub mod declarations;
 pub mod limits;
 mod load;
 mod report;
+pub mod trust;
 pub mod wit;
 
 use crate::capabilities::host_info::HostFacts;
@@ -23,6 +24,7 @@ use crate::config::Grants;
 use crate::register::{ConnectorEntry, FindingEntry};
 use cache::CompileCache;
 use load::Loader;
+use trust::{SignatureState, TrustPolicy};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -50,6 +52,15 @@ pub enum PluginError {
         /// The file.
         path: PathBuf,
         /// Why.
+        message: String,
+    },
+    /// The operator's trust settings refuse the component: its pin or its
+    /// publisher signature.
+    #[error("plugin {path} was refused: {message}")]
+    Refused {
+        /// The file.
+        path: PathBuf,
+        /// What was expected, what was found, and what to do.
         message: String,
     },
     /// The plugin crashed (a trap).
@@ -205,6 +216,8 @@ pub struct LoadedPlugin {
     pub path: PathBuf,
     /// sha256 of the file.
     pub sha256: String,
+    /// Its publisher signature, as checked.
+    pub signature: SignatureState,
     /// Whether the compile came from the cache.
     pub from_cache: bool,
     pre: PluginPre,
@@ -302,18 +315,18 @@ impl Runtime {
         })
     }
 
-    /// Read, verify and compile (or load from cache) a component file, on
-    /// this thread.
-    pub fn load(&self, path: &Path) -> Result<LoadedPlugin, PluginError> {
-        self.loader.load(path)
+    /// Read, verify against `trust` and compile (or load from cache) a
+    /// component file, on this thread.
+    pub fn load(&self, path: &Path, trust: &TrustPolicy) -> Result<LoadedPlugin, PluginError> {
+        self.loader.load(path, trust)
     }
 
     /// [`Runtime::load`] on a blocking thread, given up after `deadline`:
     /// a hostile component that is slow to compile fails on its own
     /// instead of stalling the scan's other plugins.
-    pub async fn load_within(&self, path: &Path, deadline: Duration) -> Result<LoadedPlugin, PluginError> {
-        let (loader, file) = (self.loader.clone(), path.to_path_buf());
-        match tokio::time::timeout(deadline, tokio::task::spawn_blocking(move || loader.load(&file))).await {
+    pub async fn load_within(&self, path: &Path, trust: &TrustPolicy, deadline: Duration) -> Result<LoadedPlugin, PluginError> {
+        let (loader, file, trust) = (self.loader.clone(), path.to_path_buf(), trust.clone());
+        match tokio::time::timeout(deadline, tokio::task::spawn_blocking(move || loader.load(&file, &trust))).await {
             Ok(Ok(loaded)) => loaded,
             Ok(Err(e)) => Err(PluginError::Read { path: path.to_path_buf(), message: format!("loading failed: {e}") }),
             Err(_) => Err(PluginError::Timeout { plugin: path.display().to_string(), secs: deadline.as_secs() }),
