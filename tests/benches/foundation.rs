@@ -92,6 +92,7 @@ async fn main() {
         base_dir: tmp.path().to_path_buf(),
         timeout: Duration::from_secs(600),
         started_at_ms: now_ms as u64,
+        progress: None,
     };
 
     const RUNS: usize = 5;

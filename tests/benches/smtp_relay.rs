@@ -88,6 +88,7 @@ async fn main() {
         base_dir: tmp.path().to_path_buf(),
         timeout: Duration::from_secs(600),
         started_at_ms: 1_795_597_200_000,
+        progress: None,
     };
 
     let have_nmap = nmap_installed();
