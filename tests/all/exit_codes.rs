@@ -68,10 +68,11 @@ fn a_mistyped_plugin_dir_is_a_configuration_error_said_once() {
     let good = Site::exchange_offline_section(&site.demo_exports());
     let typo = site.path("plugins-typo");
     let body = format!(
-        "tenant_id = 't'\nsite_id = 's'\nplugin_dir = {}\ncache_dir = {}\n\
+        "tenant_id = 't'\nsite_id = 's'\nplugin_dir = {}\ncache_dir = {}\nplugin_trust = {{ publishers = ['{}'] }}\n\
          [plugins.smtp-relay]\n[plugins.teams-webhooks]\n",
         lit(&typo),
-        lit(&shared_compile_cache())
+        lit(&shared_compile_cache()),
+        plugins::publisher()
     );
     let config = site.path("typo.toml");
     std::fs::write(&config, &body).unwrap();

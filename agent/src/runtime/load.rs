@@ -37,6 +37,12 @@ impl Loader {
         let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let invalid = |message: String| PluginError::Invalid { path: path.to_path_buf(), message };
+        // First, as no signature could make a core module loadable.
+        if !wasmparser_is_component(&bytes) {
+            return Err(invalid(
+                "not a WebAssembly component (a core module? build plugins with `cargo xtask build-plugins`)".into(),
+            ));
+        }
         // On these bytes, before the cache is asked: the cache is keyed by
         // their sha256, so what it returns is the compile of what was checked.
         let signature = trust.check(&bytes, &sha256).map_err(|r| match r {
@@ -48,11 +54,6 @@ impl Loader {
         let component = match cached {
             Some(c) => c,
             None => {
-                if !wasmparser_is_component(&bytes) {
-                    return Err(invalid(
-                        "not a WebAssembly component (a core module? build plugins with `cargo xtask build-plugins`)".into(),
-                    ));
-                }
                 let c = Component::new(&self.engine, &bytes).map_err(|e| invalid(format!("{e:#}")))?;
                 if let Some(cache) = &self.cache {
                     if let Err(e) = cache.store(&sha256, &c) {
