@@ -128,6 +128,9 @@ pub struct Parsed<'a> {
     pub unsigned: &'a [u8],
     /// The signature section's contents.
     pub signature: Option<FoundSignature>,
+    /// sha256 of the whole file, signature included: what a pin names.
+    pub file_sha256: [u8; 32],
+    unsigned_sha256: [u8; 32],
 }
 
 impl Parsed<'_> {
@@ -136,15 +139,13 @@ impl Parsed<'_> {
     pub fn verifies(&self) -> bool {
         self.signature
             .as_ref()
-            .is_some_and(|s| s.key.0.verify_strict(&message(self.unsigned), &s.signature).is_ok())
+            .is_some_and(|s| s.key.0.verify_strict(&message(&self.unsigned_sha256), &s.signature).is_ok())
     }
 }
 
 /// What is signed: the domain, then sha256 of the unsigned file.
-fn message(unsigned: &[u8]) -> Vec<u8> {
-    let mut m = DOMAIN.to_vec();
-    m.extend_from_slice(&Sha256::digest(unsigned));
-    m
+fn message(unsigned_sha256: &[u8; 32]) -> Vec<u8> {
+    [DOMAIN, unsigned_sha256].concat()
 }
 
 /// Walk the top-level sections of `bytes` and find the signature. Every
@@ -182,10 +183,17 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed<'_>, SignatureError> {
             found = Some((start, read_payload(&body[in_body + name_len..])?));
         }
     }
-    Ok(match found {
-        Some((start, signature)) => Parsed { unsigned: &bytes[..start], signature: Some(signature) },
-        None => Parsed { unsigned: bytes, signature: None },
-    })
+    let (unsigned, signature) = match found {
+        Some((start, signature)) => (&bytes[..start], Some(signature)),
+        None => (bytes, None),
+    };
+    // One pass for both hashes: a load's time is mostly this (a cached load
+    // is meant to take well under a millisecond).
+    let mut hasher = Sha256::new();
+    hasher.update(unsigned);
+    let unsigned_sha256: [u8; 32] = hasher.clone().finalize().into();
+    hasher.update(&bytes[unsigned.len()..]);
+    Ok(Parsed { unsigned, signature, file_sha256: hasher.finalize().into(), unsigned_sha256 })
 }
 
 fn read_payload(payload: &[u8]) -> Result<FoundSignature, SignatureError> {
@@ -213,8 +221,8 @@ pub fn sign(bytes: &[u8], secret: &PublisherSecret) -> Result<Vec<u8>, Signature
             "only components are signed (is this a core module? build plugins with `cargo xtask build-plugins`)".into(),
         ));
     }
-    let unsigned = parse(bytes)?.unsigned;
-    let signature = secret.0.sign(&message(unsigned));
+    let parsed = parse(bytes)?;
+    let (unsigned, signature) = (parsed.unsigned, secret.0.sign(&message(&parsed.unsigned_sha256)));
     let mut payload = Vec::with_capacity(PAYLOAD_LEN);
     payload.push(FORMAT_V1);
     payload.extend_from_slice(secret.0.verifying_key().as_bytes());
@@ -278,6 +286,8 @@ mod tests {
         let signed = sign(&component(), &secret).unwrap();
         let parsed = parse(&signed).unwrap();
         assert_eq!(parsed.unsigned, component().as_slice());
+        assert_eq!(parsed.file_sha256, <[u8; 32]>::from(Sha256::digest(&signed)));
+        assert_eq!(parsed.unsigned_sha256, <[u8; 32]>::from(Sha256::digest(component())));
         assert_eq!(parsed.signature.as_ref().unwrap().key, secret.public());
         assert!(parsed.verifies());
         let again = sign(&signed, &secret).unwrap();

@@ -5,7 +5,6 @@
 use super::cache::CompileCache;
 use super::trust::{Refusal, TrustPolicy};
 use super::{limits, wit, LoadedPlugin, PluginError};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::Arc;
 use wasmtime::component::Component;
@@ -35,7 +34,6 @@ impl Loader {
             )));
         }
         let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
         let invalid = |message: String| PluginError::Invalid { path: path.to_path_buf(), message };
         // First, as no signature could make a core module loadable.
         if !wasmparser_is_component(&bytes) {
@@ -45,7 +43,7 @@ impl Loader {
         }
         // On these bytes, before the cache is asked: the cache is keyed by
         // their sha256, so what it returns is the compile of what was checked.
-        let signature = trust.check(&bytes, &sha256).map_err(|r| match r {
+        let (signature, sha256) = trust.check(&bytes).map_err(|r| match r {
             Refusal::Unreadable(message) => invalid(message),
             Refusal::Denied(message) => PluginError::Refused { path: path.to_path_buf(), message },
         })?;

@@ -65,10 +65,15 @@ impl TrustPolicy {
         TrustPolicy { section: String::new(), publishers: Vec::new(), sha256: None, allow_unsigned: true, enforce: false }
     }
 
-    /// Check `bytes` (whose sha256 is `sha256`); the signature state, or
+    /// Check `bytes`: the signature state and the file's sha256 (hex), or
     /// why the plugin is refused, with what was expected and what to do.
-    pub fn check(&self, bytes: &[u8], sha256: &str) -> Result<SignatureState, Refusal> {
+    pub fn check(&self, bytes: &[u8]) -> Result<(SignatureState, String), Refusal> {
         let parsed = plugin_signature::parse(bytes).map_err(|e| Refusal::Unreadable(e.to_string()))?;
+        let sha256 = hex::encode(parsed.file_sha256);
+        self.judge(&parsed, &sha256).map(|state| (state, sha256))
+    }
+
+    fn judge(&self, parsed: &plugin_signature::Parsed<'_>, sha256: &str) -> Result<SignatureState, Refusal> {
         let state = match &parsed.signature {
             None => SignatureState::Unsigned,
             Some(s) if parsed.verifies() => SignatureState::Signed(s.key.clone()),
@@ -79,7 +84,7 @@ impl TrustPolicy {
         }
         let section = &self.section;
         if let Some(pin) = &self.sha256 {
-            if pin != sha256 {
+            if pin.as_str() != sha256 {
                 return Err(Refusal::Denied(format!(
                     "its sha256 is {sha256}, but [plugins.{section}] sha256 pins {pin}; install the build that was pinned, \
                      or, if this new build is meant, set the pin to its sha256"
@@ -142,7 +147,7 @@ mod tests {
     }
 
     fn denied(policy: &TrustPolicy, bytes: &[u8]) -> String {
-        match policy.check(bytes, &sha(bytes)) {
+        match policy.check(bytes) {
             Err(Refusal::Denied(m)) => m,
             other => panic!("expected a refusal, got {other:?}"),
         }
@@ -153,7 +158,7 @@ mod tests {
         let secret = PublisherSecret::generate();
         let signed = sign(&component(), &secret).unwrap();
         let policy = TrustPolicy::new("p", vec![secret.public()], None, false);
-        assert_eq!(policy.check(&signed, &sha(&signed)).unwrap(), SignatureState::Signed(secret.public()));
+        assert_eq!(policy.check(&signed).unwrap(), (SignatureState::Signed(secret.public()), sha(&signed)));
     }
 
     #[test]
@@ -162,7 +167,7 @@ mod tests {
         let m = denied(&TrustPolicy::new("p", vec![trusted.clone()], None, false), &component());
         assert!(m.contains("not signed") && m.contains(&trusted.key_id()) && m.contains("allow_unsigned = true"), "{m}");
         let allowed = TrustPolicy::new("p", vec![], None, true);
-        assert_eq!(allowed.check(&component(), &sha(&component())).unwrap(), SignatureState::Unsigned);
+        assert_eq!(allowed.check(&component()).unwrap().0, SignatureState::Unsigned);
     }
 
     #[test]
@@ -191,7 +196,7 @@ mod tests {
         let m = denied(&TrustPolicy::new("p", vec![], Some(pin.clone()), true), &component());
         assert!(m.contains(&pin) && m.contains(&sha(&component())), "{m}");
         let matching = TrustPolicy::new("p", vec![], Some(sha(&component())), true);
-        assert!(matching.check(&component(), &sha(&component())).is_ok());
+        assert!(matching.check(&component()).is_ok());
     }
 
     #[test]
@@ -199,7 +204,7 @@ mod tests {
         let secret = PublisherSecret::generate();
         let mut signed = sign(&component(), &secret).unwrap();
         signed[10] ^= 1;
-        let state = TrustPolicy::inspect_only().check(&signed, &sha(&signed)).unwrap();
+        let (state, _) = TrustPolicy::inspect_only().check(&signed).unwrap();
         assert_eq!(state, SignatureState::Broken(secret.public()));
         assert!(state.describe().contains("does not verify"));
     }
