@@ -77,6 +77,11 @@ pub async fn run_with(config: &Resolved, runtime: &Runtime, progress: Option<Pro
     result
 }
 
+/// [`PluginStatus::status`] of a plugin that its configuration stopped
+/// (settings that do not fit what it declares, a refused signature or pin):
+/// the config's to fix, so the scan exits 2, not 3.
+pub const CONFIG_STATUS: &str = "config";
+
 async fn scan_one(
     config: &Resolved,
     runtime: &Runtime,
@@ -163,6 +168,9 @@ async fn scan_one(
             // The error carries guest text: one bounded line, whatever it holds.
             tracing::error!(plugin = name, "{}", crate::capabilities::log::sanitize(&e.to_string()));
             status.error = Some(e.to_string());
+            if e.is_config() {
+                status.status = CONFIG_STATUS.into();
+            }
             (status, None)
         }
     }

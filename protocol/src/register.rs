@@ -163,7 +163,8 @@ pub struct PluginStatus {
     pub version: Option<String>,
     /// sha256 of the component file, when it could be read.
     pub sha256: Option<String>,
-    /// `ok` or `error`.
+    /// `ok`, `error`, or `config` when its configuration stopped it
+    /// (settings, signature, pin).
     pub status: String,
     /// The error, when it failed.
     pub error: Option<String>,

@@ -51,13 +51,17 @@ fn a_failed_plugin_exits_3_even_with_fail_on_and_the_summary_says_it_failed() {
         assert!(last.contains("plugins: 1 ok, 1 failed"), "{last}");
     }
 
-    // A settings typo fails the only plugin: "0 critical" is no all-clear.
+    // A settings typo stops the only plugin: "0 critical" is no all-clear,
+    // and it is the config's to fix, so it exits 2 ahead of a crash's 3.
     let site = Site::new();
     let exports = site.demo_exports();
     let section = Site::exchange_offline_section(&exports).replace("mode = 'offline'", "mode = 'ofline'");
-    let config = site.config(&section);
+    let config = site.config(&[section, Site::fixture_section("fixture-trap", "")].join("\n"));
     let out = site.run(&["scan", "--config", &config.to_string_lossy(), "--fail-on", "critical", "--format", "json"]);
-    assert_eq!(code(&out), Some(3), "{}", text(&out));
+    assert_eq!(code(&out), Some(2), "{}", text(&out));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = |name: &str| printed["plugins"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["status"].clone();
+    assert_eq!((status("exchange-connectors"), status("fixture-trap")), ("config".into(), "error".into()));
     let summary = String::from_utf8_lossy(&out.stderr);
     assert!(summary.contains("plumbline: INCOMPLETE: exchange-connectors failed"), "{summary}");
 }

@@ -57,7 +57,8 @@ impl Exit {
             Exit::Config => &[
                 "configuration error: a bad flag; a config file missing or invalid; a",
                 "configured plugin whose file does not exist (check plugin_dir and path;",
-                "the other plugins still run); a site not enrolled; or another error",
+                "the other plugins still run) or whose settings, signature or pin the",
+                "config refuses; a site not enrolled; or another error",
                 "that stopped the command. stderr says what to fix",
             ],
             Exit::PluginFailed => &[

@@ -147,8 +147,9 @@ pub fn scan_exit(config: &Resolved, missing: &[MissingPlugin], result: &ScanResu
         Some(threshold) if result.has_finding_at_or_above(threshold) => Exit::Flagged,
         _ => Exit::Ok,
     };
-    if result.plugins.iter().any(|p| p.status != "ok" && !missing.iter().any(|m| m.name == p.name)) {
-        exit = exit.and(Exit::PluginFailed);
+    let failed = |p: &&plumbline_agent::register::PluginStatus| p.status != "ok" && !missing.iter().any(|m| m.name == p.name);
+    for p in result.plugins.iter().filter(failed) {
+        exit = exit.and(if p.status == plumbline_agent::scan::CONFIG_STATUS { Exit::Config } else { Exit::PluginFailed });
     }
     if missing.is_empty() {
         return exit;

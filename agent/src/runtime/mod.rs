@@ -55,7 +55,7 @@ pub enum PluginError {
         message: String,
     },
     /// The operator's trust settings refuse the component: its pin or its
-    /// publisher signature.
+    /// publisher signature. Like [`PluginError::Settings`], the config's to fix.
     #[error("plugin {path} was refused: {message}")]
     Refused {
         /// The file.
@@ -129,6 +129,14 @@ pub enum PluginError {
         /// What.
         message: String,
     },
+}
+
+impl PluginError {
+    /// The operator's configuration stopped the plugin (its settings, its
+    /// trust), not the plugin itself: the scan exits as a config error.
+    pub fn is_config(&self) -> bool {
+        matches!(self, PluginError::Settings { .. } | PluginError::Refused { .. })
+    }
 }
 
 /// What a plugin says about itself.
