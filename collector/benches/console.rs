@@ -95,6 +95,7 @@ async fn tenant_with(store: &dyn Store, id: &str, connectors: usize) {
         plugins: vec![plugin],
         connectors: entries,
         findings,
+        part: None,
     };
     let payload = serde_json::to_vec(&batch).unwrap();
     let env = serde_json::to_vec(&sign(SCAN_PAYLOAD_TYPE, &payload, key.signing(), &key.agent_id())).unwrap();

@@ -361,5 +361,6 @@ fn batch(key: &AgentKey, tenant: &str, seq: u64) -> ScanBatch {
         }],
         connectors,
         findings,
+        part: None,
     }
 }

@@ -1,6 +1,7 @@
 //! The verify-first ingest pipeline, independent of HTTP.
 //!
-//! 1. size cap ([`MAX_ENVELOPE_BYTES`]);
+//! 1. size cap ([`MAX_ENVELOPE_BYTES`]); a gzip body is inflated first,
+//!    to at most [`MAX_INFLATED_BYTES`] ([`decode_body`]);
 //! 2. the envelope's outer JSON only (the payload stays opaque bytes);
 //! 3. the claimed signer: unknown -> refused, revoked -> refused;
 //! 4. the signature over PAE with that agent's stored key -> else refused;
@@ -26,12 +27,31 @@ use plumbline_protocol::register::split_key;
 /// leaves room for the other sources beside it.
 pub const MAX_ENVELOPE_BYTES: usize = 64 * 1024 * 1024;
 
+/// The largest request body read from the wire, compressed or not: a gzip
+/// body is never larger than what it inflates to (bar a few header bytes),
+/// so one cap bounds what is buffered before any signature is checked.
+pub const MAX_WIRE_BYTES: usize = MAX_ENVELOPE_BYTES;
+
+/// The most a `Content-Encoding: gzip` body may inflate to: the envelope's
+/// own cap, so a small body that inflates without end (a decompression
+/// bomb) stops here, having used no more memory than an honest envelope.
+pub const MAX_INFLATED_BYTES: usize = MAX_ENVELOPE_BYTES;
+
 /// Why a batch was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// Over [`MAX_ENVELOPE_BYTES`].
     #[error("the envelope is over {MAX_ENVELOPE_BYTES} bytes")]
     TooLarge,
+    /// A gzip body that inflates past [`MAX_INFLATED_BYTES`].
+    #[error(
+        "the gzip body inflates to more than {MAX_INFLATED_BYTES} bytes; a scan this large must be sent in parts \
+         (the agent splits one over [delivery] max_batch_bytes by itself)"
+    )]
+    InflatesTooLarge,
+    /// A `Content-Encoding` other than gzip.
+    #[error("Content-Encoding {0:?} is not accepted; send the envelope as it is, or gzip it")]
+    UnsupportedEncoding(String),
     /// Not an envelope, not a scan batch, or not a valid one.
     #[error("malformed: {0}")]
     Malformed(String),
@@ -96,7 +116,8 @@ impl IngestError {
     /// The stable code in [`plumbline_protocol::messages::ErrorBody::error`].
     pub fn code(&self) -> &'static str {
         match self {
-            IngestError::TooLarge => "too_large",
+            IngestError::TooLarge | IngestError::InflatesTooLarge => "too_large",
+            IngestError::UnsupportedEncoding(_) => "unsupported_encoding",
             IngestError::Malformed(_) => "malformed",
             IngestError::UnknownAgent(_) => "unknown_agent",
             IngestError::RevokedAgent(_) => "revoked_agent",
@@ -120,6 +141,50 @@ impl From<StoreError> for IngestError {
             other => IngestError::Store(other),
         }
     }
+}
+
+/// The envelope in a request body sent with `encoding` (the
+/// `Content-Encoding` header, if any): as it is, or gzip inflated to at most
+/// [`MAX_INFLATED_BYTES`]. The signature is over the envelope's payload, so
+/// it is checked on the inflated envelope exactly as on an uncompressed one.
+pub fn decode_body(encoding: Option<&str>, body: &[u8]) -> Result<Vec<u8>, IngestError> {
+    use std::io::Read as _;
+    match encoding.map(str::trim) {
+        None | Some("") | Some("identity") => Ok(body.to_vec()),
+        Some(e) if e.eq_ignore_ascii_case("gzip") => {
+            let mut out = Vec::new();
+            let limit = MAX_INFLATED_BYTES as u64 + 1;
+            flate2::read::MultiGzDecoder::new(body)
+                .take(limit)
+                .read_to_end(&mut out)
+                .map_err(|e| IngestError::Malformed(format!("the gzip body does not inflate: {e}")))?;
+            if out.len() > MAX_INFLATED_BYTES {
+                return Err(IngestError::InflatesTooLarge);
+            }
+            Ok(out)
+        }
+        // Not echoed whole: it is untrusted.
+        Some(other) => Err(IngestError::UnsupportedEncoding(other.chars().take(40).collect())),
+    }
+}
+
+/// [`decode_body`] then [`ingest_from`], inflating on a blocking thread
+/// (up to 64 MiB of CPU work).
+pub async fn ingest_encoded(
+    store: &dyn Store,
+    encoding: Option<String>,
+    body: axum::body::Bytes,
+    alerts: &crate::alerts::RuleSet,
+    egress: Option<std::net::IpAddr>,
+) -> Result<IngestResponse, IngestError> {
+    let body = match encoding {
+        None => body,
+        Some(e) => tokio::task::spawn_blocking(move || decode_body(Some(&e), &body))
+            .await
+            .map_err(|e| IngestError::Store(StoreError::Backend(format!("inflating task: {e}"))))??
+            .into(),
+    };
+    ingest_from(store, &body, alerts, egress).await
 }
 
 /// Verify, parse and store one envelope as received, with no alert rules.
@@ -181,6 +246,9 @@ pub async fn ingest_from(
         return Err(IngestError::WrongAgent { claimed: batch.agent_id, signer });
     }
     namespaces(&batch)?;
+    if let Some(part) = &batch.part {
+        check_part(part)?;
+    }
     // PostgreSQL text cannot hold U+0000 and would answer every retry with
     // a 500, blocking the agent's queue; SQLite would store it. Refuse it on
     // both, as the agent's mistake, before anything is written.
@@ -258,6 +326,29 @@ fn namespaces(batch: &ScanBatch) -> Result<(), IngestError> {
                 crate::crosscheck::rules::PREFIX
             )));
         }
+    }
+    Ok(())
+}
+
+/// The longest scan id of a split scan: the agent sends 32 hex digits.
+pub const MAX_SCAN_ID_CHARS: usize = 64;
+
+/// A part header that names its place in a scan sensibly.
+fn check_part(part: &plumbline_protocol::batch::BatchPart) -> Result<(), IngestError> {
+    let id_ok = !part.scan_id.is_empty()
+        && part.scan_id.len() <= MAX_SCAN_ID_CHARS
+        && part.scan_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !id_ok {
+        return Err(IngestError::Malformed(format!(
+            "the part's scan id ({} bytes) must be 1 to {MAX_SCAN_ID_CHARS} letters, digits, '-' or '_'",
+            part.scan_id.len()
+        )));
+    }
+    if part.count < 2 || part.index == 0 || part.index > part.count {
+        return Err(IngestError::Malformed(format!(
+            "part {} of {} is not a part of a split scan (1 <= index <= count, count >= 2)",
+            part.index, part.count
+        )));
     }
     Ok(())
 }

@@ -32,4 +32,32 @@ pub struct ScanBatch {
     pub connectors: Vec<ConnectorEntry>,
     /// Findings.
     pub findings: Vec<FindingEntry>,
+    /// Set only when the scan was too large for one batch: which part of it
+    /// this is. Absent on a whole scan, so its bytes (and digest) are as
+    /// before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<BatchPart>,
+}
+
+/// One part of a scan split into several batches, each under the
+/// collector's size limit. Every part carries all the scan's plugin
+/// statuses; the connectors and findings are shared out among the parts.
+/// The collector decides what disappeared only at the last part, from all
+/// the parts together (see the collector's `register::parts`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchPart {
+    /// The same in every part of one scan, unique per agent.
+    pub scan_id: String,
+    /// 1 to `count`; parts are numbered (and sent) in order.
+    pub index: u32,
+    /// How many parts the scan has (at least 2).
+    pub count: u32,
+}
+
+impl BatchPart {
+    /// The last part: only here is disappearance decided.
+    pub fn is_last(&self) -> bool {
+        self.index == self.count
+    }
 }

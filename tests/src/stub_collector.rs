@@ -1,9 +1,10 @@
 //! A stand-in collector for the agent's delivery tests: speaks exactly the
 //! wire contract of `plumbline-protocol` (enroll, ingest, error bodies),
-//! verifies each envelope against the enrolled key before parsing it,
-//! dedupes on the payload digest, enforces increasing sequence numbers per
-//! agent, and counts everything. It can be taken down (connections refused),
-//! made to answer 503, or made to hold requests open, and brought back.
+//! inflates gzip bodies, verifies each envelope against the enrolled key
+//! before parsing it, dedupes on the payload digest, enforces increasing
+//! sequence numbers per agent, and counts everything. It can be taken down
+//! (connections refused), made to answer 503, or made to hold requests
+//! open, and brought back.
 //!
 //! It runs on its own tokio runtime, so use it from plain `#[test]`s.
 
@@ -78,6 +79,8 @@ struct Inner {
     digests: HashMap<String, u64>,
     stored: Vec<StoredBatch>,
     ingest_requests: usize,
+    gzip_requests: usize,
+    largest_envelope: usize,
     duplicates: usize,
     refusals: Vec<(u16, String)>,
     unavailable: Option<u64>,
@@ -236,6 +239,16 @@ impl StubCollector {
         self.state.lock().unwrap().ingest_requests
     }
 
+    /// Ingest requests whose body was sent gzipped.
+    pub fn gzip_requests(&self) -> usize {
+        self.state.lock().unwrap().gzip_requests
+    }
+
+    /// The largest envelope received, in bytes, once inflated.
+    pub fn largest_envelope(&self) -> usize {
+        self.state.lock().unwrap().largest_envelope
+    }
+
     /// Ingests answered `duplicate`.
     pub fn duplicates(&self) -> usize {
         self.state.lock().unwrap().duplicates
@@ -312,10 +325,12 @@ async fn enroll(State(state): State<Shared>, body: Bytes) -> Response {
     Json(EnrollResponse { agent_id: id, tenant_id, site_id, replaced: None }).into_response()
 }
 
-async fn ingest(State(state): State<Shared>, body: Bytes) -> Response {
+async fn ingest(State(state): State<Shared>, headers: axum::http::HeaderMap, body: Bytes) -> Response {
+    let gzipped = headers.get(header::CONTENT_ENCODING).is_some_and(|v| v.as_bytes() == b"gzip");
     let (unavailable, hold, foreign) = {
         let mut s = state.lock().unwrap();
         s.ingest_requests += 1;
+        s.gzip_requests += usize::from(gzipped);
         (s.unavailable, s.hold, s.foreign_refusal)
     };
     if let Some(status) = foreign {
@@ -333,6 +348,24 @@ async fn ingest(State(state): State<Shared>, body: Bytes) -> Response {
     }
     if body.len() > MAX_BODY_BYTES {
         return refuse(&state, StatusCode::PAYLOAD_TOO_LARGE, "too_large", "body over the limit");
+    }
+    let body = if gzipped {
+        use std::io::Read as _;
+        let mut out = Vec::new();
+        let read = flate2::read::GzDecoder::new(&body[..]).take(MAX_BODY_BYTES as u64 + 1).read_to_end(&mut out);
+        match read {
+            Err(e) => return refuse(&state, StatusCode::BAD_REQUEST, "malformed", format!("gzip: {e}")),
+            Ok(_) if out.len() > MAX_BODY_BYTES => {
+                return refuse(&state, StatusCode::PAYLOAD_TOO_LARGE, "too_large", "inflates over the limit")
+            }
+            Ok(_) => Bytes::from(out),
+        }
+    } else {
+        body
+    };
+    {
+        let mut s = state.lock().unwrap();
+        s.largest_envelope = s.largest_envelope.max(body.len());
     }
     // Verify before parsing the payload.
     let env = match Envelope::from_json(&body) {

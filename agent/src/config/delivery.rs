@@ -44,6 +44,11 @@ pub struct DeliveryConfig {
     /// with a warning. Default 536870912 (512 MiB).
     #[serde(default)]
     pub spool_max_bytes: Option<u64>,
+    /// Largest signed batch sent, in bytes (before compression); a larger
+    /// scan goes in several parts, each under it, which the collector puts
+    /// back together. Default 33554432 (32 MiB), half the collector's limit.
+    #[serde(default)]
+    pub max_batch_bytes: Option<u64>,
     /// First retry delay, in milliseconds, when the collector is down or
     /// busy; each retry doubles it (with jitter) up to `retry_cap_ms`.
     /// Default 500.
@@ -76,6 +81,8 @@ pub struct DeliverySettings {
     pub spool_max_batches: usize,
     /// Spool bound, in bytes.
     pub spool_max_bytes: u64,
+    /// Largest batch sent; a larger scan is split into parts.
+    pub max_batch_bytes: u64,
     /// Retry timing.
     pub retry: RetryPolicy,
 }
@@ -113,6 +120,7 @@ impl DeliverySettings {
             spool_dir: d.spool,
             spool_max_batches: limits::SPOOL_MAX_BATCHES,
             spool_max_bytes: limits::SPOOL_MAX_BYTES,
+            max_batch_bytes: limits::MAX_BATCH_BYTES,
             retry: RetryPolicy::default(),
         }
     }
@@ -150,6 +158,13 @@ impl DeliveryConfig {
         positive("spool_max_batches", self.spool_max_batches.map(|v| v as u64))?;
         positive("spool_max_bytes", self.spool_max_bytes)?;
         positive("retry_max_attempts", self.retry_max_attempts.map(u64::from))?;
+        if let Some(n) = self.max_batch_bytes.filter(|n| *n < limits::MIN_BATCH_BYTES) {
+            return Err(format!(
+                "[delivery] max_batch_bytes = {n} is too small to hold a batch; write at least {} (default {})",
+                limits::MIN_BATCH_BYTES,
+                limits::MAX_BATCH_BYTES
+            ));
+        }
         let mut retry = RetryPolicy::default();
         if let Some(ms) = self.retry_base_ms {
             retry.base = Duration::from_millis(ms);
@@ -177,6 +192,7 @@ impl DeliveryConfig {
             spool_dir: path(&self.spool_dir).unwrap_or(defaults.spool_dir),
             spool_max_batches: self.spool_max_batches.unwrap_or(defaults.spool_max_batches),
             spool_max_bytes: self.spool_max_bytes.unwrap_or(defaults.spool_max_bytes),
+            max_batch_bytes: self.max_batch_bytes.unwrap_or(defaults.max_batch_bytes),
             retry,
         })
     }
@@ -239,23 +255,25 @@ mod tests {
             spool_dir,
             spool_max_batches,
             spool_max_bytes,
+            max_batch_bytes,
             retry_base_ms,
             retry_cap_ms,
             retry_max_attempts,
         } = d;
         assert!(collector_url.is_some() && collector_ca_file.is_some() && key_file.is_some() && spool_dir.is_some());
         assert!(collector_pin.is_some());
-        assert!(spool_max_batches.is_some() && spool_max_bytes.is_some());
+        assert!(spool_max_batches.is_some() && spool_max_bytes.is_some() && max_batch_bytes.is_some());
         assert!(retry_base_ms.is_some() && retry_cap_ms.is_some() && retry_max_attempts.is_some());
         for name in [
             "collector_url", "collector_ca_file", "collector_pin", "key_file", "spool_dir", "spool_max_batches", "spool_max_bytes",
-            "retry_base_ms", "retry_cap_ms", "retry_max_attempts",
+            "max_batch_bytes", "retry_base_ms", "retry_cap_ms", "retry_max_attempts",
         ] {
             assert!(sample.contains(&format!("\n{name} = ")), "{name} missing from the sample");
         }
         // The sample's values are the defaults.
         assert_eq!(c.delivery.spool_max_batches, limits::SPOOL_MAX_BATCHES);
         assert_eq!(c.delivery.spool_max_bytes, limits::SPOOL_MAX_BYTES);
+        assert_eq!(c.delivery.max_batch_bytes, limits::MAX_BATCH_BYTES);
         assert_eq!(c.delivery.retry, RetryPolicy::default());
     }
 

@@ -23,6 +23,7 @@ pub fn build(result: &ScanResult, agent_id: &str, sequence: u64) -> ScanBatch {
         plugins: result.plugins.clone(),
         connectors: result.connectors.clone(),
         findings: result.findings.clone(),
+        part: None,
     }
 }
 

@@ -10,6 +10,17 @@ pub const SPOOL_MAX_BATCHES: usize = 1000;
 /// tenant's batch is a few MB; this keeps a long outage well under a small
 /// server's spare disk.
 pub const SPOOL_MAX_BYTES: u64 = 512 * 1024 * 1024;
+/// Largest envelope the agent sends as one batch; a larger scan is split
+/// into parts under it (`[delivery] max_batch_bytes`). Half the collector's
+/// 64 MiB envelope cap: room for a collector or proxy set lower, and a part
+/// on a slow link is a few minutes, not a quarter of an hour.
+pub const MAX_BATCH_BYTES: u64 = 32 * 1024 * 1024;
+/// What an envelope adds around its base64 payload: the payload type, the
+/// keyid and the signature, with room to spare.
+pub const ENVELOPE_OVERHEAD_BYTES: u64 = 512;
+/// The smallest `max_batch_bytes` accepted: below it even a scan with no
+/// connectors would not fit in one part.
+pub const MIN_BATCH_BYTES: u64 = 4096;
 /// First retry delay of a push that failed for a reason that may pass
 /// (collector down, 5xx, 408, 429).
 pub const RETRY_BASE: Duration = Duration::from_millis(500);

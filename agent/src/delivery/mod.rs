@@ -19,6 +19,7 @@ pub mod enrollment;
 pub mod keys;
 pub mod limits;
 mod lock;
+pub mod parts;
 pub mod push;
 pub mod spool;
 pub mod trust;
@@ -28,6 +29,7 @@ use crate::config::{DeliverySettings, Resolved};
 use crate::register::ScanResult;
 use client::Collector;
 use enrollment::Enrollment;
+use plumbline_protocol::batch::ScanBatch;
 use plumbline_protocol::identity::AgentKey;
 use push::FlushReport;
 use spool::{Spool, SpoolLimits};
@@ -214,15 +216,21 @@ impl Delivery {
     }
 
     /// Sign `result` as the next batch and write it to the spool, durably;
-    /// its sequence number. Nothing is pushed.
+    /// its sequence number. A scan over `[delivery] max_batch_bytes` becomes
+    /// several batches, one per part ([`parts`]): the last one's number.
+    /// Nothing is pushed.
     pub fn spool_batch(&self, result: &ScanResult) -> Result<u64, DeliveryError> {
         let mut spool = Spool::open(&self.settings.spool_dir, limits_of(&self.settings))?;
-        let agent_id = self.key.agent_id();
-        let sequence = spool.append(|sequence| {
-            let batch = batch::build(result, &agent_id, sequence);
-            batch::to_json(&batch::sign(&batch, &self.key))
-        })?;
-        tracing::info!(sequence, "batch signed and spooled");
+        let parts = parts::split(batch::build(result, &self.key.agent_id(), 0), self.settings.max_batch_bytes);
+        let count = parts.len();
+        let mut sequence = 0;
+        for part in parts {
+            sequence = spool.append(|sequence| batch::to_json(&batch::sign(&ScanBatch { sequence, ..part }, &self.key)))?;
+        }
+        match count {
+            1 => tracing::info!(sequence, "batch signed and spooled"),
+            n => tracing::info!(sequence, "the scan is over [delivery] max_batch_bytes: signed and spooled in {n} parts"),
+        }
         Ok(sequence)
     }
 

@@ -1,5 +1,8 @@
 //! Pushing the spool to the collector: oldest first, one batch at a time,
-//! `POST {collector}/v1/ingest` with the envelope as the body.
+//! `POST {collector}/v1/ingest` with the envelope as the body, gzipped
+//! (`Content-Encoding: gzip`; sent as it is to a collector that refuses
+//! that). The spool keeps the envelope uncompressed: it is what is signed
+//! and what `plumbline verify` reads.
 //!
 //! Each answer is one of four things:
 //! - an acknowledgement (200 with `stored` or `duplicate`, for this batch's
@@ -19,7 +22,7 @@
 //!   still fails, the flush stops there, so order is kept, and the batch
 //!   waits for the next run.
 
-use super::client::{Answer, Collector};
+use super::client::{gzip, Answer, Body, Collector};
 use super::spool::{Rejection, Spool, SpooledBatch};
 use super::{batch, DeliveryError};
 use crate::config::RetryPolicy;
@@ -202,8 +205,25 @@ fn expected_ack(body: &[u8]) -> Result<String, String> {
 async fn push_one(collector: &Collector, body: Vec<u8>, digest: &str, sequence: u64, retry: RetryPolicy) -> Outcome {
     let attempts = retry.max_attempts.max(1);
     let mut last = String::new();
+    let gzipped = {
+        let body = body.clone();
+        tokio::task::spawn_blocking(move || gzip(&body)).await.ok()
+    };
+    let mut wire = match gzipped {
+        Some(g) => Body::Gzip(g),
+        None => Body::Plain(body.clone()),
+    };
     for attempt in 0..attempts {
-        let (message, retry_after) = match collector.post_json("v1/ingest", body.clone()).await {
+        let mut answer = collector.post("v1/ingest", wire.clone()).await;
+        // A collector that predates gzip reads the compressed bytes as a
+        // broken envelope (400), or names the encoding (415): send it as is,
+        // at once and from then on.
+        if matches!((&wire, &answer), (Body::Gzip(_), Ok(a)) if a.status == 400 || a.status == 415) {
+            tracing::info!(sequence, "the collector did not take the gzipped batch; sending it uncompressed");
+            wire = Body::Plain(body.clone());
+            answer = collector.post("v1/ingest", wire.clone()).await;
+        }
+        let (message, retry_after) = match answer {
             Ok(answer) => match judge(&answer, digest, sequence) {
                 Judged::Ack => return Outcome::Acknowledged,
                 Judged::Refused { error, message, last_accepted } => {

@@ -80,7 +80,8 @@ impl IntoResponse for ApiError {
 /// The status of each ingest refusal.
 pub fn ingest_status(e: &IngestError) -> StatusCode {
     match e {
-        IngestError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        IngestError::TooLarge | IngestError::InflatesTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        IngestError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         IngestError::Malformed(_) => StatusCode::BAD_REQUEST,
         IngestError::UnknownAgent(_) | IngestError::BadSignature(_) => StatusCode::UNAUTHORIZED,
         IngestError::RevokedAgent(_) | IngestError::WrongAgent { .. } | IngestError::WrongTenant { .. } => {

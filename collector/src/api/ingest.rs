@@ -1,6 +1,7 @@
-//! `POST /v1/ingest`: a signed batch. The body limit is
-//! [`crate::ingest::MAX_ENVELOPE_BYTES`], so an oversized body is refused
-//! with 413 without reading past the cap.
+//! `POST /v1/ingest`: a signed batch, as it is or `Content-Encoding: gzip`.
+//! The body limit is [`crate::ingest::MAX_WIRE_BYTES`], so an oversized
+//! body is refused with 413 without reading past the cap; a gzip body that
+//! inflates past [`crate::ingest::MAX_INFLATED_BYTES`] gets a 413 too.
 
 use super::error::ApiError;
 use super::admission::Admitted;
@@ -9,6 +10,8 @@ use super::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
+use axum::http::{header, HeaderMap};
+use crate::ingest::IngestError;
 use axum::Json;
 use plumbline_protocol::envelope::Envelope;
 use plumbline_protocol::messages::{ErrorBody, IngestResponse};
@@ -21,20 +24,26 @@ use plumbline_protocol::messages::{ErrorBody, IngestResponse};
         (status = 401, description = "An unknown agent or a bad signature", body = ErrorBody),
         (status = 403, description = "A revoked agent, or a batch for another agent or tenant", body = ErrorBody),
         (status = 409, description = "A replayed or jumping sequence; `last_accepted_sequence` says where to go on", body = ErrorBody),
-        (status = 413, description = "An envelope over the limit", body = ErrorBody),
+        (status = 413, description = "An envelope over the limit, or a gzip body that inflates past it", body = ErrorBody),
+        (status = 415, description = "A Content-Encoding other than gzip", body = ErrorBody),
         (status = 429, description = "Too many uploads at once; retry after `Retry-After` seconds", body = ErrorBody)))]
 pub async fn ingest(
     State(state): State<AppState>,
     // Before the body: over the limit, nothing is read.
     _admitted: Admitted,
     Egress(egress): Egress,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestResponse>, ApiError> {
     let body = body.map_err(|r| {
         tracing::warn!("ingest refused: body: {}", r.body_text());
         ApiError::from_body(r, "too_large")
     })?;
-    match crate::ingest::ingest_from(state.store.as_ref(), &body, &state.alerts, egress).await {
+    let encoding = match headers.get(header::CONTENT_ENCODING) {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| ApiError::from(IngestError::UnsupportedEncoding("(not text)".into())))?.to_string()),
+    };
+    match crate::ingest::ingest_encoded(state.store.as_ref(), encoding, body, &state.alerts, egress).await {
         Ok(response) => {
             tracing::info!(digest = %response.digest, sequence = response.sequence, status = %response.status, "batch");
             Ok(Json(response))

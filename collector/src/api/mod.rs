@@ -138,7 +138,7 @@ fn routes() -> Routes {
         .get("/v1/health", health)
         .get("/v1/openapi.json", openapi::openapi_json)
         .post("/v1/enroll", enroll::enroll, MAX_SMALL_BODY_BYTES)
-        .post("/v1/ingest", ingest::ingest, crate::ingest::MAX_ENVELOPE_BYTES)
+        .post("/v1/ingest", ingest::ingest, crate::ingest::MAX_WIRE_BYTES)
         .get("/v1/tenants/{tenant}/register", read::register)
         .get("/v1/tenants/{tenant}/register.csv", read::register_csv)
         .get("/v1/tenants/{tenant}/changes", read::changes)

@@ -9,6 +9,7 @@ pub mod apply;
 pub mod csv;
 pub mod diff;
 pub mod events;
+pub mod parts;
 pub mod review;
 pub mod table;
 pub mod view;

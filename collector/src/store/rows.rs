@@ -68,10 +68,34 @@ pub(super) fn sequence_gap(last_sequence: Option<u64>, sequence: u64) -> i64 {
 }
 
 /// The plan for a batch against the state loaded in the transaction, its
-/// history stamped with [`history_time`].
-pub(super) fn plan(current: &Current, batch: &super::VerifiedBatch, enrolled_at: &str) -> Plan {
+/// history stamped with [`history_time`]. `earlier` are the stored
+/// envelopes of the earlier parts of its scan, when it is the last part of a
+/// split scan (see [`crate::register::parts`]).
+pub(super) fn plan(
+    current: &Current,
+    batch: &super::VerifiedBatch,
+    enrolled_at: &str,
+    earlier: &[Vec<u8>],
+) -> Result<Plan, StoreError> {
     let at = history_time(&batch.batch.scan_finished_at, &batch.received_at, enrolled_at);
-    crate::register::plan(current, &batch.batch, &at)
+    let earlier = earlier.iter().map(|e| stored_batch(e)).collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::register::plan(current, &crate::register::parts::whole(&batch.batch, earlier), &at))
+}
+
+/// The scan id under which the earlier parts of `batch` are stored, when
+/// it is the last part of a split scan: only then are they loaded.
+pub(super) fn last_part_scan(batch: &plumbline_protocol::batch::ScanBatch) -> Option<&str> {
+    batch.part.as_ref().filter(|p| p.is_last()).map(|p| p.scan_id.as_str())
+}
+
+/// The batch in a stored envelope. It was verified when it arrived; this is
+/// the collector reading its own evidence back.
+fn stored_batch(envelope: &[u8]) -> Result<plumbline_protocol::batch::ScanBatch, StoreError> {
+    use base64::Engine as _;
+    let damaged = |e: String| StoreError::Backend(format!("a stored envelope does not read back: {e}"));
+    let env = plumbline_protocol::envelope::Envelope::from_json(envelope).map_err(|e| damaged(e.to_string()))?;
+    let payload = base64::engine::general_purpose::STANDARD.decode(&env.payload).map_err(|e| damaged(e.to_string()))?;
+    serde_json::from_slice(&payload).map_err(|e| damaged(e.to_string()))
 }
 
 /// When a batch's history happened: the end of its scan, so that a thousand

@@ -14,6 +14,7 @@ mod https;
 mod ingest;
 mod migrations;
 mod openapi;
+mod parts;
 mod register;
 mod replicas;
 mod siem;

@@ -137,6 +137,7 @@ impl TestAgent {
             plugins,
             connectors,
             findings,
+            part: None,
         }
     }
 

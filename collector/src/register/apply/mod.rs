@@ -7,7 +7,8 @@
 //!   batch, is no longer seen by that agent; it `disappeared` only when no
 //!   other live agent still sees it. So two hosts of one site, or several
 //!   sites scanning one cloud tenant, do not erase each other's connectors.
-//!   A failed plugin makes nothing disappear.
+//!   A failed plugin makes nothing disappear, nor does one part of a scan
+//!   split into parts (see [`super::parts`]).
 //! - A connector no live agent claims (its agents were revoked or went
 //!   silent) is judged by any agent of its site that runs its plugin.
 //! - Findings, by id, the same way: new ones are `open`; one no live agent
@@ -28,8 +29,12 @@ pub use super::review::{EXCHANGE_CATEGORY, INBOUND_PREFIX};
 /// The plan for `batch` against `current`, with history stamped `at` (the
 /// scan's time, bounded by the store; see `store::rows::history_time`).
 pub fn plan(current: &Current, batch: &ScanBatch, at: &str) -> Plan {
-    let ok_plugins: HashSet<&str> =
-        batch.plugins.iter().filter(|p| p.status == "ok").map(|p| p.name.as_str()).collect();
+    // Only a plugin that ran fine in a whole scan makes anything disappear
+    // (a part of a split scan is not the whole of what the plugin saw).
+    let ok_plugins: HashSet<&str> = match super::parts::decides_disappearance(batch) {
+        true => batch.plugins.iter().filter(|p| p.status == "ok").map(|p| p.name.as_str()).collect(),
+        false => HashSet::new(),
+    };
     let mut plan = Plan { at: at.to_string(), ..Plan::default() };
     connectors(current, batch, at, &ok_plugins, &mut plan);
     findings(current, batch, at, &ok_plugins, &mut plan);

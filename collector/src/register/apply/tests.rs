@@ -64,6 +64,7 @@ fn batch(plugins: Vec<PluginStatus>, connectors: Vec<ConnectorEntry>, findings: 
         plugins,
         connectors,
         findings,
+        part: None,
     }
 }
 

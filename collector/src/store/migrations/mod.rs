@@ -76,6 +76,12 @@ pub const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("postgres/0009_agent_egress.sql"),
     },
     Migration {
+        version: 10,
+        name: "batches: the scan id of a scan split into parts",
+        sqlite: include_str!("sqlite/0010_batch_parts.sql"),
+        postgres: include_str!("postgres/0010_batch_parts.sql"),
+    },
+    Migration {
         version: 11,
         name: "context records: kept in the register, never counted as connectors",
         sqlite: include_str!("sqlite/0011_context_records.sql"),

@@ -4,7 +4,7 @@
 
 use super::{load_connectors, load_findings, PostgresStore};
 use crate::register::{Current, Sightings, Subject};
-use crate::store::rows::{plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, sequence_gap, to_json, trusted_since};
+use crate::store::rows::{last_part_scan, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, sequence_gap, to_json, trusted_since};
 use crate::store::{FindingFilter, IngestOutcome, StoreError, VerifiedBatch};
 use deadpool_postgres::GenericClient;
 
@@ -80,17 +80,25 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
         sightings: load_sightings(&tx, &b.tenant_id, &b.agent_id, &trusted_since(now)).await?,
     };
     let enrolled_at: String = agent.get(2);
-    let mut plan = plan(&current, &vb, &enrolled_at);
+    let earlier: Vec<Vec<u8>> = match last_part_scan(b) {
+        Some(scan) => {
+            let stmt = tx.prepare_cached("SELECT envelope FROM batches WHERE agent_id = $1 AND scan_id = $2").await?;
+            tx.query(&stmt, &[&b.agent_id, &scan]).await?.iter().map(|r| r.get(0)).collect()
+        }
+        None => Vec::new(),
+    };
+    let mut plan = plan(&current, &vb, &enrolled_at, &earlier)?;
     super::egress::cross_check(&tx, &vb, &current, &mut plan).await?;
 
     let insert_batch = tx
         .prepare_cached(
             "INSERT INTO batches (digest, tenant_id, site_id, agent_id, sequence, scan_started_at, scan_finished_at,
-                                  received_at, connector_count, finding_count, envelope)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                                  received_at, connector_count, finding_count, envelope, scan_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .await?;
     let (nc, nf) = (b.connectors.len() as i64, b.findings.len() as i64);
+    let scan_id = b.part.as_ref().map(|p| p.scan_id.as_str());
     tx.execute(
         &insert_batch,
         &[
@@ -105,6 +113,7 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
             &nc,
             &nf,
             &vb.envelope,
+            &scan_id,
         ],
     )
     .await?;

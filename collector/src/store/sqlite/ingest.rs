@@ -4,7 +4,7 @@
 
 use super::{load_connectors, load_findings, write_tx};
 use crate::register::{Current, Sightings, Subject};
-use crate::store::rows::{plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, sequence_gap, to_json, trusted_since};
+use crate::store::rows::{last_part_scan, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, sequence_gap, to_json, trusted_since};
 use crate::store::{FindingFilter, IngestOutcome, StoreError, VerifiedBatch};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -65,14 +65,22 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
             .collect(),
         sightings: load_sightings(&tx, &b.tenant_id, &b.agent_id, &trusted_since(&vb.received_at))?,
     };
-    let mut plan = plan(&current, vb, &enrolled_at);
+    let earlier = match last_part_scan(b) {
+        Some(scan) => {
+            let mut stmt = tx.prepare_cached("SELECT envelope FROM batches WHERE agent_id = ?1 AND scan_id = ?2")?;
+            let rows = stmt.query_map(params![b.agent_id, scan], |r| r.get::<_, Vec<u8>>(0))?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        }
+        None => Vec::new(),
+    };
+    let mut plan = plan(&current, vb, &enrolled_at, &earlier)?;
     super::egress::cross_check(&tx, vb, &current, &mut plan)?;
     let now = &vb.received_at;
 
     tx.prepare_cached(
         "INSERT INTO batches (digest, tenant_id, site_id, agent_id, sequence, scan_started_at, scan_finished_at,
-                              received_at, connector_count, finding_count, envelope)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                              received_at, connector_count, finding_count, envelope, scan_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         vb.digest,
@@ -85,7 +93,8 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
         now,
         b.connectors.len() as i64,
         b.findings.len() as i64,
-        vb.envelope
+        vb.envelope,
+        b.part.as_ref().map(|p| p.scan_id.as_str())
     ])?;
     {
         let mut upsert = tx.prepare_cached(
