@@ -36,7 +36,7 @@ pub fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
-fn stdout(out: &Output) -> String {
+pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -65,7 +65,7 @@ pub fn spooled(site: &Site) -> Vec<String> {
     v
 }
 
-fn batch_name(sequence: u64) -> String {
+pub fn batch_name(sequence: u64) -> String {
     format!("batch-{sequence:020}.json")
 }
 

@@ -6,6 +6,7 @@ mod cli;
 mod contract_v0_2;
 mod contract_versions;
 mod delivery;
+mod delivery_busy;
 mod delivery_large;
 mod end_to_end;
 mod exit_codes;

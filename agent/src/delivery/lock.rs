@@ -1,6 +1,7 @@
-//! The spool's advisory lock: one plumbline process at a time appends to or
-//! pushes a spool. An OS file lock (`flock` on Unix, `LockFileEx` on
-//! Windows) on `spool.lock`, so a killed holder never leaves a stale lock:
+//! The spool's advisory locks: one plumbline process at a time changes a
+//! spool (`spool.lock`, held briefly), and one at a time pushes it
+//! (`flush.lock`, held for a whole flush). OS file locks (`flock` on Unix,
+//! `LockFileEx` on Windows), so a killed holder never leaves a stale lock:
 //! the operating system releases it with the process. The holder's pid is
 //! written into the file for the message another process shows.
 
@@ -16,10 +17,21 @@ pub struct SpoolLock {
     _file: File,
 }
 
+/// Held while the spool changes: an append, or one batch's step of a flush.
+pub const SPOOL_LOCK_FILE: &str = "spool.lock";
+/// Held for a whole flush, so one process at a time pushes and batches go
+/// in order; appending does not wait for it.
+pub const FLUSH_LOCK_FILE: &str = "flush.lock";
+
 impl SpoolLock {
     /// Lock `dir/spool.lock`, waiting up to `wait` for another holder.
     pub fn acquire(dir: &Path, wait: Duration) -> Result<Self, DeliveryError> {
-        let path = dir.join("spool.lock");
+        Self::acquire_file(dir, SPOOL_LOCK_FILE, wait)
+    }
+
+    /// Lock `dir/name`, waiting up to `wait` for another holder.
+    pub fn acquire_file(dir: &Path, name: &str, wait: Duration) -> Result<Self, DeliveryError> {
+        let path = dir.join(name);
         let mut options = OpenOptions::new();
         options.read(true).write(true).create(true).truncate(false);
         #[cfg(unix)]

@@ -239,8 +239,8 @@ impl Delivery {
     /// and a batch the collector stored but did not get to acknowledge is
     /// sent again and recognised as a duplicate (see [`spool`]).
     pub async fn flush_queued(&self) -> Result<FlushReport, DeliveryError> {
-        let mut spool = Spool::open(&self.settings.spool_dir, limits_of(&self.settings))?;
-        push::flush(&mut spool, &self.collector, self.settings.retry, Some(&self.key)).await
+        push::flush(&self.settings.spool_dir, limits_of(&self.settings), &self.collector, self.settings.retry, Some(&self.key))
+            .await
     }
 }
 
@@ -250,9 +250,8 @@ impl Delivery {
 pub async fn flush(settings: &DeliverySettings) -> Result<FlushReport, DeliveryError> {
     let enrollment = Enrollment::load(&settings.enrollment_file())?;
     let collector = Collector::new(collector_url(settings, enrollment.as_ref())?, &settings.trust())?;
-    let mut spool = Spool::open(&settings.spool_dir, limits_of(settings))?;
     let key = keys::load(&settings.key_file).ok();
-    push::flush(&mut spool, &collector, settings.retry, key.as_ref()).await
+    push::flush(&settings.spool_dir, limits_of(settings), &collector, settings.retry, key.as_ref()).await
 }
 
 /// Which rejected batches `plumbline spool requeue` sends again.

@@ -23,13 +23,15 @@
 //!   waits for the next run.
 
 use super::client::{gzip, Answer, Body, Collector};
-use super::spool::{Rejection, Spool, SpooledBatch};
+use super::lock::{SpoolLock, FLUSH_LOCK_FILE};
+use super::spool::{read_batch, Rejection, Spool, SpoolLimits, SpooledBatch};
 use super::{batch, DeliveryError};
 use crate::config::RetryPolicy;
 use plumbline_protocol::envelope::{payload_digest, Envelope};
 use plumbline_protocol::identity::AgentKey;
 use plumbline_protocol::messages::{ErrorBody, IngestResponse};
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 /// What a flush did.
@@ -90,15 +92,34 @@ enum Outcome {
 /// Push every waiting batch, oldest first, until one still fails. `key`
 /// lets a batch whose number the collector has already seen be re-signed
 /// above it; without it such a batch waits.
+///
+/// The spool is locked only while it changes, one batch at a time, never
+/// across a push: a scan that ends during a long flush appends its batch at
+/// once (and this flush sends it too, as it takes the oldest batch each
+/// time). `flush.lock`, held throughout, keeps a second flush from pushing
+/// alongside; one that finds it held leaves the batches to the first.
 pub async fn flush(
-    spool: &mut Spool,
+    dir: &Path,
+    limits: SpoolLimits,
     collector: &Collector,
     retry: RetryPolicy,
     key: Option<&AgentKey>,
 ) -> Result<FlushReport, DeliveryError> {
     let mut report = FlushReport::default();
-    for queued in spool.queued()? {
-        let (batch, outcome) = push_renumbering(spool, collector, retry, key, queued, &mut report).await?;
+    drop(Spool::open(dir, limits)?); // creates the directory
+    let _flushing = match SpoolLock::acquire_file(dir, FLUSH_LOCK_FILE, Duration::ZERO) {
+        Ok(lock) => lock,
+        Err(DeliveryError::SpoolBusy { holder, .. }) => {
+            report.queued = super::spool::status(dir)?.queued;
+            report.error = Some(format!("another plumbline process{holder} is pushing this spool and sends these batches too"));
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    };
+    loop {
+        let Some(queued) = Spool::open(dir, limits)?.queued()?.into_iter().next() else { break };
+        let (batch, outcome) = push_renumbering(dir, limits, collector, retry, key, queued, &mut report).await?;
+        let mut spool = Spool::open(dir, limits)?;
         match outcome {
             Outcome::Acknowledged => {
                 spool.acknowledge(&batch)?;
@@ -131,6 +152,7 @@ pub async fn flush(
             }
         }
     }
+    let mut spool = Spool::open(dir, limits)?;
     report.queued = spool.queued()?.len();
     match &report.error {
         Some(e) => spool.record_error(e)?,
@@ -144,7 +166,8 @@ pub async fn flush(
 /// number, re-sign it above that number and push it once more. Returns the
 /// batch as it now is in the spool, and the final outcome.
 async fn push_renumbering(
-    spool: &mut Spool,
+    dir: &Path,
+    limits: SpoolLimits,
     collector: &Collector,
     retry: RetryPolicy,
     key: Option<&AgentKey>,
@@ -153,7 +176,7 @@ async fn push_renumbering(
 ) -> Result<(SpooledBatch, Outcome), DeliveryError> {
     let mut renumbered = false;
     loop {
-        let body = spool.read(&batch)?;
+        let body = read_batch(&batch)?;
         let outcome = match expected_ack(&body) {
             Ok(digest) => push_one(collector, body.clone(), &digest, batch.sequence, retry).await,
             Err(why) => Outcome::Refused {
@@ -180,7 +203,7 @@ async fn push_renumbering(
             Err(why) => return Ok((batch, refused_locally(why))),
         };
         let from = batch.sequence;
-        batch = spool.renumber(&batch, last, resign)?;
+        batch = Spool::open(dir, limits)?.renumber(&batch, last, resign)?;
         tracing::info!(from, to = batch.sequence, collector_last = last, "batch re-numbered above the collector's last");
         report.renumbered.push(Renumbered { from, to: batch.sequence, collector_last: last });
         renumbered = true;

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! SPOOL_DIR/                      private to the agent's account (0700)
-//!   spool.lock                    advisory lock; holds the holder's pid
+//!   spool.lock                    advisory lock while the spool changes; the holder's pid
+//!   flush.lock                    advisory lock while a flush pushes
 //!   sequence                      last sequence number handed out: "42\n"
 //!   batch-00000000000000000042.json
 //!                                 a DSSE envelope (JSON), byte for byte what
@@ -30,8 +31,11 @@
 //!
 //! # Invariants
 //!
-//! 1. One process at a time: appending and pushing happen under the lock
-//!    (`spool.lock`, an OS lock released even when the holder is killed).
+//! 1. One process at a time changes the spool: under `spool.lock` (an OS
+//!    lock released even when the holder is killed), held for an append or
+//!    for one batch's step of a flush, never across a push, so a scan never
+//!    waits for a slow collector to spool its batch. One process at a time
+//!    pushes: under `flush.lock`, held for the whole flush.
 //! 2. A sequence number is used at most once. The counter in `sequence` is
 //!    advanced, durably, BEFORE the batch that carries the new number is
 //!    signed and written. A crash in between skips a number; nothing can
@@ -284,7 +288,7 @@ impl Spool {
 
     /// The batch's bytes.
     pub fn read(&self, batch: &SpooledBatch) -> Result<Vec<u8>, DeliveryError> {
-        std::fs::read(&batch.path).map_err(DeliveryError::io(format!("reading {}", batch.path.display())))
+        read_batch(batch)
     }
 
     /// Invariant 5: the collector has it; delete it.
@@ -303,6 +307,10 @@ impl Spool {
         private::write_atomic(&reason_path, &json, Access::Private)
             .map_err(DeliveryError::io(format!("writing {}", reason_path.display())))?;
         let to = dir.join(&name);
+        if !batch.path.exists() {
+            // Dropped from a full spool while it was being pushed.
+            return Ok(());
+        }
         std::fs::rename(&batch.path, &to)
             .map_err(DeliveryError::io(format!("moving {} to {}", batch.path.display(), to.display())))?;
         for d in [&dir, &self.dir] {
@@ -328,6 +336,12 @@ impl Spool {
         let path = self.dir.join(LAST_ERROR_FILE);
         private::remove_durably(&path).map_err(DeliveryError::io(format!("removing {}", path.display())))
     }
+}
+
+/// A batch's bytes, without the lock: a batch file is written whole
+/// (renamed into place) and never changed after.
+pub fn read_batch(batch: &SpooledBatch) -> Result<Vec<u8>, DeliveryError> {
+    std::fs::read(&batch.path).map_err(DeliveryError::io(format!("reading {}", batch.path.display())))
 }
 
 /// The spool's state, read without taking the lock (a flush may be running;
