@@ -25,6 +25,9 @@ pub struct AgentLine {
     pub silent: bool,
     /// Revoked.
     pub revoked: bool,
+    /// "2 batches never arrived", when its sequence numbers have gaps
+    /// (dropped from a full spool, or refused for good); else empty.
+    pub missing: String,
 }
 
 /// One tenant row.
@@ -128,6 +131,11 @@ pub fn row(t: TenantSummary, silent_before: &str) -> FleetRow {
             last: a.last_seen_at.as_deref().map(when).unwrap_or_else(|| "never delivered".into()),
             silent: a.is_silent(silent_before),
             revoked: a.revoked_at.is_some(),
+            missing: match a.missing_batches {
+                0 => String::new(),
+                1 => "1 batch never arrived".into(),
+                n => format!("{n} batches never arrived"),
+            },
         })
         .collect();
     FleetRow {
@@ -190,7 +198,31 @@ pub async fn page(
 
 #[cfg(test)]
 mod tests {
-    use super::Totals;
+    use super::{row, Totals};
+    use crate::store::console::TenantSummary;
+    use crate::store::AgentRecord;
+
+    #[test]
+    fn an_agent_with_gaps_in_its_sequence_says_how_many_batches_never_arrived() {
+        let agent = |id: &str, missing_batches: u64| AgentRecord {
+            id: id.into(),
+            tenant_id: "t".into(),
+            site_id: "hq".into(),
+            public_key: String::new(),
+            hostname: format!("host-{id}"),
+            enrolled_at: "2026-01-01T00:00:00Z".into(),
+            revoked_at: None,
+            last_sequence: Some(9),
+            last_seen_at: Some("2026-12-01T00:00:00Z".into()),
+            missing_batches,
+        };
+        let summary = TenantSummary { id: "t".into(), agents: vec![agent("a", 0), agent("b", 1), agent("c", 3)], ..Default::default() };
+        let r = row(summary, "2026-11-30T00:00:00Z");
+        let missing: Vec<&str> = r.agents.iter().map(|a| a.missing.as_str()).collect();
+        assert_eq!(missing, ["", "1 batch never arrived", "3 batches never arrived"]);
+        let template = include_str!("../../../templates/fleet.html");
+        assert!(template.contains("{{ a.missing }}"), "the fleet page shows it");
+    }
 
     #[test]
     fn the_totals_line_says_one_in_the_singular() {
