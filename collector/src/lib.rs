@@ -28,6 +28,7 @@ pub mod data_dir;
 pub mod egress;
 pub mod console;
 pub mod ingest;
+pub mod metrics;
 pub mod reads;
 pub mod reports;
 pub mod register;

@@ -84,7 +84,7 @@ impl FromRequestParts<AppState> for Admitted {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let addr = parts.extensions.get::<ConnectInfo<PeerAddr>>().map(|ConnectInfo(PeerAddr(a))| a.ip().to_canonical());
-        state.admission.admit(addr)
+        state.admission.admit(addr).inspect_err(|e| state.metrics.ingest(e.code, std::time::Duration::ZERO))
     }
 }
 

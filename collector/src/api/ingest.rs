@@ -35,21 +35,29 @@ pub async fn ingest(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<IngestResponse>, ApiError> {
+    let started = std::time::Instant::now();
     let body = body.map_err(|r| {
         tracing::warn!("ingest refused: body: {}", r.body_text());
-        ApiError::from_body(r, "too_large")
+        let e = ApiError::from_body(r, "too_large");
+        state.metrics.ingest(e.code, started.elapsed());
+        e
     })?;
-    let encoding = match headers.get(header::CONTENT_ENCODING) {
-        None => None,
-        Some(v) => Some(v.to_str().map_err(|_| ApiError::from(IngestError::UnsupportedEncoding("(not text)".into())))?.to_string()),
+    let answer = match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str()) {
+        Some(Err(_)) => Err(IngestError::UnsupportedEncoding("(not text)".into())),
+        encoding => {
+            let encoding = encoding.and_then(Result::ok).map(str::to_string);
+            crate::ingest::ingest_encoded(state.store.as_ref(), encoding, body, &state.alerts, egress).await
+        }
     };
-    match crate::ingest::ingest_encoded(state.store.as_ref(), encoding, body, &state.alerts, egress).await {
+    match answer {
         Ok(response) => {
             tracing::info!(digest = %response.digest, sequence = response.sequence, status = %response.status, "batch");
+            state.metrics.ingest(if response.status == "stored" { "stored" } else { "duplicate" }, started.elapsed());
             Ok(Json(response))
         }
         Err(e) => {
             tracing::warn!(code = e.code(), "ingest refused: {e}");
+            state.metrics.ingest(e.code(), started.elapsed());
             Err(e.into())
         }
     }

@@ -4,7 +4,9 @@
 //! - `POST /v1/enroll`: [`plumbline_protocol::messages::EnrollRequest`] ->
 //!   [`plumbline_protocol::messages::EnrollResponse`]
 //! - `POST /v1/ingest`: a DSSE envelope -> [`plumbline_protocol::messages::IngestResponse`]
-//! - `GET /v1/health`: `ok`
+//! - `GET /v1/health`: `ok` when the database answers, else 503
+//!   `database_unavailable`
+//! - `GET /metrics` (outside `/v1`): Prometheus text, with a fleet API token ([`metrics`])
 //! - `GET /v1/openapi.json`: all of this as OpenAPI 3.1 ([`openapi`])
 //! - with a bearer API token ([`auth`]), under `/v1/tenants/{tenant}/`:
 //!   `register`, `register.csv`, `changes`, `findings`,
@@ -22,6 +24,7 @@ pub mod egress;
 pub mod enroll;
 pub mod error;
 pub mod ingest;
+pub mod metrics;
 pub mod openapi;
 pub mod read;
 pub mod siem;
@@ -29,6 +32,7 @@ pub mod siem;
 use crate::accounts::throttle::Throttle;
 use crate::console::ConsoleConfig;
 use crate::store::Store;
+use plumbline_protocol::messages::ErrorBody;
 use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::http::Method;
@@ -54,6 +58,8 @@ pub struct AppState {
     pub alerts: crate::alerts::RuleSet,
     /// Whose `X-Forwarded-For` names an agent's egress.
     pub proxies: Arc<crate::egress::TrustedProxies>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AppState {
@@ -66,6 +72,7 @@ impl AppState {
             admission: Arc::default(),
             alerts: crate::alerts::RuleSet::default(),
             proxies: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -90,7 +97,11 @@ impl AppState {
 
 /// The collector's router: the API under `/v1`, the console at `/`.
 pub fn app(state: AppState) -> Router {
-    api_routes().merge(crate::console::routes()).fallback(not_found).with_state(state)
+    api_routes()
+        .route("/metrics", axum::routing::get(metrics::metrics))
+        .merge(crate::console::routes())
+        .fallback(not_found)
+        .with_state(state)
 }
 
 /// Unknown paths: JSON under an API version (`/v1`, and any `/vN` a newer
@@ -158,8 +169,27 @@ pub fn route_table() -> Vec<(Method, &'static str)> {
     routes().table
 }
 
-/// `GET /v1/health`
-#[utoipa::path(get, path = "/v1/health", tag = "meta", responses((status = 200, description = "The collector is up", body = String)))]
-pub async fn health() -> &'static str {
-    "ok"
+/// Longest `/v1/health` waits for the database: a load balancer's probe
+/// gives up after a few seconds, and a database this slow is unhealthy.
+pub const HEALTH_DATABASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// `GET /v1/health`: `ok` once the database answers a query; else 503 with
+/// the part that failed (`database_unavailable`), the detail in the log.
+#[utoipa::path(get, path = "/v1/health", tag = "meta", responses(
+    (status = 200, description = "The collector is up and its database answers", body = String),
+    (status = 503, description = "The database does not answer (`database_unavailable`)", body = ErrorBody)))]
+pub async fn health(axum::extract::State(state): axum::extract::State<AppState>) -> Result<&'static str, error::ApiError> {
+    let unavailable = |why: String| {
+        tracing::warn!("health: the database: {why}");
+        error::ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the collector is up but its database does not answer; see the collector's log",
+        )
+    };
+    match tokio::time::timeout(HEALTH_DATABASE_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => Ok("ok"),
+        Ok(Err(e)) => Err(unavailable(e.to_string())),
+        Err(_) => Err(unavailable(format!("no answer within {} s", HEALTH_DATABASE_TIMEOUT.as_secs()))),
+    }
 }

@@ -330,6 +330,10 @@ pub trait Store: AccountStore + AlertStore + ConsoleStore + EgressStore + EventS
 
     /// Rows per table, over all tenants.
     async fn counts(&self) -> Result<Counts, StoreError>;
+
+    /// A cheap query on a real table: the database is there, migrated, and
+    /// answering (`/v1/health`).
+    async fn ping(&self) -> Result<(), StoreError>;
 }
 
 /// Open (and migrate) the store a `--database` value names:

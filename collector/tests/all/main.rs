@@ -13,6 +13,7 @@ mod enroll;
 mod https;
 mod ingest;
 mod migrations;
+mod observability;
 mod openapi;
 mod parts;
 mod register;

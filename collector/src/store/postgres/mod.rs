@@ -392,4 +392,10 @@ impl Store for PostgresStore {
         let n = |i: usize| row.get::<_, i64>(i) as u64;
         Ok(Counts { batches: n(0), connectors: n(1), changes: n(2), findings: n(3) })
     }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client.query_one("SELECT max(version) FROM schema_migrations", &[]).await?;
+        Ok(())
+    }
 }

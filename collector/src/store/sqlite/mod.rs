@@ -441,6 +441,14 @@ impl Store for SqliteStore {
         })
         .await
     }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.with(|conn| {
+            conn.query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get::<_, Option<i64>>(0))?;
+            Ok(())
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
