@@ -63,3 +63,23 @@ fn a_max_batch_bytes_too_small_for_any_batch_is_a_config_error() {
     let t = text(&out);
     assert!(t.contains("max_batch_bytes = 100") && t.contains("at least 4096"), "{t}");
 }
+
+/// A collector from before gzip reads the compressed body as a broken
+/// envelope (400 malformed, a refusal for good): the agent sends the batch
+/// as it is instead, and nothing goes to `rejected/`.
+#[test]
+fn a_collector_that_predates_gzip_gets_the_batch_uncompressed() {
+    let stub = StubCollector::start();
+    stub.set_predates_gzip(true);
+    let (site, config) = crate::delivery::enrolled_site(&stub, "");
+    stub.go_down();
+    site.run(&["run", "--config", &config]);
+    stub.come_up();
+    let out = site.run(&["run", "--config", &config]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("delivery: 2 delivered, 0 queued, 0 rejected"), "{}", text(&out));
+    assert_eq!(stub.stored_sequences(), vec![1, 2]);
+    assert_eq!((stub.gzip_requests(), stub.ingest_requests()), (1, 3), "gzip tried once, then every batch as it is");
+    assert_eq!(stub.refusals(), vec![(400, "malformed".to_string())]);
+    assert!(!site.path("spool/rejected").exists() || std::fs::read_dir(site.path("spool/rejected")).unwrap().next().is_none());
+}

@@ -80,6 +80,7 @@ struct Inner {
     stored: Vec<StoredBatch>,
     ingest_requests: usize,
     gzip_requests: usize,
+    predates_gzip: bool,
     largest_envelope: usize,
     duplicates: usize,
     refusals: Vec<(u16, String)>,
@@ -239,6 +240,12 @@ impl StubCollector {
         self.state.lock().unwrap().ingest_requests
     }
 
+    /// Act as a collector from before gzip: read a gzip body as it is (and
+    /// so refuse it as a malformed envelope).
+    pub fn set_predates_gzip(&self, old: bool) {
+        self.state.lock().unwrap().predates_gzip = old;
+    }
+
     /// Ingest requests whose body was sent gzipped.
     pub fn gzip_requests(&self) -> usize {
         self.state.lock().unwrap().gzip_requests
@@ -327,11 +334,11 @@ async fn enroll(State(state): State<Shared>, body: Bytes) -> Response {
 
 async fn ingest(State(state): State<Shared>, headers: axum::http::HeaderMap, body: Bytes) -> Response {
     let gzipped = headers.get(header::CONTENT_ENCODING).is_some_and(|v| v.as_bytes() == b"gzip");
-    let (unavailable, hold, foreign) = {
+    let (unavailable, hold, foreign, inflates) = {
         let mut s = state.lock().unwrap();
         s.ingest_requests += 1;
         s.gzip_requests += usize::from(gzipped);
-        (s.unavailable, s.hold, s.foreign_refusal)
+        (s.unavailable, s.hold, s.foreign_refusal, !s.predates_gzip)
     };
     if let Some(status) = foreign {
         let status = StatusCode::from_u16(status).expect("a valid status");
@@ -349,7 +356,7 @@ async fn ingest(State(state): State<Shared>, headers: axum::http::HeaderMap, bod
     if body.len() > MAX_BODY_BYTES {
         return refuse(&state, StatusCode::PAYLOAD_TOO_LARGE, "too_large", "body over the limit");
     }
-    let body = if gzipped {
+    let body = if gzipped && inflates {
         use std::io::Read as _;
         let mut out = Vec::new();
         let read = flate2::read::GzDecoder::new(&body[..]).take(MAX_BODY_BYTES as u64 + 1).read_to_end(&mut out);

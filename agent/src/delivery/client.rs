@@ -5,6 +5,7 @@
 use super::trust::Trust;
 use super::{limits, DeliveryError};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// One collector, by base URL.
@@ -13,6 +14,8 @@ pub struct Collector {
     http: reqwest::Client,
     /// `[delivery] collector_ca_file`, to name in the fix for an untrusted certificate.
     ca_file: Option<PathBuf>,
+    /// Set once this collector refused a gzip body: the rest go as they are.
+    refused_gzip: AtomicBool,
 }
 
 /// What the collector answered.
@@ -51,7 +54,17 @@ impl Collector {
             .user_agent(concat!("plumbline/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| DeliveryError::Collector { url: base.to_string(), message: chain(&e) })?;
-        Ok(Collector { base, http, ca_file: trust.ca_file.clone() })
+        Ok(Collector { base, http, ca_file: trust.ca_file.clone(), refused_gzip: AtomicBool::new(false) })
+    }
+
+    /// Whether to gzip what goes to this collector: yes, until it refused it once.
+    pub fn takes_gzip(&self) -> bool {
+        !self.refused_gzip.load(Ordering::Relaxed)
+    }
+
+    /// This collector predates gzip: send the rest as they are.
+    pub fn refuses_gzip(&self) {
+        self.refused_gzip.store(true, Ordering::Relaxed);
     }
 
     /// The collector's base URL.

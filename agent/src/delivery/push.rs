@@ -228,9 +228,12 @@ fn expected_ack(body: &[u8]) -> Result<String, String> {
 async fn push_one(collector: &Collector, body: Vec<u8>, digest: &str, sequence: u64, retry: RetryPolicy) -> Outcome {
     let attempts = retry.max_attempts.max(1);
     let mut last = String::new();
-    let gzipped = {
-        let body = body.clone();
-        tokio::task::spawn_blocking(move || gzip(&body)).await.ok()
+    let gzipped = match collector.takes_gzip() {
+        true => {
+            let body = body.clone();
+            tokio::task::spawn_blocking(move || gzip(&body)).await.ok()
+        }
+        false => None,
     };
     let mut wire = match gzipped {
         Some(g) => Body::Gzip(g),
@@ -242,7 +245,8 @@ async fn push_one(collector: &Collector, body: Vec<u8>, digest: &str, sequence: 
         // broken envelope (400), or names the encoding (415): send it as is,
         // at once and from then on.
         if matches!((&wire, &answer), (Body::Gzip(_), Ok(a)) if a.status == 400 || a.status == 415) {
-            tracing::info!(sequence, "the collector did not take the gzipped batch; sending it uncompressed");
+            tracing::info!(sequence, "the collector did not take the gzipped batch; sending it and the rest uncompressed");
+            collector.refuses_gzip();
             wire = Body::Plain(body.clone());
             answer = collector.post("v1/ingest", wire.clone()).await;
         }
