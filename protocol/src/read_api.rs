@@ -200,6 +200,39 @@ pub struct ChangeRecord {
     pub entry: Option<ConnectorEntry>,
 }
 
+/// A tenant's agents, as delivery sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentsView {
+    /// The tenant.
+    pub tenant_id: String,
+    /// By site and id.
+    pub agents: Vec<AgentSummary>,
+}
+
+/// One agent: where it runs, its last delivery, and the batches that never came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AgentSummary {
+    /// `agt_` and 32 hex digits.
+    pub agent_id: String,
+    /// The site it was enrolled for.
+    pub site_id: String,
+    /// The host name it gave at enrollment.
+    pub hostname: String,
+    /// RFC 3339.
+    pub enrolled_at: String,
+    /// RFC 3339, when revoked.
+    pub revoked_at: Option<String>,
+    /// The last sequence number accepted from it.
+    pub last_sequence: Option<u64>,
+    /// RFC 3339, when its last batch was accepted.
+    pub last_seen_at: Option<String>,
+    /// Batches never received: the gaps between the sequence numbers
+    /// accepted (dropped from a full spool, or refused for good).
+    pub missing_batches: u64,
+}
+
 /// A tenant's change history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -9,8 +9,9 @@
 //! - `GET /metrics` (outside `/v1`): Prometheus text, with a fleet API token ([`metrics`])
 //! - `GET /v1/openapi.json`: all of this as OpenAPI 3.1 ([`openapi`])
 //! - with a bearer API token ([`auth`]), under `/v1/tenants/{tenant}/`:
-//!   `register`, `register.csv`, `changes`, `findings`,
-//!   `batches/{digest}/envelope`, and `PUT connectors/{key}/annotations`
+//!   `register`, `register.csv`, `changes`, `findings`, `agents` (with the
+//!   batches each never delivered), `batches/{digest}/envelope`, and
+//!   `PUT connectors/{key}/annotations`
 //!   ([`read`], [`annotate`]);
 //! - the SIEM export ([`siem`]), with a bearer API token: `GET /v1/findings.ocsf`
 //!   and `GET /v1/tenants/{tenant}/findings.ocsf`.
@@ -155,6 +156,7 @@ fn routes() -> Routes {
         .get("/v1/tenants/{tenant}/changes", read::changes)
         .get("/v1/tenants/{tenant}/findings", read::findings)
         .get("/v1/tenants/{tenant}/batches/{digest}/envelope", read::envelope)
+        .get("/v1/tenants/{tenant}/agents", read::agents)
         .put("/v1/tenants/{tenant}/connectors/{key}/annotations", annotate::annotate, MAX_SMALL_BODY_BYTES)
         .get("/v1/findings.ocsf", siem::fleet)
         .get("/v1/tenants/{tenant}/findings.ocsf", siem::tenant)

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use plumbline_protocol::envelope::Envelope;
 use plumbline_protocol::messages::ErrorBody;
-use plumbline_protocol::read_api::{ChangesView, FindingsView, RegisterView};
+use plumbline_protocol::read_api::{AgentSummary, AgentsView, ChangesView, FindingsView, RegisterView};
 use serde::Deserialize;
 
 /// Most history rows one request returns.
@@ -139,4 +139,34 @@ pub async fn envelope(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no batch {digest} for tenant {tenant:?}")))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+/// `GET /v1/tenants/{tenant}/agents`
+#[utoipa::path(get, path = "/v1/tenants/{tenant}/agents", tag = "register", params(("tenant" = String, Path, description = "The tenant's id")),
+    responses((status = 200, description = "The tenant's agents: last delivery and batches that never arrived", body = AgentsView),
+        (status = 401, description = "No valid bearer API token", body = ErrorBody), (status = 404, description = "No such tenant, or not one this token may see (the same answer)", body = ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn agents(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(tenant): Path<String>,
+) -> Result<Json<AgentsView>, ApiError> {
+    caller.may_see(&state, &tenant).await?;
+    let agents = state
+        .store
+        .agents(Some(&tenant))
+        .await?
+        .into_iter()
+        .map(|a| AgentSummary {
+            agent_id: a.id,
+            site_id: a.site_id,
+            hostname: a.hostname,
+            enrolled_at: a.enrolled_at,
+            revoked_at: a.revoked_at,
+            last_sequence: a.last_sequence,
+            last_seen_at: a.last_seen_at,
+            missing_batches: a.missing_batches,
+        })
+        .collect();
+    Ok(Json(AgentsView { tenant_id: tenant, agents }))
 }

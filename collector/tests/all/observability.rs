@@ -72,4 +72,29 @@ async fn metrics_count_ingests_outcomes_and_agents_for_a_fleet_token(backend: Ba
     }
 }
 
-crate::both_backends!(health_answers_only_when_the_database_does, metrics_count_ingests_outcomes_and_agents_for_a_fleet_token);
+/// A gap in an agent's sequence numbers is shown through the API (and the
+/// fleet page), to tokens that may see its tenant only.
+async fn the_agents_view_shows_batches_that_never_arrived(backend: Backend) {
+    let t = backend.store().await;
+    let r = router(&t);
+    let agent = t.agent("contoso", "hq").await;
+    t.agent("fabrikam", "hq").await;
+    for sequence in [1, 4] {
+        let stored = call(&r, Method::POST, "/v1/ingest", None, agent.sign(&agent.typical(sequence, 1))).await;
+        assert_eq!(stored.status, StatusCode::OK);
+    }
+    let token = admin::create_api_token(t.dyn_store(), Some("contoso"), None).await.unwrap();
+    let view: plumbline_protocol::read_api::AgentsView =
+        call(&r, Method::GET, "/v1/tenants/contoso/agents", Some(&token), "").await.json();
+    let a = &view.agents[..];
+    assert_eq!(a.len(), 1);
+    assert_eq!((a[0].agent_id.clone(), a[0].last_sequence, a[0].missing_batches), (agent.id(), Some(4), 2), "2 and 3 never came");
+    let other = call(&r, Method::GET, "/v1/tenants/fabrikam/agents", Some(&token), "").await;
+    assert_eq!(other.error(), (StatusCode::NOT_FOUND, "not_found".to_string()));
+}
+
+crate::both_backends!(
+    health_answers_only_when_the_database_does,
+    metrics_count_ingests_outcomes_and_agents_for_a_fleet_token,
+    the_agents_view_shows_batches_that_never_arrived,
+);

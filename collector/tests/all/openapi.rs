@@ -90,6 +90,7 @@ async fn answers_match_the_document(backend: Backend) {
         (call(&r, Method::GET, "/v1/tenants/contoso/register", Some(&token), "").await, "RegisterView"),
         (call(&r, Method::GET, "/v1/tenants/contoso/changes", Some(&token), "").await, "ChangesView"),
         (call(&r, Method::GET, "/v1/tenants/contoso/findings?status=all", Some(&token), "").await, "FindingsView"),
+        (call(&r, Method::GET, "/v1/tenants/contoso/agents", Some(&token), "").await, "AgentsView"),
         (call(&r, Method::PUT, &format!("/v1/tenants/contoso/connectors/{key}/annotations"), Some(&token), r#"{"purpose":"scanner"}"#).await, "Annotations"),
         (call(&r, Method::GET, "/v1/tenants/nobody/register", Some(&token), "").await, "ErrorBody"),
     ];
