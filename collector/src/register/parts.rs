@@ -67,37 +67,16 @@ pub fn whole<'a>(batch: &'a ScanBatch, earlier: Vec<ScanBatch>) -> Cow<'a, ScanB
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::register::apply::tests::{batch, connector};
     use plumbline_protocol::batch::BatchPart;
-    use plumbline_protocol::register::ConnectorEntry;
 
     fn part(index: u32, count: u32, keys: &[&str]) -> ScanBatch {
-        let connector = |k: &&str| ConnectorEntry {
-            key: format!("wf/{k}"),
-            category: "c".into(),
-            name: k.to_string(),
-            scope: "tenant".into(),
-            owner: None,
-            co_owners: vec![],
-            purpose: None,
-            auth_type: None,
-            migration_state: None,
-            created: None,
-            last_change: None,
-            attributes: Default::default(),
-            plugin: "wf".into(),
-        };
+        let connectors = keys.iter().map(|k| connector(&format!("wf/{k}"), "c", "wf")).collect();
         ScanBatch {
-            schema: 1,
-            agent_id: "agt".into(),
-            tenant_id: "t".into(),
-            site_id: "s".into(),
             sequence: u64::from(index),
             scan_started_at: format!("start-{index}"),
-            scan_finished_at: "end".into(),
-            plugins: vec![],
-            connectors: keys.iter().map(connector).collect(),
-            findings: vec![],
             part: Some(BatchPart { scan_id: "scan-1".into(), index, count }),
+            ..batch(vec![], connectors, vec![])
         }
     }
 

@@ -5,7 +5,7 @@ use super::*;
 use crate::register::Sightings;
 use plumbline_protocol::register::{FindingEntry, PluginStatus, Severity};
 
-/// A bare entry (the cross-check's tests dress it with attributes).
+/// A bare entry (the cross-check's and the parts' tests build on it).
 pub(crate) fn connector(key: &str, category: &str, plugin: &str) -> ConnectorEntry {
     ConnectorEntry {
         key: key.into(),
@@ -52,7 +52,7 @@ fn status(name: &str, ok: bool) -> PluginStatus {
     }
 }
 
-fn batch(plugins: Vec<PluginStatus>, connectors: Vec<ConnectorEntry>, findings: Vec<FindingEntry>) -> ScanBatch {
+pub(crate) fn batch(plugins: Vec<PluginStatus>, connectors: Vec<ConnectorEntry>, findings: Vec<FindingEntry>) -> ScanBatch {
     ScanBatch {
         schema: 1,
         agent_id: "agt".into(),
