@@ -14,7 +14,7 @@ use std::sync::Arc;
 pub const MAX_RULES: usize = 200;
 
 /// `[alerts]` as written.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertsFile {
     /// PEM certificates to trust for destinations besides the public roots
@@ -30,7 +30,7 @@ pub struct AlertsFile {
 }
 
 /// One destination as written.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DestinationFile {
     /// `teams` (a Workflows webhook), `webhook` (signed JSON) or `email`.
@@ -70,8 +70,8 @@ pub struct DestinationFile {
     pub password_env: Option<String>,
 }
 
-/// One rule as written.
-#[derive(Debug, Deserialize)]
+/// One rule as written (in the config file, or as JSON when added in the console).
+#[derive(Debug, Default, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleFile {
     /// Shown on every alert it sends.
@@ -122,6 +122,19 @@ impl Environment for ProcessEnvironment {
 }
 
 const TRIGGERS: &str = "finding-opened, finding-reopened, exchange-connector-changed, risk-expiring, agent-silent, review-overdue";
+
+/// The config file's rules with `added` after them (rules from the
+/// console), checked together: a name used twice is refused.
+pub fn resolve_with(
+    file: &AlertsFile,
+    added: &[RuleFile],
+    env: &dyn Environment,
+    known_tenant: &dyn Fn(&str) -> bool,
+) -> Result<RuleSet, AlertConfigError> {
+    let mut merged = file.clone();
+    merged.rules.extend(added.iter().cloned());
+    resolve(&merged, env, known_tenant)
+}
 
 /// Check the rules and resolve the secrets; tenants are checked against the
 /// store by the caller (`known_tenant`).

@@ -94,6 +94,8 @@ pub struct Dispatcher {
     store: Arc<dyn Store>,
     rules: RuleSet,
     client: reqwest::Client,
+    /// Where the rules in force come from, when the console may change them.
+    live: Option<super::live::LiveRules>,
     /// The ca_file's certificates (DER), also trusted for SMTP.
     extra_roots: Vec<Vec<u8>>,
     console_url: Option<String>,
@@ -136,7 +138,20 @@ impl Dispatcher {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| DispatchError(e.to_string()))?;
-        Ok(Dispatcher { store, rules, client, extra_roots, console_url, next_allowed: HashMap::new() })
+        Ok(Dispatcher { store, rules, live: None, client, extra_roots, console_url, next_allowed: HashMap::new() })
+    }
+
+    /// The same, following the rules in force as the console changes them.
+    pub fn following(mut self, live: super::live::LiveRules) -> Dispatcher {
+        self.rules = live.current();
+        self.live = Some(live);
+        self
+    }
+
+    fn refresh(&mut self) {
+        if let Some(live) = &self.live {
+            self.rules = live.current();
+        }
     }
 
     /// Run until `shutdown`: poll the outbox, sweep the timed triggers.
@@ -144,6 +159,7 @@ impl Dispatcher {
         tokio::pin!(shutdown);
         let mut last_sweep: Option<Instant> = None;
         loop {
+            self.refresh();
             if last_sweep.is_none_or(|t| t.elapsed() >= SWEEP_EVERY) {
                 if let Err(e) = self.sweep(&timestamp::now()).await {
                     tracing::warn!("alerts: looking for silent agents and expiring risks failed: {e}");
@@ -164,6 +180,7 @@ impl Dispatcher {
 
     /// Claim what is due and send it, one request per tenant, rule and destination.
     pub async fn pass(&mut self) -> Result<Pass, StoreError> {
+        self.refresh();
         let now = timestamp::now();
         let rows = self.store.claim_alerts(&now, &plus(&now, LEASE), CLAIM_LIMIT).await?;
         let mut groups: BTreeMap<(String, String, String), Vec<OutboxRow>> = BTreeMap::new();

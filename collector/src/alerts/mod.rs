@@ -11,12 +11,14 @@
 //! - [`webhook`]: the signed JSON for PSA and ticketing intake.
 //! - [`email`]: the message for a mailbox, sent over SMTP with TLS.
 //! - [`dispatch`]: the sender loop, its backoff, digests and rate limits.
+//! - [`live`]: the rules in force, the file's and the console's.
 //! - [`sweep`]: the timed triggers (silent agents, expiring risks, overdue reviews).
 
 pub mod config;
 pub mod dispatch;
 pub mod email;
 pub mod evaluate;
+pub mod live;
 pub mod sweep;
 pub mod teams;
 pub mod webhook;

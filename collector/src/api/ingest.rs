@@ -46,7 +46,7 @@ pub async fn ingest(
         Some(Err(_)) => Err(IngestError::UnsupportedEncoding("(not text)".into())),
         encoding => {
             let encoding = encoding.and_then(Result::ok).map(str::to_string);
-            crate::ingest::ingest_encoded(state.store.as_ref(), encoding, body, &state.alerts, egress).await
+            crate::ingest::ingest_encoded(state.store.as_ref(), encoding, body, &state.alerts.current(), egress).await
         }
     };
     match answer {

@@ -55,8 +55,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// Uploads in flight.
     pub admission: Arc<admission::Admission>,
-    /// Alert rules, applied at ingest.
-    pub alerts: crate::alerts::RuleSet,
+    /// Alert rules in force, applied at ingest (the console may add some).
+    pub alerts: crate::alerts::live::LiveRules,
     /// Whose `X-Forwarded-For` names an agent's egress.
     pub proxies: Arc<crate::egress::TrustedProxies>,
     /// Counters for `/metrics`.
@@ -71,7 +71,7 @@ impl AppState {
             console: Arc::new(ConsoleConfig::default()),
             throttle: Arc::new(Throttle::default()),
             admission: Arc::default(),
-            alerts: crate::alerts::RuleSet::default(),
+            alerts: crate::alerts::live::LiveRules::default(),
             proxies: Arc::default(),
             metrics: Arc::default(),
         }
@@ -83,8 +83,14 @@ impl AppState {
         self
     }
 
-    /// The same, with these alert rules.
+    /// The same, with these alert rules (fixed: the console adds none).
     pub fn with_alerts(mut self, alerts: crate::alerts::RuleSet) -> AppState {
+        self.alerts = crate::alerts::live::LiveRules::fixed(alerts);
+        self
+    }
+
+    /// The same, with the rules in force as the config file and the console give them.
+    pub fn with_live_alerts(mut self, alerts: crate::alerts::live::LiveRules) -> AppState {
         self.alerts = alerts;
         self
     }

@@ -8,7 +8,7 @@ use plumbline_collector::console::{ConsoleConfig, DEFAULT_SILENT_AFTER_HOURS};
 use plumbline_collector::{api, serve, tls};
 use plumbline_collector::alerts::config::ProcessEnvironment;
 use plumbline_collector::alerts::dispatch::Dispatcher;
-use plumbline_collector::alerts::RuleSet;
+use plumbline_collector::alerts::live::LiveRules;
 use plumbline_collector::config::ConfigFile;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,30 +44,31 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
 }
 
-/// The config file's alert rules, checked against the store, and the
-/// dispatcher that sends them (none without rules).
+/// The alert rules in force (the config file's, checked against the store,
+/// and the console's), and the dispatcher that sends them (none without a
+/// destination to send to).
 async fn alerts(
     config: Option<(&std::path::Path, &ConfigFile)>,
     store: &std::sync::Arc<dyn plumbline_collector::store::Store>,
-) -> Result<(RuleSet, Option<Dispatcher>)> {
-    let Some((path, file)) = config else { return Ok((RuleSet::default(), None)) };
-    let tenants: std::collections::HashSet<String> =
-        store.tenants().await.context("reading the tenants")?.into_iter().map(|t| t.id).collect();
-    let rules = plumbline_collector::alerts::config::resolve(&file.alerts, &ProcessEnvironment, &|t| tenants.contains(t))
+) -> Result<(LiveRules, Option<Dispatcher>)> {
+    let Some((path, file)) = config else { return Ok((LiveRules::default(), None)) };
+    let live = LiveRules::load(file.alerts.clone(), std::sync::Arc::new(ProcessEnvironment), store.as_ref())
+        .await
         .with_context(|| format!("in {}", path.display()))?;
-    if rules.is_empty() {
-        return Ok((rules, None));
+    let rules = live.current();
+    if rules.destinations.is_empty() {
+        return Ok((live, None));
     }
     let ca = match &file.alerts.ca_file {
         Some(p) => Some(std::fs::read(p).with_context(|| format!("reading [alerts] ca_file {}", p.display()))?),
         None => None,
     };
-    let dispatcher = Dispatcher::new(store.clone(), rules.clone(), ca.as_deref(), file.console_url.clone())?;
+    let dispatcher = Dispatcher::new(store.clone(), rules.clone(), ca.as_deref(), file.console_url.clone())?.following(live.clone());
     for d in &rules.destinations {
         eprintln!("alerts: destination {} ({:?}) {}", d.name, d.kind, d.fingerprint());
     }
-    eprintln!("alerts: {} rule(s) from {}", rules.rules.len(), path.display());
-    Ok((rules, Some(dispatcher)))
+    eprintln!("alerts: {} rule(s) from {} and the console", rules.rules.len(), path.display());
+    Ok((live, Some(dispatcher)))
 }
 
 /// `serve`.
@@ -135,7 +136,7 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
     eprintln!("plumbline-collector listening on {scheme}://{addr} ({} database); console at {scheme}://{addr}/", store.backend());
     let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatching = dispatcher.map(|d| tokio::spawn(d.run(async move { let _ = alerts_stopped.await; })));
-    let state = api::AppState::new(store).with_console(console).with_alerts(rules).with_proxies(proxies);
+    let state = api::AppState::new(store).with_console(console).with_live_alerts(rules).with_proxies(proxies);
     server.run(api::app(state), shutdown).await.context("serving")?;
     let _ = stop_alerts.send(());
     if let Some(task) = dispatching {

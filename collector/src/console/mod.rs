@@ -63,6 +63,8 @@ pub fn routes() -> Router<AppState> {
         .route("/report", get(pages::fleet_report::page))
         .route("/alerts", get(pages::alerts::page))
         .route("/alerts/retry", post(pages::alerts::retry))
+        .route("/alerts/rules", post(pages::alerts::add_rule))
+        .route("/alerts/rules/remove", post(pages::alerts::remove_rule))
         .route("/login", get(pages::login::form).post(pages::login::submit))
         .route("/logout", post(pages::login::logout))
         .route("/tenants/{tenant}", get(pages::register::page))

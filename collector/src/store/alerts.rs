@@ -38,6 +38,19 @@ pub struct OutboxCount {
     pub last_error: Option<String>,
 }
 
+/// A rule an msp-admin added in the console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleRule {
+    /// Its name (unique among all rules).
+    pub name: String,
+    /// The rule as the config file writes it, as JSON.
+    pub rule: String,
+    /// Who added it.
+    pub created_by: String,
+    /// When.
+    pub created_at: String,
+}
+
 /// The outbox.
 #[async_trait]
 pub trait AlertStore: Send + Sync {
@@ -55,6 +68,12 @@ pub trait AlertStore: Send + Sync {
     async fn alerts_refused(&self, ids: &[i64], error: &str) -> Result<(), StoreError>;
     /// Counts per destination and state.
     async fn outbox_counts(&self) -> Result<Vec<OutboxCount>, StoreError>;
+    /// The rules added in the console, oldest first.
+    async fn console_rules(&self) -> Result<Vec<ConsoleRule>, StoreError>;
+    /// Keep a rule added in the console; `false` when one has that name.
+    async fn add_console_rule(&self, rule: &ConsoleRule) -> Result<bool, StoreError>;
+    /// Remove a rule added in the console; `false` when there is none of that name.
+    async fn delete_console_rule(&self, name: &str) -> Result<bool, StoreError>;
     /// Send a destination's refused rows again (its config was fixed): they
     /// are pending, due `now`, with their tries counted from zero. How many.
     async fn alerts_requeue_refused(&self, destination: &str, now: &str) -> Result<u64, StoreError>;

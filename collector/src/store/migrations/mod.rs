@@ -87,6 +87,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("sqlite/0011_context_records.sql"),
         postgres: include_str!("postgres/0011_context_records.sql"),
     },
+    Migration {
+        version: 12,
+        name: "console alert rules: rules an msp-admin added in the console",
+        sqlite: include_str!("sqlite/0012_console_alert_rules.sql"),
+        postgres: include_str!("postgres/0012_console_alert_rules.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock key that serialises migrations

@@ -4,7 +4,7 @@
 
 use super::PostgresStore;
 use crate::alerts::NewAlert;
-use crate::store::alerts::{AlertStore, OutboxCount, OutboxRow};
+use crate::store::alerts::{AlertStore, ConsoleRule, OutboxCount, OutboxRow};
 use crate::store::rows::to_json;
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -98,6 +98,28 @@ impl AlertStore for PostgresStore {
 
     async fn alerts_refused(&self, ids: &[i64], error: &str) -> Result<(), StoreError> {
         self.mark(ids, "state = 'refused', last_error = $2", error, None).await
+    }
+
+    async fn console_rules(&self) -> Result<Vec<ConsoleRule>, StoreError> {
+        let client = self.pool.get().await?;
+        let rows = client.query("SELECT name, rule, created_by, created_at FROM console_alert_rules ORDER BY created_at, name", &[]).await?;
+        Ok(rows.iter().map(|r| ConsoleRule { name: r.get(0), rule: r.get(1), created_by: r.get(2), created_at: r.get(3) }).collect())
+    }
+
+    async fn add_console_rule(&self, rule: &ConsoleRule) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        let n = client
+            .execute(
+                "INSERT INTO console_alert_rules (name, rule, created_by, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING",
+                &[&rule.name, &rule.rule, &rule.created_by, &rule.created_at],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn delete_console_rule(&self, name: &str) -> Result<bool, StoreError> {
+        let client = self.pool.get().await?;
+        Ok(client.execute("DELETE FROM console_alert_rules WHERE name = $1", &[&name]).await? == 1)
     }
 
     async fn alerts_requeue_refused(&self, destination: &str, now: &str) -> Result<u64, StoreError> {

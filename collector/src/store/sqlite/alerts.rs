@@ -2,7 +2,7 @@
 
 use super::{write_tx, SqliteStore};
 use crate::alerts::NewAlert;
-use crate::store::alerts::{AlertStore, OutboxCount, OutboxRow};
+use crate::store::alerts::{AlertStore, ConsoleRule, OutboxCount, OutboxRow};
 use crate::store::rows::to_json;
 use crate::store::StoreError;
 use async_trait::async_trait;
@@ -107,6 +107,32 @@ impl AlertStore for SqliteStore {
             update(conn, "state = 'refused', last_error = ?1", vec![error], &ids)
         })
         .await
+    }
+
+    async fn console_rules(&self) -> Result<Vec<ConsoleRule>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT name, rule, created_by, created_at FROM console_alert_rules ORDER BY created_at, name")?;
+            let rows = stmt.query_map([], |r| Ok(ConsoleRule { name: r.get(0)?, rule: r.get(1)?, created_by: r.get(2)?, created_at: r.get(3)? }))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn add_console_rule(&self, rule: &ConsoleRule) -> Result<bool, StoreError> {
+        let r = rule.clone();
+        self.with(move |conn| {
+            let n = conn.execute(
+                "INSERT INTO console_alert_rules (name, rule, created_by, created_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING",
+                rusqlite::params![r.name, r.rule, r.created_by, r.created_at],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn delete_console_rule(&self, name: &str) -> Result<bool, StoreError> {
+        let name = name.to_string();
+        self.with(move |conn| Ok(conn.execute("DELETE FROM console_alert_rules WHERE name = ?1", [name])? == 1)).await
     }
 
     async fn alerts_requeue_refused(&self, destination: &str, now: &str) -> Result<u64, StoreError> {

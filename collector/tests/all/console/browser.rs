@@ -137,12 +137,13 @@ impl plumbline_collector::alerts::config::Environment for NocEnv {
     }
 }
 
-fn alert_rules() -> plumbline_collector::alerts::RuleSet {
+/// The rules in force as `serve --config` loads them: the file's, then the console's.
+async fn alert_rules(t: &crate::support::TestStore) -> plumbline_collector::alerts::live::LiveRules {
     let text = "[alerts.destinations.noc]\nkind = \"teams\"\nurl_env = \"NOC_URL\"\n\
                 [[alerts.rules]]\nname = \"high findings\"\nwhen = \"finding-opened\"\nmin_severity = \"high\"\n\
                 group = \"contract customers\"\nsend_to = [\"noc\"]\n";
     let file = plumbline_collector::config::ConfigFile::parse(text).unwrap().alerts;
-    plumbline_collector::alerts::config::resolve(&file, &NocEnv, &|_| true).unwrap()
+    plumbline_collector::alerts::live::LiveRules::load(file, std::sync::Arc::new(NocEnv), t.store.as_ref()).await.unwrap()
 }
 
 /// One alert the Workflows URL refused for good (a deleted flow's 404).
@@ -173,7 +174,8 @@ async fn console_in_a_real_browser(backend: Backend) {
     let t = backend.store().await;
     fixture::load(&t).await;
     let (cert, key) = tls::generate(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let state = AppState::new(t.store.clone()).with_console(ConsoleConfig::default()).with_alerts(alert_rules());
+    let live = alert_rules(&t).await;
+    let state = AppState::new(t.store.clone()).with_console(ConsoleConfig::default()).with_live_alerts(live.clone());
     refused_alert(&t).await;
     let console = serve_https(app(state), &cert, &key).await;
     let base = console.base.clone();
@@ -220,6 +222,28 @@ async fn console_in_a_real_browser(backend: Backend) {
     assert!(text_of(&c, ".notice").await.contains("1 refused alert for noc queued again"));
     let counts = t.store.outbox_counts().await.unwrap();
     assert!(counts.iter().all(|c| c.state == "pending"), "{counts:?}");
+    // An admin adds a rule: a mistake is named beside the form, which keeps what was typed.
+    let form = c.form(Locator::Id("add-rule")).await.unwrap();
+    form.set_by_name("name", "expiring risks").await.unwrap();
+    c.find(Locator::Css("select[name=when]")).await.unwrap().select_by_value("risk-expiring").await.unwrap();
+    c.find(Locator::Css("input[name=send_to][value=noc]")).await.unwrap().click().await.unwrap();
+    submit(&c, c.find(Locator::Id("add")).await.unwrap()).await;
+    assert!(text_of(&c, "#rule-error").await.contains("give within_days from 1 to 366"));
+    let kept = c.find(Locator::Css("input[name=name]")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("expiring risks"));
+    assert_eq!(live.current().rules.len(), 1, "nothing was added");
+    c.form(Locator::Id("add-rule")).await.unwrap().set_by_name("within_days", "14").await.unwrap();
+    submit(&c, c.find(Locator::Id("add")).await.unwrap()).await;
+    assert!(text_of(&c, ".notice").await.contains("added; it applies from the next batch"));
+    let rules = text_of(&c, "#rules").await;
+    assert!(rules.contains("an accepted risk expires within 14 days") && rules.contains(&format!("added by {ADMIN}")), "{rules}");
+    assert_eq!(live.current().rules.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["high findings", "expiring risks"], "in force at once");
+    assert_eq!(t.store.console_rules().await.unwrap().len(), 1, "kept in the store");
+    shot(&c, backend, "alerts-rule-added").await;
+    submit(&c, c.find(Locator::Css("#rules button.danger")).await.unwrap()).await;
+    assert!(text_of(&c, ".notice").await.contains("removed"));
+    assert_eq!(live.current().rules.len(), 1);
+    assert!(t.store.console_rules().await.unwrap().is_empty());
 
     // The register: hostile names are text, filters work.
     c.goto(&format!("{base}/tenants/{NORTHWIND}")).await.unwrap();
