@@ -212,10 +212,7 @@ fn ocsf(result: &ScanResult) -> String {
 
 fn csv(result: &ScanResult) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "tenant_id", "site_id", "key", "category", "name", "scope", "owner", "co_owners", "purpose", "auth_type",
-        "migration_state", "created", "last_change", "plugin", "findings", "highest_severity", "check_ids",
-    ])?;
+    w.write_record(plumbline_protocol::cells::REGISTER_COLUMNS)?;
     for c in &result.connectors {
         let mine: Vec<_> = result.findings.iter().filter(|f| f.connector_key == c.key).collect();
         let highest = mine.iter().map(|f| f.severity).max().map(|s| s.as_str()).unwrap_or("");
@@ -238,6 +235,7 @@ fn csv(result: &ScanResult) -> anyhow::Result<String> {
             &mine.len().to_string(),
             highest,
             &checks.join(" "),
+            plumbline_protocol::cells::record_kind(c.is_context()),
         ];
         w.write_record(row.iter().map(|cell| defuse(cell)))?;
     }

@@ -2,6 +2,36 @@
 //! scopes and findings come from client tenants and from plugins, so both
 //! binaries print them through these.
 
+/// The columns every register CSV starts with, the agent's scan and the
+/// collector's register alike, so that one spreadsheet reads both: the
+/// collector's adds its own columns (status, annotations) after these.
+/// `record` is `connector`, or `context` for a context record.
+pub const REGISTER_COLUMNS: [&str; 18] = [
+    "tenant_id",
+    "site_id",
+    "key",
+    "category",
+    "name",
+    "scope",
+    "owner",
+    "co_owners",
+    "purpose",
+    "auth_type",
+    "migration_state",
+    "created",
+    "last_change",
+    "plugin",
+    "findings",
+    "highest_severity",
+    "check_ids",
+    "record",
+];
+
+/// [`REGISTER_COLUMNS`]'s `record` cell.
+pub fn record_kind(context: bool) -> &'static str {
+    if context { "context" } else { "connector" }
+}
+
 /// A CSV cell that a spreadsheet will not run as a formula: cells starting
 /// with `=`, `+`, `-`, `@`, a tab or a carriage return get a leading `'`.
 pub fn defuse(cell: &str) -> String {

@@ -80,8 +80,11 @@ fn scan_json_exit_codes_and_summary() {
     let out = site.run(&["scan", "--config", &config, "--format", "csv"]);
     assert_eq!(out.status.code(), Some(0));
     let csv = String::from_utf8(out.stdout).unwrap();
-    assert!(csv.starts_with("tenant_id,site_id,key,category"), "{csv}");
+    assert_eq!(csv.lines().next().unwrap(), plumbline_protocol::cells::REGISTER_COLUMNS.join(","), "the collector's CSV starts with these");
     assert_eq!(csv.lines().count(), connectors.len() + 1);
+    let context: Vec<&str> = csv.lines().filter(|l| l.ends_with(",context")).collect();
+    assert_eq!(context.len(), 1, "the organisation's settings are the one context record: {csv}");
+    assert!(context[0].contains("exchange:organization"), "{}", context[0]);
 
     // OCSF: one line per finding, each valid against the published schema.
     let out = site.run(&["scan", "--config", &config, "--format", "ocsf"]);

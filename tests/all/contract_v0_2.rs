@@ -130,6 +130,7 @@ async fn undeclared_setting_keys_are_refused_with_did_you_mean() {
     let site = Site::new();
     let result = site.scan(&probe_config(&site, &server, "", "urlz = ['https://graph.microsoft.com/']\ncredential = 'grpah'")).await;
     let e = error_of(&result, PROBE);
+    assert_eq!(crate::support::status(&result, PROBE).status, plumbline_agent::scan::CONFIG_STATUS, "the config's to fix");
     assert!(e.contains("unknown setting `urlz`; did you mean `urls`?"), "{e}");
     assert!(e.contains("setting `credential` must be one of `none`, `graph` (did you mean `graph`?)"), "{e}");
     assert!(server.requests().is_empty(), "the scan did not start");

@@ -63,7 +63,7 @@ fn a_failed_plugin_exits_3_even_with_fail_on_and_the_summary_says_it_failed() {
     let status = |name: &str| printed["plugins"].as_array().unwrap().iter().find(|p| p["name"] == name).unwrap()["status"].clone();
     assert_eq!((status("exchange-connectors"), status("fixture-trap")), ("config".into(), "error".into()));
     let summary = String::from_utf8_lossy(&out.stderr);
-    assert!(summary.contains("plumbline: INCOMPLETE: exchange-connectors failed"), "{summary}");
+    assert!(summary.contains("plumbline: INCOMPLETE: exchange-connectors, fixture-trap failed"), "{summary}");
 }
 
 #[test]

@@ -47,6 +47,7 @@ async fn an_unsigned_plugin_is_refused_with_the_trusted_keys_and_the_fix() {
     let site = Site::new();
     let result = scan_with(&site, &unsigned_bytes(), "").await;
     let e = error_of(&result, PLUGIN);
+    assert_eq!(status(&result, PLUGIN).status, plumbline_agent::scan::CONFIG_STATUS, "a refusal is the config's to fix");
     assert!(e.contains("was refused") && e.contains("is not signed"), "{e}");
     assert!(e.contains(&format!("trusted: {}", build_key_id())), "{e}");
     assert!(e.contains("plumbline plugin sign") && e.contains(&format!("allow_unsigned = true in [plugins.{PLUGIN}]")), "{e}");

@@ -47,7 +47,7 @@ pub async fn register_csv(
     Path(tenant): Path<String>,
 ) -> Result<Response, ApiError> {
     caller.may_see(&state, &tenant).await?;
-    let body = csv::register_csv(&register_view(&state, &tenant).await?);
+    let body = csv::register_csv(&register_view(&state, &tenant).await?, None, &crate::timestamp::today());
     let disposition = format!(
         "attachment; filename=\"{}-register.csv\"",
         tenant.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-' && c != '_', "_")

@@ -1,14 +1,22 @@
-//! The register as CSV, one row per connector, for spreadsheets.
+//! The register as CSV, one row per connector, for spreadsheets: the API's
+//! `register.csv` and the console's download are this one file. It starts
+//! with the agent's scan columns ([`plumbline_protocol::cells::REGISTER_COLUMNS`]), so one sheet reads
+//! both, then adds what only the collector knows: the state over time and
+//! the MSP's annotations.
 
-use plumbline_protocol::read_api::RegisterView;
+use super::view::ACCEPTED;
+use plumbline_protocol::cells::record_kind;
+use plumbline_protocol::read_api::{FindingRecord, RegisterView};
+use std::collections::{HashMap, HashSet};
 
-/// The header row.
-pub const HEADER: [&str; 23] = [
+/// The header row: the agent's columns, then the collector's own.
+pub const HEADER: [&str; 33] = [
+    "tenant_id",
+    "site_id",
     "key",
     "category",
     "name",
     "scope",
-    "status",
     "owner",
     "co_owners",
     "purpose",
@@ -17,32 +25,51 @@ pub const HEADER: [&str; 23] = [
     "created",
     "last_change",
     "plugin",
-    "site_id",
+    "findings",
+    "highest_severity",
+    "check_ids",
+    "record",
+    "status",
     "first_seen",
     "last_seen",
     "disappeared_at",
-    "open_findings",
+    "connected_system",
+    "data_sensitivity",
+    "criticality",
+    "migration_status",
     "review_cadence_days",
+    "last_reviewed",
+    "next_review_due",
     "last_tested",
-    "client_decision",
     "evidence_link",
+    "client_decision",
     "annotations_updated_by",
 ];
 
-/// CSV text: [`HEADER`], then one row per connector. Owner, co-owners and
-/// purpose are the effective ones (annotation over scan). Cells that a
+/// CSV text: [`HEADER`], then one row per connector of `view` (only those
+/// in `only`, when given, in `view`'s order). Owner, co-owners and purpose
+/// are the effective ones (annotation over scan); `findings` counts the
+/// open ones not accepted as a risk, as the console does. Cells that a
 /// spreadsheet would run as a formula are prefixed with `'`.
-pub fn register_csv(view: &RegisterView) -> Vec<u8> {
+pub fn register_csv(view: &RegisterView, only: Option<&HashSet<&str>>, today: &str) -> Vec<u8> {
+    let mut by_key: HashMap<&str, Vec<&FindingRecord>> = HashMap::new();
+    for f in view.open_findings.iter().filter(|f| f.status != ACCEPTED) {
+        by_key.entry(f.entry.connector_key.as_str()).or_default().push(f);
+    }
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(HEADER).expect("writing to memory");
-    for c in &view.connectors {
+    for c in view.connectors.iter().filter(|c| only.is_none_or(|keys| keys.contains(c.entry.key.as_str()))) {
         let a = &c.annotations;
-        let row: [String; 23] = [
+        let findings = by_key.get(c.entry.key.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+        let table = super::table::row(c, findings, today);
+        let checks: Vec<&str> = findings.iter().map(|f| f.entry.check_id.as_str()).collect();
+        let row: [String; 33] = [
+            view.tenant_id.clone(),
+            c.site_id.clone(),
             c.entry.key.clone(),
             c.entry.category.clone(),
             c.entry.name.clone(),
             c.entry.scope.clone(),
-            c.status.clone(),
             c.effective.owner.clone().unwrap_or_default(),
             c.effective.co_owners.join("; "),
             c.effective.purpose.clone().unwrap_or_default(),
@@ -51,15 +78,24 @@ pub fn register_csv(view: &RegisterView) -> Vec<u8> {
             c.entry.created.clone().unwrap_or_default(),
             c.entry.last_change.clone().unwrap_or_default(),
             c.entry.plugin.clone(),
-            c.site_id.clone(),
+            findings.len().to_string(),
+            table.highest_severity,
+            checks.join(" "),
+            record_kind(c.entry.is_context()).to_string(),
+            c.status.clone(),
             c.first_seen.clone(),
             c.last_seen.clone(),
             c.disappeared_at.clone().unwrap_or_default(),
-            c.open_findings.to_string(),
+            a.connected_system.clone().unwrap_or_default(),
+            a.data_sensitivity.clone().unwrap_or_default(),
+            a.criticality.clone().unwrap_or_default(),
+            a.migration_status.clone().unwrap_or_default(),
             a.review_cadence_days.map(|d| d.to_string()).unwrap_or_default(),
+            a.last_reviewed.clone().unwrap_or_default(),
+            table.next_review_due,
             a.last_tested.clone().unwrap_or_default(),
-            a.client_decision.clone().unwrap_or_default(),
             a.evidence_link.clone().unwrap_or_default(),
+            a.client_decision.clone().unwrap_or_default(),
             a.updated_by.clone().unwrap_or_default(),
         ];
         w.write_record(row.iter().map(|cell| defuse(cell))).expect("writing to memory");
@@ -70,3 +106,12 @@ pub fn register_csv(view: &RegisterView) -> Vec<u8> {
 /// Connector names come from the client's tenant: keep a spreadsheet from
 /// running one as a formula (the agent's CSV uses the same rule).
 pub use plumbline_protocol::cells::defuse;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_collector_s_columns_start_with_the_agent_s() {
+        use plumbline_protocol::cells::REGISTER_COLUMNS;
+        assert_eq!(&super::HEADER[..REGISTER_COLUMNS.len()], &REGISTER_COLUMNS[..]);
+    }
+}

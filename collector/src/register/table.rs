@@ -241,16 +241,6 @@ pub fn rows(view: &RegisterView, filter: &Filter, today: &str) -> Result<Vec<Reg
     Ok(out)
 }
 
-/// The rows as CSV, cells a spreadsheet would run as formulas defused.
-pub fn to_csv(rows: &[RegisterRow]) -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(HEADER).expect("writing to memory");
-    for r in rows {
-        w.write_record(r.cells().iter().map(|c| super::csv::defuse(c))).expect("writing to memory");
-    }
-    w.into_inner().expect("writing to memory")
-}
-
 /// The rows as an XLSX workbook: one sheet, a bold frozen header with a
 /// filter. Every cell is written as text, so a name that starts with `=`
 /// stays a name and never becomes a formula.

@@ -316,11 +316,15 @@ async fn annotations_and_csv_over_http(backend: Backend) {
     assert_eq!(header_row, plumbline_collector::register::csv::HEADER);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2, "one row per connector");
-    let relay_row = rows.iter().find(|r| &r[0] == relay.key.as_str()).unwrap();
-    assert_eq!(&relay_row[5], "facilities@contoso.example");
-    assert_eq!(&relay_row[7], "copiers");
-    let formula_row = rows.iter().find(|r| r[0].contains("teams")).unwrap();
-    assert!(formula_row[2].starts_with("'="), "formulas are defused: {}", &formula_row[2]);
+    let col = |name: &str| header_row.iter().position(|h| h == name).unwrap();
+    assert_eq!(&header_row[..18], plumbline_protocol::cells::REGISTER_COLUMNS, "the agent's CSV columns come first");
+    let relay_row = rows.iter().find(|r| &r[col("key")] == relay.key.as_str()).unwrap();
+    assert_eq!(&relay_row[col("tenant_id")], "contoso");
+    assert_eq!(&relay_row[col("owner")], "facilities@contoso.example");
+    assert_eq!(&relay_row[col("purpose")], "copiers");
+    assert_eq!(&relay_row[col("record")], "connector");
+    let formula_row = rows.iter().find(|r| r[col("key")].contains("teams")).unwrap();
+    assert!(formula_row[col("name")].starts_with("'="), "formulas are defused: {}", &formula_row[col("name")]);
 }
 
 /// Over the in-flight limit, an upload is refused before its body is read,

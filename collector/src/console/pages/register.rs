@@ -180,6 +180,9 @@ pub async fn csv(
     Path(tenant_id): Path<String>,
     query: Result<Query<Filter>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
-    let (tenant, _, _, rows) = filtered(&state, &viewer, &tenant_id, query).await?;
-    Ok(attachment(&tenant.id, "csv", "text/csv; charset=utf-8", table::to_csv(&rows)))
+    let (tenant, _, view, rows) = filtered(&state, &viewer, &tenant_id, query).await?;
+    // The same file as the API's register.csv, with the page's filter.
+    let keys: std::collections::HashSet<&str> = rows.iter().map(|r| r.key.as_str()).collect();
+    let body = crate::register::csv::register_csv(&view, Some(&keys), &timestamp::today());
+    Ok(attachment(&tenant.id, "csv", "text/csv; charset=utf-8", body))
 }

@@ -267,7 +267,8 @@ async fn console_in_a_real_browser(backend: Backend) {
     // The same filtered view downloads as CSV and XLSX, with the session.
     let csv = download(&c, &cert, &format!("{base}/tenants/{NORTHWIND}/register.csv?severity=critical")).await;
     let csv = String::from_utf8(csv).unwrap();
-    assert!(csv.starts_with("key,category,name") && csv.contains("Scanner relay") && !csv.contains("Backup alerts"), "{csv}");
+    assert!(csv.starts_with("tenant_id,site_id,key,category,name") && csv.contains("Scanner relay") && !csv.contains("Backup alerts"), "{csv}");
+    assert!(csv.lines().nth(1).unwrap().contains("exo.open-relay"), "check ids, as the agent's CSV has them: {csv}");
     let xlsx = download(&c, &cert, &format!("{base}/tenants/{NORTHWIND}/register.xlsx")).await;
     assert!(xlsx.starts_with(b"PK\x03\x04"), "an XLSX (zip) workbook");
     c.goto(&format!("{base}/tenants/{NORTHWIND}?owner=bogus")).await.unwrap();
