@@ -66,12 +66,7 @@ impl std::fmt::Debug for EmailTarget {
 }
 
 fn cut(s: &str) -> String {
-    if s.chars().count() <= MAX_FIELD_CHARS {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(MAX_FIELD_CHARS - 1).collect();
-    out.push('…');
-    out
+    plumbline_protocol::cells::bounded(s, MAX_FIELD_CHARS)
 }
 
 /// One event as both parts show it.

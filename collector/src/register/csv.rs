@@ -1,34 +1,17 @@
 //! The register as CSV, one row per connector, for spreadsheets: the API's
 //! `register.csv` and the console's download are this one file. It starts
-//! with the agent's scan columns ([`plumbline_protocol::cells::REGISTER_COLUMNS`]), so one sheet reads
+//! with the agent's scan columns ([`REGISTER_COLUMNS`]), so one sheet reads
 //! both, then adds what only the collector knows: the state over time and
 //! the MSP's annotations.
 
 use super::view::ACCEPTED;
-use plumbline_protocol::cells::record_kind;
+use plumbline_protocol::cells::{record_kind, REGISTER_COLUMNS};
 use plumbline_protocol::read_api::{FindingRecord, RegisterView};
 use std::collections::{HashMap, HashSet};
 
-/// The header row: the agent's columns, then the collector's own.
-pub const HEADER: [&str; 33] = [
-    "tenant_id",
-    "site_id",
-    "key",
-    "category",
-    "name",
-    "scope",
-    "owner",
-    "co_owners",
-    "purpose",
-    "auth_type",
-    "migration_state",
-    "created",
-    "last_change",
-    "plugin",
-    "findings",
-    "highest_severity",
-    "check_ids",
-    "record",
+/// The collector's own columns, after the agent's
+/// ([`plumbline_protocol::cells::REGISTER_COLUMNS`]).
+pub const COLLECTOR_COLUMNS: [&str; 15] = [
     "status",
     "first_seen",
     "last_seen",
@@ -46,7 +29,12 @@ pub const HEADER: [&str; 33] = [
     "annotations_updated_by",
 ];
 
-/// CSV text: [`HEADER`], then one row per connector of `view` (only those
+/// The header row: the agent's columns, then the collector's own.
+pub fn header() -> Vec<&'static str> {
+    REGISTER_COLUMNS.iter().chain(COLLECTOR_COLUMNS.iter()).copied().collect()
+}
+
+/// CSV text: [`header`], then one row per connector of `view` (only those
 /// in `only`, when given, in `view`'s order). Owner, co-owners and purpose
 /// are the effective ones (annotation over scan); `findings` counts the
 /// open ones not accepted as a risk, as the console does. Cells that a
@@ -57,13 +45,13 @@ pub fn register_csv(view: &RegisterView, only: Option<&HashSet<&str>>, today: &s
         by_key.entry(f.entry.connector_key.as_str()).or_default().push(f);
     }
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(HEADER).expect("writing to memory");
+    w.write_record(header()).expect("writing to memory");
     for c in view.connectors.iter().filter(|c| only.is_none_or(|keys| keys.contains(c.entry.key.as_str()))) {
         let a = &c.annotations;
         let findings = by_key.get(c.entry.key.as_str()).map(Vec::as_slice).unwrap_or(&[]);
         let table = super::table::row(c, findings, today);
         let checks: Vec<&str> = findings.iter().map(|f| f.entry.check_id.as_str()).collect();
-        let row: [String; 33] = [
+        let row: [String; REGISTER_COLUMNS.len() + COLLECTOR_COLUMNS.len()] = [
             view.tenant_id.clone(),
             c.site_id.clone(),
             c.entry.key.clone(),
@@ -107,11 +95,3 @@ pub fn register_csv(view: &RegisterView, only: Option<&HashSet<&str>>, today: &s
 /// running one as a formula (the agent's CSV uses the same rule).
 pub use plumbline_protocol::cells::defuse;
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_collector_s_columns_start_with_the_agent_s() {
-        use plumbline_protocol::cells::REGISTER_COLUMNS;
-        assert_eq!(&super::HEADER[..REGISTER_COLUMNS.len()], &REGISTER_COLUMNS[..]);
-    }
-}

@@ -313,7 +313,7 @@ async fn annotations_and_csv_over_http(backend: Backend) {
     assert!(csv.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
     let mut reader = csv::Reader::from_reader(csv.body.as_ref());
     let header_row: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header_row, plumbline_collector::register::csv::HEADER);
+    assert_eq!(header_row, plumbline_collector::register::csv::header());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 2, "one row per connector");
     let col = |name: &str| header_row.iter().position(|h| h == name).unwrap();
