@@ -87,11 +87,6 @@ impl LiveRules {
         self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Names of the rules that came from the console.
-    pub async fn console_names(store: &dyn Store) -> Result<HashSet<String>, StoreError> {
-        Ok(store.console_rules().await?.into_iter().map(|r| r.name).collect())
-    }
-
     /// Check `rule` with every rule in force, keep it, and put it in force.
     pub async fn add(&self, store: &dyn Store, rule: RuleFile, by: &str, at: &str) -> Result<(), RuleChangeError> {
         let file = self.base.as_ref().ok_or(RuleChangeError::NoConfig)?;
