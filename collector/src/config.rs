@@ -1,16 +1,29 @@
-//! The collector's config file (`serve --config FILE`, or
-//! `PLUMBLINE_COLLECTOR_CONFIG`): what does not fit a command line, such as
+//! The collector's config file (`--config FILE`, `PLUMBLINE_COLLECTOR_CONFIG`,
+//! or [`DEFAULT_PATH`] when it exists): where the data is, so that no admin
+//! command needs `--data-dir`, and what does not fit a command line, such as
 //! the alert rules. Unknown keys are refused, with the line and column.
 
 use crate::alerts::config::AlertsFile;
 use crate::egress::TrustedProxies;
 use serde::Deserialize;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Read when neither `--config` nor `PLUMBLINE_COLLECTOR_CONFIG` names a
+/// file and this one exists: where a package puts it.
+pub const DEFAULT_PATH: &str = "/etc/plumbline-collector/collector.toml";
 
 /// The file as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
+    /// Where the default database and the self-signed certificate live;
+    /// relative to the file's folder. `--data-dir` wins.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite:PATH` or `postgres://...`; default an SQLite file in the data
+    /// dir. `--database` wins.
+    #[serde(default)]
+    pub database: Option<String>,
     /// The console's public address, for links in alerts
     /// (`https://plumbline.msp.example`).
     #[serde(default)]
@@ -47,10 +60,16 @@ pub enum ConfigError {
 }
 
 impl ConfigFile {
-    /// Read and parse `path`.
+    /// Read and parse `path`; a relative `data_dir` is made relative to the
+    /// file's folder, not to wherever the command happens to run.
     pub fn load(path: &Path) -> Result<ConfigFile, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        ConfigFile::parse(&text).map_err(|message| ConfigError::Invalid { path: path.display().to_string(), message })
+        let mut file =
+            ConfigFile::parse(&text).map_err(|message| ConfigError::Invalid { path: path.display().to_string(), message })?;
+        if let Some(dir) = file.data_dir.as_mut().filter(|d| d.is_relative()) {
+            *dir = path.parent().unwrap_or(Path::new(".")).join(&*dir);
+        }
+        Ok(file)
     }
 
     /// Parse config text.
@@ -62,6 +81,9 @@ impl ConfigFile {
             }
         }
         file.proxies()?;
+        if file.database.as_deref().is_some_and(|d| d.trim().is_empty()) {
+            return Err("database = \"\": leave it out for the SQLite file in the data dir, or give sqlite:PATH or postgres://...".into());
+        }
         Ok(file)
     }
 
@@ -85,5 +107,19 @@ mod tests {
         let e = ConfigFile::parse("trusted_proxy = [\"10.0.0.5\"]").unwrap_err();
         assert!(e.contains("unknown field") && e.contains("trusted_proxies"), "{e}");
         assert!(ConfigFile::parse("").unwrap().proxies().unwrap() == TrustedProxies::default());
+    }
+
+    #[test]
+    fn a_relative_data_dir_is_beside_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("collector.toml");
+        std::fs::write(&path, "data_dir = \"data\"\ndatabase = \"postgres://u@db/plumbline\"\n").unwrap();
+        let file = ConfigFile::load(&path).unwrap();
+        assert_eq!(file.data_dir.unwrap(), dir.path().join("data"));
+        assert_eq!(file.database.as_deref(), Some("postgres://u@db/plumbline"));
+        std::fs::write(&path, "data_dir = \"/srv/plumbline\"\n").unwrap();
+        assert_eq!(ConfigFile::load(&path).unwrap().data_dir.unwrap(), PathBuf::from("/srv/plumbline"));
+        std::fs::write(&path, "database = \" \"\n").unwrap();
+        assert!(ConfigFile::load(&path).unwrap_err().to_string().contains("leave it out"));
     }
 }

@@ -19,6 +19,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Start a new collector: create its database (only this and `serve` may).
+    Init {
+        #[command(flatten)]
+        db: cli::Db,
+    },
     /// Serve the API and the console (HTTPS; plain HTTP only with --insecure-http).
     Serve(cli::serve::ServeArgs),
     /// Tenants.
@@ -55,6 +60,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match parsed.command {
+            Command::Init { db } => cli::init::exec(db).await,
             Command::Serve(args) => cli::serve::exec(args).await,
             Command::Tenant(c) => cli::tenant::exec(c).await,
             Command::EnrollToken(c) => cli::tokens::enroll_token(c).await,

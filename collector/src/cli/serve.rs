@@ -39,9 +39,6 @@ pub struct ServeArgs {
     /// Hours without a delivery before the fleet page flags an agent silent.
     #[arg(long, default_value_t = DEFAULT_SILENT_AFTER_HOURS)]
     silent_after_hours: i64,
-    /// The config file: alert rules and destinations, the console's address.
-    #[arg(long, env = "PLUMBLINE_COLLECTOR_CONFIG")]
-    config: Option<PathBuf>,
 }
 
 /// The alert rules in force (the config file's, checked against the store,
@@ -73,10 +70,12 @@ async fn alerts(
 
 /// `serve`.
 pub async fn exec(args: ServeArgs) -> Result<()> {
-    let store = args.db.open().await?;
-    let file = args.config.as_deref().map(|path| ConfigFile::load(path).map(|f| (path, f))).transpose()?;
-    let (rules, dispatcher) = alerts(file.as_ref().map(|(p, f)| (*p, f)), &store).await?;
-    let proxies = match &file {
+    let site = args.db.site()?;
+    // `serve` may start a new collector; every other command needs one.
+    let store = site.create().await?;
+    let file = site.file();
+    let (rules, dispatcher) = alerts(file, &store).await?;
+    let proxies = match file {
         // Checked when the file was parsed.
         Some((_, f)) => f.proxies().map_err(anyhow::Error::msg)?,
         None => Default::default(),
@@ -98,9 +97,9 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
         );
         Some(config)
     } else {
-        let dir = args.db.dir();
+        let dir = &site.dir;
         let pair =
-            tls::ensure_self_signed(&dir).with_context(|| format!("self-signed certificate in {}", dir.display()))?;
+            tls::ensure_self_signed(dir).with_context(|| format!("self-signed certificate in {}", dir.display()))?;
         eprintln!(
             "{} self-signed TLS certificate {}",
             if pair.created { "generated" } else { "using" },

@@ -87,6 +87,9 @@ pub enum StoreError {
     /// A `--database` that names no backend.
     #[error("unsupported database {0:?}: use sqlite:PATH or postgres://...")]
     BadUrl(String),
+    /// [`open_existing`] found no collector database there.
+    #[error("there is no collector database there")]
+    NotInitialised,
     /// An annotation update the merged result refuses.
     #[error(transparent)]
     InvalidAnnotation(#[from] crate::register::annotations::InvalidAnnotation),
@@ -337,16 +340,44 @@ pub trait Store: AccountStore + AlertStore + ConsoleStore + EgressStore + EventS
 }
 
 /// Open (and migrate) the store a `--database` value names:
-/// `sqlite:PATH` or `postgres://...` (`postgresql://` too).
+/// `sqlite:PATH` or `postgres://...` (`postgresql://` too), creating it
+/// when it is not there yet: for `serve` and `init` only.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    let store: Arc<dyn Store> = if let Some(path) = url.strip_prefix("sqlite:") {
-        let path = path.strip_prefix("//").unwrap_or(path);
+    let store = connect(url).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Open (and migrate) a store that [`open`] created before, and refuse
+/// anything else: a mistyped data dir or an empty PostgreSQL database must
+/// not quietly become a new, empty collector.
+pub async fn open_existing(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if let Some(path) = sqlite_path(url) {
+        let path = std::path::Path::new(path);
+        if !path.is_file() || !sqlite::SqliteStore::holds_collector_database(path).await {
+            return Err(StoreError::NotInitialised);
+        }
+    }
+    let store = connect(url).await?;
+    match store.schema_versions().await {
+        Ok(versions) if !versions.is_empty() => {}
+        _ => return Err(StoreError::NotInitialised),
+    }
+    store.migrate().await?;
+    Ok(store)
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    url.strip_prefix("sqlite:").map(|path| path.strip_prefix("//").unwrap_or(path))
+}
+
+async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = if let Some(path) = sqlite_path(url) {
         Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path)).await?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Arc::new(postgres::PostgresStore::connect(url).await?)
     } else {
         return Err(StoreError::BadUrl(url.to_string()));
     };
-    store.migrate().await?;
     Ok(store)
 }

@@ -36,6 +36,9 @@ fn failure(o: &Output) -> String {
 fn admin_commands_work_on_the_default_database() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    let created = stdout(&collector(&["init"], d));
+    assert!(created.starts_with("created the collector database at sqlite:") && created.contains("tenant add"), "{created}");
+    assert!(stdout(&collector(&["init"], d)).contains("is there already"), "init twice changes nothing");
     assert_eq!(
         stdout(&collector(&["tenant", "add", "contoso", "--name", "Contoso Ltd"], d)),
         "added tenant contoso (Contoso Ltd)"
@@ -65,19 +68,95 @@ fn admin_commands_work_on_the_default_database() {
 
     // The environment variable supplies --database.
     let elsewhere = d.join("elsewhere.db");
-    let o = Command::new(BIN)
-        .args(["tenant", "add", "fabrikam"])
-        .env("PLUMBLINE_COLLECTOR_DATABASE", format!("sqlite:{}", elsewhere.display()))
-        .output()
-        .unwrap();
-    stdout(&o);
+    let with_database = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("PLUMBLINE_COLLECTOR_DATABASE", format!("sqlite:{}", elsewhere.display()))
+            .output()
+            .unwrap()
+    };
+    assert!(failure(&with_database(&["tenant", "add", "fabrikam"])).contains("--database (or PLUMBLINE_COLLECTOR_DATABASE)"));
+    stdout(&with_database(&["init"]));
+    stdout(&with_database(&["tenant", "add", "fabrikam"]));
     assert!(elsewhere.exists());
+}
+
+/// Only `init` and `serve` create a database: a mistyped data dir, or none
+/// at all, is an error that says where it looked and what to run, and
+/// creates nothing.
+#[test]
+fn admin_commands_never_create_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("colector");
+    for args in [&["tenant", "list"][..], &["agent", "list"], &["tenant", "add", "contoso"], &["api-token", "list"]] {
+        let e = failure(&collector(args, &typo));
+        assert!(e.contains("there is no collector database at sqlite:") && e.contains("colector"), "{e}");
+        assert!(e.contains("PLUMBLINE_COLLECTOR_DATA_DIR") && e.contains("plumbline-collector init"), "{e}");
+    }
+    assert!(!typo.exists(), "nothing was created");
+    // An existing file that is not a collector database is refused too, and left as it was.
+    std::fs::create_dir_all(&typo).unwrap();
+    std::fs::write(typo.join("collector.db"), b"").unwrap();
+    assert!(failure(&collector(&["tenant", "list"], &typo)).contains("no collector database"));
+    assert_eq!(std::fs::metadata(typo.join("collector.db")).unwrap().len(), 0);
+}
+
+/// An empty PostgreSQL database is not a collector either: only `init`
+/// makes it one.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_postgres_database_is_not_a_collector() {
+    let (url, _) = Backend::Postgres.fresh_url().await;
+    let dir = tempfile::tempdir().unwrap();
+    let on = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--database", url.as_str()]);
+        collector(&all, dir.path())
+    };
+    let e = failure(&on(&["tenant", "list"]));
+    assert!(e.contains("there is no collector database at postgres://") && e.contains("init"), "{e}");
+    assert!(stdout(&on(&["init"])).starts_with("created the collector database at postgres://"));
+    stdout(&on(&["tenant", "add", "contoso"]));
+    assert!(stdout(&on(&["tenant", "list"])).contains("contoso"));
+}
+
+/// The data dir and database come from the config file when no flag names
+/// them, so that admin commands need no `--data-dir`; a flag still wins.
+#[test]
+fn the_config_file_says_where_the_data_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("collector.toml");
+    std::fs::write(&config, "data_dir = \"data\"\n").unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env("PLUMBLINE_COLLECTOR_CONFIG", &config)
+            .env_remove("PLUMBLINE_COLLECTOR_DATA_DIR")
+            .env_remove("PLUMBLINE_COLLECTOR_DATABASE")
+            .current_dir(dir.path().parent().unwrap())
+            .output()
+            .unwrap()
+    };
+    let e = failure(&run(&["tenant", "list"]));
+    assert!(e.contains(&format!("data_dir in {}", config.display())), "{e}");
+    stdout(&run(&["init"]));
+    assert!(dir.path().join("data/collector.db").is_file(), "beside the config file, not the working directory");
+    stdout(&run(&["tenant", "add", "contoso", "--name", "Contoso Ltd"]));
+    assert!(stdout(&run(&["tenant", "list"])).contains("Contoso Ltd"));
+    // --data-dir wins over the file.
+    let other = dir.path().join("other");
+    let e = failure(&run(&["tenant", "list", "--data-dir", other.to_str().unwrap()]));
+    assert!(e.contains("other") && e.contains("--data-dir"), "{e}");
+    // A typo in the file is an error with its line, before anything is opened.
+    std::fs::write(&config, "data_dri = \"data\"\n").unwrap();
+    let e = failure(&run(&["tenant", "list"]));
+    assert!(e.contains("collector.toml") && e.contains("data_dri") && e.contains("line 1"), "{e}");
 }
 
 #[test]
 fn serve_refuses_a_bad_alert_config_before_it_listens() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    stdout(&collector(&["init"], d));
     stdout(&collector(&["tenant", "add", "contoso"], d));
     let config = d.join("collector.toml");
     let serve = |text: &str| {
@@ -99,6 +178,7 @@ fn serve_refuses_a_bad_alert_config_before_it_listens() {
 fn report_writes_a_tenant_qbr_or_the_fleet_report_and_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    stdout(&collector(&["init"], d));
     stdout(&collector(&["tenant", "add", "contoso", "--name", "Contoso Ltd", "--group", "contract"], d));
     stdout(&collector(&["tenant", "add", "fabrikam", "--name", "Fabrikam Inc"], d));
     let out = d.join("fleet.html");

@@ -41,6 +41,23 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
+    /// Whether `path` is a collector database, asked read-only, so that a
+    /// file that is not one (or not SQLite) is left exactly as it was.
+    pub async fn holds_collector_database(path: &Path) -> bool {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || {
+            let Ok(conn) = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+                return false;
+            };
+            conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .is_ok_and(|n| n == 1)
+        })
+        .await
+        .unwrap_or(false)
+    }
+
     /// Open (creating the file and its directory if needed). Does not migrate.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let path = path.to_path_buf();
