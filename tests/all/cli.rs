@@ -49,6 +49,53 @@ fn list_shows_every_plugin_in_the_directory() {
     assert!(trap.contains(" 0.2.0 "), "the contract each targets: {trap}");
 }
 
+/// The table fits the width it is given (only a command someone will paste
+/// may run over, whole), says each check once, worst first, and `--wide`
+/// prints everything whole.
+#[test]
+fn the_table_fits_its_width_and_groups_findings_by_check() {
+    let site = Site::new();
+    let exports = site.demo_exports();
+    let config = site.config(&Site::exchange_offline_section(&exports));
+    let config = config.to_string_lossy().to_string();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&site.run(&["scan", "--config", &config, "--format", "json"]).stdout).unwrap();
+    let findings = doc["findings"].as_array().unwrap();
+
+    let out = site.run_with(&["scan", "--config", &config], &[("COLUMNS", "80")]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("plumbline: ") && lines.last().unwrap().starts_with("plumbline: "), "{text}");
+    for line in &lines[..lines.len() - 1] {
+        let cols = line.chars().count();
+        let command = line.trim_start().starts_with(['`', '(']) || line.trim_start().split(' ').next().is_some_and(|w| {
+            w.split_once('-').is_some_and(|(verb, noun)| verb.starts_with(char::is_uppercase) && noun.starts_with(char::is_uppercase))
+        });
+        assert!(cols <= 80 || command, "{cols} columns, and not a command:\n{line}\n\n{text}");
+    }
+    let mut checks: Vec<&str> = findings.iter().map(|f| f["check_id"].as_str().unwrap()).collect();
+    checks.sort();
+    checks.dedup();
+    for check in &checks {
+        let heads = lines.iter().filter(|l| !l.starts_with(' ') && l.contains(&format!("  {check}  ("))).count();
+        assert_eq!(heads, 1, "{check} once:\n{text}");
+    }
+    let order: Vec<&str> = lines.iter().filter_map(|l| l.split_whitespace().next()).filter(|w| {
+        ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"].contains(w)
+    }).collect();
+    let rank = |s: &str| ["INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"].iter().position(|r| *r == s).unwrap();
+    assert!(order.windows(2).all(|w| rank(w[0]) >= rank(w[1])), "worst first: {order:?}");
+
+    let wide = String::from_utf8(site.run_with(&["scan", "--config", &config, "--wide"], &[("COLUMNS", "80")]).stdout).unwrap();
+    assert!(!wide.contains('…'), "{wide}");
+    for c in doc["connectors"].as_array().unwrap() {
+        assert!(wide.contains(c["key"].as_str().unwrap()) && wide.contains(c["name"].as_str().unwrap()), "{c}\n{wide}");
+    }
+    for f in findings {
+        assert!(wide.contains(f["remediation"].as_str().unwrap()), "each fix whole, on one line");
+    }
+}
+
 #[test]
 fn scan_json_exit_codes_and_summary() {
     let site = Site::new();

@@ -102,10 +102,17 @@ impl Site {
 
     /// Run the real `plumbline` binary.
     pub fn run(&self, args: &[&str]) -> std::process::Output {
+        self.run_with(args, &[])
+    }
+
+    /// [`Site::run`] with these variables set.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         std::process::Command::new(env!("CARGO_BIN_EXE_plumbline"))
             .args(args)
             .env("NO_COLOR", "1")
             .env_remove("PLUMBLINE_LOG")
+            .env_remove("COLUMNS")
+            .envs(env.iter().copied())
             .output()
             .expect("plumbline runs")
     }

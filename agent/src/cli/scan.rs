@@ -24,6 +24,11 @@ pub struct ScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
+    /// The table with every column and every text whole, however wide
+    /// (default: fitted to the terminal; to COLUMNS, or 120, when stdout is
+    /// not one).
+    #[arg(long)]
+    wide: bool,
     /// Exit with 1 when a finding at or above this severity exists
     /// (info, low, medium, high, critical); a failed plugin, a refused
     /// delivery or a config error exits with its own code all the same.
@@ -37,9 +42,9 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 
 /// `plumbline scan`.
 pub async fn scan(args: ScanArgs) -> Result<Exit> {
-    let config = Config::load(&config_path(args.config))?;
+    let config = Config::load(&config_path(args.config.clone()))?;
     let missing = config.missing_plugins();
-    let result = scan_and_print(&config, args.format).await?;
+    let result = scan_and_print(&config, Print::of(&args)).await?;
     Ok(scan_exit(&config, &missing, &result, args.fail_on))
 }
 
@@ -47,13 +52,42 @@ pub async fn scan(args: ScanArgs) -> Result<Exit> {
 pub async fn run(args: ScanArgs) -> Result<Exit> {
     let config = Config::load(&config_path(args.config.clone()))?;
     let missing = config.missing_plugins();
-    let ran = scan_and_deliver(&config, args.config.as_deref(), &Stop::never(), Some(args.format), "run").await?;
+    let ran = scan_and_deliver(&config, args.config.as_deref(), &Stop::never(), Some(Print::of(&args)), "run").await?;
     Ok(run_exit(&config, &missing, &ran, args.fail_on))
 }
 
 /// The exit code of a delivered scan: the scan's, and the delivery's.
 pub fn run_exit(config: &Resolved, missing: &[MissingPlugin], ran: &Ran, fail_on: Option<Severity>) -> Exit {
     scan_exit(config, missing, &ran.result, fail_on).and(super::spool::delivery_exit(&ran.report))
+}
+
+/// How a scan is printed: `--format`, and `--wide` for the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Print {
+    format: Format,
+    wide: bool,
+}
+
+impl Print {
+    fn of(args: &ScanArgs) -> Print {
+        Print { format: args.format, wide: args.wide }
+    }
+
+    fn is_table(self) -> bool {
+        self.format == Format::Table
+    }
+}
+
+/// Columns the table fits when stdout is no terminal and `COLUMNS` says
+/// nothing: an RMM's log view, about as wide as a laptop's terminal.
+const PIPED_COLUMNS: usize = 120;
+
+/// The width to fit: the terminal's, else `COLUMNS`, else [`PIPED_COLUMNS`].
+fn columns() -> usize {
+    if let Some((_, cols)) = console::Term::stdout().size_checked() {
+        return usize::from(cols);
+    }
+    std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse().ok()).filter(|&c| c >= 40).unwrap_or(PIPED_COLUMNS)
 }
 
 /// What one delivered scan did.
@@ -75,7 +109,7 @@ pub async fn scan_and_deliver(
     config: &Resolved,
     config_arg: Option<&Path>,
     stop: &Stop,
-    print: Option<Format>,
+    print: Option<Print>,
     by: &str,
 ) -> Result<Ran> {
     let delivery = Delivery::prepare(config).map_err(|e| e.naming_config(config_arg))?;
@@ -109,7 +143,7 @@ pub async fn scan_and_deliver(
         eprintln!("plumbline: warning: {e}; `plumbline status` shows the run before this one until it is fixed");
     }
     super::spool::explain(&report, spool_dir);
-    if print == Some(Format::Table) {
+    if print.is_some_and(Print::is_table) {
         outln!("{report}")?;
     } else {
         eprintln!("{report}");
@@ -118,7 +152,7 @@ pub async fn scan_and_deliver(
 }
 
 /// Run the scan and print it as `plumbline scan` does.
-async fn scan_and_print(config: &Resolved, format: Format) -> Result<ScanResult> {
+async fn scan_and_print(config: &Resolved, format: Print) -> Result<ScanResult> {
     let runtime =
         plumbline_agent::scan::runtime_for(config).context("starting the plugin runtime")?;
     let progress = super::progress::Display::new();
@@ -129,10 +163,13 @@ async fn scan_and_print(config: &Resolved, format: Format) -> Result<ScanResult>
     Ok(result)
 }
 
-fn print_scan(result: &ScanResult, format: Format) -> Result<()> {
-    let color = format == Format::Table && plumbline_protocol::logging::colour(std::io::stdout().is_terminal());
-    write_out(&output::render(result, format, color)?)?;
-    if format != Format::Table {
+fn print_scan(result: &ScanResult, print: Print) -> Result<()> {
+    let style = output::Style {
+        color: print.is_table() && plumbline_protocol::logging::colour(std::io::stdout().is_terminal()),
+        width: (!print.wide).then(columns),
+    };
+    write_out(&output::render(result, print.format, style)?)?;
+    if !print.is_table() {
         eprintln!("{}", output::summary(result));
     }
     Ok(())

@@ -3,10 +3,12 @@
 //! RMM consoles show last.
 //! Colour only when stdout is a terminal.
 
+pub mod fit;
+mod table;
+
 use crate::register::{ScanResult, Severity};
-use plumbline_protocol::cells::{defuse, printable};
+use plumbline_protocol::cells::defuse;
 use plumbline_protocol::wording::count;
-use std::fmt::Write as _;
 
 /// Output format for `plumbline scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -22,13 +24,23 @@ pub enum Format {
     Ocsf,
 }
 
-/// Render `result` in `format`. `color` adds ANSI colour to severities.
-pub fn render(result: &ScanResult, format: Format, color: bool) -> anyhow::Result<String> {
+/// How the table is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    /// ANSI colour on severities.
+    pub color: bool,
+    /// The width to fit, or `None` to print every column and text whole
+    /// (`--wide`).
+    pub width: Option<usize>,
+}
+
+/// Render `result` in `format`; `style` matters only to the table.
+pub fn render(result: &ScanResult, format: Format, style: Style) -> anyhow::Result<String> {
     match format {
         Format::Json => Ok(serde_json::to_string_pretty(result)? + "\n"),
         Format::Csv => csv(result),
         Format::Ocsf => Ok(ocsf(result)),
-        Format::Table => Ok(table(result, color)),
+        Format::Table => Ok(table::render(result, style.color, style.width)),
     }
 }
 
@@ -80,108 +92,6 @@ fn paint(text: &str, severity: Severity, color: bool) -> String {
         Severity::Info => "2",
     };
     format!("\x1b[{code}m{text}\x1b[0m")
-}
-
-/// Longest cell printed in the table before it is cut with `…`.
-const MAX_CELL_CHARS: usize = 48;
-
-fn cell(s: &str) -> String {
-    let flat = printable(s);
-    if flat.chars().count() > MAX_CELL_CHARS {
-        format!("{}…", flat.chars().take(MAX_CELL_CHARS - 1).collect::<String>())
-    } else {
-        flat
-    }
-}
-
-fn grid(out: &mut String, header: &[&str], rows: &[Vec<String>]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c}{}", " ".repeat(widths[i] - c.chars().count())))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let _ = writeln!(out, "{}", line(header.iter().map(|h| h.to_string()).collect()));
-    for r in rows {
-        let _ = writeln!(out, "{}", line(r.clone()));
-    }
-}
-
-fn table(result: &ScanResult, color: bool) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Connector register: tenant {} site {} ({} .. {})\n",
-        result.tenant_id, result.site_id, result.started_at, result.finished_at
-    );
-    let rows: Vec<Vec<String>> = result
-        .connectors
-        .iter()
-        .map(|c| {
-            vec![
-                cell(&c.category),
-                cell(&c.name),
-                cell(&c.scope),
-                cell(c.owner.as_deref().unwrap_or("-")),
-                cell(c.migration_state.as_deref().unwrap_or("-")),
-                cell(c.last_change.as_deref().unwrap_or("-")),
-                cell(&c.key),
-            ]
-        })
-        .collect();
-    grid(&mut out, &["CATEGORY", "NAME", "SCOPE", "OWNER", "MIGRATION", "LAST CHANGE", "KEY"], &rows);
-
-    let _ = writeln!(out, "\nFindings ({}):", result.findings.len());
-    for f in &result.findings {
-        let sev = paint(&format!("{:<8}", f.severity.as_str().to_uppercase()), f.severity, color);
-        let _ = writeln!(out, "{sev} {}  [{}]  {}", cell(&f.title), printable(&f.check_id), printable(&f.connector_key));
-        if !f.remediation.is_empty() {
-            let _ = writeln!(out, "         fix: {}", printable(&f.remediation));
-        }
-    }
-
-    let _ = writeln!(out, "\nPlugins:");
-    let rows: Vec<Vec<String>> = result
-        .plugins
-        .iter()
-        .map(|p| {
-            let n_context = result.connectors.iter().filter(|c| c.plugin == p.name && c.is_context()).count();
-            let context = match n_context {
-                0 => String::new(),
-                n => format!(", {}", count(n, "context record")),
-            };
-            vec![
-                p.name.clone(),
-                printable(p.version.as_deref().unwrap_or("-")),
-                p.status.clone(),
-                format!(
-                    "{}{context}, {}, {} ms",
-                    count(p.connectors.saturating_sub(n_context), "connector"),
-                    count(p.findings, "finding"),
-                    p.duration_ms
-                ),
-                printable(p.error.as_deref().unwrap_or_default()),
-            ]
-        })
-        .collect();
-    grid(&mut out, &["NAME", "VERSION", "STATUS", "REPORTED", "ERROR"], &rows);
-    for p in &result.plugins {
-        for w in &p.warnings {
-            let _ = writeln!(out, "warning: {}: {}", p.name, printable(w));
-        }
-    }
-    let _ = writeln!(out, "\n{}", summary(result));
-    out
 }
 
 /// The shared mapping ([`plumbline_protocol::ocsf`]): a scan knows no
@@ -262,16 +172,20 @@ mod tests {
         .expect("a scan result")
     }
 
+    const PLAIN: Style = Style { color: false, width: Some(100) };
+
     #[test]
     fn the_table_prints_no_control_characters() {
-        let out = render(&hostile(), Format::Table, false).unwrap();
-        assert!(!out.contains('\u{1b}') && !out.contains('\r') && !out.contains('\u{7}'), "{out:?}");
-        assert!(!out.lines().any(|l| l.starts_with("FORGED")), "{out}");
+        for style in [PLAIN, Style { width: None, ..PLAIN }] {
+            let out = render(&hostile(), Format::Table, style).unwrap();
+            assert!(!out.contains('\u{1b}') && !out.contains('\r') && !out.contains('\u{7}'), "{out:?}");
+            assert!(!out.lines().any(|l| l.starts_with("FORGED")), "{out}");
+        }
     }
 
     #[test]
     fn ocsf_is_one_finding_per_line_in_the_shared_shape() {
-        let out = render(&hostile(), Format::Ocsf, false).unwrap();
+        let out = render(&hostile(), Format::Ocsf, PLAIN).unwrap();
         assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), 1, "{out}");
@@ -284,7 +198,7 @@ mod tests {
 
     #[test]
     fn the_csv_defuses_formulas() {
-        let out = render(&hostile(), Format::Csv, false).unwrap();
+        let out = render(&hostile(), Format::Csv, PLAIN).unwrap();
         assert!(out.contains("'=cmd|"), "{out}");
     }
 }
