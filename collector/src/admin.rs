@@ -37,6 +37,25 @@ fn check_id(what: &str, id: &str) -> Result<(), AdminError> {
     }
 }
 
+/// An Entra tenant id (`5f0c1a8e-2b6d-4c1e-9a77-3d2f8b41c0aa`), in the
+/// lower case agents send it in; the agent's `tenant_id` is this same id,
+/// so a tenant named any other way would refuse every batch its agents send.
+pub fn entra_tenant_id(id: &str) -> Result<String, AdminError> {
+    let groups: Vec<&str> = id.trim().split('-').collect();
+    let shape = groups.len() == 5
+        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
+    if shape {
+        return Ok(id.trim().to_ascii_lowercase());
+    }
+    Err(AdminError::Invalid(format!(
+        "tenant id {id:?} is not an Entra tenant id: give the client's tenant id, a GUID such as \
+         5f0c1a8e-2b6d-4c1e-9a77-3d2f8b41c0aa (Entra admin center > Overview > Tenant ID, or the GUID in \
+         https://login.microsoftonline.com/<their domain>/v2.0/.well-known/openid-configuration), with its name in \
+         --name; it is the tenant_id in each of its agents' configs. For a client without Microsoft 365, add \
+         --no-entra to use {id:?} as it is"
+    )))
+}
+
 /// `tenant add ID [--name N]`.
 pub async fn add_tenant(store: &dyn Store, id: &str, name: Option<&str>) -> Result<TenantRecord, AdminError> {
     check_id("tenant", id)?;
@@ -44,6 +63,21 @@ pub async fn add_tenant(store: &dyn Store, id: &str, name: Option<&str>) -> Resu
     let name = name.unwrap_or(id);
     store.add_tenant(id, name, &now).await?;
     Ok(TenantRecord { id: id.to_string(), name: name.to_string(), created_at: now })
+}
+
+#[cfg(test)]
+mod entra_tests {
+    #[test]
+    fn a_tenant_id_is_a_guid_in_lower_case() {
+        assert_eq!(
+            super::entra_tenant_id(" 5F0C1A8E-2B6D-4C1E-9A77-3D2F8B41C0AA ").unwrap(),
+            "5f0c1a8e-2b6d-4c1e-9a77-3d2f8b41c0aa"
+        );
+        for bad in ["northwind", "5f0c1a8e2b6d4c1e9a773d2f8b41c0aa", "5f0c1a8e-2b6d-4c1e-9a77-3d2f8b41c0ag", "", "{5f0c1a8e-2b6d-4c1e-9a77-3d2f8b41c0aa}"] {
+            let e = super::entra_tenant_id(bad).unwrap_err().to_string();
+            assert!(e.contains("not an Entra tenant id") && e.contains("--no-entra"), "{e}");
+        }
+    }
 }
 
 /// A token as shown once.

@@ -8,13 +8,19 @@ use plumbline_collector::admin;
 /// Tenant commands.
 #[derive(Subcommand)]
 pub enum TenantCommand {
-    /// Add a tenant.
+    /// Add a tenant: its Entra tenant id (the `tenant_id` in its agents'
+    /// configs), with its name beside it.
     Add {
-        /// Tenant id (letters, digits, '.', '_', '-').
+        /// The client's Entra tenant id, a GUID (with --no-entra: any of
+        /// letters, digits, '.', '_', '-').
         id: String,
-        /// Display name.
+        /// Display name, as the console and the reports show it.
         #[arg(long)]
         name: Option<String>,
+        /// The client has no Microsoft 365 tenant (only on-site relays):
+        /// take ID as it is.
+        #[arg(long)]
+        no_entra: bool,
         /// Put it in these groups (e.g. "contract customers"); repeatable.
         #[arg(long = "group")]
         groups: Vec<String>,
@@ -40,7 +46,8 @@ pub enum TenantCommand {
 /// Run one tenant command.
 pub async fn exec(command: TenantCommand) -> Result<()> {
     match command {
-        TenantCommand::Add { id, name, groups, db } => {
+        TenantCommand::Add { id, name, no_entra, groups, db } => {
+            let id = if no_entra { id } else { admin::entra_tenant_id(&id)? };
             let store = db.open().await?;
             let t = admin::add_tenant(store.as_ref(), &id, name.as_deref()).await?;
             for g in &groups {

@@ -40,12 +40,19 @@ fn admin_commands_work_on_the_default_database() {
     assert!(created.starts_with("created the collector database at sqlite:") && created.contains("tenant add"), "{created}");
     assert!(stdout(&collector(&["init"], d)).contains("is there already"), "init twice changes nothing");
     assert_eq!(
-        stdout(&collector(&["tenant", "add", "contoso", "--name", "Contoso Ltd"], d)),
+        stdout(&collector(&["tenant", "add", "contoso", "--no-entra", "--name", "Contoso Ltd"], d)),
         "added tenant contoso (Contoso Ltd)"
     );
     assert!(d.join("collector.db").exists(), "the default SQLite file is in the data dir");
-    assert!(failure(&collector(&["tenant", "add", "contoso"], d)).contains("already exists"));
-    assert!(failure(&collector(&["tenant", "add", "no/slashes"], d)).contains("tenant id"));
+    assert!(failure(&collector(&["tenant", "add", "contoso", "--no-entra"], d)).contains("already exists"));
+    assert!(failure(&collector(&["tenant", "add", "no/slashes", "--no-entra"], d)).contains("tenant id"));
+    // A tenant is its Entra tenant id, in lower case, with its name beside it.
+    let named = failure(&collector(&["tenant", "add", "northwind", "--name", "Northwind Dental"], d));
+    assert!(named.contains("\"northwind\" is not an Entra tenant id") && named.contains("--no-entra"), "{named}");
+    assert_eq!(
+        stdout(&collector(&["tenant", "add", "5F0C1A8E-2B6D-4C1E-9A77-3D2F8B41C0AA", "--name", "Northwind Dental"], d)),
+        "added tenant 5f0c1a8e-2b6d-4c1e-9a77-3d2f8b41c0aa (Northwind Dental)"
+    );
 
     let token = stdout(&collector(&["enroll-token", "create", "--tenant", "contoso", "--site", "hq"], d));
     assert!(token.starts_with("ple_") && !token.contains('\n'), "{token}");
@@ -64,7 +71,7 @@ fn admin_commands_work_on_the_default_database() {
     assert!(unknown.starts_with("plumbline-collector: error: no tenant \"nosuch\""), "{unknown}");
     assert!(unknown.contains("tenant list"), "{unknown}");
     assert!(failure(&collector(&["agent", "revoke", "agt_nope"], d)).contains("no agent"));
-    assert!(failure(&collector(&["tenant", "add", "x", "--database", "mysql://nope"], d)).contains("sqlite:PATH"));
+    assert!(failure(&collector(&["tenant", "add", "x", "--no-entra", "--database", "mysql://nope"], d)).contains("sqlite:PATH"));
 
     // The environment variable supplies --database.
     let elsewhere = d.join("elsewhere.db");
@@ -75,9 +82,9 @@ fn admin_commands_work_on_the_default_database() {
             .output()
             .unwrap()
     };
-    assert!(failure(&with_database(&["tenant", "add", "fabrikam"])).contains("--database (or PLUMBLINE_COLLECTOR_DATABASE)"));
+    assert!(failure(&with_database(&["tenant", "add", "fabrikam", "--no-entra"])).contains("--database (or PLUMBLINE_COLLECTOR_DATABASE)"));
     stdout(&with_database(&["init"]));
-    stdout(&with_database(&["tenant", "add", "fabrikam"]));
+    stdout(&with_database(&["tenant", "add", "fabrikam", "--no-entra"]));
     assert!(elsewhere.exists());
 }
 
@@ -88,7 +95,7 @@ fn admin_commands_work_on_the_default_database() {
 fn admin_commands_never_create_a_database() {
     let dir = tempfile::tempdir().unwrap();
     let typo = dir.path().join("colector");
-    for args in [&["tenant", "list"][..], &["agent", "list"], &["tenant", "add", "contoso"], &["api-token", "list"]] {
+    for args in [&["tenant", "list"][..], &["agent", "list"], &["tenant", "add", "contoso", "--no-entra"], &["api-token", "list"]] {
         let e = failure(&collector(args, &typo));
         assert!(e.contains("there is no collector database at sqlite:") && e.contains("colector"), "{e}");
         assert!(e.contains("PLUMBLINE_COLLECTOR_DATA_DIR") && e.contains("plumbline-collector init"), "{e}");
@@ -115,7 +122,7 @@ async fn an_empty_postgres_database_is_not_a_collector() {
     let e = failure(&on(&["tenant", "list"]));
     assert!(e.contains("there is no collector database at postgres://") && e.contains("init"), "{e}");
     assert!(stdout(&on(&["init"])).starts_with("created the collector database at postgres://"));
-    stdout(&on(&["tenant", "add", "contoso"]));
+    stdout(&on(&["tenant", "add", "contoso", "--no-entra"]));
     assert!(stdout(&on(&["tenant", "list"])).contains("contoso"));
 }
 
@@ -140,7 +147,7 @@ fn the_config_file_says_where_the_data_is() {
     assert!(e.contains(&format!("data_dir in {}", config.display())), "{e}");
     stdout(&run(&["init"]));
     assert!(dir.path().join("data/collector.db").is_file(), "beside the config file, not the working directory");
-    stdout(&run(&["tenant", "add", "contoso", "--name", "Contoso Ltd"]));
+    stdout(&run(&["tenant", "add", "contoso", "--no-entra", "--name", "Contoso Ltd"]));
     assert!(stdout(&run(&["tenant", "list"])).contains("Contoso Ltd"));
     // --data-dir wins over the file.
     let other = dir.path().join("other");
@@ -157,7 +164,7 @@ fn serve_refuses_a_bad_alert_config_before_it_listens() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     stdout(&collector(&["init"], d));
-    stdout(&collector(&["tenant", "add", "contoso"], d));
+    stdout(&collector(&["tenant", "add", "contoso", "--no-entra"], d));
     let config = d.join("collector.toml");
     let serve = |text: &str| {
         std::fs::write(&config, text).unwrap();
@@ -179,8 +186,8 @@ fn report_writes_a_tenant_qbr_or_the_fleet_report_and_refuses_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     stdout(&collector(&["init"], d));
-    stdout(&collector(&["tenant", "add", "contoso", "--name", "Contoso Ltd", "--group", "contract"], d));
-    stdout(&collector(&["tenant", "add", "fabrikam", "--name", "Fabrikam Inc"], d));
+    stdout(&collector(&["tenant", "add", "contoso", "--no-entra", "--name", "Contoso Ltd", "--group", "contract"], d));
+    stdout(&collector(&["tenant", "add", "fabrikam", "--no-entra", "--name", "Fabrikam Inc"], d));
     let out = d.join("fleet.html");
     let period = ["--from", "2026-10-01", "--to", "2026-12-31"];
     let fleet = |extra: &[&str]| {

@@ -97,7 +97,7 @@ fn the_token_commands_list_and_revoke() {
         (o.status.code(), String::from_utf8_lossy(&o.stdout).to_string(), String::from_utf8_lossy(&o.stderr).to_string())
     };
     assert_eq!(run(&["init"]).0, Some(0));
-    assert_eq!(run(&["tenant", "add", "contoso"]).0, Some(0));
+    assert_eq!(run(&["tenant", "add", "contoso", "--no-entra"]).0, Some(0));
     let (code, token, err) = run(&["api-token", "create", "--tenant", "contoso", "--scope", "write", "--ttl-days", "7"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(token.trim().starts_with("plt_") && err.contains("write") && err.contains("7 days"), "{err}");
