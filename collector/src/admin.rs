@@ -41,11 +41,8 @@ fn check_id(what: &str, id: &str) -> Result<(), AdminError> {
 /// lower case agents send it in; the agent's `tenant_id` is this same id,
 /// so a tenant named any other way would refuse every batch its agents send.
 pub fn entra_tenant_id(id: &str) -> Result<String, AdminError> {
-    let groups: Vec<&str> = id.trim().split('-').collect();
-    let shape = groups.len() == 5
-        && groups.iter().zip([8, 4, 4, 4, 12]).all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
-    if shape {
-        return Ok(id.trim().to_ascii_lowercase());
+    if plumbline_protocol::tenant::is_entra_tenant_id(id.trim()) {
+        return Ok(plumbline_protocol::tenant::normalise(id));
     }
     Err(AdminError::Invalid(format!(
         "tenant id {id:?} is not an Entra tenant id: give the client's tenant id, a GUID such as \

@@ -24,4 +24,5 @@ pub mod ocsf;
 pub mod plugin_signature;
 pub mod read_api;
 pub mod register;
+pub mod tenant;
 pub mod wording;

@@ -253,6 +253,9 @@ impl Config {
         if self.tenant_id.trim().is_empty() || self.site_id.trim().is_empty() {
             return Err(invalid("`tenant_id` and `site_id` must not be empty".into()));
         }
+        // The collector keeps an Entra tenant id in lower case; the Entra
+        // admin center shows it either way.
+        self.tenant_id = plumbline_protocol::tenant::normalise(&self.tenant_id);
         // Absolute first: every relative path in the file means "beside
         // this file", whatever the working directory (an RMM's is anything).
         let absolute = std::path::absolute(path).map_err(|e| {
@@ -423,3 +426,4 @@ mod tests;
 pub fn paths_normalize(p: &str) -> PathBuf {
     paths::normalize_separators(Path::new(p))
 }
+

@@ -162,3 +162,10 @@ fn hostile_or_loose_values_are_config_errors() {
     assert!(parse(&format!("{head}[endpoints]\n\"graph.microsoft.com\" = \"http://127.0.0.1:8080\"\n")).is_ok());
     assert!(parse(&format!("{head}[endpoints]\n\"graph.microsoft.com\" = \"http://[::1]:8080\"\n")).is_ok());
 }
+
+#[test]
+fn an_entra_tenant_id_is_kept_in_lower_case() {
+    let c = parse("tenant_id = \"5F0C1A8E-2B6D-4C1E-9A77-3D2F8B41C0AA\"\nsite_id = \"s\"\n").unwrap();
+    assert_eq!(c.config.tenant_id, "5f0c1a8e-2b6d-4c1e-9a77-3d2f8b41c0aa", "as the collector keeps it");
+    assert_eq!(parse("tenant_id = \"Contoso\"\nsite_id = \"s\"\n").unwrap().config.tenant_id, "Contoso");
+}
