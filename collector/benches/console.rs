@@ -55,6 +55,7 @@ async fn tenant_with(store: &dyn Store, id: &str, connectors: usize) {
         hostname: "bench".into(),
         enrolled_at: now.clone(),
         replaces: None,
+        site_id: None,
     };
     store.enroll(&tokens::hash(&issued.token), agent, &now).await.unwrap();
     let entries: Vec<ConnectorEntry> = (0..connectors).map(entry).collect();

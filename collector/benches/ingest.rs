@@ -288,6 +288,7 @@ async fn enroll(store: &dyn Store, tenant: &str) -> AgentKey {
                 hostname: "bench".into(),
                 enrolled_at: now.clone(),
                 replaces: None,
+                site_id: None,
             },
             &now,
         )

@@ -94,16 +94,33 @@ pub async fn create_enroll_token(
     ttl_hours: u32,
 ) -> Result<IssuedEnrollToken, AdminError> {
     check_id("site", site)?;
+    issue_enroll_token(store, tenant, Some(site), ttl_hours).await
+}
+
+/// `enroll-token create --tenant T --reusable [--ttl-hours H]`: a fleet
+/// secret that enrolls any number of the tenant's agents, each at the site
+/// it names, until it expires or is revoked.
+pub async fn create_fleet_secret(store: &dyn Store, tenant: &str, ttl_hours: u32) -> Result<IssuedEnrollToken, AdminError> {
+    issue_enroll_token(store, tenant, None, ttl_hours).await
+}
+
+async fn issue_enroll_token(
+    store: &dyn Store,
+    tenant: &str,
+    site: Option<&str>,
+    ttl_hours: u32,
+) -> Result<IssuedEnrollToken, AdminError> {
     if ttl_hours == 0 || ttl_hours > MAX_TTL_HOURS {
         return Err(AdminError::Invalid(format!("--ttl-hours: between 1 and {MAX_TTL_HOURS}")));
     }
-    let token = tokens::generate(tokens::ENROLL_PREFIX);
+    let token = tokens::generate(if site.is_some() { tokens::ENROLL_PREFIX } else { tokens::FLEET_PREFIX });
     let expires_at = timestamp::in_hours(i64::from(ttl_hours));
     store
         .create_enroll_token(NewEnrollToken {
             token_hash: tokens::hash(&token),
             tenant_id: tenant.to_string(),
-            site_id: site.to_string(),
+            site_id: site.unwrap_or_default().to_string(),
+            reusable: site.is_none(),
             created_at: timestamp::now(),
             expires_at: expires_at.clone(),
         })
@@ -226,22 +243,30 @@ pub fn api_token_table(list: &[ApiTokenRecord], now: &str) -> String {
     table(&rows)
 }
 
-/// `enroll-token list` as a table.
+/// `enroll-token list` as a table: single-use tokens and fleet secrets
+/// (KIND `fleet`, SITE `(any)`, with their count of uses).
 pub fn enroll_token_table(list: &[EnrollTokenRecord], now: &str) -> String {
-    let mut rows = vec![["ID", "TENANT", "SITE", "CREATED", "EXPIRES", "STATUS"].map(String::from).to_vec()];
+    let mut rows = vec![["ID", "KIND", "TENANT", "SITE", "CREATED", "EXPIRES", "USES", "STATUS"].map(String::from).to_vec()];
     for t in list {
         let status = match (&t.revoked_at, &t.used_by) {
             (Some(_), _) => "revoked".to_string(),
             (None, Some(agent)) => format!("used by {agent}"),
             (None, None) if t.expires_at.as_str() <= now => "expired".to_string(),
+            (None, None) if t.reusable => match &t.last_used_at {
+                Some(at) => format!("active, last used {at}"),
+                None => "active".to_string(),
+            },
             (None, None) => "unused".to_string(),
         };
+        let uses = if t.reusable { t.uses } else { i64::from(t.used_by.is_some()) };
         rows.push(vec![
             t.id.clone(),
+            if t.reusable { "fleet" } else { "single" }.to_string(),
             t.tenant_id.clone(),
-            t.site_id.clone(),
+            if t.reusable { "(any)".to_string() } else { t.site_id.clone() },
             t.created_at.clone(),
             t.expires_at.clone(),
+            uses.to_string(),
             status,
         ]);
     }

@@ -7,6 +7,9 @@ use sha2::{Digest, Sha256};
 
 /// Prefix of enrollment tokens.
 pub const ENROLL_PREFIX: &str = "ple_";
+/// Prefix of fleet enrollment secrets (reusable, for a tenant): told apart
+/// at a glance, and by secret scanners, from a site's single-use token.
+pub const FLEET_PREFIX: &str = "plf_";
 /// Prefix of API tokens.
 pub const API_PREFIX: &str = "plt_";
 

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
-    /// The single-use enrollment token an MSP admin created for the site.
+    /// The enrollment token an MSP admin created: single-use for a site,
+    /// or a tenant's reusable fleet secret.
     pub token: String,
     /// The agent's Ed25519 public key, raw 32 bytes, standard base64.
     pub public_key: String,
@@ -21,6 +22,10 @@ pub struct EnrollRequest {
     /// key: the collector revokes it in the same transaction.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaces: Option<Replacement>,
+    /// The site this agent runs at: where a fleet secret enrolls it
+    /// (required then); a single-use token's own site wins over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
 }
 
 /// Proof that the enrolling agent holds the key of the agent it replaces.

@@ -118,3 +118,41 @@ async fn a_wrong_token_or_an_unreachable_collector_is_a_clear_error_that_install
     assert!(text(&out).contains(&base) && text(&out).contains("nothing was installed"), "{}", text(&out));
     assert!(nothing(&l), "an unreachable collector installs nothing");
 }
+
+/// A tenant's fleet secret in the RMM policy: every machine installs with
+/// the same secret and its own SITE, and each becomes its own agent there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_fleet_secret_installs_agents_at_every_site() {
+    let site = Site::new();
+    let db = format!("sqlite:{}", site.path("collector.db").display());
+    let mut collector = Collector::start(&site, &db).await;
+    let secret = plumbline_collector::admin::create_fleet_secret(collector.store.as_ref(), TENANT, 1).await.unwrap().token;
+    let ca = collector.cert_file.to_string_lossy().into_owned();
+    let machine = |name: &str| {
+        let base = site.path(name);
+        Layout { config: base.join("etc/plumbline.toml"), state: base.join("var"), bin: base.join("bin"), root: base.join("root") }
+    };
+
+    let (hq, branch) = (machine("hq-pc"), machine("branch-pc"));
+    for (l, s) in [(&hq, "hq"), (&branch, "branch-7")] {
+        let vars = [("COLLECTOR_URL", collector.base.as_str()), ("ENROLL_TOKEN", &secret), ("SITE", s), ("COLLECTOR_CA_FILE", &ca)];
+        let out = install_sh(l, &vars);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        let config = Config::load(&l.config).expect("the written config loads");
+        assert_eq!((config.config.tenant_id.as_str(), config.config.site_id.as_str()), (TENANT, s), "the site the machine named");
+    }
+    let agents = collector.store.agents(Some(TENANT)).await.unwrap();
+    assert_eq!(agents.len(), 2, "two agents, one key each");
+    assert_ne!(agents[0].public_key, agents[1].public_key);
+    let mut sites: Vec<&str> = agents.iter().map(|a| a.site_id.as_str()).collect();
+    sites.sort();
+    assert_eq!(sites, ["branch-7", "hq"]);
+
+    // Without SITE the secret enrolls nowhere: the error says what to give.
+    let nowhere = machine("no-site-pc");
+    let out = install_sh(&nowhere, &[("COLLECTOR_URL", &collector.base), ("ENROLL_TOKEN", &secret), ("COLLECTOR_CA_FILE", &ca)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("SITE") && text(&out).contains("nothing was installed"), "{}", text(&out));
+    assert!(!nowhere.config.exists());
+    collector.down().await;
+}

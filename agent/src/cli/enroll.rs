@@ -13,9 +13,14 @@ pub struct EnrollArgs {
     /// The collector's base URL, e.g. https://collector.msp.example
     #[arg(long)]
     collector: String,
-    /// The site's single-use enrollment token.
+    /// The site's single-use enrollment token, or the tenant's fleet
+    /// secret (then give --site).
     #[arg(long)]
     token: String,
+    /// The site this agent runs at: required with a fleet secret, which
+    /// enrolls it there; a single-use token's own site wins.
+    #[arg(long)]
+    site: Option<String>,
     /// Agent config file; its [delivery] section says where the key goes
     /// (default: the platform's config path, if it exists).
     #[arg(long)]
@@ -30,7 +35,7 @@ pub async fn exec(args: EnrollArgs) -> Result<Exit> {
     let settings = delivery_settings(args.config.clone())?;
     let url =
         parse_collector_url(&args.collector).map_err(|e| anyhow::anyhow!("--collector: {e}"))?;
-    let done = enrollment::enroll(&settings, &url, &args.token, args.force).await?;
+    let done = enrollment::enroll(&settings, &url, &args.token, args.site.as_deref(), args.force).await?;
     let e = &done.enrollment;
     match &done.replaced {
         Some(old) if old.revoked => outln!("replaced agent {}: the collector revoked it", old.agent_id)?,

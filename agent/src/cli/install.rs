@@ -24,12 +24,14 @@ pub struct InstallCommand {
     /// The collector's base URL.
     #[arg(long, env = "COLLECTOR_URL")]
     collector: Option<String>,
-    /// The site's enrollment token.
+    /// The site's enrollment token, or the tenant's fleet secret
+    /// (`enroll-token create --reusable`).
     #[arg(long, env = "ENROLL_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// The site's name as the MSP knows it; it must be the one the token
-    /// was made for (default: the token's; Datto's CS_PROFILE_NAME is
-    /// checked against it when set).
+    /// The site's name as the MSP knows it (default: Datto's
+    /// CS_PROFILE_NAME). A fleet secret enrolls the agent at this site and
+    /// needs it; a single-use token's own site wins, and a different one
+    /// given here is warned about.
     #[arg(long, env = "SITE")]
     site: Option<String>,
     /// PEM file of the CA (or the self-signed certificate) to trust for the
@@ -172,6 +174,7 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
         }
     }
 
+    let site = args.site.or_else(|| std::env::var("CS_PROFILE_NAME").ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
     // The collector first: a refusal or no answer writes nothing else.
     let enrolled = match settings.key_file.exists() {
         true => match enrollment::Enrollment::load(&settings.enrollment_file())? {
@@ -183,7 +186,7 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
         },
         false => {
             let token = required(args.token, "enrollment token (--token)", "ENROLL_TOKEN")?;
-            let done = enrollment::enroll(&settings, &url, &token, false)
+            let done = enrollment::enroll(&settings, &url, &token, site.as_deref(), false)
                 .await
                 .with_context(|| format!("enrolling with {url}; nothing was installed"))?;
             outln!(
@@ -195,7 +198,6 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
             done.enrollment
         }
     };
-    let site = args.site.or_else(|| std::env::var("CS_PROFILE_NAME").ok()).filter(|s| !s.trim().is_empty());
     if let Some(site) = site.as_deref().filter(|s| *s != enrolled.site_id) {
         eprintln!(
             "plumbline: warning: the site given is {site:?}, but the token was made for site {:?}, which the \

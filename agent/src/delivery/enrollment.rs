@@ -77,12 +77,14 @@ pub struct Replaced {
     pub proved: bool,
 }
 
-/// Enroll with the collector at `collector` using `token`. Refuses to
-/// replace an existing key unless `force`.
+/// Enroll with the collector at `collector` using `token`, at `site` (where
+/// a tenant's fleet secret enrolls the agent; a single-use token names its
+/// own). Refuses to replace an existing key unless `force`.
 pub async fn enroll(
     settings: &DeliverySettings,
     collector: &url::Url,
     token: &str,
+    site: Option<&str>,
     force: bool,
 ) -> Result<Enrolled, DeliveryError> {
     let key_file = &settings.key_file;
@@ -116,7 +118,7 @@ pub async fn enroll(
         signature: sign_rotation(old, &public_key_b64(&key.verifying())),
     });
     let old_key_signed = replaces.is_some();
-    let answer = ask(&client, &key, token, replaces).await;
+    let answer = ask(&client, &key, token, site, replaces).await;
     let response = match answer {
         Ok(r) => r,
         Err(e) => {
@@ -162,6 +164,7 @@ async fn ask(
     client: &Collector,
     key: &AgentKey,
     token: &str,
+    site: Option<&str>,
     replaces: Option<Replacement>,
 ) -> Result<EnrollResponse, DeliveryError> {
     let request = EnrollRequest {
@@ -169,6 +172,7 @@ async fn ask(
         public_key: public_key_b64(&key.verifying()),
         hostname: keys::hostname(),
         replaces,
+        site: site.map(str::to_string),
     };
     let url = client.endpoint("v1/enroll").to_string();
     let fail = |message: String| DeliveryError::Collector { url: url.clone(), message };

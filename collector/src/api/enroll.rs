@@ -1,4 +1,5 @@
-//! `POST /v1/enroll`: an agent registers its public key with a single-use token.
+//! `POST /v1/enroll`: an agent registers its public key with a single-use
+//! token, or with its tenant's reusable fleet secret and the site it names.
 
 use super::egress::Egress;
 use super::error::ApiError;
@@ -19,7 +20,7 @@ const MAX_HOSTNAME: usize = 255;
 /// Enroll an agent.
 #[utoipa::path(post, path = "/v1/enroll", tag = "agents", request_body = EnrollRequest,
     responses((status = 200, description = "Enrolled (or already, with this key and token)", body = EnrollResponse),
-        (status = 400, description = "Not an enrollment request", body = ErrorBody),
+        (status = 400, description = "Not an enrollment request, or a fleet secret without a site (`site_required`)", body = ErrorBody),
         (status = 401, description = "The token is not valid, used, expired or revoked", body = ErrorBody),
         (status = 409, description = "This key is enrolled already", body = ErrorBody),
         (status = 413, description = "A body over 64 KiB", body = ErrorBody)))]
@@ -35,6 +36,12 @@ pub async fn enroll(
     if req.hostname.chars().count() > MAX_HOSTNAME || req.hostname.chars().any(char::is_control) {
         return Err(ApiError::malformed("hostname: at most 255 printable characters"));
     }
+    if let Some(site) = req.site.as_deref().filter(|s| !crate::admin::valid_id(s)) {
+        return Err(ApiError::malformed(format!(
+            "site {:?}: use 1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            site.chars().take(80).collect::<String>()
+        )));
+    }
     let now = timestamp::now();
     let public_key = public_key_b64(&key);
     // Checked before the token is used: a bad proof costs nothing.
@@ -48,6 +55,7 @@ pub async fn enroll(
         hostname: req.hostname,
         enrolled_at: now.clone(),
         replaces: replaces.as_ref().map(|old| old.id.clone()),
+        site_id: req.site,
     };
     let record = state.store.enroll(&tokens::hash(&req.token), agent, &now).await.inspect_err(|e| {
         tracing::warn!("enrollment refused: {e}");

@@ -112,6 +112,7 @@ impl From<StoreError> for ApiError {
             StoreError::TokenUsed => ApiError::new(StatusCode::UNAUTHORIZED, "token_used", e.to_string()),
             StoreError::TokenExpired => ApiError::new(StatusCode::UNAUTHORIZED, "token_expired", e.to_string()),
             StoreError::TokenRevoked => ApiError::new(StatusCode::UNAUTHORIZED, "token_revoked", e.to_string()),
+            StoreError::SiteRequired => ApiError::new(StatusCode::BAD_REQUEST, "site_required", e.to_string()),
             StoreError::AgentExists(_) => ApiError::new(StatusCode::CONFLICT, "already_enrolled", e.to_string()),
             StoreError::InvalidAnnotation(_) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_annotation", e.to_string()),
             other => ApiError::internal(&other),

@@ -9,21 +9,28 @@ use plumbline_collector::timestamp;
 /// Enrollment token commands.
 #[derive(Subcommand)]
 pub enum EnrollTokenCommand {
-    /// Create a single-use token; prints it (only this once).
+    /// Create a single-use token for a site, or with --reusable a tenant's
+    /// fleet secret; prints it (only this once).
     Create {
         /// The tenant.
         #[arg(long)]
         tenant: String,
         /// The site the agent runs at.
+        #[arg(long, required_unless_present = "reusable", conflicts_with = "reusable")]
+        site: Option<String>,
+        /// A fleet secret: enrolls any number of the tenant's agents (each
+        /// with its own key, at the site it names) until it expires or is
+        /// revoked. Keep it in the RMM's secret variables.
         #[arg(long)]
-        site: String,
+        reusable: bool,
         /// Hours until it expires.
         #[arg(long, default_value_t = 72)]
         ttl_hours: u32,
         #[command(flatten)]
         db: Db,
     },
-    /// List enrollment tokens (ids, never the tokens): unused, used, expired, revoked.
+    /// List enrollment tokens and fleet secrets (ids, never the secrets):
+    /// kind, uses, expiry, unused, used, expired, revoked.
     List {
         /// Only this tenant's.
         #[arg(long)]
@@ -31,7 +38,8 @@ pub enum EnrollTokenCommand {
         #[command(flatten)]
         db: Db,
     },
-    /// Revoke an unused enrollment token by its id (from `enroll-token list`).
+    /// Revoke an enrollment token or fleet secret by its id (from
+    /// `enroll-token list`); agents it enrolled stay enrolled.
     Revoke {
         /// The token's id.
         id: String,
@@ -83,11 +91,25 @@ pub enum ApiTokenCommand {
 /// `enroll-token ...`.
 pub async fn enroll_token(command: EnrollTokenCommand) -> Result<()> {
     match command {
-        EnrollTokenCommand::Create { tenant, site, ttl_hours, db } => {
+        EnrollTokenCommand::Create { tenant, site, reusable, ttl_hours, db } => {
             let store = db.open().await?;
-            let issued = admin::create_enroll_token(store.as_ref(), &tenant, &site, ttl_hours).await?;
-            eprintln!("single-use enrollment token for tenant {tenant} site {site}, expires {}:", issued.expires_at);
-            println!("{}", issued.token);
+            match (site, reusable) {
+                (Some(site), false) => {
+                    let issued = admin::create_enroll_token(store.as_ref(), &tenant, &site, ttl_hours).await?;
+                    eprintln!("single-use enrollment token for tenant {tenant} site {site}, expires {}:", issued.expires_at);
+                    println!("{}", issued.token);
+                }
+                (None, true) => {
+                    let issued = admin::create_fleet_secret(store.as_ref(), &tenant, ttl_hours).await?;
+                    eprintln!(
+                        "fleet enrollment secret for tenant {tenant}, expires {} (shown only this once): it enrolls any \
+                         number of agents, each at the site it names (SITE=...); `enroll-token revoke ID` stops it",
+                        issued.expires_at
+                    );
+                    println!("{}", issued.token);
+                }
+                _ => bail!("give either --site S (a single-use token) or --reusable (a tenant's fleet secret)"),
+            }
         }
         EnrollTokenCommand::List { tenant, db } => {
             let store = db.open().await?;
@@ -97,7 +119,7 @@ pub async fn enroll_token(command: EnrollTokenCommand) -> Result<()> {
         EnrollTokenCommand::Revoke { id, db } => {
             let store = db.open().await?;
             admin::revoke_enroll_token(store.as_ref(), &id).await?;
-            eprintln!("enrollment token {id} revoked; it can no longer enroll an agent");
+            eprintln!("enrollment token {id} revoked; it can no longer enroll an agent (those it enrolled stay enrolled)");
         }
     }
     Ok(())

@@ -46,17 +46,23 @@ pub enum StoreError {
     #[error("no tenant {0:?}")]
     UnknownTenant(String),
     /// An enrollment token that was never issued.
-    #[error("the enrollment token is not valid")]
+    #[error("the enrollment token is not valid; check it was copied whole, or ask the MSP for a new one")]
     TokenInvalid,
     /// An enrollment token that was used before.
-    #[error("the enrollment token was already used")]
+    #[error("the enrollment token was already used; ask the MSP for a new one (`plumbline-collector enroll-token create`)")]
     TokenUsed,
     /// An enrollment token past its expiry.
-    #[error("the enrollment token has expired")]
+    #[error("the enrollment token has expired; ask the MSP for a new one (`plumbline-collector enroll-token create`)")]
     TokenExpired,
     /// An enrollment token an administrator revoked.
     #[error("the enrollment token was revoked; ask the MSP for a new one (`plumbline-collector enroll-token create`)")]
     TokenRevoked,
+    /// A fleet enrollment secret used without naming the site.
+    #[error(
+        "this is a fleet enrollment secret for a tenant, so the agent must name its site: `plumbline enroll --site S` \
+         (or SITE=S for `plumbline install`)"
+    )]
+    SiteRequired,
     /// An agent whose key is enrolled already.
     #[error("agent {0} is already enrolled")]
     AgentExists(String),
@@ -116,8 +122,12 @@ pub struct NewEnrollToken {
     pub token_hash: String,
     /// Tenant it enrolls into.
     pub tenant_id: String,
-    /// Site.
+    /// Site; empty for a reusable token, which enrolls the site each
+    /// agent names.
     pub site_id: String,
+    /// A fleet enrollment secret: enrolls any number of agents of the
+    /// tenant until it expires or is revoked.
+    pub reusable: bool,
     /// Now.
     pub created_at: String,
     /// Expiry.
@@ -139,6 +149,9 @@ pub struct NewAgent {
     /// checked): revoked in the same transaction when it is enrolled for
     /// the same tenant and site.
     pub replaces: Option<String>,
+    /// The site the agent names: where a fleet enrollment secret enrolls
+    /// it (already checked as an id). A single-use token's own site wins.
+    pub site_id: Option<String>,
 }
 
 /// An enrolled agent.
@@ -285,7 +298,8 @@ pub trait Store: AccountStore + AlertStore + ConsoleStore + EgressStore + EventS
 
     /// Store an enrollment token (its tenant must exist).
     async fn create_enroll_token(&self, token: NewEnrollToken) -> Result<(), StoreError>;
-    /// Use the token with this hash (once, before it expires) to enroll `agent`.
+    /// Use the token with this hash (once, before it expires; a reusable
+    /// one until it expires or is revoked) to enroll `agent`.
     async fn enroll(&self, token_hash: &str, agent: NewAgent, now: &str) -> Result<AgentRecord, StoreError>;
     /// An agent.
     async fn agent(&self, id: &str) -> Result<Option<AgentRecord>, StoreError>;

@@ -28,6 +28,20 @@ pub struct EnrollTokenRecord {
     pub used_by: Option<String>,
     /// When revoked, if it was.
     pub revoked_at: Option<String>,
+    /// A fleet enrollment secret (site empty: each agent names its own).
+    pub reusable: bool,
+    /// How many agents it enrolled (counted for reusable tokens).
+    pub uses: i64,
+    /// When it last enrolled one (reusable tokens).
+    pub last_used_at: Option<String>,
+}
+
+/// The columns an [`EnrollTokenRecord`] is read from, in its field order.
+pub fn enroll_token_columns() -> String {
+    format!(
+        "substr(token_hash, 1, {TOKEN_ID_CHARS}), tenant_id, site_id, created_at, expires_at, used_at, used_by, revoked_at, \
+         reusable, uses, last_used_at"
+    )
 }
 
 /// Listing, revoking and touching tokens.

@@ -57,6 +57,7 @@ async fn enrollment_over_http(backend: Backend) {
             public_key: public_key_b64(&key.verifying()),
             hostname: "mail-gw".into(),
             replaces: None,
+            site: None,
         })
         .unwrap()
     };

@@ -390,6 +390,7 @@ async fn two_collector_processes_on_one_postgres() {
                 public_key: public_key_b64(&key.verifying()),
                 hostname: "h".into(),
                 replaces: None,
+                site: None,
             })
             .send()
             .await

@@ -14,6 +14,7 @@ fn new_agent() -> NewAgent {
         hostname: "host".into(),
         enrolled_at: timestamp::now(),
         replaces: None,
+        site_id: None,
     }
 }
 
@@ -44,6 +45,7 @@ async fn expired_tokens_are_refused(backend: Backend) {
             token_hash: tokens::hash(&token),
             tenant_id: "contoso".into(),
             site_id: "hq".into(),
+            reusable: false,
             created_at: timestamp::in_hours(-3),
             expires_at: timestamp::in_hours(-1),
         })
@@ -120,6 +122,7 @@ async fn re_enrollment_revokes_the_agent_it_replaces(backend: Backend) {
             public_key: public_key_b64(&key.verifying()),
             hostname: "gw".into(),
             replaces,
+            site: None,
         })
         .unwrap();
         let r = r.clone();

@@ -48,6 +48,7 @@ async fn agent_to_collector_over_https(backend: Backend) {
             public_key: public_key_b64(&key.verifying()),
             hostname: "gw".into(),
             replaces: None,
+            site: None,
         })
         .send()
         .await

@@ -94,6 +94,7 @@ impl TestStore {
                     hostname: "test-host".into(),
                     enrolled_at: now.clone(),
                     replaces: None,
+                    site_id: None,
                 },
                 &now,
             )

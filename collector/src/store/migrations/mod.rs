@@ -93,6 +93,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("sqlite/0012_console_alert_rules.sql"),
         postgres: include_str!("postgres/0012_console_alert_rules.sql"),
     },
+    Migration {
+        version: 13,
+        name: "fleet: reusable enrollment secrets for a tenant, with a count of uses; policy serials per tenant",
+        sqlite: include_str!("sqlite/0013_fleet.sql"),
+        postgres: include_str!("postgres/0013_fleet.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock key that serialises migrations

@@ -222,9 +222,9 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let n = client
             .execute(
-                "INSERT INTO enroll_tokens (token_hash, tenant_id, site_id, created_at, expires_at)
-                 SELECT $1, id, $3, $4, $5 FROM tenants WHERE id = $2",
-                &[&t.token_hash, &t.tenant_id, &t.site_id, &t.created_at, &t.expires_at],
+                "INSERT INTO enroll_tokens (token_hash, tenant_id, site_id, created_at, expires_at, reusable)
+                 SELECT $1, id, $3, $4, $5, $6 FROM tenants WHERE id = $2",
+                &[&t.token_hash, &t.tenant_id, &t.site_id, &t.created_at, &t.expires_at, &t.reusable],
             )
             .await?;
         if n == 0 {
@@ -239,12 +239,42 @@ impl Store for PostgresStore {
         let taken = tx
             .query_opt(
                 "UPDATE enroll_tokens SET used_at = $2, used_by = $3
-                 WHERE token_hash = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+                 WHERE token_hash = $1 AND NOT reusable AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2
                  RETURNING tenant_id, site_id",
                 &[&token_hash, &now, &agent.id],
             )
-            .await?;
-        let Some(taken) = taken else {
+            .await?
+            .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)));
+        let taken = match taken {
+            Some(taken) => Some(taken),
+            None => {
+                // A fleet secret: counted under a row lock, so concurrent enrollments each count.
+                let fleet = tx
+                    .query_opt(
+                        "UPDATE enroll_tokens SET uses = uses + 1, last_used_at = $2
+                         WHERE token_hash = $1 AND reusable AND revoked_at IS NULL AND expires_at > $2 RETURNING tenant_id",
+                        &[&token_hash, &now],
+                    )
+                    .await?;
+                match fleet {
+                    Some(row) => {
+                        let tenant_id: String = row.get(0);
+                        let site_id = agent.site_id.clone().ok_or(StoreError::SiteRequired)?;
+                        // The same key asking again (its answer was lost): the same answer, not another use.
+                        let sql = format!(
+                            "SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1 AND tenant_id = $2 AND site_id = $3 AND revoked_at IS NULL"
+                        );
+                        if let Some(record) = tx.query_opt(&sql, &[&agent.id, &tenant_id, &site_id]).await? {
+                            tx.rollback().await?;
+                            return Ok(agent_row(&record));
+                        }
+                        Some((tenant_id, site_id))
+                    }
+                    None => None,
+                }
+            }
+        };
+        let Some((tenant_id, site_id)) = taken else {
             let row = tx
                 .query_opt(
                     "SELECT used_at IS NOT NULL, expires_at, revoked_at IS NOT NULL, used_by FROM enroll_tokens WHERE token_hash = $1",
@@ -266,7 +296,6 @@ impl Store for PostgresStore {
                 Some(row) => token_refusal(row.get(0), row.get(1), now),
             });
         };
-        let (tenant_id, site_id): (String, String) = (taken.get(0), taken.get(1));
         let n = tx
             .execute(
                 "INSERT INTO agents (id, tenant_id, site_id, public_key, hostname, enrolled_at)

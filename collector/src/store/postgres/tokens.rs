@@ -1,7 +1,7 @@
 //! API and enrollment tokens on PostgreSQL: issue, look up, list, revoke, touch.
 
 use super::{exists, PostgresStore};
-use crate::store::tokens::{minute, EnrollTokenRecord, TokenStore, TOKEN_ID_CHARS};
+use crate::store::tokens::{enroll_token_columns, minute, EnrollTokenRecord, TokenStore, TOKEN_ID_CHARS};
 use crate::store::{ApiTokenRecord, NewApiToken, StoreError};
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
@@ -74,8 +74,8 @@ impl TokenStore for PostgresStore {
         let rows = client
             .query(
                 &format!(
-                    "SELECT substr(token_hash, 1, {TOKEN_ID_CHARS}), tenant_id, site_id, created_at, expires_at, used_at, used_by, revoked_at
-                     FROM enroll_tokens WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY created_at DESC"
+                    "SELECT {} FROM enroll_tokens WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY created_at DESC",
+                    enroll_token_columns()
                 ),
                 &[&tenant_id],
             )
@@ -91,6 +91,9 @@ impl TokenStore for PostgresStore {
                 used_at: row.get(5),
                 used_by: row.get(6),
                 revoked_at: row.get(7),
+                reusable: row.get(8),
+                uses: row.get(9),
+                last_used_at: row.get(10),
             })
             .collect())
     }

@@ -265,8 +265,9 @@ impl Store for SqliteStore {
                 return Err(StoreError::UnknownTenant(t.tenant_id));
             }
             tx.execute(
-                "INSERT INTO enroll_tokens (token_hash, tenant_id, site_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![t.token_hash, t.tenant_id, t.site_id, t.created_at, t.expires_at],
+                "INSERT INTO enroll_tokens (token_hash, tenant_id, site_id, created_at, expires_at, reusable)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![t.token_hash, t.tenant_id, t.site_id, t.created_at, t.expires_at, t.reusable],
             )?;
             tx.commit()?;
             Ok(())
@@ -281,12 +282,41 @@ impl Store for SqliteStore {
             let taken = tx
                 .query_row(
                     "UPDATE enroll_tokens SET used_at = ?2, used_by = ?3
-                     WHERE token_hash = ?1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?2
+                     WHERE token_hash = ?1 AND NOT reusable AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?2
                      RETURNING tenant_id, site_id",
                     params![token_hash, now, agent.id],
                     |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
                 )
                 .optional()?;
+            let fleet = match taken {
+                Some(_) => None,
+                None => tx
+                    .query_row(
+                        "SELECT tenant_id FROM enroll_tokens WHERE token_hash = ?1 AND reusable AND revoked_at IS NULL AND expires_at > ?2",
+                        params![token_hash, now],
+                        |row| row.get::<_, String>(0),
+                    )
+                    .optional()?,
+            };
+            let taken = match (taken, fleet) {
+                (Some(taken), _) => Some(taken),
+                (None, Some(tenant_id)) => {
+                    let site_id = agent.site_id.clone().ok_or(StoreError::SiteRequired)?;
+                    // The same key asking again (its answer was lost): the same answer, not another use.
+                    let sql = format!(
+                        "SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?1 AND tenant_id = ?2 AND site_id = ?3 AND revoked_at IS NULL"
+                    );
+                    if let Some(record) = tx.query_row(&sql, params![agent.id, tenant_id, site_id], agent_row).optional()? {
+                        return Ok(record);
+                    }
+                    tx.execute(
+                        "UPDATE enroll_tokens SET uses = uses + 1, last_used_at = ?2 WHERE token_hash = ?1",
+                        params![token_hash, now],
+                    )?;
+                    Some((tenant_id, site_id))
+                }
+                (None, None) => None,
+            };
             let Some((tenant_id, site_id)) = taken else {
                 let row = tx
                     .query_row(

@@ -1,7 +1,7 @@
 //! API and enrollment tokens on SQLite: issue, look up, list, revoke, touch.
 
 use super::{write_tx, SqliteStore};
-use crate::store::tokens::{minute, EnrollTokenRecord, TokenStore, TOKEN_ID_CHARS};
+use crate::store::tokens::{enroll_token_columns, minute, EnrollTokenRecord, TokenStore, TOKEN_ID_CHARS};
 use crate::store::{ApiTokenRecord, NewApiToken, StoreError};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -76,8 +76,8 @@ impl TokenStore for SqliteStore {
         let tenant_id = tenant_id.map(str::to_string);
         self.with(move |conn| {
             let mut stmt = conn.prepare(&format!(
-                "SELECT substr(token_hash, 1, {TOKEN_ID_CHARS}), tenant_id, site_id, created_at, expires_at, used_at, used_by, revoked_at
-                 FROM enroll_tokens WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY created_at DESC"
+                "SELECT {} FROM enroll_tokens WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY created_at DESC",
+                enroll_token_columns()
             ))?;
             let rows = stmt.query_map(params![tenant_id], |row| {
                 Ok(EnrollTokenRecord {
@@ -89,6 +89,9 @@ impl TokenStore for SqliteStore {
                     used_at: row.get(5)?,
                     used_by: row.get(6)?,
                     revoked_at: row.get(7)?,
+                    reusable: row.get(8)?,
+                    uses: row.get(9)?,
+                    last_used_at: row.get(10)?,
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
