@@ -82,6 +82,67 @@ pub async fn run_with(config: &Resolved, runtime: &Runtime, progress: Option<Pro
 /// the config's to fix, so the scan exits 2, not 3.
 pub const CONFIG_STATUS: &str = "config";
 
+/// The status of a plugin not run yet: an error until it has.
+pub fn pending(name: &str) -> PluginStatus {
+    PluginStatus {
+        name: name.to_string(),
+        version: None,
+        sha256: None,
+        status: "error".into(),
+        error: None,
+        connectors: 0,
+        findings: 0,
+        warnings: Vec::new(),
+        duration_ms: 0,
+    }
+}
+
+/// Load, describe and check one configured plugin before it scans: its
+/// file against its trust settings, its name against the section's, its
+/// settings against what it declares. Also how a policy from the collector
+/// is checked before it is applied. `stopped` is asked between the steps.
+pub async fn prepare(
+    config: &Resolved,
+    runtime: &Runtime,
+    name: &str,
+    status: &mut PluginStatus,
+    stopped: &dyn Fn() -> Result<(), PluginError>,
+) -> Result<(LoadedPlugin, crate::runtime::Description, Vec<(String, String)>), PluginError> {
+    stopped()?;
+    let path = config.plugin_path(name);
+    let loaded: LoadedPlugin = runtime.load_within(&path, &config.trust(name), limits::COMPILE_TIMEOUT).await?;
+    status.sha256 = Some(loaded.sha256.clone());
+    stopped()?;
+    let desc = runtime.describe(&loaded).await?;
+    status.version = Some(desc.version.clone());
+    if desc.name != name {
+        return Err(PluginError::Contract {
+            plugin: desc.label(),
+            message: format!(
+                "{} holds plugin `{}`, but the config section is [plugins.{name}]; rename one to match",
+                path.display(),
+                desc.name
+            ),
+        });
+    }
+    let settings = config.settings(name);
+    // A plugin that declares its settings gets only declared ones, of
+    // their kind; one that declares none (every 0.1.0 plugin) gets them
+    // unchecked, as before.
+    if let Err(problem) = crate::runtime::declarations::check_settings(&desc.settings, &settings) {
+        let (plugin, section, message) = (desc.label(), name.to_string(), problem.to_string());
+        return Err(PluginError::Settings { plugin, section, message });
+    }
+    if desc.settings.is_empty() && !settings.is_empty() {
+        tracing::warn!(
+            plugin = name,
+            "this plugin (contract {}) declares no settings, so [plugins.{name}.settings] is passed on unchecked",
+            desc.contract
+        );
+    }
+    Ok((loaded, desc, settings))
+}
+
 async fn scan_one(
     config: &Resolved,
     runtime: &Runtime,
@@ -92,54 +153,13 @@ async fn scan_one(
     stop: &Stop,
 ) -> (PluginStatus, Option<PluginReport>) {
     let begin = Instant::now();
-    let mut status = PluginStatus {
-        name: name.to_string(),
-        version: None,
-        sha256: None,
-        status: "error".into(),
-        error: None,
-        connectors: 0,
-        findings: 0,
-        warnings: Vec::new(),
-        duration_ms: 0,
-    };
+    let mut status = pending(name);
     let stopped = || match stop.is_requested() {
         true => Err(PluginError::Stopped { plugin: name.to_string() }),
         false => Ok(()),
     };
     let outcome: Result<PluginReport, PluginError> = async {
-        stopped()?;
-        let path = config.plugin_path(name);
-        let loaded: LoadedPlugin = runtime.load_within(&path, &config.trust(name), limits::COMPILE_TIMEOUT).await?;
-        status.sha256 = Some(loaded.sha256.clone());
-        stopped()?;
-        let desc = runtime.describe(&loaded).await?;
-        status.version = Some(desc.version.clone());
-        if desc.name != name {
-            return Err(PluginError::Contract {
-                plugin: desc.label(),
-                message: format!(
-                    "{} holds plugin `{}`, but the config section is [plugins.{name}]; rename one to match",
-                    path.display(),
-                    desc.name
-                ),
-            });
-        }
-        let settings = config.settings(name);
-        // A plugin that declares its settings gets only declared ones, of
-        // their kind; one that declares none (every 0.1.0 plugin) gets them
-        // unchecked, as before.
-        if let Err(problem) = crate::runtime::declarations::check_settings(&desc.settings, &settings) {
-            let (plugin, section, message) = (desc.label(), name.to_string(), problem.to_string());
-            return Err(PluginError::Settings { plugin, section, message });
-        }
-        if desc.settings.is_empty() && !settings.is_empty() {
-            tracing::warn!(
-                plugin = name,
-                "this plugin (contract {}) declares no settings, so [plugins.{name}.settings] is passed on unchecked",
-                desc.contract
-            );
-        }
+        let (loaded, desc, settings) = prepare(config, runtime, name, &mut status, &stopped).await?;
         let input = ScanInput {
             tenant_id: config.config.tenant_id.clone(),
             site_id: config.config.site_id.clone(),

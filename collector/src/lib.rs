@@ -29,6 +29,7 @@ pub mod egress;
 pub mod console;
 pub mod ingest;
 pub mod metrics;
+pub mod policy;
 pub mod reads;
 pub mod reports;
 pub mod register;

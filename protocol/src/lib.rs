@@ -6,6 +6,8 @@
 //! - [`envelope`]: DSSE signing and verification (Ed25519 over PAE).
 //! - [`identity`]: agent keys and the agent id derived from them.
 //! - [`plugin_signature`]: publisher signatures on plugin components.
+//! - [`policy`]: the collector's signed policy for an agent.
+//! - [`agent_auth`]: an agent's signature on a request with no body.
 //! - [`messages`]: enrollment and ingest requests and answers.
 //! - [`read_api`]: what the collector's read API answers.
 //! - [`ocsf`]: a finding as an OCSF Compliance Finding, for SIEMs.
@@ -13,6 +15,7 @@
 //! - [`wording`]: counts worded alike by both binaries.
 //! - `logging` (feature `logging`): one log format for both binaries.
 
+pub mod agent_auth;
 pub mod batch;
 pub mod cells;
 pub mod envelope;
@@ -22,6 +25,7 @@ pub mod logging;
 pub mod messages;
 pub mod ocsf;
 pub mod plugin_signature;
+pub mod policy;
 pub mod read_api;
 pub mod register;
 pub mod tenant;

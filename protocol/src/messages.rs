@@ -53,6 +53,10 @@ pub struct EnrollResponse {
     /// The agent this enrollment revoked, when it replaced one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced: Option<String>,
+    /// The collector's policy key (`ed25519:BASE64`), which the agent pins
+    /// to verify the policy it fetches; none from a collector without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_key: Option<String>,
 }
 
 /// The collector stored (or already had) a batch.

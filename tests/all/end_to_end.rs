@@ -19,6 +19,10 @@ pub struct Collector {
     cert: String,
     key: String,
     pub store: Arc<dyn plumbline_collector::store::Store>,
+    /// Its data dir: policy files, plugins, the policy key.
+    pub data_dir: std::path::PathBuf,
+    /// The policy it serves; replaced (and served again) to change its key or validity.
+    pub policy: Arc<plumbline_collector::policy::PolicyService>,
     api_token: String,
     pub enroll_token: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -34,6 +38,9 @@ impl Collector {
         admin::add_tenant(store.as_ref(), TENANT, Some("Northwind Dental")).await.unwrap();
         let enroll_token = admin::create_enroll_token(store.as_ref(), TENANT, "test-site", 1).await.unwrap().token;
         let api_token = admin::create_api_token(store.as_ref(), Some(TENANT), None).await.unwrap();
+        let data_dir = site.path("collector-data");
+        let (signer, _) = plumbline_collector::policy::key::ensure(&data_dir).unwrap();
+        let policy = Arc::new(plumbline_collector::policy::PolicyService::new(&data_dir, signer));
         let mut c = Collector {
             base: String::new(),
             port: 0,
@@ -41,6 +48,8 @@ impl Collector {
             cert,
             key,
             store,
+            data_dir,
+            policy,
             api_token,
             enroll_token,
             stop: None,
@@ -51,7 +60,7 @@ impl Collector {
     }
 
     /// Serve (again) on the same port.
-    async fn serve(&mut self) {
+    pub async fn serve(&mut self) {
         let tls = tls::server_config(self.cert.as_bytes(), self.key.as_bytes()).unwrap();
         let addr = format!("127.0.0.1:{}", self.port).parse().unwrap();
         let server = Server::bind(addr, Some(tls)).await.unwrap();
@@ -59,9 +68,16 @@ impl Collector {
         self.base = format!("https://localhost:{}", self.port);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         self.stop = Some(stop);
-        self.task = Some(tokio::spawn(server.run(app(AppState::new(self.store.clone())), async {
+        self.task = Some(tokio::spawn(server.run(app(AppState::new(self.store.clone()).with_policy(self.policy.clone())), async {
             let _ = stopped.await;
         })));
+    }
+
+    /// Serve again on any free port (its port may be taken by now); the
+    /// agent then needs `[delivery] collector_url = base`.
+    pub async fn serve_anywhere(&mut self) {
+        self.port = 0;
+        self.serve().await;
     }
 
     /// Take the collector down: nothing listens on its port.

@@ -14,6 +14,7 @@ mod exchange_live;
 mod exchange_offline;
 mod install;
 mod plugin_signing;
+mod policy;
 mod power_automate_flows;
 mod runtime_cache;
 mod service;

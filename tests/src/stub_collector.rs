@@ -329,7 +329,7 @@ async fn enroll(State(state): State<Shared>, body: Bytes) -> Response {
             last_sequence: 0,
         },
     );
-    Json(EnrollResponse { agent_id: id, tenant_id, site_id, replaced: None }).into_response()
+    Json(EnrollResponse { agent_id: id, tenant_id, site_id, replaced: None, policy_key: None }).into_response()
 }
 
 async fn ingest(State(state): State<Shared>, headers: axum::http::HeaderMap, body: Bytes) -> Response {

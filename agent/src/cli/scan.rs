@@ -48,9 +48,9 @@ pub async fn scan(args: ScanArgs) -> Result<Exit> {
     Ok(scan_exit(&config, &missing, &result, args.fail_on))
 }
 
-/// `plumbline run`.
+/// `plumbline run`: with the policy from the collector merged in.
 pub async fn run(args: ScanArgs) -> Result<Exit> {
-    let config = Config::load(&config_path(args.config.clone()))?;
+    let config = plumbline_agent::policy::apply(Config::load(&config_path(args.config.clone()))?).await;
     let missing = config.missing_plugins();
     let ran = scan_and_deliver(&config, args.config.as_deref(), &Stop::never(), Some(Print::of(&args)), "run").await?;
     Ok(run_exit(&config, &missing, &ran, args.fail_on))

@@ -6,12 +6,14 @@
 
 mod delivery;
 mod grants;
+mod overrides;
 mod paths;
 mod plugin_files;
 mod schedule;
 mod trust;
 
 pub use delivery::{parse_collector_url, DeliveryConfig, DeliverySettings, RetryPolicy};
+pub use overrides::{LocalOverrides, PLUGIN_FIELDS};
 pub use grants::{resolved_address_usable, FileGrant, GrantError, HostPattern, HttpTarget, TcpGrant, TcpHost};
 pub use paths::{default_paths, lexical_normalize, DefaultPaths};
 pub use plugin_files::{closest, MissingPlugin};
@@ -93,6 +95,12 @@ pub struct Config {
     /// when its section sets `allow_unsigned = true`.
     #[serde(default)]
     pub plugin_trust: PluginTrustConfig,
+    /// What of this file wins over the policy from the collector:
+    /// `"schedule"`, `"plugins.NAME"` (the whole section, or its absence)
+    /// or `"plugins.NAME.FIELD"` (`enabled`, `timeout_secs`, `grants`,
+    /// `settings`, `allow_unsigned`). Everything else the policy sets wins.
+    #[serde(default)]
+    pub local_override: Vec<String>,
 }
 
 /// One plugin's grants and settings.
@@ -211,6 +219,8 @@ pub struct Resolved {
     pub schedule: Schedule,
     /// `[plugin_trust] publishers`, parsed.
     pub publishers: Vec<crate::runtime::trust::PublisherKey>,
+    /// `local_override`, parsed.
+    pub overrides: LocalOverrides,
 }
 
 /// Typed grants for one plugin.
@@ -245,7 +255,9 @@ impl Config {
         Self::parse(&text, path)
     }
 
-    fn resolve(mut self, path: &Path) -> Result<Resolved, ConfigError> {
+    /// Check and resolve this configuration as if read from `path` (also a
+    /// local config with the policy merged in, see [`crate::policy`]).
+    pub fn resolve(mut self, path: &Path) -> Result<Resolved, ConfigError> {
         let invalid = |message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
             message,
@@ -294,6 +306,7 @@ impl Config {
         let delivery = self.delivery.resolve(&base).map_err(invalid)?;
         let schedule = self.schedule.resolve().map_err(invalid)?;
         let publishers = self.plugin_trust.keys().map_err(invalid)?;
+        let overrides = LocalOverrides::parse(&self.local_override).map_err(invalid)?;
         for (name, cred) in &self.credentials {
             cred.validate().map_err(|m| invalid(format!("credential profile `{name}`: {m}")))?;
         }
@@ -349,6 +362,7 @@ impl Config {
             delivery,
             schedule,
             publishers,
+            overrides,
         })
     }
 }

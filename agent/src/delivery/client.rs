@@ -27,7 +27,7 @@ pub struct Answer {
     pub retry_after: Option<Duration>,
     /// `Location`, for a redirect.
     pub location: Option<String>,
-    /// The body, cut at [`limits::MAX_ANSWER_BYTES`].
+    /// The body, cut at [`limits::MAX_ANSWER_BYTES`] (or the limit a GET gave).
     pub body: Vec<u8>,
 }
 
@@ -94,10 +94,32 @@ impl Collector {
             Body::Plain(bytes) => request.body(bytes),
             Body::Gzip(bytes) => request.header(reqwest::header::CONTENT_ENCODING, "gzip").body(bytes),
         };
-        let mut resp = request
+        let resp = request
             .send()
             .await
             .map_err(|e| self.transport_failure(&e))?;
+        self.answer(resp, limits::MAX_ANSWER_BYTES).await
+    }
+
+    /// GET `path` (below `v1/`), signed as the agent holding `key`
+    /// ([`plumbline_protocol::agent_auth`]); the body cut at `max_bytes`.
+    pub async fn get_signed(&self, path: &str, key: &plumbline_protocol::identity::AgentKey, max_bytes: usize) -> Result<Answer, String> {
+        // The signature covers the API's own path, whatever prefix the
+        // base URL adds (a proxy in front strips it).
+        let signed = format!("/{}", path.trim_start_matches('/'));
+        let at = (crate::platform::clock::now_ms() / 1000) as i64;
+        let authorization = plumbline_protocol::agent_auth::authorization(key, "GET", &signed, at);
+        let resp = self
+            .http
+            .get(self.endpoint(path))
+            .header(reqwest::header::AUTHORIZATION, authorization)
+            .send()
+            .await
+            .map_err(|e| self.transport_failure(&e))?;
+        self.answer(resp, max_bytes).await
+    }
+
+    async fn answer(&self, mut resp: reqwest::Response, max_bytes: usize) -> Result<Answer, String> {
         let header = |name: reqwest::header::HeaderName| {
             resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
         };
@@ -106,9 +128,9 @@ impl Collector {
         let status = resp.status().as_u16();
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_failure(&e))? {
-            let room = limits::MAX_ANSWER_BYTES - body.len();
+            let room = max_bytes - body.len();
             body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-            if body.len() >= limits::MAX_ANSWER_BYTES {
+            if body.len() >= max_bytes {
                 break;
             }
         }

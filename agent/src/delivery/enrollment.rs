@@ -30,6 +30,10 @@ pub struct Enrollment {
     pub site_id: String,
     /// When, RFC 3339.
     pub enrolled_at: String,
+    /// The collector's policy key, pinned here: only policy it signs is
+    /// applied. None when enrolled with a collector that had none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_key: Option<String>,
 }
 
 impl Enrollment {
@@ -146,6 +150,7 @@ pub async fn enroll(
         tenant_id: response.tenant_id,
         site_id: response.site_id,
         enrolled_at: crate::platform::clock::now_rfc3339(),
+        policy_key: response.policy_key.clone(),
     };
     enrollment.save(&settings.enrollment_file())?;
     Ok(Enrolled {

@@ -201,6 +201,21 @@ impl Delivery {
         &self.enrollment.agent_id
     }
 
+    /// The agent's key, which also signs its requests for policy and plugins.
+    pub fn key(&self) -> &AgentKey {
+        &self.key
+    }
+
+    /// What the collector said at enrollment (with the policy key pinned then).
+    pub fn enrollment(&self) -> &Enrollment {
+        &self.enrollment
+    }
+
+    /// The collector, as delivery reaches it.
+    pub fn collector(&self) -> &Collector {
+        &self.collector
+    }
+
     /// Where batches wait.
     pub fn spool_dir(&self) -> &std::path::Path {
         &self.settings.spool_dir

@@ -72,7 +72,8 @@ pub async fn enroll(
         .filter(|old| (old.tenant_id.as_str(), old.site_id.as_str()) == (record.tenant_id.as_str(), record.site_id.as_str()))
         .map(|old| old.id);
     tracing::info!(agent = %record.id, tenant = %record.tenant_id, site = %record.site_id, host = %record.hostname, replaced = ?replaced, "agent enrolled");
-    Ok(Json(EnrollResponse { agent_id: record.id, tenant_id: record.tenant_id, site_id: record.site_id, replaced }))
+    let policy_key = state.policy.as_ref().map(|p| p.public_key().to_string());
+    Ok(Json(EnrollResponse { agent_id: record.id, tenant_id: record.tenant_id, site_id: record.site_id, replaced, policy_key }))
 }
 
 /// The agent a re-enrollment replaces, once its key's signature over the

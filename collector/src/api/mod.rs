@@ -4,6 +4,8 @@
 //! - `POST /v1/enroll`: [`plumbline_protocol::messages::EnrollRequest`] ->
 //!   [`plumbline_protocol::messages::EnrollResponse`]
 //! - `POST /v1/ingest`: a DSSE envelope -> [`plumbline_protocol::messages::IngestResponse`]
+//! - signed as an enrolled agent ([`agent_auth`]): `GET /v1/policy`, its
+//!   signed policy, and `GET /v1/plugins/{sha256}`, a plugin it names ([`policy`])
 //! - `GET /v1/health`: `ok` when the database answers, else 503
 //!   `database_unavailable`
 //! - `GET /metrics` (outside `/v1`): Prometheus text, with a fleet API token ([`metrics`])
@@ -19,6 +21,7 @@
 //! Every refusal is a 4xx with a [`plumbline_protocol::messages::ErrorBody`] ([`error`]).
 
 pub mod admission;
+pub mod agent_auth;
 pub mod annotate;
 pub mod auth;
 pub mod egress;
@@ -27,6 +30,7 @@ pub mod error;
 pub mod ingest;
 pub mod metrics;
 pub mod openapi;
+pub mod policy;
 pub mod read;
 pub mod siem;
 
@@ -61,6 +65,10 @@ pub struct AppState {
     pub proxies: Arc<crate::egress::TrustedProxies>,
     /// Counters for `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The policy files and the key that signs them; none: no policy served.
+    pub policy: Option<Arc<crate::policy::PolicyService>>,
+    /// Plugin files by sha256, for `GET /v1/plugins/{sha256}`.
+    pub plugins: Arc<crate::policy::plugins::PluginIndex>,
 }
 
 impl AppState {
@@ -74,7 +82,15 @@ impl AppState {
             alerts: crate::alerts::live::LiveRules::default(),
             proxies: Arc::default(),
             metrics: Arc::default(),
+            policy: None,
+            plugins: Arc::default(),
         }
+    }
+
+    /// The same, serving policy and plugins from `policy`.
+    pub fn with_policy(mut self, policy: Arc<crate::policy::PolicyService>) -> AppState {
+        self.policy = Some(policy);
+        self
     }
 
     /// The same, with these trusted proxies.
@@ -157,6 +173,8 @@ fn routes() -> Routes {
         .get("/v1/openapi.json", openapi::openapi_json)
         .post("/v1/enroll", enroll::enroll, MAX_SMALL_BODY_BYTES)
         .post("/v1/ingest", ingest::ingest, crate::ingest::MAX_WIRE_BYTES)
+        .get("/v1/policy", policy::policy)
+        .get("/v1/plugins/{sha256}", policy::plugin)
         .get("/v1/tenants/{tenant}/register", read::register)
         .get("/v1/tenants/{tenant}/register.csv", read::register_csv)
         .get("/v1/tenants/{tenant}/changes", read::changes)

@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         openapi_json,
         super::enroll::enroll,
         super::ingest::ingest,
+        super::policy::policy,
+        super::policy::plugin,
         super::read::register,
         super::read::register_csv,
         super::read::changes,

@@ -135,7 +135,23 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
     eprintln!("plumbline-collector listening on {scheme}://{addr} ({} database); console at {scheme}://{addr}/", store.backend());
     let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatching = dispatcher.map(|d| tokio::spawn(d.run(async move { let _ = alerts_stopped.await; })));
-    let state = api::AppState::new(store).with_console(console).with_live_alerts(rules).with_proxies(proxies);
+    let dir = args.db.dir();
+    let (signer, made) =
+        plumbline_collector::policy::key::ensure(&dir).with_context(|| format!("the policy key in {}", dir.display()))?;
+    let policy = plumbline_collector::policy::PolicyService::new(&dir, signer);
+    eprintln!(
+        "{} policy key {} ({}); policy files in {}, plugins in {}",
+        if made { "generated" } else { "using" },
+        policy.public_key().key_id(),
+        dir.join(plumbline_collector::policy::key::KEY_FILE).display(),
+        policy.dir().display(),
+        policy.plugin_dir().display()
+    );
+    let state = api::AppState::new(store)
+        .with_console(console)
+        .with_live_alerts(rules)
+        .with_proxies(proxies)
+        .with_policy(std::sync::Arc::new(policy));
     server.run(api::app(state), shutdown).await.context("serving")?;
     let _ = stop_alerts.send(());
     if let Some(task) = dispatching {

@@ -15,6 +15,7 @@ pub mod egress;
 pub mod events;
 pub mod fleet;
 pub mod migrations;
+pub mod policy;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -25,6 +26,7 @@ pub use alerts::AlertStore;
 pub use console::ConsoleStore;
 pub use egress::EgressStore;
 pub use events::EventStore;
+pub use policy::PolicyStore;
 pub use tokens::{EnrollTokenRecord, TokenStore};
 
 use crate::register::ConnectorState;
@@ -280,10 +282,12 @@ pub struct Counts {
 
 /// Where the collector keeps everything: the register and delivery here,
 /// accounts ([`AccountStore`]), the console's reads ([`ConsoleStore`]),
-/// the alert outbox ([`AlertStore`]), the SIEM feed ([`EventStore`]) and the
-/// agents' egress ([`EgressStore`]) beside it.
+/// the alert outbox ([`AlertStore`]), the SIEM feed ([`EventStore`]), the
+/// agents' egress ([`EgressStore`]) and policy serials ([`PolicyStore`]) beside it.
 #[async_trait]
-pub trait Store: AccountStore + AlertStore + ConsoleStore + EgressStore + EventStore + TokenStore + Send + Sync {
+pub trait Store:
+    AccountStore + AlertStore + ConsoleStore + EgressStore + EventStore + PolicyStore + TokenStore + Send + Sync
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Apply the migrations not applied yet; how many were.

@@ -67,7 +67,7 @@ async fn enrollment_over_http(backend: Backend) {
     let enrolled: EnrollResponse = a.json();
     assert_eq!(
         enrolled,
-        EnrollResponse { agent_id: key.agent_id(), tenant_id: "contoso".into(), site_id: "hq".into(), replaced: None }
+        EnrollResponse { agent_id: key.agent_id(), tenant_id: "contoso".into(), site_id: "hq".into(), replaced: None, policy_key: None }
     );
     // The same key again (a lost answer) gets the same enrollment; another key is refused.
     let again = call(&r, Method::POST, "/v1/enroll", None, request(&issued.token)).await;

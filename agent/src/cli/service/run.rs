@@ -7,7 +7,8 @@
 //! was not running (the last recorded scan is older than the last step) is
 //! caught up at once, like `Persistent=true`. The config is read again at
 //! each step, so a change needs no restart; one that does not load is
-//! logged and the last good one is used. Between scans nothing is kept:
+//! logged and the last good one is used; the policy from the collector is
+//! merged in at each step too ([`plumbline_agent::policy`]). Between scans nothing is kept:
 //! the plugin runtime is built for each scan and dropped after it. Batches
 //! that could not be delivered at a scan are pushed again every
 //! `flush_every` until they are gone.
@@ -60,7 +61,7 @@ pub async fn exec(args: RunArgs) -> Result<Exit> {
 pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
     let path = super::absolute_config(args.config.clone())?;
     if args.once {
-        let config = Config::load(&path)?;
+        let config = plumbline_agent::policy::apply(Config::load(&path)?).await;
         let missing = config.missing_plugins();
         return match scan_and_deliver(&config, args.config.as_deref(), &stop, None, "service").await {
             Ok(ran) => Ok(run_exit(&config, &missing, &ran, None)),
@@ -72,7 +73,7 @@ pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
             Err(e) => Err(e),
         };
     }
-    let mut config = Config::load(&path)?;
+    let mut config = plumbline_agent::policy::apply(Config::load(&path)?).await;
     tracing::info!(config = %path.display(), "service started; {}", describe(&config.schedule));
     let mut due = first_due(&config);
     loop {
@@ -84,7 +85,7 @@ pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
         if !idle_until(at, &config, &stop).await {
             break;
         }
-        config = reloaded(&path, config);
+        config = reloaded(&path, config).await;
         one_scan(&config, args.config.as_deref(), &stop).await;
         release_memory();
         if stop.is_requested() {
@@ -117,10 +118,11 @@ fn is_busy(e: &anyhow::Error) -> bool {
     matches!(e.downcast_ref::<ServiceError>(), Some(ServiceError::Busy { .. }))
 }
 
-/// The config as it is now on disk, or the last good one if it does not load.
-fn reloaded(path: &Path, last_good: Resolved) -> Resolved {
+/// The config as it is now on disk with the policy from the collector
+/// merged in, or the last good one if it does not load.
+async fn reloaded(path: &Path, last_good: Resolved) -> Resolved {
     match Config::load(path) {
-        Ok(config) => config,
+        Ok(config) => plumbline_agent::policy::apply(config).await,
         Err(e) => {
             tracing::error!("{e}; the service keeps the config it last loaded until this is fixed");
             last_good

@@ -26,6 +26,7 @@ mod console;
 mod egress;
 mod events;
 mod ingest;
+mod policy;
 mod tokens;
 
 pub use events::EVENTS_LOCK_KEY;

@@ -23,6 +23,7 @@ mod console;
 mod egress;
 mod events;
 mod ingest;
+mod policy;
 mod tokens;
 
 /// How long a writer waits for another process's lock.
