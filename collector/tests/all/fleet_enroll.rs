@@ -115,15 +115,7 @@ crate::both_backends!(
 #[test]
 fn the_cli_makes_lists_and_revokes_a_fleet_secret() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_plumbline-collector"))
-            .args(args)
-            .env("PLUMBLINE_COLLECTOR_DATA_DIR", dir.path())
-            .env_remove("PLUMBLINE_COLLECTOR_DATABASE")
-            .output()
-            .unwrap();
-        (o.status.code(), String::from_utf8_lossy(&o.stdout).to_string(), String::from_utf8_lossy(&o.stderr).to_string())
-    };
+    let run = |args: &[&str]| crate::support::cli_in(dir.path(), args);
     assert_eq!(run(&["tenant", "add", "contoso"]).0, Some(0));
     let (code, secret, err) = run(&["enroll-token", "create", "--tenant", "contoso", "--reusable", "--ttl-hours", "48"]);
     assert_eq!(code, Some(0), "{err}");

@@ -223,3 +223,15 @@ pub fn ok(plugin: &str) -> PluginStatus {
 pub fn failed(plugin: &str) -> PluginStatus {
     PluginStatus { status: "error".into(), error: Some("throttled".into()), ..ok(plugin) }
 }
+
+/// Run the `plumbline-collector` binary on the data dir `dir` (its default
+/// SQLite database): the exit code, stdout and stderr.
+pub fn cli_in(dir: &std::path::Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_plumbline-collector"))
+        .args(args)
+        .env("PLUMBLINE_COLLECTOR_DATA_DIR", dir)
+        .env_remove("PLUMBLINE_COLLECTOR_DATABASE")
+        .output()
+        .unwrap();
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).to_string(), String::from_utf8_lossy(&o.stderr).to_string())
+}

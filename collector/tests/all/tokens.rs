@@ -87,15 +87,7 @@ crate::both_backends!(
 #[test]
 fn the_token_commands_list_and_revoke() {
     let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_plumbline-collector"))
-            .args(args)
-            .env("PLUMBLINE_COLLECTOR_DATA_DIR", dir.path())
-            .env_remove("PLUMBLINE_COLLECTOR_DATABASE")
-            .output()
-            .unwrap();
-        (o.status.code(), String::from_utf8_lossy(&o.stdout).to_string(), String::from_utf8_lossy(&o.stderr).to_string())
-    };
+    let run = |args: &[&str]| crate::support::cli_in(dir.path(), args);
     assert_eq!(run(&["init"]).0, Some(0));
     assert_eq!(run(&["tenant", "add", "contoso", "--no-entra"]).0, Some(0));
     let (code, token, err) = run(&["api-token", "create", "--tenant", "contoso", "--scope", "write", "--ttl-days", "7"]);
