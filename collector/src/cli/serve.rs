@@ -135,7 +135,7 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
     eprintln!("plumbline-collector listening on {scheme}://{addr} ({} database); console at {scheme}://{addr}/", store.backend());
     let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatching = dispatcher.map(|d| tokio::spawn(d.run(async move { let _ = alerts_stopped.await; })));
-    let dir = args.db.dir();
+    let dir = site.dir.clone();
     let (signer, made) =
         plumbline_collector::policy::key::ensure(&dir).with_context(|| format!("the policy key in {}", dir.display()))?;
     let policy = plumbline_collector::policy::PolicyService::new(&dir, signer);

@@ -116,7 +116,8 @@ crate::both_backends!(
 fn the_cli_makes_lists_and_revokes_a_fleet_secret() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| crate::support::cli_in(dir.path(), args);
-    assert_eq!(run(&["tenant", "add", "contoso"]).0, Some(0));
+    assert_eq!(run(&["init"]).0, Some(0));
+    assert_eq!(run(&["tenant", "add", "contoso", "--no-entra"]).0, Some(0));
     let (code, secret, err) = run(&["enroll-token", "create", "--tenant", "contoso", "--reusable", "--ttl-hours", "48"]);
     assert_eq!(code, Some(0), "{err}");
     assert!(secret.trim().starts_with("plf_") && err.contains("fleet enrollment secret"), "{err}");
