@@ -58,6 +58,8 @@ async fn one_line_installs_an_agent_that_delivers_to_the_real_collector() {
         ("ENROLL_TOKEN", collector.enroll_token.as_str()),
         ("SITE", "test-site"),
         ("COLLECTOR_CA_FILE", ca.as_str()),
+        // Left blank, as RMMs pass unset script variables and the MSI its properties: not given.
+        ("COLLECTOR_PIN", ""),
     ];
     let out = install_sh(&l, &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -110,6 +112,12 @@ async fn a_wrong_token_or_an_unreachable_collector_is_a_clear_error_that_install
     let out = install_sh(&l, &[("COLLECTOR_URL", &collector.base), ("COLLECTOR_CA_FILE", &ca)]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--token") && text(&out).contains("ENROLL_TOKEN"), "{}", text(&out));
+
+    let wrong_pin = format!("sha256:{}", "00".repeat(32));
+    let out = install_sh(&l, &[("COLLECTOR_URL", &collector.base), ("ENROLL_TOKEN", &collector.enroll_token), ("COLLECTOR_PIN", &wrong_pin)]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("nothing was installed"), "{}", text(&out));
+    assert!(nothing(&l), "a pin mismatch installs nothing");
 
     let base = collector.base.clone();
     collector.down().await;

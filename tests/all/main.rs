@@ -13,6 +13,8 @@ mod exit_codes;
 mod exchange_live;
 mod exchange_offline;
 mod install;
+mod package_deb;
+mod package_msi;
 mod plugin_signing;
 mod policy;
 mod power_automate_flows;

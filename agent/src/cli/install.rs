@@ -13,7 +13,7 @@
 use super::exit::Exit;
 use super::service::InstallArgs;
 use anyhow::{bail, Context, Result};
-use plumbline_agent::config::{parse_collector_url, Config, DeliverySettings};
+use plumbline_agent::config::{default_paths, parse_collector_url, Config, DeliverySettings};
 use plumbline_agent::delivery::{enrollment, DeliveryError};
 use plumbline_agent::platform::private::{self, Access};
 use std::path::{Path, PathBuf};
@@ -65,9 +65,19 @@ pub struct InstallCommand {
     no_start: bool,
 }
 
+/// Where the .deb installs the binary.
+const PACKAGED_BIN_DIR: &str = "/usr/bin";
+
+/// A value given empty is not given: RMMs pass every script variable, the
+/// ones left blank as empty strings, and the MSI passes its properties the
+/// same way (`--pin "[COLLECTOR_PIN]"`).
+fn given(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
 fn required(value: Option<String>, flag: &str, env: &str) -> Result<String> {
-    match value.map(|v| v.trim().to_string()) {
-        Some(v) if !v.is_empty() => Ok(v),
+    match given(value) {
+        Some(v) => Ok(v),
         _ => bail!("give the {flag} (or set {env}); e.g. plumbline install --collector https://collector.msp.example --token TOKEN"),
     }
 }
@@ -108,7 +118,14 @@ fn config_text(tenant: &str, site: &str, url: &str, trust: (Option<&Path>, Optio
     out
 }
 
-fn default_bin_dir() -> PathBuf {
+/// Where the binary goes when --bin-dir is not given: where a package put
+/// it (/usr/bin, from the .deb), so that the package manager's updates are
+/// the ones the service runs; else /usr/local/bin, or Program Files.
+fn default_bin_dir(current: Option<&Path>) -> PathBuf {
+    let packaged = Path::new(PACKAGED_BIN_DIR);
+    if !cfg!(windows) && current.and_then(Path::parent) == Some(packaged) {
+        return packaged.to_path_buf();
+    }
     if cfg!(windows) {
         PathBuf::from(std::env::var_os("ProgramFiles").unwrap_or_else(|| "C:\\Program Files".into())).join("Plumbline")
     } else {
@@ -155,7 +172,9 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
         false => None,
     };
     let state = args.state_dir.as_deref().map(std::path::absolute).transpose().context("making --state-dir absolute")?;
-    let ca = args.ca_file.as_deref().map(std::path::absolute).transpose().context("making --ca-file absolute")?;
+    let ca_file = args.ca_file.filter(|p| !p.as_os_str().is_empty());
+    let ca = ca_file.as_deref().map(std::path::absolute).transpose().context("making --ca-file absolute")?;
+    let pin = given(args.pin);
     let mut settings = match &existing {
         Some(config) => config.delivery.clone(),
         None => DeliverySettings::defaults(),
@@ -168,7 +187,7 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
         if ca.is_some() {
             settings.collector_ca_file = ca.clone();
         }
-        if let Some(pin) = &args.pin {
+        if let Some(pin) = &pin {
             let pin = plumbline_agent::delivery::trust::Pin::parse(pin).map_err(|e| anyhow::anyhow!("--pin (COLLECTOR_PIN): {e}"))?;
             settings.collector_pin = Some(pin);
         }
@@ -209,14 +228,17 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
     match &existing {
         Some(config) => outln!("kept the config {}", config.source.display())?,
         None => {
-            let trust = (ca.as_deref(), args.pin.as_deref().map(str::trim));
+            let trust = (ca.as_deref(), pin.as_deref());
             let text = config_text(&enrolled.tenant_id, &enrolled.site_id, url.as_str(), trust, state.as_deref());
             // What was written must load, or the service would not start.
             Config::parse(&text, &config_path).context("the config install was about to write")?;
             // A folder made here holds what decides which plugins run with
             // which grants: only the agent's account and administrators may
             // write in it (on Windows, ProgramData lets every user add files).
-            if let Some(dir) = config_path.parent().filter(|d| !d.exists()) {
+            // So does the platform's own folder when a package made it (the
+            // MSI creates ProgramData\Plumbline with the inherited rights).
+            let own = default_paths().config.parent().map(Path::to_path_buf);
+            if let Some(dir) = config_path.parent().filter(|d| !d.exists() || own.as_deref() == Some(*d)) {
                 private::create_private_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             private::write_atomic(&config_path, text.as_bytes(), Access::Public)
@@ -224,7 +246,8 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
             outln!("wrote the config {}", config_path.display())?;
         }
     }
-    let binary = place_binary(&args.bin_dir.unwrap_or_else(default_bin_dir))?;
+    let current = std::env::current_exe().ok();
+    let binary = place_binary(&args.bin_dir.unwrap_or_else(|| default_bin_dir(current.as_deref())))?;
     outln!("binary: {}", binary.display())?;
     if args.no_service {
         outln!("no service installed (--no-service); `plumbline service install --config {}` installs it", config_path.display())?;
@@ -237,6 +260,19 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_packaged_binary_stays_where_the_package_put_it_and_blank_values_are_not_given() {
+        #[cfg(not(windows))]
+        {
+            assert_eq!(default_bin_dir(Some(Path::new("/usr/bin/plumbline"))), Path::new("/usr/bin"));
+            assert_eq!(default_bin_dir(Some(Path::new("/tmp/x/plumbline"))), Path::new("/usr/local/bin"));
+            assert_eq!(default_bin_dir(None), Path::new("/usr/local/bin"));
+        }
+        assert_eq!(given(Some("  ".into())), None);
+        assert_eq!(given(Some(" site-a ".into())).as_deref(), Some("site-a"));
+        assert!(required(Some(String::new()), "collector URL (--collector)", "COLLECTOR_URL").is_err());
+    }
 
     #[test]
     fn the_written_config_loads_with_the_enrolled_site_and_state_dir() {

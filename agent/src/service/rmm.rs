@@ -222,5 +222,10 @@ mod tests {
         assert!(r.stderr.contains("not enrolled"), "{}", r.stderr);
         let r = render(Rmm::Intune, &failing(&[], Severity::Low, "2026-11-01T00:00:00Z", 0));
         assert_eq!(r.code, 1, "a schedule that stopped is not working");
+        // Intune runs the detection right after the install: enrolled, not scanned yet.
+        let fresh = Health::assess(true, None, &spool(0, 0), &Schedule::default(), Severity::High, NOW);
+        assert_eq!(fresh.problems, [Problem::NeverScanned]);
+        let r = render(Rmm::Intune, &fresh);
+        assert!(r.code == 0 && !r.stdout.is_empty(), "detected: {r:?}");
     }
 }

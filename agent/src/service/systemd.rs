@@ -98,6 +98,22 @@ impl Units {
         }
     }
 
+    /// The units for the default schedule, plugin timeout and paths, naming
+    /// `binary` and `config` as the installed system will have them: what a
+    /// package ships (`plumbline service units`). No config is read, so the
+    /// files do not depend on the machine that builds the package;
+    /// `service install` later writes the units for the real config into
+    /// /etc/systemd/system, where they take precedence.
+    pub fn defaults(binary: &Path, config: &Path) -> Units {
+        Units {
+            binary: binary.to_path_buf(),
+            config: config.to_path_buf(),
+            schedule: Schedule::default(),
+            longest_call: crate::runtime::limits::DEFAULT_SCAN_TIMEOUT,
+            writable: Vec::new(),
+        }
+    }
+
     /// `plumbline.service`.
     pub fn service(&self) -> String {
         let mut out = String::new();
@@ -298,6 +314,16 @@ mod tests {
         let u = units("[plugins.a]\ntimeout_secs = 30\n[plugins.b]\ntimeout_secs = 900\n[plugins.c]\nenabled = false\ntimeout_secs = 3000\n");
         assert_eq!(u.longest_call, Duration::from_secs(900));
         assert!(u.service().contains("TimeoutStopSec=960\n"));
+    }
+
+    #[test]
+    fn a_package_s_units_are_those_of_a_config_with_every_default() {
+        let system = "cache_dir = \"/var/cache/plumbline\"\n[delivery]\nspool_dir = \"/var/lib/plumbline/spool\"\n\
+                      key_file = \"/var/lib/plumbline/keys/agent.key\"\n";
+        let installed = units(system);
+        let packaged = Units::defaults(Path::new("/usr/local/bin/plumbline"), Path::new("/etc/plumbline/plumbline.toml"));
+        assert_eq!(packaged.files(), installed.files());
+        assert!(packaged.timer().contains("OnCalendar=*-*-* 00/6:00:00 UTC\n"), "{}", packaged.timer());
     }
 
     #[test]

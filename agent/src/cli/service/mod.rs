@@ -5,6 +5,7 @@
 //! steps after a shutdown and spreads a fleet, and nothing stays resident
 //! between scans); on Windows the service control manager starts the
 //! long-lived `service run`, which keeps the same schedule itself.
+//! `service units` writes the systemd units alone, for the .deb.
 
 #[cfg(target_os = "linux")]
 pub mod linux;
@@ -14,7 +15,7 @@ pub mod run;
 mod windows;
 
 use super::exit::Exit;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::PathBuf;
 
 /// The service's commands.
@@ -36,6 +37,24 @@ pub enum ServiceCommand {
     Stop(UnitArgs),
     /// The service as the system sees it, and the last run.
     Status(UnitArgs),
+    /// For packages: write the systemd units `service install` writes, for
+    /// the default schedule and paths, into DIR; nothing is read, enabled
+    /// or started.
+    Units(UnitsArgs),
+}
+
+/// What `service units` takes.
+#[derive(clap::Args)]
+pub struct UnitsArgs {
+    /// Where to write the unit files (a package's usr/lib/systemd/system).
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The plumbline binary as the installed system has it, e.g. /usr/bin/plumbline.
+    #[arg(long)]
+    pub binary: PathBuf,
+    /// The config file as the installed system has it, e.g. /etc/plumbline/plumbline.toml.
+    #[arg(long)]
+    pub config: PathBuf,
 }
 
 /// What `service install` takes.
@@ -72,6 +91,7 @@ pub async fn exec(command: ServiceCommand) -> Result<Exit> {
     match command {
         ServiceCommand::Run(args) => run::exec(args).await,
         ServiceCommand::Install(args) => install(args).await,
+        ServiceCommand::Units(args) => units(args),
         #[cfg(target_os = "linux")]
         ServiceCommand::Uninstall(args) => linux::uninstall(args),
         #[cfg(target_os = "linux")]
@@ -104,6 +124,25 @@ pub async fn install(args: InstallArgs) -> Result<Exit> {
         let _ = args;
         unsupported()
     }
+}
+
+/// `service units`: the files alone, the same on any build machine.
+fn units(args: UnitsArgs) -> Result<Exit> {
+    for (flag, path) in [("--binary", &args.binary), ("--config", &args.config)] {
+        // Paths of the Linux system the units are for, whatever builds them;
+        // a relative one would be taken from wherever systemd runs it.
+        if !path.to_str().is_some_and(|p| p.starts_with('/')) {
+            anyhow::bail!("{flag} {} must be an absolute path as the installed system has it, e.g. /usr/bin/plumbline", path.display());
+        }
+    }
+    let units = plumbline_agent::service::systemd::Units::defaults(&args.binary, &args.config);
+    std::fs::create_dir_all(&args.dir).with_context(|| format!("creating {}", args.dir.display()))?;
+    for (name, text) in units.files() {
+        let path = args.dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}; check that the directory is writable", path.display()))?;
+        outln!("wrote {}", path.display())?;
+    }
+    Ok(Exit::Ok)
 }
 
 #[cfg(not(any(target_os = "linux", windows)))]

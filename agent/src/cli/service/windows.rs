@@ -2,9 +2,9 @@
 //! manager (the windows-service crate). It runs as LocalSystem, starts
 //! automatically after boot (delayed, so it does not slow the boot), and is
 //! restarted by the manager after a failure, three times, a minute apart.
-//! The agent sets that recovery policy itself, at install and again each
-//! time the service starts, because an MSI built with wixl cannot
-//! (it lacks `util:ServiceConfig`).
+//! The agent sets that recovery policy and the delayed start itself, at
+//! install and again each time the service starts, because an MSI built
+//! with wixl cannot (it lacks `util:ServiceConfig` and `ServiceConfig`).
 //!
 //! The manager starts `plumbline.exe service run --config FILE`; `run` then
 //! hands this thread to the manager's dispatcher, and the long-lived loop
@@ -129,8 +129,8 @@ fn service_main(_arguments: Vec<OsString>) {
         }
     };
     let _ = reporter.set_service_status(status(ServiceState::Running, ServiceExitCode::NO_ERROR, 0, Duration::ZERO));
-    if let Err(e) = set_recovery_policy() {
-        tracing::warn!("{e:#}; the service manager will not restart the service after a failure");
+    if let Err(e) = set_own_policy() {
+        tracing::warn!("{e:#}; the service runs without it");
     }
     let outcome = ctx.runtime.block_on(async {
         let pending = stop.clone();
@@ -176,10 +176,11 @@ fn open(access: ServiceAccess) -> Result<windows_service::service::Service> {
     })
 }
 
-/// Three restarts a minute apart, the count reset after a day, for
-/// failures that are not crashes too (the service stopping with an error).
-fn set_recovery_policy() -> Result<()> {
+/// What the MSI could not set (see the module's notes): the delayed start
+/// and the recovery policy.
+fn set_own_policy() -> Result<()> {
     let service = open(ServiceAccess::CHANGE_CONFIG | ServiceAccess::START)?;
+    unless_unknown(service.set_delayed_auto_start(true), "delayed automatic start")?;
     apply_recovery_policy(&service)
 }
 
@@ -196,6 +197,8 @@ fn unless_unknown(result: windows_service::Result<()>, what: &str) -> Result<()>
     }
 }
 
+/// Three restarts a minute apart, the count reset after a day, for
+/// failures that are not crashes too (the service stopping with an error).
 fn apply_recovery_policy(service: &windows_service::service::Service) -> Result<()> {
     let actions = vec![ServiceAction { action_type: ServiceActionType::Restart, delay: RESTART_DELAY }; RESTARTS];
     service
