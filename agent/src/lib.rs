@@ -14,6 +14,7 @@ pub mod policy;
 pub mod runtime;
 pub mod scan;
 pub mod service;
+pub mod update;
 
 /// The register types, shared with the collector.
 pub use plumbline_protocol::register;

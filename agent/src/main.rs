@@ -58,6 +58,18 @@ enum Command {
         #[command(subcommand)]
         command: cli::service::ServiceCommand,
     },
+    /// Replace this binary with the newest release the collector publishes,
+    /// signed by a key in [update] release_keys; --check only looks.
+    Update(cli::update::UpdateArgs),
+    /// The MSP's release key, and signed release manifests for the collector.
+    Release {
+        #[command(subcommand)]
+        command: cli::release::ReleaseCommand,
+    },
+    /// Start and print this binary's version and platform (what an update
+    /// runs on a new release before it replaces anything).
+    #[command(name = "self-check", hide = true)]
+    SelfCheck,
 }
 
 fn main() -> ExitCode {
@@ -103,6 +115,9 @@ fn main() -> ExitCode {
             Command::Service { command } => cli::service::exec(command).await,
             Command::Status(args) => cli::status::exec(args),
             Command::Install(args) => cli::install::exec(args).await,
+            Command::Update(args) => cli::update::exec(args).await,
+            Command::Release { command } => cli::release::exec(command),
+            Command::SelfCheck => cli::update::self_check(),
         }
     });
     match outcome {

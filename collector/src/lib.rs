@@ -15,6 +15,7 @@
 //! - [`store`]: the [`store::Store`] trait and its two backends.
 //! - [`serve`] and [`tls`]: HTTPS (rustls, ring) or, when asked, plain HTTP.
 //! - [`tokens`]: enrollment and API tokens (random, stored only as sha256).
+//! - [`releases`]: agent releases published for self-update (files).
 //! - [`admin`]: what the admin commands do.
 
 pub mod access;
@@ -33,6 +34,7 @@ pub mod policy;
 pub mod reads;
 pub mod reports;
 pub mod register;
+pub mod releases;
 pub mod serve;
 pub mod store;
 pub mod timestamp;

@@ -41,6 +41,9 @@ enum Command {
     /// Console accounts.
     #[command(subcommand)]
     User(cli::user::UserCommand),
+    /// Agent releases published for self-update.
+    #[command(subcommand)]
+    Release(cli::release::ReleaseCommand),
     /// Write a tenant's QBR report (HTML, or PDF through headless Chromium).
     Report(cli::report::ReportArgs),
 }
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
             Command::ApiToken(c) => cli::tokens::api_token(c).await,
             Command::User(c) => cli::user::exec(c).await,
             Command::Report(args) => cli::report::exec(args).await,
+            Command::Release(c) => cli::release::exec(c),
         }
     });
     match outcome {

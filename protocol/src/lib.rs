@@ -8,6 +8,7 @@
 //! - [`plugin_signature`]: publisher signatures on plugin components.
 //! - [`policy`]: the collector's signed policy for an agent.
 //! - [`agent_auth`]: an agent's signature on a request with no body.
+//! - [`release`]: signed agent release manifests, for self-update.
 //! - [`messages`]: enrollment and ingest requests and answers.
 //! - [`read_api`]: what the collector's read API answers.
 //! - [`ocsf`]: a finding as an OCSF Compliance Finding, for SIEMs.
@@ -29,4 +30,5 @@ pub mod policy;
 pub mod read_api;
 pub mod register;
 pub mod tenant;
+pub mod release;
 pub mod wording;

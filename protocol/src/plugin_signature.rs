@@ -67,6 +67,11 @@ impl PublisherKey {
     pub fn key_id(&self) -> String {
         hex::encode(&Sha256::digest(self.0.as_bytes())[..8])
     }
+
+    /// For the other things such a key signs ([`crate::release`]).
+    pub(crate) fn verifying(&self) -> &VerifyingKey {
+        &self.0
+    }
 }
 
 /// `ed25519:BASE64`, as the config takes it.
@@ -110,6 +115,11 @@ impl PublisherSecret {
     /// The public half, to list in agents' configs.
     pub fn public(&self) -> PublisherKey {
         PublisherKey(self.0.verifying_key())
+    }
+
+    /// For the other things such a key signs ([`crate::release`]).
+    pub(crate) fn signing(&self) -> &SigningKey {
+        &self.0
     }
 }
 

@@ -25,6 +25,8 @@ pub struct Collector {
     pub policy: Arc<plumbline_collector::policy::PolicyService>,
     api_token: String,
     pub enroll_token: String,
+    /// The releases it publishes (`DATA_DIR/releases`), for self-update.
+    pub releases: plumbline_collector::releases::Releases,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -52,6 +54,7 @@ impl Collector {
             policy,
             api_token,
             enroll_token,
+            releases: plumbline_collector::releases::Releases::in_data_dir(&site.path("collector-data")),
             stop: None,
             task: None,
         };
@@ -68,7 +71,7 @@ impl Collector {
         self.base = format!("https://localhost:{}", self.port);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         self.stop = Some(stop);
-        self.task = Some(tokio::spawn(server.run(app(AppState::new(self.store.clone()).with_policy(self.policy.clone())), async {
+        self.task = Some(tokio::spawn(server.run(app(AppState::new(self.store.clone()).with_policy(self.policy.clone()).with_releases(self.releases.clone())), async {
             let _ = stopped.await;
         })));
     }

@@ -24,6 +24,7 @@ mod service_systemd;
 mod sandbox;
 mod sandbox_files;
 mod sandbox_network;
+mod self_update;
 mod smtp_relay;
 mod status;
 mod support;

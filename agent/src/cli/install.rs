@@ -193,7 +193,7 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
         }
     }
 
-    let site = args.site.or_else(|| std::env::var("CS_PROFILE_NAME").ok()).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let site = given(args.site).or_else(|| given(std::env::var("CS_PROFILE_NAME").ok()));
     // The collector first: a refusal or no answer writes nothing else.
     let enrolled = match settings.key_file.exists() {
         true => match enrollment::Enrollment::load(&settings.enrollment_file())? {

@@ -17,10 +17,12 @@ pub mod install;
 pub mod plugin_sign;
 pub mod plugins;
 pub mod progress;
+pub mod release;
 pub mod scan;
 pub mod service;
 pub mod spool;
 pub mod status;
+pub mod update;
 pub mod verify;
 
 use anyhow::{Context, Result};

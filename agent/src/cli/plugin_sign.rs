@@ -1,11 +1,12 @@
 //! `plumbline plugin keygen|sign`: a publisher's key, and the signature an
-//! agent checks before it runs a plugin (see `[plugin_trust]`).
+//! agent checks before it runs a plugin (see `[plugin_trust]`). Release keys
+//! (`plumbline release keygen`) are made here too, in the same format.
 
 use super::exit::Exit;
 use anyhow::{bail, Context, Result};
 use plumbline_agent::platform::private::{self, Access};
 use plumbline_agent::runtime::limits::MAX_COMPONENT_BYTES;
-use plumbline_protocol::plugin_signature::{self, PublisherSecret};
+use plumbline_protocol::plugin_signature::{self, PublisherKey, PublisherSecret};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,12 +14,7 @@ use std::path::{Path, PathBuf};
 /// `plugin keygen --out KEY`: a new private key in KEY (only this account
 /// may read it), its public key in KEY.pub, and the config line to trust it.
 pub fn keygen(out: &Path) -> Result<Exit> {
-    let secret = PublisherSecret::generate();
-    write_new_private(out, secret.to_pem().as_bytes())?;
-    let public = secret.public();
-    let public_file = PathBuf::from(format!("{}.pub", out.display()));
-    private::write_atomic(&public_file, format!("{public}\n").as_bytes(), Access::Public)
-        .with_context(|| format!("writing the public key to {}", public_file.display()))?;
+    let (public, public_file) = new_key_pair(out)?;
     outln!("publisher key {} written:", public.key_id())?;
     outln!("  private: {} (keep it secret; sign with `plumbline plugin sign FILE --key {}`)", out.display(), out.display())?;
     outln!("  public:  {}", public_file.display())?;
@@ -26,6 +22,25 @@ pub fn keygen(out: &Path) -> Result<Exit> {
     outln!("[plugin_trust]")?;
     outln!("publishers = [\"{public}\"]")?;
     Ok(Exit::Ok)
+}
+
+/// A new private key in `out` (only this account may read it) and its
+/// public key in `out.pub`: for a plugin publisher or a release key (one
+/// format for both); the public key and its file.
+pub fn new_key_pair(out: &Path) -> Result<(PublisherKey, PathBuf)> {
+    let secret = PublisherSecret::generate();
+    write_new_private(out, secret.to_pem().as_bytes())?;
+    let public = secret.public();
+    let public_file = PathBuf::from(format!("{}.pub", out.display()));
+    private::write_atomic(&public_file, format!("{public}\n").as_bytes(), Access::Public)
+        .with_context(|| format!("writing the public key to {}", public_file.display()))?;
+    Ok((public, public_file))
+}
+
+/// The private key in `key` (PKCS#8 PEM, as keygen writes it).
+pub fn read_secret(key: &Path) -> Result<PublisherSecret> {
+    let pem = std::fs::read_to_string(key).with_context(|| format!("reading the key {}", key.display()))?;
+    PublisherSecret::from_pem(&pem).with_context(|| format!("{}", key.display()))
 }
 
 /// Create `path` for a secret: never over an existing file (a key lost to
@@ -48,8 +63,7 @@ fn write_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
 /// `plugin sign FILE --key KEY [--out OUT]`: FILE with the publisher
 /// signature of KEY (replacing any earlier one), written to OUT or in place.
 pub fn sign(file: &Path, key: &Path, out: Option<&Path>) -> Result<Exit> {
-    let pem = std::fs::read_to_string(key).with_context(|| format!("reading the publisher key {}", key.display()))?;
-    let secret = PublisherSecret::from_pem(&pem).with_context(|| format!("{}", key.display()))?;
+    let secret = read_secret(key)?;
     let size = std::fs::metadata(file).with_context(|| format!("reading {}", file.display()))?.len();
     if size > MAX_COMPONENT_BYTES {
         bail!("{} is {size} bytes, over the {MAX_COMPONENT_BYTES}-byte limit an agent loads; it would never run", file.display());

@@ -11,6 +11,7 @@ mod paths;
 mod plugin_files;
 mod schedule;
 mod trust;
+mod update;
 
 pub use delivery::{parse_collector_url, DeliveryConfig, DeliverySettings, RetryPolicy};
 pub use overrides::{LocalOverrides, PLUGIN_FIELDS};
@@ -19,6 +20,7 @@ pub use paths::{default_paths, lexical_normalize, DefaultPaths};
 pub use plugin_files::{closest, MissingPlugin};
 pub use schedule::{format_duration, parse_duration, Schedule, ScheduleConfig};
 pub use trust::PluginTrustConfig;
+pub use update::{UpdateConfig, UpdateSettings};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -101,6 +103,11 @@ pub struct Config {
     /// `settings`, `allow_unsigned`). Everything else the policy sets wins.
     #[serde(default)]
     pub local_override: Vec<String>,
+    /// Self-update from the collector: `release_keys`, the MSP's release
+    /// keys whose signed releases the agent installs; `channel`,
+    /// `check_every`, `enabled`.
+    #[serde(default)]
+    pub update: UpdateConfig,
 }
 
 /// One plugin's grants and settings.
@@ -221,6 +228,8 @@ pub struct Resolved {
     pub publishers: Vec<crate::runtime::trust::PublisherKey>,
     /// `local_override`, parsed.
     pub overrides: LocalOverrides,
+    /// `[update]` with defaults applied.
+    pub update: UpdateSettings,
 }
 
 /// Typed grants for one plugin.
@@ -307,6 +316,7 @@ impl Config {
         let schedule = self.schedule.resolve().map_err(invalid)?;
         let publishers = self.plugin_trust.keys().map_err(invalid)?;
         let overrides = LocalOverrides::parse(&self.local_override).map_err(invalid)?;
+        let update = self.update.resolve().map_err(invalid)?;
         for (name, cred) in &self.credentials {
             cred.validate().map_err(|m| invalid(format!("credential profile `{name}`: {m}")))?;
         }
@@ -363,6 +373,7 @@ impl Config {
             schedule,
             publishers,
             overrides,
+            update,
         })
     }
 }

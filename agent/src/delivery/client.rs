@@ -4,6 +4,7 @@
 
 use super::trust::Trust;
 use super::{limits, DeliveryError};
+use plumbline_protocol::identity::AgentKey;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -27,7 +28,7 @@ pub struct Answer {
     pub retry_after: Option<Duration>,
     /// `Location`, for a redirect.
     pub location: Option<String>,
-    /// The body, cut at [`limits::MAX_ANSWER_BYTES`] (or the limit a GET gave).
+    /// The body, cut at [`limits::MAX_ANSWER_BYTES`] (or the request's own bound).
     pub body: Vec<u8>,
 }
 
@@ -101,24 +102,38 @@ impl Collector {
         self.answer(resp, limits::MAX_ANSWER_BYTES).await
     }
 
-    /// GET `path` (below `v1/`), signed as the agent holding `key`
-    /// ([`plumbline_protocol::agent_auth`]); the body cut at `max_bytes`.
-    pub async fn get_signed(&self, path: &str, key: &plumbline_protocol::identity::AgentKey, max_bytes: usize) -> Result<Answer, String> {
-        // The signature covers the API's own path, whatever prefix the
-        // base URL adds (a proxy in front strips it).
-        let signed = format!("/{}", path.trim_start_matches('/'));
-        let at = (crate::platform::clock::now_ms() / 1000) as i64;
-        let authorization = plumbline_protocol::agent_auth::authorization(key, "GET", &signed, at);
+    /// GET `BASE/path?query`, signed as the agent `key`
+    /// ([`plumbline_protocol::agent_auth`]: from `/v1` on, as the
+    /// collector sees it behind a proxy that strips the base's prefix). The
+    /// body is cut at `max_bytes`; `timeout` is the whole request's.
+    pub async fn get_signed(
+        &self,
+        path: &str,
+        query: Option<&str>,
+        key: &AgentKey,
+        max_bytes: usize,
+        timeout: Duration,
+    ) -> Result<Answer, String> {
+        let mut url = self.endpoint(path);
+        url.set_query(query);
+        let signed = match query {
+            Some(q) => format!("/{}?{q}", path.trim_start_matches('/')),
+            None => format!("/{}", path.trim_start_matches('/')),
+        };
+        let now = crate::platform::clock::now_ms() as i64 / 1000;
+        let auth = plumbline_protocol::agent_auth::authorization(key, "GET", &signed, now);
         let resp = self
             .http
-            .get(self.endpoint(path))
-            .header(reqwest::header::AUTHORIZATION, authorization)
+            .get(url)
+            .header(reqwest::header::AUTHORIZATION, auth)
+            .timeout(timeout)
             .send()
             .await
             .map_err(|e| self.transport_failure(&e))?;
         self.answer(resp, max_bytes).await
     }
 
+    /// The status, the headers that matter and the body (cut at `max_bytes`).
     async fn answer(&self, mut resp: reqwest::Response, max_bytes: usize) -> Result<Answer, String> {
         let header = |name: reqwest::header::HeaderName| {
             resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)

@@ -113,7 +113,7 @@ pub async fn effective(local: &Resolved) -> (Resolved, Applied) {
 }
 
 async fn fetch(delivery: &Delivery) -> Answer {
-    let answer = match delivery.collector().get_signed("v1/policy", delivery.key(), MAX_POLICY_BYTES).await {
+    let answer = match delivery.collector().get_signed("v1/policy", None, delivery.key(), MAX_POLICY_BYTES, crate::delivery::limits::REQUEST_TIMEOUT).await {
         Ok(a) => a,
         Err(e) => return Answer::Failed(e),
     };

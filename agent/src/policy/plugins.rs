@@ -30,7 +30,7 @@ pub async fn ensure(delivery: &Delivery, name: &str, sha256: &str, file: &Path, 
     let url = collector.endpoint(&format!("v1/plugins/{sha256}"));
     let cap = MAX_COMPONENT_BYTES as usize + 1;
     let answer = collector
-        .get_signed(&format!("v1/plugins/{sha256}"), delivery.key(), cap)
+        .get_signed(&format!("v1/plugins/{sha256}"), None, delivery.key(), cap, crate::delivery::limits::REQUEST_TIMEOUT)
         .await
         .map_err(|e| format!("plugin {name} ({sha256}) could not be fetched from {url}: {e}; it is fetched again at the next run"))?;
     if answer.status != 200 {

@@ -79,10 +79,17 @@ impl Units {
             PathBuf::from("/var/cache").join(DIRECTORY_NAME),
             PathBuf::from("/var/log").join(DIRECTORY_NAME),
         ];
+        // Self-update stages the new release beside the binary and renames it
+        // over it: only with `[update]` on is the binary's folder writable.
+        let binary_dir = match config.update.enabled {
+            true => binary.parent().map(Path::to_path_buf).unwrap_or_default(),
+            false => PathBuf::new(),
+        };
         let dirs = [
             config.delivery.spool_dir.clone(),
             config.delivery.key_file.parent().map(Path::to_path_buf).unwrap_or_default(),
             config.cache_dir.clone(),
+            binary_dir,
         ];
         for dir in dirs {
             if !dir.as_os_str().is_empty() && !own.iter().any(|o| dir.starts_with(o)) && !writable.contains(&dir) {
@@ -162,7 +169,8 @@ impl Units {
         line(&format!("LogsDirectory={DIRECTORY_NAME}"));
         line("LogsDirectoryMode=0700");
         if !self.writable.is_empty() {
-            line("# Where the config moves the spool, the keys or the cache ('-': need not exist yet).");
+            line("# Where the config moves the spool, the keys or the cache, and with [update] on the binary's");
+            line("# folder ('-': need not exist yet).");
             let paths: Vec<String> = self.writable.iter().map(|p| format!("-{}", quote(p))).collect();
             line(&format!("ReadWritePaths={}", paths.join(" ")));
         }

@@ -15,6 +15,8 @@
 //!   batches each never delivered), `batches/{digest}/envelope`, and
 //!   `PUT connectors/{key}/annotations`
 //!   ([`read`], [`annotate`]);
+//! - for enrolled agents ([`agent_auth`]): `GET /v1/releases/latest` and
+//!   `GET /v1/releases/{sha256}` ([`crate::releases::api`]);
 //! - the SIEM export ([`siem`]), with a bearer API token: `GET /v1/findings.ocsf`
 //!   and `GET /v1/tenants/{tenant}/findings.ocsf`.
 //!
@@ -69,6 +71,8 @@ pub struct AppState {
     pub policy: Option<Arc<crate::policy::PolicyService>>,
     /// Plugin files by sha256, for `GET /v1/plugins/{sha256}`.
     pub plugins: Arc<crate::policy::plugins::PluginIndex>,
+    /// Agent releases for self-update, when this collector publishes them.
+    pub releases: Option<Arc<crate::releases::Releases>>,
 }
 
 impl AppState {
@@ -84,12 +88,19 @@ impl AppState {
             metrics: Arc::default(),
             policy: None,
             plugins: Arc::default(),
+            releases: None,
         }
     }
 
     /// The same, serving policy and plugins from `policy`.
     pub fn with_policy(mut self, policy: Arc<crate::policy::PolicyService>) -> AppState {
         self.policy = Some(policy);
+        self
+    }
+
+    /// The same, publishing the releases in `releases`.
+    pub fn with_releases(mut self, releases: crate::releases::Releases) -> AppState {
+        self.releases = Some(Arc::new(releases));
         self
     }
 
@@ -182,6 +193,8 @@ fn routes() -> Routes {
         .get("/v1/tenants/{tenant}/batches/{digest}/envelope", read::envelope)
         .get("/v1/tenants/{tenant}/agents", read::agents)
         .put("/v1/tenants/{tenant}/connectors/{key}/annotations", annotate::annotate, MAX_SMALL_BODY_BYTES)
+        .get("/v1/releases/latest", crate::releases::api::latest)
+        .get("/v1/releases/{sha256}", crate::releases::api::binary)
         .get("/v1/findings.ocsf", siem::fleet)
         .get("/v1/tenants/{tenant}/findings.ocsf", siem::tenant)
 }

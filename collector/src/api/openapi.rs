@@ -36,6 +36,8 @@ use utoipa::{Modify, OpenApi};
         super::annotate::annotate,
         super::siem::fleet,
         super::siem::tenant,
+        crate::releases::api::latest,
+        crate::releases::api::binary,
     ),
     components(schemas(
         messages::EnrollRequest,
@@ -72,7 +74,13 @@ impl Modify for BearerToken {
             .scheme(HttpAuthScheme::Bearer)
             .description(Some("An API token: `plumbline-collector api-token create [--tenant ID] [--scope read|write]`"))
             .build();
-        doc.components.get_or_insert_with(Default::default).add_security_scheme("api_token", SecurityScheme::Http(scheme));
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("api_token", SecurityScheme::Http(scheme));
+        let agent = utoipa::openapi::security::ApiKey::Header(utoipa::openapi::security::ApiKeyValue::with_description(
+            "Authorization",
+            "`Plumbline-Agent AGENT_ID:UNIX_SECONDS:SIGNATURE`, signed with the agent's enrolled key (plumbline sends it)",
+        ));
+        components.add_security_scheme("agent_signature", SecurityScheme::ApiKey(agent));
     }
 }
 

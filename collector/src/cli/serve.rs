@@ -136,6 +136,7 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
     let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatching = dispatcher.map(|d| tokio::spawn(d.run(async move { let _ = alerts_stopped.await; })));
     let dir = site.dir.clone();
+    let releases = plumbline_collector::releases::Releases::in_data_dir(&dir);
     let (signer, made) =
         plumbline_collector::policy::key::ensure(&dir).with_context(|| format!("the policy key in {}", dir.display()))?;
     let policy = plumbline_collector::policy::PolicyService::new(&dir, signer);
@@ -151,7 +152,8 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
         .with_console(console)
         .with_live_alerts(rules)
         .with_proxies(proxies)
-        .with_policy(std::sync::Arc::new(policy));
+        .with_policy(std::sync::Arc::new(policy))
+        .with_releases(releases);
     server.run(api::app(state), shutdown).await.context("serving")?;
     let _ = stop_alerts.send(());
     if let Some(task) = dispatching {

@@ -18,6 +18,7 @@ mod observability;
 mod openapi;
 mod parts;
 mod register;
+mod releases;
 mod replicas;
 mod siem;
 mod tokens;

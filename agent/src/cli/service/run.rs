@@ -60,10 +60,18 @@ pub async fn exec(args: RunArgs) -> Result<Exit> {
 /// The service with a given stop, for the Windows service control handler.
 pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
     let path = super::absolute_config(args.config.clone())?;
+    // Resolved before anything is replaced: after a swap the old path still
+    // names the executable (and /proc's link would not).
+    let exe = super::super::update::this_executable()?;
     if args.once {
         let config = plumbline_agent::policy::apply(Config::load(&path)?).await;
         let missing = config.missing_plugins();
-        return match scan_and_deliver(&config, args.config.as_deref(), &stop, None, "service").await {
+        let ran = scan_and_deliver(&config, args.config.as_deref(), &stop, None, "service").await;
+        // Under the timer, the next start runs what this installs.
+        if !stop.is_requested() {
+            super::super::update::if_due(&config, &exe).await;
+        }
+        return match ran {
             Ok(ran) => Ok(run_exit(&config, &missing, &ran, None)),
             // The timer fired while another scan runs: its turn is that scan.
             Err(e) if is_busy(&e) => {
@@ -89,6 +97,12 @@ pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
         one_scan(&config, args.config.as_deref(), &stop).await;
         release_memory();
         if stop.is_requested() {
+            break;
+        }
+        if super::super::update::if_due(&config, &exe).await {
+            #[cfg(unix)]
+            super::super::update::exec_new(&exe);
+            #[cfg(not(unix))]
             break;
         }
         due = config.schedule.next_step_after(now_secs());

@@ -148,6 +148,13 @@ fn service_main(_arguments: Vec<OsString>) {
     // A failure is reported as the service's own code, so the recovery
     // policy (set for non-crash failures too) restarts it.
     let exit = match outcome {
+        // Installed a release: stopping "with an error" makes the recovery
+        // policy start the service again, on the new binary.
+        Ok(_) if super::super::update::restart_requested() => {
+            tracing::warn!("stopping to restart on the new release (the service manager starts it again)");
+            let _ = OUTCOME.set(Exit::Ok);
+            ServiceExitCode::ServiceSpecific(u32::from(Exit::Config.code()))
+        }
         Ok(exit) => {
             let _ = OUTCOME.set(exit);
             ServiceExitCode::NO_ERROR
