@@ -81,4 +81,4 @@ async fn releases_are_for_enrolled_agents(backend: Backend) {
     assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "revoked".into()));
 }
 
-both_backends!(releases_are_for_enrolled_agents);
+crate::both_backends!(releases_are_for_enrolled_agents);
