@@ -126,10 +126,10 @@ impl Manifest {
         if !PLATFORMS.contains(&self.platform.as_str()) {
             return Err(format!("platform {:?} is not one of {}", self.platform, PLATFORMS.join(", ")));
         }
-        if self.channel.is_empty() || self.channel.len() > 32 || !self.channel.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !is_channel(&self.channel) {
             return Err(format!("channel {:?} is not a name (letters, digits and -, at most 32)", self.channel));
         }
-        if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if !is_sha256(&self.sha256) {
             return Err(format!("sha256 {:?} is not 64 lowercase hex digits", self.sha256));
         }
         if self.size == 0 || self.size > MAX_RELEASE_BYTES {
@@ -147,6 +147,16 @@ impl Manifest {
         }
         Ok((version, expires))
     }
+}
+
+/// Whether `text` names a channel: letters, digits and `-`, at most 32.
+pub fn is_channel(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 32 && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// Whether `text` is a sha256 as manifests and the collector name binaries: 64 lowercase hex digits.
+pub fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The signed manifest as JSON: what the collector serves.

@@ -67,7 +67,7 @@ impl UpdateConfig {
                 .into());
         }
         let channel = self.channel.clone().unwrap_or_else(|| DEFAULT_CHANNEL.to_string());
-        if channel.is_empty() || channel.len() > 32 || !channel.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !plumbline_protocol::release::is_channel(&channel) {
             return Err(format!("[update] channel = {channel:?} is not a channel name (letters, digits and -), e.g. \"stable\""));
         }
         let check_every = match &self.check_every {

@@ -3,7 +3,7 @@
 //! manifest of the highest version, byte for byte as added;
 //! `GET /v1/releases/{sha256}` the binary it names, streamed from disk.
 
-use super::{is_sha256, Releases};
+use super::Releases;
 use crate::api::agent_auth::AgentCaller;
 use crate::api::error::ApiError;
 use crate::api::AppState;
@@ -13,7 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use plumbline_protocol::messages::ErrorBody;
-use plumbline_protocol::release::{DEFAULT_CHANNEL, PLATFORMS};
+use plumbline_protocol::release::{is_sha256, DEFAULT_CHANNEL, PLATFORMS};
 use serde::Deserialize;
 
 /// `?platform=x86_64-linux&channel=stable`

@@ -137,11 +137,6 @@ impl Releases {
     }
 }
 
-/// Whether `text` is a sha256 as releases are named (64 lowercase hex digits).
-pub fn is_sha256(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ReleaseError> {
     let tmp = path.with_extension("tmp");
     let mut file = std::fs::File::create(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
