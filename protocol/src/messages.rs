@@ -26,6 +26,11 @@ pub struct EnrollRequest {
     /// (required then); a single-use token's own site wins over it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
+    /// The tenant the agent's config names (its `tenant_id`): the collector
+    /// refuses, before the token is used, a token for another tenant, whose
+    /// batches it would refuse one by one later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
 }
 
 /// Proof that the enrolling agent holds the key of the agent it replaces.

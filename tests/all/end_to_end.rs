@@ -235,3 +235,37 @@ async fn agent_to_collector_over_https_on_postgres() {
     let pg = plumbline_tests::postgres::server().await;
     agent_delivers_to_the_collector(pg.fresh_database().await).await;
 }
+
+/// `plumbline enroll` with a config for another tenant than the token's is
+/// refused by the collector before the token is used, saying which tenant
+/// each names; with the config fixed, the same token enrolls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolling_with_another_tenant_s_config_keeps_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = Site::new();
+    let collector = Collector::start(&site, &format!("sqlite:{}", dir.path().join("collector.db").display())).await;
+    let body = format!(
+        "[delivery]\ncollector_ca_file = {}\nkey_file = {}\nspool_dir = {}\n",
+        lit(&collector.cert_file),
+        lit(&site.path("keys/agent.key")),
+        lit(&site.path("spool")),
+    );
+    let config = site.config(&body);
+    let right = std::fs::read_to_string(&config).unwrap();
+    let other = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+    std::fs::write(&config, right.replace(TENANT, other)).unwrap();
+    let config_arg = config.to_string_lossy().to_string();
+    let enroll = || site.run(&["enroll", "--collector", &collector.base, "--token", &collector.enroll_token, "--config", &config_arg]);
+
+    let out = enroll();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("tenant_mismatch") && err.contains(other) && err.contains(TENANT) && err.contains("was not used"), "{err}");
+    assert!(!site.path("keys/agent.key").exists(), "no key is kept for a refused enrollment");
+    assert!(collector.store.agents(Some(TENANT)).await.unwrap().is_empty());
+
+    std::fs::write(&config, right.replace(TENANT, &TENANT.to_ascii_uppercase())).unwrap();
+    let out = enroll();
+    assert!(out.status.success(), "the token is still good: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(collector.store.agents(Some(TENANT)).await.unwrap().len(), 1);
+}

@@ -1,9 +1,9 @@
 //! `plumbline enroll`: the agent's key, registered with the collector.
 
 use super::exit::Exit;
-use super::{delivery_settings, loaded_config};
+use super::loaded_config;
 use anyhow::Result;
-use plumbline_agent::config::parse_collector_url;
+use plumbline_agent::config::{parse_collector_url, DeliverySettings};
 use plumbline_agent::delivery::enrollment;
 use std::path::PathBuf;
 
@@ -32,10 +32,17 @@ pub struct EnrollArgs {
 
 /// `plumbline enroll`.
 pub async fn exec(args: EnrollArgs) -> Result<Exit> {
-    let settings = delivery_settings(args.config.clone())?;
+    // `[delivery]` from the config, or the platform defaults when no config
+    // was given and the default one does not exist (a fresh site).
+    let loaded = loaded_config(args.config.clone())?;
+    let settings = loaded.as_ref().map_or_else(DeliverySettings::defaults, |c| c.delivery.clone());
     let url =
         parse_collector_url(&args.collector).map_err(|e| anyhow::anyhow!("--collector: {e}"))?;
-    let done = enrollment::enroll(&settings, &url, &args.token, args.site.as_deref(), args.force).await?;
+    let claims = enrollment::Claims {
+        site: args.site.as_deref(),
+        tenant: loaded.as_ref().map(|c| c.config.tenant_id.as_str()),
+    };
+    let done = enrollment::enroll(&settings, &url, &args.token, claims, args.force).await?;
     let e = &done.enrollment;
     match &done.replaced {
         Some(old) if old.revoked => outln!("replaced agent {}: the collector revoked it", old.agent_id)?,
@@ -64,7 +71,7 @@ pub async fn exec(args: EnrollArgs) -> Result<Exit> {
         "public key:  {} (give it to auditors for `plumbline verify`)",
         done.public_key_file.display()
     )?;
-    if let Some(cfg) = loaded_config(args.config)? {
+    if let Some(cfg) = loaded {
         if (cfg.config.tenant_id.as_str(), cfg.config.site_id.as_str())
             != (e.tenant_id.as_str(), e.site_id.as_str())
         {

@@ -205,7 +205,11 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
         },
         false => {
             let token = required(args.token, "enrollment token (--token)", "ENROLL_TOKEN")?;
-            let done = enrollment::enroll(&settings, &url, &token, site.as_deref(), false)
+            let claims = enrollment::Claims {
+                site: site.as_deref(),
+                tenant: existing.as_ref().map(|c| c.config.tenant_id.as_str()),
+            };
+            let done = enrollment::enroll(&settings, &url, &token, claims, false)
                 .await
                 .with_context(|| format!("enrolling with {url}; nothing was installed"))?;
             outln!(

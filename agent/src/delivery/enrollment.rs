@@ -81,14 +81,25 @@ pub struct Replaced {
     pub proved: bool,
 }
 
-/// Enroll with the collector at `collector` using `token`, at `site` (where
-/// a tenant's fleet secret enrolls the agent; a single-use token names its
-/// own). Refuses to replace an existing key unless `force`.
+/// What the agent says of itself as it enrolls, for the collector to check
+/// against the token before it uses it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Claims<'a> {
+    /// The site it runs at (needed with a fleet secret).
+    pub site: Option<&'a str>,
+    /// Its config's `tenant_id`, when it has a config.
+    pub tenant: Option<&'a str>,
+}
+
+/// Enroll with the collector at `collector` using `token`, saying `claims`
+/// (the site is where a tenant's fleet secret enrolls the agent; a
+/// single-use token names its own). Refuses to replace an existing key
+/// unless `force`.
 pub async fn enroll(
     settings: &DeliverySettings,
     collector: &url::Url,
     token: &str,
-    site: Option<&str>,
+    claims: Claims<'_>,
     force: bool,
 ) -> Result<Enrolled, DeliveryError> {
     let key_file = &settings.key_file;
@@ -122,7 +133,7 @@ pub async fn enroll(
         signature: sign_rotation(old, &public_key_b64(&key.verifying())),
     });
     let old_key_signed = replaces.is_some();
-    let answer = ask(&client, &key, token, site, replaces).await;
+    let answer = ask(&client, &key, token, claims, replaces).await;
     let response = match answer {
         Ok(r) => r,
         Err(e) => {
@@ -169,7 +180,7 @@ async fn ask(
     client: &Collector,
     key: &AgentKey,
     token: &str,
-    site: Option<&str>,
+    claims: Claims<'_>,
     replaces: Option<Replacement>,
 ) -> Result<EnrollResponse, DeliveryError> {
     let request = EnrollRequest {
@@ -177,7 +188,8 @@ async fn ask(
         public_key: public_key_b64(&key.verifying()),
         hostname: keys::hostname(),
         replaces,
-        site: site.map(str::to_string),
+        site: claims.site.map(str::to_string),
+        tenant: claims.tenant.map(str::to_string),
     };
     let url = client.endpoint("v1/enroll").to_string();
     let fail = |message: String| DeliveryError::Collector { url: url.clone(), message };

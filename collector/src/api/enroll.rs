@@ -22,7 +22,7 @@ const MAX_HOSTNAME: usize = 255;
     responses((status = 200, description = "Enrolled (or already, with this key and token)", body = EnrollResponse),
         (status = 400, description = "Not an enrollment request, or a fleet secret without a site (`site_required`)", body = ErrorBody),
         (status = 401, description = "The token is not valid, used, expired or revoked", body = ErrorBody),
-        (status = 409, description = "This key is enrolled already", body = ErrorBody),
+        (status = 409, description = "This key is enrolled already, or the token is for another tenant than the agent's config (`tenant_mismatch`)", body = ErrorBody),
         (status = 413, description = "A body over 64 KiB", body = ErrorBody)))]
 pub async fn enroll(
     State(state): State<AppState>,
@@ -42,6 +42,24 @@ pub async fn enroll(
             site.chars().take(80).collect::<String>()
         )));
     }
+    let token_hash = tokens::hash(&req.token);
+    // Before the token is used: a token for another tenant would enroll an
+    // agent whose every batch is then refused as `wrong_tenant`.
+    if let Some(claimed) = req.tenant.as_deref().map(plumbline_protocol::tenant::normalise) {
+        if let Some(tenant) = state.store.enroll_token_tenant(&token_hash).await?.filter(|t| *t != claimed) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "tenant_mismatch",
+                format!(
+                    "this token enrolls into tenant {tenant:?}, but the agent's config says tenant_id = {:?}; the token \
+                     was not used. Set tenant_id to the client's Entra tenant id, or make a token for tenant {:?} \
+                     (plumbline-collector enroll-token create --tenant ...)",
+                    claimed.chars().take(80).collect::<String>(),
+                    claimed.chars().take(80).collect::<String>()
+                ),
+            ));
+        }
+    }
     let now = timestamp::now();
     let public_key = public_key_b64(&key);
     // Checked before the token is used: a bad proof costs nothing.
@@ -57,7 +75,7 @@ pub async fn enroll(
         replaces: replaces.as_ref().map(|old| old.id.clone()),
         site_id: req.site,
     };
-    let record = state.store.enroll(&tokens::hash(&req.token), agent, &now).await.inspect_err(|e| {
+    let record = state.store.enroll(&token_hash, agent, &now).await.inspect_err(|e| {
         tracing::warn!("enrollment refused: {e}");
     })?;
     if let Some(address) = egress {

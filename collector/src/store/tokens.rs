@@ -56,6 +56,9 @@ pub trait TokenStore: Send + Sync {
     async fn touch_api_token(&self, token_hash: &str, now: &str) -> Result<(), StoreError>;
     /// Enrollment tokens, of one tenant or all, newest first.
     async fn enroll_tokens(&self, tenant_id: Option<&str>) -> Result<Vec<EnrollTokenRecord>, StoreError>;
+    /// The tenant the enrollment token with this hash enrolls into, used or
+    /// not: enrollment checks it against the agent's before using the token.
+    async fn enroll_token_tenant(&self, token_hash: &str) -> Result<Option<String>, StoreError>;
     /// Revoke the enrollment token with public id `id`; false when there is none.
     async fn revoke_enroll_token(&self, id: &str, now: &str) -> Result<bool, StoreError>;
 }

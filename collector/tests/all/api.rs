@@ -58,6 +58,7 @@ async fn enrollment_over_http(backend: Backend) {
             hostname: "mail-gw".into(),
             replaces: None,
             site: None,
+            tenant: None,
         })
         .unwrap()
     };

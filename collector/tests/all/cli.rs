@@ -391,6 +391,7 @@ async fn two_collector_processes_on_one_postgres() {
                 hostname: "h".into(),
                 replaces: None,
                 site: None,
+                tenant: None,
             })
             .send()
             .await

@@ -57,7 +57,7 @@ async fn enroll(t: &TestStore, s: &Served, client: &reqwest::Client, site: &str)
     t.tenant("contoso").await;
     let issued = admin::create_enroll_token(t.dyn_store(), "contoso", site, 1).await.unwrap();
     let key = AgentKey::generate();
-    let request = EnrollRequest { token: issued.token, public_key: public_key_b64(&key.verifying()), hostname: site.into(), replaces: None, site: None };
+    let request = EnrollRequest { token: issued.token, public_key: public_key_b64(&key.verifying()), hostname: site.into(), replaces: None, site: None, tenant: None };
     client.post(format!("{}/v1/enroll", s.base)).json(&request).send().await.unwrap().error_for_status().unwrap();
     TestAgent { key, tenant: "contoso".into(), site: site.into() }
 }

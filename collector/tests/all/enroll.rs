@@ -123,6 +123,7 @@ async fn re_enrollment_revokes_the_agent_it_replaces(backend: Backend) {
             hostname: "gw".into(),
             replaces,
             site: None,
+            tenant: None,
         })
         .unwrap();
         let r = r.clone();
@@ -147,7 +148,44 @@ async fn re_enrollment_revokes_the_agent_it_replaces(backend: Backend) {
     assert!(t.store.agent(&new.agent_id()).await.unwrap().unwrap().revoked_at.is_none());
 }
 
+/// A token for another tenant than the agent's config names is refused
+/// before it is used, so the right config enrolls with it afterwards; the
+/// Entra admin center's upper case is the same tenant.
+async fn a_token_for_another_tenant_is_refused_before_it_is_used(backend: Backend) {
+    use axum::http::{Method, StatusCode};
+    use plumbline_protocol::messages::EnrollRequest;
+    let t = backend.store().await;
+    let r = crate::api::router(&t);
+    let tenant = "5f0c1a8e-2b6d-4c1e-9a77-3d2f8b41c0aa";
+    t.tenant(tenant).await;
+    let issued = admin::create_enroll_token(t.dyn_store(), tenant, "hq", 1).await.unwrap();
+    let key = AgentKey::generate();
+    let enroll = |claimed: Option<&str>| {
+        let body = serde_json::to_vec(&EnrollRequest {
+            token: issued.token.clone(),
+            public_key: public_key_b64(&key.verifying()),
+            hostname: "gw".into(),
+            replaces: None,
+            site: None,
+            tenant: claimed.map(str::to_string),
+        })
+        .unwrap();
+        let r = r.clone();
+        async move { crate::api::call(&r, Method::POST, "/v1/enroll", None, body).await }
+    };
+    let refused = enroll(Some("northwind")).await;
+    assert_eq!(refused.error(), (StatusCode::CONFLICT, "tenant_mismatch".into()));
+    let message = String::from_utf8_lossy(&refused.body).to_string();
+    assert!(message.contains("was not used") && message.contains("northwind") && message.contains(tenant), "{message}");
+    assert!(t.store.agents(Some(tenant)).await.unwrap().is_empty());
+    let done = enroll(Some("5F0C1A8E-2B6D-4C1E-9A77-3D2F8B41C0AA")).await;
+    assert_eq!(done.status, StatusCode::OK, "the refusal left the token usable");
+    // A used token still says whose it is: asking again for another tenant is refused the same way.
+    assert_eq!(enroll(Some("northwind")).await.error(), (StatusCode::CONFLICT, "tenant_mismatch".into()));
+}
+
 crate::both_backends!(
+    a_token_for_another_tenant_is_refused_before_it_is_used,
     the_same_key_asking_again_gets_the_same_enrollment,
     re_enrollment_revokes_the_agent_it_replaces,
     tokens_are_single_use,

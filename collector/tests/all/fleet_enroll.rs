@@ -17,6 +17,7 @@ fn request(token: &str, key: &AgentKey, site: Option<&str>) -> Vec<u8> {
         hostname: "pc".into(),
         replaces: None,
         site: site.map(str::to_string),
+        tenant: None,
     })
     .unwrap()
 }

@@ -49,6 +49,7 @@ async fn agent_to_collector_over_https(backend: Backend) {
             hostname: "gw".into(),
             replaces: None,
             site: None,
+            tenant: None,
         })
         .send()
         .await

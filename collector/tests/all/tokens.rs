@@ -70,7 +70,7 @@ async fn a_revoked_enrollment_token_enrolls_nobody(backend: Backend) {
     assert!(t.dyn_store().enroll_tokens(Some("fabrikam")).await.unwrap().is_empty());
     admin::revoke_enroll_token(t.dyn_store(), &list[0].id).await.unwrap();
     let key = AgentKey::generate();
-    let req = EnrollRequest { token: issued.token, public_key: public_key_b64(&key.verifying()), hostname: "gw".into(), replaces: None, site: None };
+    let req = EnrollRequest { token: issued.token, public_key: public_key_b64(&key.verifying()), hostname: "gw".into(), replaces: None, site: None, tenant: None };
     let refused = call(&r, Method::POST, "/v1/enroll", None, serde_json::to_vec(&req).unwrap()).await;
     assert_eq!(refused.error(), (StatusCode::UNAUTHORIZED, "token_revoked".into()));
     let table = admin::enroll_token_table(&t.dyn_store().enroll_tokens(None).await.unwrap(), "2000-01-01T00:00:00Z");

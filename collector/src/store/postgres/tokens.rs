@@ -98,6 +98,12 @@ impl TokenStore for PostgresStore {
             .collect())
     }
 
+    async fn enroll_token_tenant(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        let client = self.pool.get().await?;
+        let row = client.query_opt("SELECT tenant_id FROM enroll_tokens WHERE token_hash = $1", &[&token_hash]).await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
     async fn revoke_enroll_token(&self, id: &str, now: &str) -> Result<bool, StoreError> {
         revoke(self, "enroll_tokens", id, now).await
     }

@@ -99,6 +99,16 @@ impl TokenStore for SqliteStore {
         .await
     }
 
+    async fn enroll_token_tenant(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+        let token_hash = token_hash.to_string();
+        self.with(move |conn| {
+            Ok(conn
+                .query_row("SELECT tenant_id FROM enroll_tokens WHERE token_hash = ?1", params![token_hash], |r| r.get(0))
+                .optional()?)
+        })
+        .await
+    }
+
     async fn revoke_enroll_token(&self, id: &str, now: &str) -> Result<bool, StoreError> {
         revoke(self, "enroll_tokens", id, now).await
     }
