@@ -10,6 +10,7 @@ pub mod doctor;
 pub mod endpoints;
 pub mod output;
 pub mod platform;
+pub mod plugin_docs;
 pub mod policy;
 pub mod runtime;
 pub mod scan;

@@ -35,6 +35,44 @@ fn inspect_shows_the_settings_table_and_the_required_permissions() {
     assert!(text.contains("required permissions:  (nothing)"), "{text}");
 }
 
+/// docs/plugins.md is what the plugins declare today: a setting added,
+/// renamed or redocumented in a plugin without regenerating the page fails
+/// here, with the command that regenerates it.
+#[test]
+fn the_plugin_reference_page_is_what_the_plugins_declare() {
+    let site = Site::new();
+    // Through a config, whose compile cache the other tests share.
+    let config = site.config("").to_string_lossy().to_string();
+    let out = site.run(&["plugins", "docs", "--config", &config]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fresh = String::from_utf8(out.stdout).unwrap();
+    let committed = std::fs::read_to_string(plugins::root().join("docs/plugins.md")).unwrap();
+    assert_eq!(
+        committed.trim_end(),
+        fresh.trim_end(),
+        "docs/plugins.md is stale: plumbline plugins docs --dir target/plugins --out docs/plugins.md"
+    );
+    for name in ["exchange-connectors", "power-automate-flows", "smtp-relay", "teams-webhooks", "webhook-finder"] {
+        assert!(fresh.contains(&format!("\n## {name}\n")), "{name}");
+    }
+    assert!(fresh.contains("| `recent_days` | integer | `30` |"), "{fresh}");
+}
+
+/// `plugins inspect` takes a configured plugin's name as well as a path;
+/// an unknown name says where it looked.
+#[test]
+fn inspect_takes_a_plugin_name() {
+    let site = Site::new();
+    let config = site.config("").to_string_lossy().to_string();
+    let out = site.run(&["plugins", "inspect", "teams-webhooks", "--config", &config]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("name:        teams-webhooks"));
+    let out = site.run(&["plugins", "inspect", "teams-webhoks", "--config", &config]);
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("there is no plugin \"teams-webhoks\"") && err.contains("plugins list"), "{err}");
+}
+
 #[test]
 fn list_shows_every_plugin_in_the_directory() {
     let site = Site::new();

@@ -23,8 +23,26 @@ pub enum PluginsCommand {
     /// Show one plugin's identity, the capabilities it asks for, its
     /// settings and the Microsoft 365 permissions it needs.
     Inspect {
-        /// The component file.
-        file: PathBuf,
+        /// The component file, or the name of a plugin in the config's
+        /// plugin folder (`exchange-connectors`).
+        plugin: PathBuf,
+        /// Agent config file, whose plugin folder a name is looked up in
+        /// (default: the platform's config path).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Write the plugins' reference page (settings, permissions,
+    /// capabilities) in Markdown, from what each declares.
+    Docs {
+        /// Agent config file, whose plugin folder is documented.
+        #[arg(long, conflicts_with = "dir")]
+        config: Option<PathBuf>,
+        /// Document this folder instead.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Write here instead of to stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Make an Ed25519 publisher key for signing plugins.
     Keygen {
@@ -51,13 +69,19 @@ pub enum PluginsCommand {
 pub async fn exec(command: PluginsCommand) -> Result<Exit> {
     match command {
         PluginsCommand::List { config, dir } => list(config, dir).await,
-        PluginsCommand::Inspect { file } => inspect(&file).await,
+        PluginsCommand::Inspect { plugin, config } => {
+            let (file, cache) = plugin_file(plugin, config)?;
+            inspect(&file, cache.as_deref()).await
+        }
+        PluginsCommand::Docs { config, dir, out } => docs(config, dir, out).await,
         PluginsCommand::Keygen { out } => super::plugin_sign::keygen(&out),
         PluginsCommand::Sign { file, key, out } => super::plugin_sign::sign(&file, &key, out.as_deref()),
     }
 }
 
-async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<Exit> {
+/// The components in `--dir`, or in the config's plugin folder, sorted; and
+/// the config's compile cache.
+fn components(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<(Vec<PathBuf>, Option<PathBuf>)> {
     let (dir, cache) = match dir {
         Some(d) => (d, None),
         None => {
@@ -65,7 +89,6 @@ async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<Exit> {
             (c.plugin_dir.clone(), Some(c.cache_dir.clone()))
         }
     };
-    let runtime = plugin_runtime(cache.as_deref())?;
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("reading plugin directory {}", dir.display()))?
         .flatten()
@@ -73,6 +96,50 @@ async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<Exit> {
         .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
         .collect();
     files.sort();
+    Ok((files, cache))
+}
+
+/// A component file as given, or a plugin's name looked up in the config's
+/// plugin folder (and then the config's compile cache).
+fn plugin_file(plugin: PathBuf, config: Option<PathBuf>) -> Result<(PathBuf, Option<PathBuf>)> {
+    let name = plugin.to_string_lossy().to_string();
+    let bare = plugin.components().count() == 1 && plugin.extension().is_none();
+    if plugin.exists() || !bare {
+        return Ok((plugin, None));
+    }
+    let c = Config::load(&config_path(config))
+        .with_context(|| format!("{name:?} is not a file, so it was looked up as a plugin name in the config's plugin_dir"))?;
+    let file = c.plugin_dir.join(format!("{name}.wasm"));
+    anyhow::ensure!(
+        file.exists(),
+        "there is no plugin {name:?}: neither a file here nor {} (`plumbline plugins list` shows what there is)",
+        file.display()
+    );
+    Ok((file, Some(c.cache_dir.clone())))
+}
+
+async fn docs(config: Option<PathBuf>, dir: Option<PathBuf>, out: Option<PathBuf>) -> Result<Exit> {
+    let (files, cache) = components(config, dir)?;
+    let runtime = plugin_runtime(cache.as_deref())?;
+    let mut described = Vec::new();
+    for f in &files {
+        let (d, _) = describe(&runtime, f).await.with_context(|| format!("describing {}", f.display()))?;
+        described.push(d);
+    }
+    let page = plumbline_agent::plugin_docs::markdown(&described);
+    match out {
+        Some(path) => {
+            std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("wrote {} ({} plugins)", path.display(), described.len());
+        }
+        None => outln!("{}", page.trim_end())?,
+    }
+    Ok(Exit::Ok)
+}
+
+async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<Exit> {
+    let (files, cache) = components(config, dir)?;
+    let runtime = plugin_runtime(cache.as_deref())?;
     outln!("{:<24} {:<10} {:<8} {:<16} {:<16} FILE", "NAME", "VERSION", "CONTRACT", "SHA256", "SIGNED BY")?;
     for f in files {
         match describe(&runtime, &f).await {
@@ -91,8 +158,8 @@ async fn list(config: Option<PathBuf>, dir: Option<PathBuf>) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-async fn inspect(file: &Path) -> Result<Exit> {
-    let runtime = plugin_runtime(None)?;
+async fn inspect(file: &Path, cache: Option<&Path>) -> Result<Exit> {
+    let runtime = plugin_runtime(cache)?;
     let (d, loaded) = describe(&runtime, file).await?;
     outln!("name:        {}", d.name)?;
     outln!("version:     {}", d.version)?;
@@ -142,7 +209,7 @@ fn settings_table(d: &runtime::Description) -> Result<()> {
         return outln!("settings:{why}");
     }
     outln!("settings:")?;
-    let kinds: Vec<String> = d.settings.iter().map(|s| kind_name(&s.kind)).collect();
+    let kinds: Vec<String> = d.settings.iter().map(|s| s.kind.label()).collect();
     let name_w = d.settings.iter().map(|s| s.name.len()).max().unwrap_or(0).max(4);
     let kind_w = kinds.iter().map(String::len).max().unwrap_or(0).max(4);
     let defaults: Vec<String> = d
@@ -160,19 +227,6 @@ fn settings_table(d: &runtime::Description) -> Result<()> {
         outln!("  {:<name_w$}  {:<kind_w$}  {:<default_w$}  {}", s.name, kind, default, s.doc)?;
     }
     Ok(())
-}
-
-fn kind_name(k: &runtime::SettingKind) -> String {
-    use runtime::SettingKind as K;
-    match k {
-        K::Text => "text".into(),
-        K::Integer => "integer".into(),
-        K::Boolean => "boolean".into(),
-        K::Duration => "duration".into(),
-        K::Path => "path".into(),
-        K::List => "list".into(),
-        K::Choice(words) => words.join("|"),
-    }
 }
 
 fn plugin_runtime(cache: Option<&Path>) -> Result<runtime::Runtime> {

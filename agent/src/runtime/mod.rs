@@ -183,6 +183,21 @@ pub enum SettingKind {
     Choice(Vec<String>),
 }
 
+impl SettingKind {
+    /// As the config's reader knows it: `integer`, `offline|live`.
+    pub fn label(&self) -> String {
+        match self {
+            SettingKind::Text => "text".into(),
+            SettingKind::Integer => "integer".into(),
+            SettingKind::Boolean => "boolean".into(),
+            SettingKind::Duration => "duration".into(),
+            SettingKind::Path => "path".into(),
+            SettingKind::List => "list".into(),
+            SettingKind::Choice(words) => words.join("|"),
+        }
+    }
+}
+
 /// One declared setting.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SettingSpec {

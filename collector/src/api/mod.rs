@@ -16,7 +16,7 @@
 //!   `PUT connectors/{key}/annotations`
 //!   ([`read`], [`annotate`]);
 //! - for enrolled agents ([`agent_auth`]): `GET /v1/releases/latest` and
-//!   `GET /v1/releases/{sha256}` ([`crate::releases::api`]);
+//!   `GET /v1/releases/{sha256}` ([`releases`]);
 //! - the SIEM export ([`siem`]), with a bearer API token: `GET /v1/findings.ocsf`
 //!   and `GET /v1/tenants/{tenant}/findings.ocsf`.
 //!
@@ -34,6 +34,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod policy;
 pub mod read;
+pub mod releases;
 pub mod siem;
 
 use crate::accounts::throttle::Throttle;
@@ -193,8 +194,8 @@ fn routes() -> Routes {
         .get("/v1/tenants/{tenant}/batches/{digest}/envelope", read::envelope)
         .get("/v1/tenants/{tenant}/agents", read::agents)
         .put("/v1/tenants/{tenant}/connectors/{key}/annotations", annotate::annotate, MAX_SMALL_BODY_BYTES)
-        .get("/v1/releases/latest", crate::releases::api::latest)
-        .get("/v1/releases/{sha256}", crate::releases::api::binary)
+        .get("/v1/releases/latest", releases::latest)
+        .get("/v1/releases/{sha256}", releases::binary)
         .get("/v1/findings.ocsf", siem::fleet)
         .get("/v1/tenants/{tenant}/findings.ocsf", siem::tenant)
 }

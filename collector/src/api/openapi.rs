@@ -36,8 +36,8 @@ use utoipa::{Modify, OpenApi};
         super::annotate::annotate,
         super::siem::fleet,
         super::siem::tenant,
-        crate::releases::api::latest,
-        crate::releases::api::binary,
+        super::releases::latest,
+        super::releases::binary,
     ),
     components(schemas(
         messages::EnrollRequest,

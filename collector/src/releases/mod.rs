@@ -12,9 +12,8 @@
 //! version) and refuses, at `release add`, a binary that is not the one the
 //! manifest names, so it never serves a pair that can only fail.
 //!
-//! - [`api`]: `GET /v1/releases/latest` and `GET /v1/releases/{sha256}`.
+//! The routes that serve them are in [`crate::api::releases`].
 
-pub mod api;
 
 use plumbline_protocol::release::{self, Manifest, Version, MAX_RELEASE_BYTES};
 use sha2::{Digest, Sha256};

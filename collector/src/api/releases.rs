@@ -1,12 +1,12 @@
-//! The release endpoints, for enrolled agents ([`crate::api::agent_auth`]):
+//! The release endpoints, for enrolled agents ([`super::agent_auth`]):
 //! `GET /v1/releases/latest?platform=P[&channel=C]` answers the signed
 //! manifest of the highest version, byte for byte as added;
 //! `GET /v1/releases/{sha256}` the binary it names, streamed from disk.
 
-use super::Releases;
-use crate::api::agent_auth::AgentCaller;
-use crate::api::error::ApiError;
-use crate::api::AppState;
+use super::agent_auth::AgentCaller;
+use super::error::ApiError;
+use super::AppState;
+use crate::releases::Releases;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -33,7 +33,7 @@ fn releases(state: &AppState) -> Result<&Releases, ApiError> {
     })
 }
 
-fn internal(e: super::ReleaseError) -> ApiError {
+fn internal(e: crate::releases::ReleaseError) -> ApiError {
     ApiError::internal(&e)
 }
 
