@@ -200,6 +200,27 @@ pub struct ChangeRecord {
     pub entry: Option<ConnectorEntry>,
 }
 
+/// The tenants a token may read: every one for an all-tenants token, its
+/// own for a one-tenant token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TenantsView {
+    /// By id.
+    pub tenants: Vec<TenantSummary>,
+}
+
+/// One tenant: its id (the Entra tenant id) and the name the MSP gave it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TenantSummary {
+    /// The id, used in every `/v1/tenants/{tenant}/` path.
+    pub tenant_id: String,
+    /// Display name.
+    pub name: String,
+    /// When it was added.
+    pub created_at: String,
+}
+
 /// A tenant's agents, as delivery sees them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

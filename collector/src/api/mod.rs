@@ -187,6 +187,7 @@ fn routes() -> Routes {
         .post("/v1/ingest", ingest::ingest, crate::ingest::MAX_WIRE_BYTES)
         .get("/v1/policy", policy::policy)
         .get("/v1/plugins/{sha256}", policy::plugin)
+        .get("/v1/tenants", read::tenants)
         .get("/v1/tenants/{tenant}/register", read::register)
         .get("/v1/tenants/{tenant}/register.csv", read::register_csv)
         .get("/v1/tenants/{tenant}/changes", read::changes)

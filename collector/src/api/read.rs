@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use plumbline_protocol::envelope::Envelope;
 use plumbline_protocol::messages::ErrorBody;
-use plumbline_protocol::read_api::{AgentSummary, AgentsView, ChangesView, FindingsView, RegisterView};
+use plumbline_protocol::read_api::{AgentSummary, AgentsView, ChangesView, FindingsView, RegisterView, TenantSummary, TenantsView};
 use serde::Deserialize;
 
 /// Most history rows one request returns.
@@ -139,6 +139,23 @@ pub async fn envelope(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no batch {digest} for tenant {tenant:?}")))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+/// `GET /v1/tenants`
+#[utoipa::path(get, path = "/v1/tenants", tag = "register",
+    responses((status = 200, description = "The tenants this token may read: all of them for an all-tenants token, else its own", body = TenantsView),
+        (status = 401, description = "No valid bearer API token", body = ErrorBody)),
+    security(("api_token" = [])))]
+pub async fn tenants(State(state): State<AppState>, caller: Caller) -> Result<Json<TenantsView>, ApiError> {
+    let tenants = state
+        .store
+        .tenants()
+        .await?
+        .into_iter()
+        .filter(|t| caller.principal.covers(&t.id))
+        .map(|t| TenantSummary { tenant_id: t.id, name: t.name, created_at: t.created_at })
+        .collect();
+    Ok(Json(TenantsView { tenants }))
 }
 
 /// `GET /v1/tenants/{tenant}/agents`

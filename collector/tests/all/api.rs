@@ -161,6 +161,16 @@ async fn read_api_scopes_tokens_to_tenants(backend: Backend) {
     let token_a = admin::create_api_token(t.dyn_store(), Some("contoso"), Some("alice")).await.unwrap();
     let token_all = admin::create_api_token(t.dyn_store(), None, None).await.unwrap();
 
+    // The tenants each token may read: its own, or every one for --all.
+    let listed = async |token: &str| -> Vec<String> {
+        let answer = call(&r, Method::GET, "/v1/tenants", Some(token), Body::empty()).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        answer.json::<plumbline_protocol::read_api::TenantsView>().tenants.into_iter().map(|t| t.tenant_id).collect()
+    };
+    assert_eq!(listed(&token_a).await, vec!["contoso".to_string()]);
+    assert_eq!(listed(&token_all).await, vec!["contoso".to_string(), "fabrikam".to_string()]);
+    assert_eq!(call(&r, Method::GET, "/v1/tenants", None, Body::empty()).await.status, StatusCode::UNAUTHORIZED);
+
     let reg = call(&r, Method::GET, "/v1/tenants/contoso/register", Some(&token_a), Body::empty()).await;
     assert_eq!(reg.status, StatusCode::OK);
     let view: RegisterView = reg.json();
