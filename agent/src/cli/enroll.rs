@@ -32,8 +32,8 @@ pub struct EnrollArgs {
 
 /// `plumbline enroll`.
 pub async fn exec(args: EnrollArgs) -> Result<Exit> {
-    // `[delivery]` from the config, or the platform defaults when no config
-    // was given and the default one does not exist (a fresh site).
+    // Read once: its `[delivery]` (as `delivery_settings` gives it) and its
+    // tenant, which the collector checks the token against.
     let loaded = loaded_config(args.config.clone())?;
     let settings = loaded.as_ref().map_or_else(DeliverySettings::defaults, |c| c.delivery.clone());
     let url =

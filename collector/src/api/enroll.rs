@@ -47,15 +47,14 @@ pub async fn enroll(
     // agent whose every batch is then refused as `wrong_tenant`.
     if let Some(claimed) = req.tenant.as_deref().map(plumbline_protocol::tenant::normalise) {
         if let Some(tenant) = state.store.enroll_token_tenant(&token_hash).await?.filter(|t| *t != claimed) {
+            let claimed: String = claimed.chars().take(80).collect();
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "tenant_mismatch",
                 format!(
-                    "this token enrolls into tenant {tenant:?}, but the agent's config says tenant_id = {:?}; the token \
-                     was not used. Set tenant_id to the client's Entra tenant id, or make a token for tenant {:?} \
-                     (plumbline-collector enroll-token create --tenant ...)",
-                    claimed.chars().take(80).collect::<String>(),
-                    claimed.chars().take(80).collect::<String>()
+                    "this token enrolls into tenant {tenant:?}, but the agent's config says tenant_id = {claimed:?}; the \
+                     token was not used. Set tenant_id to the client's Entra tenant id, or make a token for tenant \
+                     {claimed:?} (plumbline-collector enroll-token create --tenant ...)"
                 ),
             ));
         }
