@@ -1,5 +1,6 @@
-//! Build every plugin (first-party and the hostile fixtures) into
-//! components before the tests compile, so `cargo test` alone is enough.
+//! Build every plugin (first-party, the hostile fixtures and the Python
+//! ones) into components before the tests compile, so `cargo test` alone is
+//! enough.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,11 @@ fn main() {
     for dir in ["plugins", "plugin-sdk", "wit", "tests/fixture-plugins", "Cargo.lock", xtask::TEST_KEY] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
+    for (dir, _) in xtask::python::PLUGINS {
+        println!("cargo:rerun-if-changed={}", root.join(dir).display());
+    }
     println!("cargo:rerun-if-env-changed={}", xtask::SIGNING_KEY_ENV);
+    println!("cargo:rerun-if-env-changed={}", xtask::python::COMPONENTIZE_PY_ENV);
     let crates = xtask::discover(&root).expect("discovering plugin crates");
     if let Err(e) = xtask::build(&root, &crates) {
         panic!("building the plugin components failed: {e:#}");
@@ -17,6 +22,10 @@ fn main() {
     if let Err(e) = xtask::shaped::build(&root, &root.join("target/fixture-plugins")) {
         panic!("building the shaped fixture components failed: {e:#}");
     }
+    if let Err(e) = xtask::python::build(&root, &root.join("target/python-plugins")) {
+        panic!("building the Python plugin components failed: {e:#}");
+    }
+    println!("cargo:rustc-env=PLUMBLINE_PYTHON_PLUGINS_DIR={}", root.join("target/python-plugins").display());
     println!("cargo:rustc-env=PLUMBLINE_PLUGINS_DIR={}", root.join("target/plugins").display());
     println!("cargo:rustc-env=PLUMBLINE_FIXTURE_PLUGINS_DIR={}", root.join("target/fixture-plugins").display());
     println!("cargo:rustc-env=PLUMBLINE_ROOT={}", root.display());

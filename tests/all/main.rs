@@ -18,6 +18,7 @@ mod package_msi;
 mod plugin_signing;
 mod policy;
 mod power_automate_flows;
+mod python_plugin;
 mod runtime_cache;
 mod service;
 mod service_systemd;

@@ -28,6 +28,12 @@ pub fn fixture_plugin(name: &str) -> PathBuf {
     PathBuf::from(env!("PLUMBLINE_FIXTURE_PLUGINS_DIR")).join(format!("{name}.wasm"))
 }
 
+/// A Python plugin component built with componentize-py, e.g.
+/// `azure-action-groups` (examples/python-plugin) or `fixture-wasi-probe`.
+pub fn python_plugin(name: &str) -> PathBuf {
+    PathBuf::from(env!("PLUMBLINE_PYTHON_PLUGINS_DIR")).join(format!("{name}.wasm"))
+}
+
 /// A committed build of a first-party plugin for contract 0.1.0 (see
 /// tests/data/contract-v0.1.0/README.md), after checking it against the
 /// committed SHA256SUMS: a file swapped or rebuilt by accident would

@@ -7,6 +7,7 @@
 //! turned into a component with `wit-component`, and signed with the
 //! publisher key (see [`publisher_key`]).
 
+pub mod python;
 pub mod shaped;
 
 use anyhow::{bail, Context, Result};

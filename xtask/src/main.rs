@@ -22,6 +22,9 @@ fn main() -> Result<()> {
             for out in xtask::shaped::build(&root, &root.join("target/fixture-plugins"))? {
                 println!("{}", out.display());
             }
+            for out in xtask::python::build(&root, &root.join("target/python-plugins"))? {
+                println!("{}", out.display());
+            }
             Ok(())
         }
         _ => bail!("usage: cargo xtask build-plugins"),

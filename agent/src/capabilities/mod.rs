@@ -2,7 +2,8 @@
 //! and `host-info`. Each checks every call against the plugin's effective
 //! permissions (what it declared AND what the operator granted) and traces
 //! the decision. A capability knows the plugin's name for its traces, but
-//! never which scan is running.
+//! never which scan is running. WASI is linked too, with nothing granted
+//! ([`wasi`]), for guests such as Python that cannot start without it.
 
 pub mod files;
 pub mod host_info;
@@ -12,6 +13,7 @@ pub mod network;
 pub mod permissions;
 pub mod tcp;
 mod tcp_tls;
+pub mod wasi;
 
 pub use network::Network;
 pub use permissions::{Declared, Permissions};
@@ -35,8 +37,10 @@ pub struct HostState {
     pub facts: Arc<host_info::HostFacts>,
     /// Relative file paths are taken from here.
     pub base_dir: PathBuf,
-    /// Open resources (TCP connections).
+    /// Open resources (TCP connections, and WASI's streams and pollables).
     pub table: ResourceTable,
+    /// WASI with nothing granted ([`wasi::deny_all`]).
+    pub wasi: wasmtime_wasi::WasiCtx,
     /// Memory and table limits, remembering what tripped them.
     pub limiter: Limiter,
     /// Wall-clock deadline checked on every epoch tick.

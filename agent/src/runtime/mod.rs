@@ -376,6 +376,7 @@ impl Runtime {
             facts: Arc::new(facts),
             base_dir,
             table: wasmtime::component::ResourceTable::new(),
+            wasi: crate::capabilities::wasi::deny_all(),
             limiter: Limiter::default(),
             deadline: Instant::now() + timeout,
             open_connections: 0,

@@ -59,6 +59,9 @@ impl Linkers {
     pub fn new(engine: &Engine) -> wasmtime::Result<Self> {
         let mut v0_2 = Linker::new(engine);
         latest::Plugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut v0_2, |s| s)?;
+        // 0.2 only: a 0.1 plugin predates WASI-importing guests, so it keeps
+        // the linker it was tested with.
+        crate::capabilities::wasi::add_to_linker(&mut v0_2)?;
         let mut v0_1 = Linker::new(engine);
         since_v0_1_0::Plugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut v0_1, |s| s)?;
         Ok(Linkers { v0_1, v0_2 })
