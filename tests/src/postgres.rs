@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// The message when no PostgreSQL is installed.
@@ -54,24 +54,30 @@ impl PgServer {
 
     /// A new, empty database with a unique name; its `postgres://` URL.
     pub async fn fresh_database(&self) -> String {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let name = format!("plumbline_test_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        let (client, connection) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL at {}: {e}", self.admin_url));
-        let task = tokio::spawn(connection);
-        client
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
-        drop(client);
-        let _ = task.await;
+        let name = create_database(&self.admin_url).await;
         let mut url = url::Url::parse(&self.admin_url).expect("the admin URL parses");
         url.set_path(&format!("/{name}"));
         url.to_string()
     }
+}
+
+/// A new, empty database with a unique name, made through `admin_url`; its name.
+pub(crate) async fn create_database(admin_url: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let name = format!("plumbline_test_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+    let (client, connection) = tokio_postgres::connect(admin_url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to the test PostgreSQL at {admin_url}: {e}"));
+    let task = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+    drop(client);
+    let _ = task.await;
+    name
 }
 
 fn start() -> Result<PgServer, String> {
@@ -80,6 +86,32 @@ fn start() -> Result<PgServer, String> {
             return Ok(PgServer { admin_url: url.trim().to_string() });
         }
     }
+    let setup = Setup { hba: "local all all trust\nhost all all 127.0.0.1/32 trust\n".into(), ..Setup::default() };
+    let started = start_cluster(setup)?;
+    Ok(PgServer { admin_url: format!("postgres://postgres@127.0.0.1:{}/postgres", started.port) })
+}
+
+/// How a cluster differs from the plain one.
+#[derive(Default)]
+pub(crate) struct Setup {
+    /// `pg_hba.conf`.
+    pub hba: String,
+    /// Files written into the data dir (owner-only, as the server wants its key).
+    pub files: Vec<(&'static str, String)>,
+    /// More `-c NAME=VALUE` settings.
+    pub settings: Vec<String>,
+}
+
+/// A started cluster.
+pub(crate) struct Started {
+    /// Its TCP port on 127.0.0.1.
+    pub port: u16,
+    /// Its unix socket dir.
+    pub sockets: PathBuf,
+}
+
+/// Start a cluster (see the module's notes) set up as `setup` says.
+pub(crate) fn start_cluster(setup: Setup) -> Result<Started, String> {
     let bin = find_bin_dir().ok_or_else(|| NOT_INSTALLED.to_string())?;
     let as_root = unsafe { libc::geteuid() } == 0;
     let owner = if as_root { Some(system_user("postgres")?) } else { None };
@@ -125,8 +157,18 @@ fn start() -> Result<PgServer, String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    std::fs::write(data.join("pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\n")
-        .map_err(|e| format!("writing pg_hba.conf: {e}"))?;
+    std::fs::write(data.join("pg_hba.conf"), &setup.hba).map_err(|e| format!("writing pg_hba.conf: {e}"))?;
+    for (name, contents) in &setup.files {
+        use std::os::unix::fs::PermissionsExt;
+        let path = data.join(name);
+        std::fs::write(&path, contents).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&path, Some(uid), Some(gid))
+                .map_err(|e| format!("chown {} to postgres: {e}", path.display()))?;
+        }
+    }
 
     let port = free_port()?;
     let log_path = base.join("postgres.log");
@@ -141,14 +183,18 @@ fn start() -> Result<PgServer, String> {
         .arg(&sockets)
         .args(["-c", "listen_addresses=127.0.0.1"])
         .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
-        .args(["-c", "max_connections=300"])
-        .current_dir(&base)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(log2);
+        .args(["-c", "max_connections=300"]);
+    for setting in &setup.settings {
+        cmd.arg("-c").arg(setting);
+    }
+    cmd.current_dir(&base).stdin(Stdio::null()).stdout(log).stderr(log2);
     let pid = spawn_tied_to_process(cmd, owner)?;
-    let _ = CLUSTER.set(Cluster { pid, dir: base.clone() });
-    unsafe { libc::atexit(stop_at_exit) };
+    let mut clusters = CLUSTERS.lock().unwrap_or_else(|e| e.into_inner());
+    if clusters.is_empty() {
+        unsafe { libc::atexit(stop_at_exit) };
+    }
+    clusters.push(Cluster { pid, dir: base.clone() });
+    drop(clusters);
 
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
@@ -163,7 +209,7 @@ fn start() -> Result<PgServer, String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Ok(PgServer { admin_url: format!("postgres://postgres@127.0.0.1:{port}/postgres") })
+    Ok(Started { port, sockets })
 }
 
 /// Clusters of test binaries that were killed (so their exit hook never
@@ -189,16 +235,17 @@ fn remove_stale_clusters() {
     }
 }
 
-/// The started cluster, for the exit hook.
+/// A started cluster, for the exit hook.
 struct Cluster {
     pid: libc::pid_t,
     dir: PathBuf,
 }
 
-static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+static CLUSTERS: Mutex<Vec<Cluster>> = Mutex::new(Vec::new());
 
 extern "C" fn stop_at_exit() {
-    if let Some(cluster) = CLUSTER.get() {
+    let clusters = CLUSTERS.lock().unwrap_or_else(|e| e.into_inner());
+    for cluster in clusters.iter() {
         unsafe {
             libc::kill(cluster.pid, libc::SIGQUIT);
             let mut status = 0;

@@ -17,6 +17,7 @@ mod migrations;
 mod observability;
 mod openapi;
 mod parts;
+mod postgres_tls;
 mod register;
 mod releases;
 mod replicas;

@@ -66,6 +66,12 @@ pub struct TestStore {
 }
 
 impl TestStore {
+    /// The store [`store::open`] makes of `url` (a database made elsewhere).
+    pub async fn at(url: String) -> TestStore {
+        let store = store::open(&url).await.unwrap_or_else(|e| panic!("opening {url}: {e}"));
+        TestStore { store, url, _dir: None }
+    }
+
     /// The store as the pipeline takes it.
     pub fn dyn_store(&self) -> &dyn Store {
         self.store.as_ref()

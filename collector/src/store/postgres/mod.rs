@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate, ChangeRecord, FindingRecord};
 use std::time::Duration;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
 
 mod accounts;
 mod alerts;
@@ -27,6 +27,7 @@ mod egress;
 mod events;
 mod ingest;
 mod policy;
+pub mod tls;
 mod tokens;
 
 pub use events::EVENTS_LOCK_KEY;
@@ -61,11 +62,12 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Connect (and check one connection works). Does not migrate.
+    /// Connect (and check one connection works), with TLS as the URL's
+    /// `sslmode` and `sslrootcert` say ([`tls`]). Does not migrate.
     pub async fn connect(url: &str) -> Result<PostgresStore, StoreError> {
-        let config: tokio_postgres::Config =
-            url.parse().map_err(|e| StoreError::Backend(format!("postgres URL: {e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let (config, settings) = tls::parse_url(url)?;
+        let connector = tls::MakeRustls::new(&settings)?;
+        let manager = Manager::from_config(config, connector, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .wait_timeout(Some(POOL_WAIT))
@@ -73,7 +75,16 @@ impl PostgresStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(format!("postgres pool: {e}")))?;
-        drop(pool.get().await?);
+        match pool.get().await {
+            Ok(client) => drop(client),
+            Err(deadpool_postgres::PoolError::Backend(e)) => {
+                return Err(match tls::explain(&e, &settings) {
+                    Some(why) => StoreError::Backend(format!("postgres: {why} ({e})")),
+                    None => e.into(),
+                })
+            }
+            Err(e) => return Err(e.into()),
+        }
         Ok(PostgresStore { pool })
     }
 }
