@@ -5,6 +5,7 @@
 
 use crate::alerts::config::AlertsFile;
 use crate::egress::TrustedProxies;
+use crate::retention::RetentionConfig;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -36,6 +37,10 @@ pub struct ConfigFile {
     /// peer the header is ignored. See [`crate::egress`].
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
+    /// How long envelopes and history are kept (`envelopes = "400d"`,
+    /// `history = "3y"`); for ever by default.
+    #[serde(default)]
+    pub retention: RetentionConfig,
 }
 
 /// Why the file was refused.
@@ -81,6 +86,7 @@ impl ConfigFile {
             }
         }
         file.proxies()?;
+        file.retention.check()?;
         if file.database.as_deref().is_some_and(|d| d.trim().is_empty()) {
             return Err("database = \"\": leave it out for the SQLite file in the data dir, or give sqlite:PATH or postgres://...".into());
         }
@@ -107,6 +113,16 @@ mod tests {
         let e = ConfigFile::parse("trusted_proxy = [\"10.0.0.5\"]").unwrap_err();
         assert!(e.contains("unknown field") && e.contains("trusted_proxies"), "{e}");
         assert!(ConfigFile::parse("").unwrap().proxies().unwrap() == TrustedProxies::default());
+    }
+
+    #[test]
+    fn retention_periods_are_checked() {
+        let file = ConfigFile::parse("[retention]\nenvelopes = \"400d\"\nhistory = \"3y\"\n").unwrap();
+        assert!(file.retention.prunes());
+        let e = ConfigFile::parse("[retention]\nenvelopes = \"13 months\"\n").unwrap_err();
+        assert!(e.contains("\"13 months\"") && e.contains("\"400d\""), "{e}");
+        let e = ConfigFile::parse("[retention]\nbatches = \"400d\"\n").unwrap_err();
+        assert!(e.contains("unknown field") && e.contains("envelopes"), "{e}");
     }
 
     #[test]

@@ -35,6 +35,7 @@ pub mod reads;
 pub mod reports;
 pub mod register;
 pub mod releases;
+pub mod retention;
 pub mod serve;
 pub mod store;
 pub mod timestamp;

@@ -44,6 +44,9 @@ enum Command {
     /// Agent releases published for self-update.
     #[command(subcommand)]
     Release(cli::release::ReleaseCommand),
+    /// Prune envelopes and history past [retention] in the config file.
+    #[command(subcommand)]
+    Retention(cli::retention::RetentionCommand),
     /// Write a tenant's QBR report (HTML, or PDF through headless Chromium).
     Report(cli::report::ReportArgs),
 }
@@ -71,6 +74,7 @@ fn main() -> ExitCode {
             Command::ApiToken(c) => cli::tokens::api_token(c).await,
             Command::User(c) => cli::user::exec(c).await,
             Command::Report(args) => cli::report::exec(args).await,
+            Command::Retention(c) => cli::retention::exec(c).await,
             Command::Release(c) => cli::release::exec(c),
         }
     });

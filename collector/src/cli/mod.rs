@@ -5,6 +5,7 @@ pub mod agent;
 pub mod init;
 pub mod release;
 pub mod report;
+pub mod retention;
 pub mod serve;
 pub mod tenant;
 pub mod tokens;

@@ -135,6 +135,18 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
     eprintln!("plumbline-collector listening on {scheme}://{addr} ({} database); console at {scheme}://{addr}/", store.backend());
     let (stop_alerts, alerts_stopped) = tokio::sync::oneshot::channel::<()>();
     let dispatching = dispatcher.map(|d| tokio::spawn(d.run(async move { let _ = alerts_stopped.await; })));
+    let retention = file.map(|(_, f)| f.retention.clone()).unwrap_or_default();
+    let (stop_pruning, pruning_stopped) = tokio::sync::oneshot::channel::<()>();
+    let pruning = retention.prunes().then(|| {
+        eprintln!(
+            "retention: envelopes {}, history {}; pruned every hour",
+            retention.envelopes.as_deref().unwrap_or("kept for ever"),
+            retention.history.as_deref().unwrap_or("kept for ever")
+        );
+        tokio::spawn(plumbline_collector::retention::sweep(store.clone(), retention, async move {
+            let _ = pruning_stopped.await;
+        }))
+    });
     let dir = site.dir.clone();
     let releases = plumbline_collector::releases::Releases::in_data_dir(&dir);
     let (signer, made) =
@@ -156,6 +168,11 @@ pub async fn exec(args: ServeArgs) -> Result<()> {
         .with_releases(releases);
     server.run(api::app(state), shutdown).await.context("serving")?;
     let _ = stop_alerts.send(());
+    let _ = stop_pruning.send(());
+    if let Some(task) = pruning {
+        // A prune in flight is one transaction: it commits or rolls back.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;
+    }
     if let Some(task) = dispatching {
         // A send in flight finishes or is retried after the next start.
         let _ = tokio::time::timeout(std::time::Duration::from_secs(10), task).await;

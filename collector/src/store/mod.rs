@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod migrations;
 pub mod policy;
 pub mod postgres;
+pub mod retention;
 mod rows;
 pub mod sqlite;
 pub mod tokens;
@@ -27,6 +28,7 @@ pub use console::ConsoleStore;
 pub use egress::EgressStore;
 pub use events::EventStore;
 pub use policy::PolicyStore;
+pub use retention::RetentionStore;
 pub use tokens::{EnrollTokenRecord, TokenStore};
 
 use crate::register::ConnectorState;
@@ -283,10 +285,20 @@ pub struct Counts {
 /// Where the collector keeps everything: the register and delivery here,
 /// accounts ([`AccountStore`]), the console's reads ([`ConsoleStore`]),
 /// the alert outbox ([`AlertStore`]), the SIEM feed ([`EventStore`]), the
-/// agents' egress ([`EgressStore`]) and policy serials ([`PolicyStore`]) beside it.
+/// agents' egress ([`EgressStore`]), policy serials ([`PolicyStore`]) and
+/// retention and off-boarding ([`RetentionStore`]) beside it.
 #[async_trait]
 pub trait Store:
-    AccountStore + AlertStore + ConsoleStore + EgressStore + EventStore + PolicyStore + TokenStore + Send + Sync
+    AccountStore
+    + AlertStore
+    + ConsoleStore
+    + EgressStore
+    + EventStore
+    + PolicyStore
+    + RetentionStore
+    + TokenStore
+    + Send
+    + Sync
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
@@ -322,7 +334,8 @@ pub trait Store:
     /// sequence not above the last, else store the envelope and apply the
     /// batch to the register.
     async fn ingest(&self, batch: VerifiedBatch) -> Result<IngestOutcome, StoreError>;
-    /// The stored envelope of a tenant's batch.
+    /// The stored envelope of a tenant's batch (`None` once retention
+    /// pruned it).
     async fn envelope(&self, tenant_id: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// A tenant's connectors.

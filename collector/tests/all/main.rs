@@ -21,5 +21,6 @@ mod postgres_tls;
 mod register;
 mod releases;
 mod replicas;
+mod retention;
 mod siem;
 mod tokens;

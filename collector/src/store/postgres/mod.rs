@@ -27,6 +27,7 @@ mod egress;
 mod events;
 mod ingest;
 mod policy;
+mod retention;
 pub mod tls;
 mod tokens;
 
@@ -371,7 +372,10 @@ impl Store for PostgresStore {
     async fn envelope(&self, tenant_id: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let client = self.pool.get().await?;
         Ok(client
-            .query_opt("SELECT envelope FROM batches WHERE tenant_id = $1 AND digest = $2", &[&tenant_id, &digest])
+            .query_opt(
+                "SELECT envelope FROM batches WHERE tenant_id = $1 AND digest = $2 AND octet_length(envelope) > 0",
+                &[&tenant_id, &digest],
+            )
             .await?
             .map(|row| row.get(0)))
     }

@@ -24,6 +24,7 @@ mod egress;
 mod events;
 mod ingest;
 mod policy;
+mod retention;
 mod tokens;
 
 /// How long a writer waits for another process's lock.
@@ -420,7 +421,7 @@ impl Store for SqliteStore {
         self.with(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT envelope FROM batches WHERE tenant_id = ?1 AND digest = ?2",
+                    "SELECT envelope FROM batches WHERE tenant_id = ?1 AND digest = ?2 AND octet_length(envelope) > 0",
                     params![tenant_id, digest],
                     |row| row.get(0),
                 )
