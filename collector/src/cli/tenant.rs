@@ -1,9 +1,10 @@
-//! `tenant add|list|group`.
+//! `tenant add|list|group|delete`.
 
 use super::Db;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
-use plumbline_collector::admin;
+use plumbline_collector::store::StoreError;
+use plumbline_collector::{admin, policy};
 
 /// Tenant commands.
 #[derive(Subcommand)]
@@ -41,6 +42,18 @@ pub enum TenantCommand {
         #[command(flatten)]
         db: Db,
     },
+    /// Off-board a tenant: delete its agents, tokens and fleet secrets,
+    /// batches, register, history, findings, annotations, audit, alerts,
+    /// console user links and policy file. It cannot be undone.
+    Delete {
+        /// The tenant.
+        id: String,
+        /// The tenant's id again, to confirm.
+        #[arg(long, value_name = "ID")]
+        confirm: String,
+        #[command(flatten)]
+        db: Db,
+    },
 }
 
 /// Run one tenant command.
@@ -68,6 +81,44 @@ pub async fn exec(command: TenantCommand) -> Result<()> {
             store.add_tenant_group(&id, group.trim()).await?;
             println!("tenant {id} is in group {:?}", group.trim());
         }
+        TenantCommand::Delete { id, confirm, db } => delete(&id, &confirm, &db).await?,
+    }
+    Ok(())
+}
+
+/// `tenant delete`.
+async fn delete(id: &str, confirm: &str, db: &Db) -> Result<()> {
+    if confirm != id {
+        anyhow::bail!(
+            "--confirm {confirm:?} is not the tenant {id:?}: to delete {id} and all its data, which cannot be undone, \
+             give its id twice: `tenant delete {id} --confirm {id}`"
+        );
+    }
+    let site = db.site()?;
+    let store = site.open().await?;
+    let deleted = match store.delete_tenant(id).await {
+        Err(StoreError::UnknownTenant(_)) => {
+            anyhow::bail!("there is no tenant {id:?} in {}: `plumbline-collector tenant list` shows them", site.shown())
+        }
+        other => other?,
+    };
+    let total: u64 = deleted.iter().map(|(_, n)| n).sum();
+    println!("deleted tenant {id}: {total} row(s)");
+    for (table, n) in deleted.iter().filter(|(_, n)| *n > 0) {
+        println!("  {table:<18} {n:>8}");
+    }
+    let policy_dir = policy::policy_dir(&site.dir);
+    if let Some(file) = policy::tenant_file(&policy_dir, id).filter(|f| f.exists()) {
+        std::fs::remove_file(&file).with_context(|| format!("removing the tenant's policy file {}", file.display()))?;
+        println!("removed its policy file {}", file.display());
+    }
+    let groups = policy_dir.join("tenant-groups.toml");
+    let named = std::fs::read_to_string(&groups)
+        .ok()
+        .and_then(|t| t.parse::<toml::Table>().ok())
+        .is_some_and(|t| t.contains_key(id));
+    if named {
+        println!("{} still puts {id} in a group: remove that line", groups.display());
     }
     Ok(())
 }

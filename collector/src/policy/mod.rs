@@ -63,6 +63,16 @@ pub struct PolicyService {
     pub validity: time::Duration,
 }
 
+/// Where the policy files of the collector with this data dir are.
+pub fn policy_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("policy")
+}
+
+/// A tenant's own policy file in `policy_dir`; `None` for an id that is not one.
+pub fn tenant_file(policy_dir: &Path, tenant: &str) -> Option<PathBuf> {
+    crate::admin::valid_id(tenant).then(|| policy_dir.join("tenants").join(format!("{tenant}.toml")))
+}
+
 impl PolicyService {
     /// Policy from `data_dir`, signed with `signer`.
     pub fn new(data_dir: &Path, signer: PolicySigner) -> PolicyService {
@@ -76,7 +86,7 @@ impl PolicyService {
 
     /// Where the policy files are.
     pub fn dir(&self) -> PathBuf {
-        self.data_dir.join("policy")
+        policy_dir(&self.data_dir)
     }
 
     /// Where the plugin files are.
@@ -111,7 +121,10 @@ impl PolicyService {
                 found
             }
         };
-        let own = read_table(&dir.join("tenants").join(format!("{tenant}.toml")))?;
+        let own = match tenant_file(&dir, tenant) {
+            Some(path) => read_table(&path)?,
+            None => None,
+        };
         if group_table.is_none() && own.is_none() {
             return Err(PolicySourceError::None(tenant.to_string()));
         }

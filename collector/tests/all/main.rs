@@ -15,6 +15,7 @@ mod https;
 mod ingest;
 mod migrations;
 mod observability;
+mod offboarding;
 mod openapi;
 mod parts;
 mod postgres_tls;
