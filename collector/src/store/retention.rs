@@ -142,7 +142,8 @@ pub(super) const ENVELOPES: Rule = Rule {
             SELECT p.digest FROM batches p JOIN batches b ON b.agent_id = p.agent_id AND b.scan_id = p.scan_id
                 JOIN agents a ON a.id = b.agent_id AND b.sequence = a.last_sequence
             UNION
-            SELECT batch_digest FROM changes WHERE id IN (SELECT max(id) FROM changes GROUP BY tenant_id, connector_key))",
+            SELECT batch_digest FROM changes
+                WHERE id IN (SELECT max(id) FROM changes GROUP BY tenant_id, connector_key))",
 };
 
 impl Rule {

@@ -41,12 +41,14 @@ async fn populate(t: &TestStore, tenant: &str) -> String {
     ingest_from(s, &agent.sign(&b1), &Default::default(), Some("203.0.113.7".parse().unwrap())).await.unwrap();
     let mut renamed = relay.clone();
     renamed.name = "Relay (renamed)".into();
-    ingest(s, &agent.sign(&agent.batch(2, vec![ok("exo")], vec![renamed, inbound.clone()], vec![tls.clone()]))).await.unwrap();
+    let b2 = agent.batch(2, vec![ok("exo")], vec![renamed, inbound.clone()], vec![tls.clone()]);
+    ingest(s, &agent.sign(&b2)).await.unwrap();
     let now = timestamp::now();
     let update: AnnotationsUpdate = serde_json::from_str(r#"{"purpose":"scanner relay"}"#).unwrap();
     t.store.update_annotations(tenant, &relay.key, update, "eng@msp.example", &now).await.unwrap();
     let review = t.store.review_queue(tenant).await.unwrap();
-    let decision = Decision { decision: "expected".into(), note: "the partner".into(), by: "eng@msp.example".into(), at: now.clone() };
+    let by = "eng@msp.example".to_string();
+    let decision = Decision { decision: "expected".into(), note: "the partner".into(), by, at: now.clone() };
     t.store.decide_change(tenant, review[0].change.id, decision).await.unwrap();
     let acceptance = Acceptance {
         rationale: "until the relay is replaced".into(),
@@ -70,7 +72,8 @@ async fn populate(t: &TestStore, tenant: &str) -> String {
         remediation: String::new(),
         at: now.clone(),
     };
-    let alert = NewAlert { rule: "high".into(), destination: "noc".into(), tenant_id: tenant.into(), dedupe_key: tenant.into(), event };
+    let (rule, destination) = ("high".to_string(), "noc".to_string());
+    let alert = NewAlert { rule, destination, tenant_id: tenant.into(), dedupe_key: tenant.into(), event };
     t.store.queue_alerts(&[alert], &now, &now).await.unwrap();
     t.store.policy_serial(tenant, "00ff", &now).await.unwrap();
     agent.id()
@@ -98,9 +101,11 @@ async fn traces(t: &TestStore, backend: Backend, needles: &[String]) -> Vec<(Str
                     .unwrap()
                     .collect::<Result<_, _>>()
                     .unwrap();
-                let any: Vec<String> = columns.iter().map(|c| format!("instr(CAST(\"{c}\" AS TEXT), ?1) > 0")).collect();
+                let any: Vec<String> =
+                    columns.iter().map(|c| format!("instr(CAST(\"{c}\" AS TEXT), ?1) > 0")).collect();
                 let sql = format!("SELECT count(*) FROM \"{table}\" WHERE {}", any.join(" OR "));
-                let n: i64 = needles.iter().map(|needle| conn.query_row(&sql, [needle], |r| r.get::<_, i64>(0)).unwrap()).sum();
+                let count = |needle: &String| conn.query_row(&sql, [needle], |r| r.get::<_, i64>(0)).unwrap();
+                let n: i64 = needles.iter().map(count).sum();
                 if n > 0 {
                     found.push((table, n));
                 }

@@ -109,7 +109,8 @@ async fn verify_full_refuses_a_certificate_of_another_ca_naming_the_file() {
     for mode in ["verify-full", "verify-ca", "require"] {
         let e = refusal(&server.url("localhost", &db, &format!("sslmode={mode}&sslrootcert={wrong}"))).await;
         assert!(
-            e.contains(&format!("not signed by the CA in sslrootcert={wrong}")) && e.contains("give the CA that signed it"),
+            e.contains(&format!("not signed by the CA in sslrootcert={wrong}"))
+                && e.contains("give the CA that signed it"),
             "{mode}: {e}"
         );
     }

@@ -126,7 +126,8 @@ fn percent_decode(value: &str) -> Result<String, StoreError> {
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| StoreError::Backend(format!("postgres URL: {value:?} is not UTF-8 once decoded")))
+    String::from_utf8(out)
+        .map_err(|_| StoreError::Backend(format!("postgres URL: {value:?} is not UTF-8 once decoded")))
 }
 
 /// The connector the pool uses.
@@ -141,9 +142,11 @@ impl MakeRustls {
         let provider = Arc::new(ring::default_provider());
         let roots = Arc::new(roots(settings)?);
         let verifier: Arc<dyn ServerCertVerifier> = match (settings.mode, &settings.root_cert) {
-            (SslMode::VerifyFull, _) => rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
-                .build()
-                .map_err(|e| StoreError::Backend(format!("postgres TLS: {e}")))?,
+            (SslMode::VerifyFull, _) => {
+                rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                    .build()
+                    .map_err(|e| StoreError::Backend(format!("postgres TLS: {e}")))?
+            }
             (SslMode::VerifyCa, _) | (SslMode::Require | SslMode::Prefer, Some(_)) => {
                 Arc::new(Checked { roots: Some(roots), provider: provider.clone() })
             }
@@ -419,9 +422,9 @@ mod tests {
 
     #[test]
     fn sslmode_and_sslrootcert_are_taken_out_of_the_url() {
-        let (config, tls) =
-            parse_url("postgres://u:pw@db.example:5433/plumbline?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem&connect_timeout=5")
-                .unwrap();
+        let url = "postgres://u:pw@db.example:5433/plumbline?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem\
+                   &connect_timeout=5";
+        let (config, tls) = parse_url(url).unwrap();
         assert_eq!(tls.mode, SslMode::VerifyFull);
         assert_eq!(tls.root_cert, Some(PathBuf::from("/etc/ca.pem")));
         assert_eq!(tls.host, "db.example");
