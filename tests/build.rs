@@ -7,7 +7,7 @@ use std::path::PathBuf;
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap()).join("..");
     let root = root.canonicalize().expect("workspace root");
-    for dir in ["plugins", "plugin-sdk", "wit", "tests/fixture-plugins", "Cargo.lock", xtask::TEST_KEY] {
+    for dir in ["plugins", "plugin-sdk", "wit", "tests/fixture-plugins", "tests/example-plugins", "Cargo.lock", xtask::TEST_KEY] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     for (dir, _) in xtask::python::PLUGINS {

@@ -6,6 +6,24 @@
 use crate::runtime::Description;
 use std::fmt::Write as _;
 
+/// The line after which the page is written by hand (the guide for plugin
+/// authors): `plumbline plugins docs --out` keeps what follows it, and the
+/// staleness test compares only what precedes it.
+pub const HAND_WRITTEN: &str = "<!-- Written by hand below this line; `plumbline plugins docs --out` keeps it. -->";
+
+/// The generated part of `page`: everything before [`HAND_WRITTEN`].
+pub fn generated_part(page: &str) -> &str {
+    page.split_once(HAND_WRITTEN).map_or(page, |(generated, _)| generated)
+}
+
+/// `fresh`, followed by the hand-written part of `old` (if it has one).
+pub fn keeping_hand_written(fresh: &str, old: &str) -> String {
+    match old.split_once(HAND_WRITTEN) {
+        Some((_, hand)) => format!("{}\n\n{HAND_WRITTEN}{hand}", fresh.trim_end()),
+        None => fresh.to_string(),
+    }
+}
+
 /// A table cell: plugin text is the plugin's, so nothing in it may end the
 /// cell or the row.
 fn cell(text: &str) -> String {
@@ -17,8 +35,9 @@ pub fn markdown(plugins: &[Description]) -> String {
     let mut out = String::from(
         "# Plugin reference\n\n\
          Written by `plumbline plugins docs --dir target/plugins --out docs/plugins.md` from what each plugin \
-         declares; do not edit by hand. Settings go under `[plugins.NAME.settings]` in the agent's config \
-         (a key not listed here is refused, with a \"did you mean\"); grants under `[plugins.NAME.grants]`.\n",
+         declares; do not edit it by hand down to the guide for plugin authors at the end. Settings go under \
+         `[plugins.NAME.settings]` in the agent's config (a key not listed here is refused, with a \"did you \
+         mean\"); grants under `[plugins.NAME.grants]`.\n",
     );
     for d in plugins {
         let _ = write!(
@@ -69,4 +88,18 @@ pub fn markdown(plugins: &[Description]) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hand_written_part_survives_a_regeneration() {
+        let old = format!("# Plugin reference\n\nold\n\n{HAND_WRITTEN}\n\n## Starting a plugin\n");
+        let page = keeping_hand_written("# Plugin reference\n\nnew\n", &old);
+        assert_eq!(page, format!("# Plugin reference\n\nnew\n\n{HAND_WRITTEN}\n\n## Starting a plugin\n"));
+        assert_eq!(generated_part(&page), "# Plugin reference\n\nnew\n\n");
+        assert_eq!(keeping_hand_written("fresh\n", "no marker"), "fresh\n");
+    }
 }

@@ -41,7 +41,18 @@ pub async fn run_until_stopped(config: &Resolved, runtime: &Runtime, stop: &Stop
 
 /// [`run`] with both: progress reports where `progress` says, until `stop`.
 pub async fn run_with(config: &Resolved, runtime: &Runtime, progress: Option<Progress<'_>>, stop: &Stop) -> ScanResult {
-    let started_ms = now_ms();
+    run_at(config, runtime, progress, stop, now_ms()).await
+}
+
+/// [`run_with`], with the plugins told the scan started at `started_ms`: a
+/// replay starts when its recording did, so checks on age see the same ages.
+pub async fn run_at(
+    config: &Resolved,
+    runtime: &Runtime,
+    progress: Option<Progress<'_>>,
+    stop: &Stop,
+    started_ms: u64,
+) -> ScanResult {
     let jobs = config
         .config
         .plugins

@@ -11,12 +11,12 @@ use plumbline_tests::fixture::{
 use plumbline_tests::plugins;
 
 /// How the credential profile proves itself.
-enum Cred {
+pub(crate) enum Cred {
     Secret(&'static str),
     Certificate,
 }
 
-fn live_config(site: &Site, server: &FixtureServer, cred: Cred, audience: &str, granted_creds: &str) -> std::path::PathBuf {
+pub(crate) fn live_config(site: &Site, server: &FixtureServer, cred: Cred, audience: &str, granted_creds: &str) -> std::path::PathBuf {
     let cred_lines = match cred {
         Cred::Secret(s) => {
             let f = site.path("exchange.secret");

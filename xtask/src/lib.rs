@@ -1,5 +1,6 @@
 //! Build every plugin under `plugins/` (and the hostile fixture plugins
-//! under `tests/fixture-plugins/`) into WebAssembly components.
+//! under `tests/fixture-plugins/`, the examples under `tests/example-plugins/`)
+//! into WebAssembly components.
 //!
 //! Route: rustup's `wasm32-unknown-unknown` target when it is installed;
 //! otherwise Debian's Rust (`rustc-web cargo-web rust-web-src`) with
@@ -38,10 +39,11 @@ pub struct PluginCrate {
 }
 
 /// Every plugin crate in the workspace: first-party plugins go to
-/// `target/plugins`, fixture plugins to `target/fixture-plugins`.
+/// `target/plugins`, fixture and example plugins to `target/fixture-plugins`.
 pub fn discover(root: &Path) -> Result<Vec<PluginCrate>> {
     let mut found = Vec::new();
-    for (dir, out) in [("plugins", "plugins"), ("tests/fixture-plugins", "fixture-plugins")] {
+    let dirs = [("plugins", "plugins"), ("tests/fixture-plugins", "fixture-plugins"), ("tests/example-plugins", "fixture-plugins")];
+    for (dir, out) in dirs {
         let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
         let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
         paths.sort();
@@ -104,14 +106,7 @@ pub fn build(root: &Path, crates: &[PluginCrate]) -> Result<Vec<PathBuf>> {
             .join(WASM_TARGET)
             .join("wasm")
             .join(format!("{}.wasm", c.package.replace('-', "_")));
-        let bytes = std::fs::read(&module)
-            .with_context(|| format!("reading the core module {}", module.display()))?;
-        let component = wit_component::ComponentEncoder::default()
-            .module(&bytes)
-            .with_context(|| format!("{}: not a wit-bindgen module", c.package))?
-            .validate(true)
-            .encode()
-            .with_context(|| format!("{}: encoding the component", c.package))?;
+        let component = componentize(&module, &c.package)?;
         std::fs::create_dir_all(&c.out_dir)?;
         let out = c.out_dir.join(format!("{}.wasm", c.package));
         let tmp = out.with_extension("wasm.tmp");
@@ -120,6 +115,41 @@ pub fn build(root: &Path, crates: &[PluginCrate]) -> Result<Vec<PathBuf>> {
         outputs.push(out);
     }
     Ok(outputs)
+}
+
+/// The component of the core module wit-bindgen left at `module`.
+fn componentize(module: &Path, package: &str) -> Result<Vec<u8>> {
+    let bytes = std::fs::read(module).with_context(|| format!("reading the core module {}", module.display()))?;
+    wit_component::ComponentEncoder::default()
+        .module(&bytes)
+        .with_context(|| format!("{package}: not a wit-bindgen module"))?
+        .validate(true)
+        .encode()
+        .with_context(|| format!("{package}: encoding the component"))
+}
+
+/// Build a plugin crate that is not a member of this workspace (one made by
+/// `plumbline plugin new`) by the same route as [`build`], into
+/// `target_dir`; returns its package name and the unsigned component. Its own `[profile.wasm]`
+/// matches the workspace's, so a shared `target_dir` reuses what is built.
+pub fn build_outside(crate_dir: &Path, target_dir: &Path) -> Result<(String, Vec<u8>)> {
+    let manifest = crate_dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).with_context(|| format!("reading {}", manifest.display()))?;
+    let package = package_name(&text).with_context(|| format!("no package name in {}", manifest.display()))?;
+    let status = cargo_for_wasm()?
+        .current_dir(crate_dir)
+        .args(["build", "--profile", "wasm", "--target", WASM_TARGET])
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .status()
+        .context("running cargo for the wasm build")?;
+    if !status.success() {
+        bail!("the wasm build of {} failed ({status}); see cargo's output above", crate_dir.display());
+    }
+    let module = target_dir.join(WASM_TARGET).join("wasm").join(format!("{}.wasm", package.replace('-', "_")));
+    Ok((package.clone(), componentize(&module, &package)?))
 }
 
 /// The key first-party plugins are signed with: the file [`SIGNING_KEY_ENV`]

@@ -1,4 +1,6 @@
-//! `cargo xtask build-plugins`: build every plugin into a component.
+//! `cargo xtask build-plugins`: build every plugin into a component;
+//! `cargo xtask build-plugin DIR`: build one plugin crate from outside the
+//! workspace (`plumbline plugin new`) into `DIR/NAME.wasm`, unsigned.
 
 use anyhow::{bail, Result};
 use std::path::PathBuf;
@@ -27,6 +29,15 @@ fn main() -> Result<()> {
             }
             Ok(())
         }
-        _ => bail!("usage: cargo xtask build-plugins"),
+        Some("build-plugin") => {
+            let Some(dir) = args.get(1).map(PathBuf::from) else { bail!("usage: cargo xtask build-plugin CRATE_DIR") };
+            let dir = dir.canonicalize().map_err(|e| anyhow::anyhow!("{}: {e}; give the plugin crate's folder", dir.display()))?;
+            let (name, component) = xtask::build_outside(&dir, &dir.join("target"))?;
+            let out = dir.join(format!("{name}.wasm"));
+            std::fs::write(&out, component)?;
+            println!("{}", out.display());
+            Ok(())
+        }
+        _ => bail!("usage: cargo xtask build-plugins | cargo xtask build-plugin CRATE_DIR"),
     }
 }

@@ -18,24 +18,44 @@ use std::sync::Arc;
 
 impl Host for HostState {
     async fn list_dir(&mut self, path: String) -> wasmtime::Result<Result<Vec<DirEntry>, FileError>> {
+        if let Some(tape) = self.net.tape.as_ref().filter(|t| t.replaying()) {
+            return Ok(self.checked_as_written(&path).and_then(|()| tape.replay_list_dir(&path)));
+        }
         let result = self.blocking_file_op(&path, "list-dir", |perms, requested, base| {
             let (dir, real) = open_checked(perms, requested, base)?;
             list(&dir, &real)
         });
-        Ok(result.await)
+        let result = result.await;
+        if let Some(tape) = &self.net.tape {
+            tape.record_list_dir(&path, &result);
+        }
+        Ok(result)
     }
 
     async fn read_file(&mut self, path: String, max_bytes: u64) -> wasmtime::Result<Result<Vec<u8>, FileError>> {
         let cap = max_bytes.min(limits::MAX_FILE_READ_BYTES);
+        if let Some(tape) = self.net.tape.as_ref().filter(|t| t.replaying()) {
+            return Ok(self.checked_as_written(&path).and_then(|()| tape.replay_read_file(&path)));
+        }
         let result = self.blocking_file_op(&path, "read-file", move |perms, requested, base| {
             let (file, real) = open_checked(perms, requested, base)?;
             read(file, &real, cap)
         });
-        Ok(result.await)
+        let result = result.await;
+        if let Some(tape) = &self.net.tape {
+            tape.record_read_file(&path, &result);
+        }
+        Ok(result)
     }
 }
 
 impl HostState {
+    /// The checks of a path as written, which need no file system: all a
+    /// replay can check, since the files are not there.
+    fn checked_as_written(&self, requested: &str) -> Result<(), FileError> {
+        self.perms.resolve_file(requested, &self.base_dir).map(drop).map_err(file_error)
+    }
+
     /// Run `op` on a blocking thread, bounded in time and in how many of
     /// this plugin's operations may be outstanding (a hung one keeps its
     /// slot until the operating system lets go), and trace the decision.
@@ -86,11 +106,15 @@ impl HostState {
 /// Open what the plugin asked for and check where the handle really is.
 /// Returns the handle and its real path.
 pub fn open_checked(perms: &Permissions, requested: &str, base: &Path) -> Result<(File, PathBuf), FileError> {
-    open_inside(perms, requested, base).map_err(|e| match e {
+    open_inside(perms, requested, base).map_err(file_error)
+}
+
+fn file_error(e: FileDenied) -> FileError {
+    match e {
         FileDenied::Denied(m) => FileError::Denied(m),
         FileDenied::NotFound(m) => FileError::NotFound(m),
         FileDenied::Io(m) => FileError::Io(m),
-    })
+    }
 }
 
 fn open_inside(perms: &Permissions, requested: &str, base: &Path) -> Result<(File, PathBuf), FileDenied> {

@@ -168,48 +168,59 @@ async fn send(state: &Outbound, req: Request, batch: Option<&ByteBudget>) -> Res
     }
     let routed = state.net.endpoints.route(&url);
     trace_decision(&state.budget, plugin, "http", &host, true, &format!("{} {}", method, url.path()));
+    // A replay answers here, past every check and before any token or socket.
+    if let Some(answer) = state.net.tape.as_ref().and_then(|t| t.replay_http(&req)) {
+        return answer;
+    }
     // Slots are taken after the checks, so a denied request never waits.
     let _mine = state.in_flight.acquire().await.map_err(|_| HttpError::Transport("the host is shutting down".into()))?;
     let host_slots = state.net.host_slots.of(&host);
     let _host = host_slots.acquire().await.map_err(|_| HttpError::Transport("the host is shutting down".into()))?;
 
-    let mut attempt = 0;
-    loop {
-        let mut builder = state
-            .net
-            .client
-            .request(method.clone(), routed.clone())
-            .headers(headers.clone());
-        if let Some(body) = &req.body {
-            builder = builder.body(body.clone());
-        }
-        if let Some(profile) = &req.credential {
-            let token = state
+    let answer = async {
+        let mut attempt = 0;
+        loop {
+            let mut builder = state
                 .net
-                .credentials
-                .token(profile)
-                .await
-                .map_err(|e| HttpError::Credential(e.to_string()))?;
-            builder = builder.bearer_auth(token);
-        }
-        let resp = builder.send().await.map_err(|e| {
-            if e.is_timeout() {
-                HttpError::Timeout(format!("{host}: {}", without_url(e)))
-            } else {
-                HttpError::Transport(format!("{host}: {}", without_url(e)))
+                .client
+                .request(method.clone(), routed.clone())
+                .headers(headers.clone());
+            if let Some(body) = &req.body {
+                builder = builder.body(body.clone());
             }
-        })?;
-        let status = resp.status().as_u16();
-        if (status == 429 || status == 503) && attempt < limits::HTTP_MAX_RETRIES {
-            if let Some(wait) = retry_after(resp.headers(), attempt) {
-                attempt += 1;
-                tracing::info!(plugin, capability = "http", target = %host, status, wait_ms = wait.as_millis() as u64, attempt, "throttled; retrying");
-                tokio::time::sleep(wait).await;
-                continue;
+            if let Some(profile) = &req.credential {
+                let token = state
+                    .net
+                    .credentials
+                    .token(profile)
+                    .await
+                    .map_err(|e| HttpError::Credential(e.to_string()))?;
+                builder = builder.bearer_auth(token);
             }
+            let resp = builder.send().await.map_err(|e| {
+                if e.is_timeout() {
+                    HttpError::Timeout(format!("{host}: {}", without_url(e)))
+                } else {
+                    HttpError::Transport(format!("{host}: {}", without_url(e)))
+                }
+            })?;
+            let status = resp.status().as_u16();
+            if (status == 429 || status == 503) && attempt < limits::HTTP_MAX_RETRIES {
+                if let Some(wait) = retry_after(resp.headers(), attempt) {
+                    attempt += 1;
+                    tracing::info!(plugin, capability = "http", target = %host, status, wait_ms = wait.as_millis() as u64, attempt, "throttled; retrying");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+            }
+            return read_response(resp, &host, batch).await;
         }
-        return read_response(resp, &host, batch).await;
     }
+    .await;
+    if let Some(tape) = &state.net.tape {
+        tape.record_http(&req, &answer);
+    }
+    answer
 }
 
 /// The URL's host as every decision sees it: lower case, without the

@@ -11,6 +11,7 @@ pub mod http;
 pub mod log;
 pub mod network;
 pub mod permissions;
+pub mod tape;
 pub mod tcp;
 mod tcp_tls;
 pub mod wasi;

@@ -19,6 +19,8 @@ pub struct Network {
     pub credentials: CredentialStore,
     /// Requests in flight per destination host, over every plugin.
     pub host_slots: HostSlots,
+    /// Set by `plumbline plugin test`: calls recorded, or answered from a recording.
+    pub tape: Option<Arc<super::tape::Tape>>,
 }
 
 /// One semaphore of [`limits::MAX_HTTP_IN_FLIGHT_PER_HOST`] per destination
@@ -44,7 +46,7 @@ impl Network {
         let endpoints = Endpoints::new(config.endpoints.clone());
         let credentials =
             CredentialStore::new(&config.credentials, &config.tenant_id, client.clone(), endpoints.clone());
-        Ok(Network { client, endpoints, credentials, host_slots: HostSlots::default() })
+        Ok(Network { client, endpoints, credentials, host_slots: HostSlots::default(), tape: None })
     }
 }
 

@@ -50,6 +50,8 @@ struct Dialer {
     perms: Arc<super::Permissions>,
     log_budget: Arc<super::log::LogBudget>,
     blocking_slots: Arc<tokio::sync::Semaphore>,
+    /// A replay (`plumbline plugin test --replay`), which has no TCP dialogues to answer from.
+    replaying: bool,
 }
 
 impl Dialer {
@@ -66,6 +68,11 @@ impl Dialer {
         if let Err(d) = checked {
             super::trace_decision(&self.log_budget, plugin, "tcp", &target, false, &d.0);
             return Err(TcpError::Denied(d.0));
+        }
+        if self.replaying {
+            return Err(TcpError::Io(format!(
+                "connecting to {target}: a replay has no network, and recordings do not hold TCP dialogues yet; test this plugin against a real target"
+            )));
         }
         let addr = match literal {
             Some(ip) => SocketAddr::new(ip.to_canonical(), port),
@@ -96,6 +103,7 @@ impl HostState {
             perms: self.perms.clone(),
             log_budget: self.log_budget.clone(),
             blocking_slots: self.blocking_slots.clone(),
+            replaying: self.net.tape.as_ref().is_some_and(|t| t.replaying()),
         }
     }
 

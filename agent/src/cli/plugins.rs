@@ -1,5 +1,5 @@
-//! `plumbline plugins list|inspect|keygen|sign` (or `plugin …`): what a
-//! plugin is, what it asks for and who signed it.
+//! `plumbline plugins list|inspect|docs|keygen|sign|new|test` (or `plugin …`):
+//! what a plugin is, what it asks for and who signed it; a new one; a test run.
 
 use super::exit::Exit;
 use super::config_path;
@@ -63,6 +63,12 @@ pub enum PluginsCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Start a plugin crate from the template: the SDK's `Plugin` trait, a
+    /// native test and a README with the wasm build command.
+    New(super::plugin_new::NewArgs),
+    /// Run one plugin and record every answer it gets (--record), or run it
+    /// from such a recording with no tenant, network or files (--replay).
+    Test(super::plugin_test::TestArgs),
 }
 
 /// Run one plugin command.
@@ -76,6 +82,8 @@ pub async fn exec(command: PluginsCommand) -> Result<Exit> {
         PluginsCommand::Docs { config, dir, out } => docs(config, dir, out).await,
         PluginsCommand::Keygen { out } => super::plugin_sign::keygen(&out),
         PluginsCommand::Sign { file, key, out } => super::plugin_sign::sign(&file, &key, out.as_deref()),
+        PluginsCommand::New(args) => super::plugin_new::exec(args),
+        PluginsCommand::Test(args) => super::plugin_test::exec(args).await,
     }
 }
 
@@ -129,6 +137,10 @@ async fn docs(config: Option<PathBuf>, dir: Option<PathBuf>, out: Option<PathBuf
     let page = plumbline_agent::plugin_docs::markdown(&described);
     match out {
         Some(path) => {
+            let page = match std::fs::read_to_string(&path) {
+                Ok(old) => plumbline_agent::plugin_docs::keeping_hand_written(&page, &old),
+                Err(_) => page,
+            };
             std::fs::write(&path, page).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("wrote {} ({} plugins)", path.display(), described.len());
         }

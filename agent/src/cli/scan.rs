@@ -70,7 +70,12 @@ pub struct Print {
 
 impl Print {
     fn of(args: &ScanArgs) -> Print {
-        Print { format: args.format, wide: args.wide }
+        Print::new(args.format, args.wide)
+    }
+
+    /// `--format`, and `--wide` for the table.
+    pub fn new(format: Format, wide: bool) -> Print {
+        Print { format, wide }
     }
 
     fn is_table(self) -> bool {
@@ -163,7 +168,8 @@ async fn scan_and_print(config: &Resolved, format: Print) -> Result<ScanResult> 
     Ok(result)
 }
 
-fn print_scan(result: &ScanResult, print: Print) -> Result<()> {
+/// Print a scan as `plumbline scan` does.
+pub fn print_scan(result: &ScanResult, print: Print) -> Result<()> {
     let style = output::Style {
         color: print.is_table() && plumbline_protocol::logging::colour(std::io::stdout().is_terminal()),
         width: (!print.wide).then(columns),
