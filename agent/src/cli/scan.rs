@@ -103,6 +103,9 @@ pub struct Ran {
     pub report: FlushReport,
 }
 
+/// `by` of a rescan of one plugin whose watched folder changed.
+pub const RESCAN: &str = "watch";
+
 /// One scan, delivered: `plumbline run`, and each scan of `plumbline service
 /// run`. In order: the site must be enrolled (checked before scanning); no
 /// other scan may be running for this spool; the scan, printed as `scan`
@@ -143,8 +146,13 @@ pub async fn scan_and_deliver(
         },
     };
     report.spooled = Some(sequence);
-    let record = ScanRecord::of(&result, stopped);
-    if let Err(e) = state::record_run(spool_dir, by, record, Some(DeliveryRecord::of(&report))) {
+    // A rescan of one plugin is not the last scan `plumbline status` judges
+    // (the others' failures would vanish from it); its delivery is.
+    let recorded = match by {
+        RESCAN => state::record_flush(spool_dir, DeliveryRecord::of(&report)),
+        _ => state::record_run(spool_dir, by, ScanRecord::of(&result, stopped), Some(DeliveryRecord::of(&report))),
+    };
+    if let Err(e) = recorded {
         eprintln!("plumbline: warning: {e}; `plumbline status` shows the run before this one until it is fixed");
     }
     super::spool::explain(&report, spool_dir);

@@ -13,6 +13,7 @@ use plumbline_agent::register::Severity;
 use plumbline_agent::service::health::Health;
 use plumbline_agent::service::rmm::{self, Rmm};
 use plumbline_agent::service::state;
+use plumbline_agent::service::watch::record::WatchRecord;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -57,6 +58,12 @@ pub fn exec(args: StatusArgs) -> Result<Exit> {
     let health = Health::assess(enrolled, run.as_ref(), &queue, &schedule, args.fail_on, now_ms() / 1000);
     let said = rmm::render(args.rmm, &health);
     write_out(&said.stdout)?;
+    // What the long-lived service watches; the RMMs' formats keep their fields.
+    if matches!(args.rmm, Rmm::Plain) {
+        if let Some(watching) = WatchRecord::load(&settings.spool_dir) {
+            write_out(&format!("{}\n", watching.lines().join("\n")))?;
+        }
+    }
     eprint!("{}", said.stderr);
     Ok(match said.code {
         0 => Exit::Ok,

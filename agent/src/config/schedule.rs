@@ -30,6 +30,24 @@ pub const DEFAULT_FLUSH_EVERY: Duration = Duration::from_secs(15 * 60);
 /// The shortest `flush_every`: each push of a waiting batch is a signed
 /// upload the collector verifies; more often than this only loads it.
 pub const MIN_FLUSH_EVERY: Duration = Duration::from_secs(10);
+/// How long the service waits after a change in a watched folder before it
+/// rescans the plugin that asked for it, by default: an editor's save, a
+/// copy of a folder of scripts, an installer's burst of writes all settle
+/// well within it, so they cost one rescan, and a webhook URL pasted into a
+/// new script is in the register within a minute.
+pub const DEFAULT_RESCAN_AFTER_CHANGE: Duration = Duration::from_secs(30);
+/// The shortest `rescan_after_change`: below a second, one save written in
+/// steps (truncate, write, rename) would rescan the plugin twice.
+pub const MIN_RESCAN_AFTER_CHANGE: Duration = Duration::from_secs(1);
+/// Directories the service watches at most, over all plugins (a recursive
+/// watch counts each directory below it, as inotify does): each costs the
+/// kernel about a kilobyte, and the whole machine shares
+/// `fs.inotify.max_user_watches` (8192 on older kernels). A folder that
+/// would go over it is scanned on the schedule alone.
+pub const DEFAULT_MAX_WATCHED_DIRS: usize = 2048;
+/// The highest `max_watched_dirs` accepted: far beyond it a tree is better
+/// scanned on the schedule than watched.
+pub const MAX_WATCHED_DIRS_CEILING: usize = 65_536;
 
 const MINUTE: u64 = 60;
 const HOUR: u64 = 3600;
@@ -60,6 +78,17 @@ pub struct ScheduleConfig {
     /// least `"10s"`, at most `every`.
     #[serde(default)]
     pub flush_every: Option<toml::Value>,
+    /// After a change in a folder a plugin asked to have watched (its
+    /// granted scripts, say), how long the service waits before it rescans
+    /// that plugin alone; changes meanwhile are rescanned together. Default
+    /// `"30s"`; at least `"1s"`.
+    #[serde(default)]
+    pub rescan_after_change: Option<toml::Value>,
+    /// Directories watched at most, over all plugins, each directory below a
+    /// watched folder counted; a folder over it is scanned on the schedule
+    /// alone, with a warning. Default 2048; 0 watches no plugin folder.
+    #[serde(default)]
+    pub max_watched_dirs: Option<usize>,
 }
 
 /// The schedule the agent runs on.
@@ -71,11 +100,21 @@ pub struct Schedule {
     pub jitter: Duration,
     /// How often waiting batches are pushed between scans.
     pub flush_every: Duration,
+    /// The wait between a change in a watched folder and the rescan.
+    pub rescan_after_change: Duration,
+    /// Directories watched at most, over all plugins.
+    pub max_watched_dirs: usize,
 }
 
 impl Default for Schedule {
     fn default() -> Self {
-        Schedule { every: DEFAULT_EVERY, jitter: DEFAULT_EVERY / DEFAULT_JITTER_DIVISOR, flush_every: DEFAULT_FLUSH_EVERY }
+        Schedule {
+            every: DEFAULT_EVERY,
+            jitter: DEFAULT_EVERY / DEFAULT_JITTER_DIVISOR,
+            flush_every: DEFAULT_FLUSH_EVERY,
+            rescan_after_change: DEFAULT_RESCAN_AFTER_CHANGE,
+            max_watched_dirs: DEFAULT_MAX_WATCHED_DIRS,
+        }
     }
 }
 
@@ -131,7 +170,31 @@ impl ScheduleConfig {
                 d
             }
         };
-        Ok(Schedule { every, jitter, flush_every })
+        let rescan_after_change = match &self.rescan_after_change {
+            None => DEFAULT_RESCAN_AFTER_CHANGE,
+            Some(v) => {
+                let d = duration_value("rescan_after_change", v, "\"30s\"")?;
+                if d < MIN_RESCAN_AFTER_CHANGE {
+                    return Err(format!(
+                        "[schedule] rescan_after_change = {} is too short to let a save settle; use at least \"{}\" \
+                         (the default is \"{}\")",
+                        show(v),
+                        format_duration(MIN_RESCAN_AFTER_CHANGE),
+                        format_duration(DEFAULT_RESCAN_AFTER_CHANGE)
+                    ));
+                }
+                d
+            }
+        };
+        let max_watched_dirs = self.max_watched_dirs.unwrap_or(DEFAULT_MAX_WATCHED_DIRS);
+        if max_watched_dirs > MAX_WATCHED_DIRS_CEILING {
+            return Err(format!(
+                "[schedule] max_watched_dirs = {max_watched_dirs} is over {MAX_WATCHED_DIRS_CEILING}; a tree that \
+                 large is better scanned on the schedule: use at most {MAX_WATCHED_DIRS_CEILING} (the default is \
+                 {DEFAULT_MAX_WATCHED_DIRS})"
+            ));
+        }
+        Ok(Schedule { every, jitter, flush_every, rescan_after_change, max_watched_dirs })
     }
 }
 
@@ -242,7 +305,7 @@ mod tests {
 
     fn resolve(every: Option<&str>, jitter: Option<&str>) -> Result<Schedule, String> {
         let text = |v: Option<&str>| v.map(|s| toml::Value::String(s.into()));
-        ScheduleConfig { every: text(every), jitter: text(jitter), flush_every: None }.resolve()
+        ScheduleConfig { every: text(every), jitter: text(jitter), ..ScheduleConfig::default() }.resolve()
     }
 
     #[test]
@@ -275,7 +338,7 @@ mod tests {
         }
         let e = resolve(Some("6 hours"), None).unwrap_err();
         assert!(e.contains("not a unit") && e.contains("every = \"6h\""), "{e}");
-        let e = ScheduleConfig { every: Some(toml::Value::Integer(6)), jitter: None, flush_every: None }.resolve().unwrap_err();
+        let e = ScheduleConfig { every: Some(toml::Value::Integer(6)), ..ScheduleConfig::default() }.resolve().unwrap_err();
         assert!(e.contains("every = 6") && e.contains("in quotes"), "{e}");
     }
 
@@ -290,11 +353,24 @@ mod tests {
     fn flush_every_defaults_to_a_quarter_hour_within_every() {
         assert_eq!(resolve(None, None).unwrap().flush_every, Duration::from_secs(900));
         assert_eq!(resolve(Some("5m"), None).unwrap().flush_every, Duration::from_secs(300));
-        let flush = |v: &str| ScheduleConfig { every: None, jitter: None, flush_every: Some(toml::Value::String(v.into())) }.resolve();
+        let flush = |v: &str| ScheduleConfig { flush_every: Some(toml::Value::String(v.into())), ..ScheduleConfig::default() }.resolve();
         assert_eq!(flush("30s").unwrap().flush_every, Duration::from_secs(30));
         let e = flush("1s").unwrap_err();
         assert!(e.contains("flush_every = \"1s\"") && e.contains("between \"10s\" and every (6h)"), "{e}");
         assert!(flush("7h").is_err());
+    }
+
+    #[test]
+    fn rescan_after_change_has_a_floor_and_the_watch_cap_a_ceiling() {
+        assert_eq!(resolve(None, None).unwrap().rescan_after_change, Duration::from_secs(30));
+        let wait = |v: &str| ScheduleConfig { rescan_after_change: Some(toml::Value::String(v.into())), ..ScheduleConfig::default() }.resolve();
+        assert_eq!(wait("1s").unwrap().rescan_after_change, Duration::from_secs(1));
+        let e = wait("0s").unwrap_err();
+        assert!(e.contains("rescan_after_change = \"0s\"") && e.contains("at least \"1s\""), "{e}");
+        let cap = |n: usize| ScheduleConfig { max_watched_dirs: Some(n), ..ScheduleConfig::default() }.resolve();
+        assert_eq!(cap(0).unwrap().max_watched_dirs, 0);
+        assert_eq!(resolve(None, None).unwrap().max_watched_dirs, DEFAULT_MAX_WATCHED_DIRS);
+        assert!(cap(MAX_WATCHED_DIRS_CEILING + 1).unwrap_err().contains("at most 65536"));
     }
 
     #[test]

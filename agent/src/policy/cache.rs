@@ -20,6 +20,11 @@ impl PolicyCache {
         PolicyCache { envelope: enrollment.with_file_name("policy.json"), serial: enrollment.with_file_name("policy-serial") }
     }
 
+    /// Where the last good envelope is kept.
+    pub fn envelope_file(&self) -> &std::path::Path {
+        &self.envelope
+    }
+
     /// The last good envelope, if there is one.
     pub fn envelope(&self) -> Option<Vec<u8>> {
         std::fs::read(&self.envelope).ok()

@@ -31,6 +31,12 @@ use plumbline_protocol::policy::{PolicyDocument, PolicyKey};
 /// room for the envelope's base64 and then some.
 pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
 
+/// The last good policy as kept on disk (`policy.json` beside the
+/// enrollment): what the long-lived service watches for a new policy.
+pub fn policy_file(settings: &crate::config::DeliverySettings) -> std::path::PathBuf {
+    PolicyCache::of(settings).envelope_file().to_path_buf()
+}
+
 /// Which policy the run applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {

@@ -6,6 +6,8 @@
 //! - [`state`]: the last run's outcome on disk, for `plumbline status`.
 //! - [`health`] and [`rmm`]: that outcome judged, and said in an RMM's terms.
 //! - [`systemd`]: the unit and timer `service install` writes on Linux.
+//! - [`watch`] and [`reload`]: the long-lived service's watches between
+//!   scans, and a changed config or plugin checked before it is run.
 //!
 //! The loop itself (scan, deliver, sleep to the next step) is the command
 //! line's: it puts the scan and the delivery together, as `plumbline run`
@@ -13,10 +15,12 @@
 
 pub mod health;
 pub mod lock;
+pub mod reload;
 pub mod rmm;
 pub mod state;
 pub mod stop;
 pub mod systemd;
+pub mod watch;
 
 use std::path::PathBuf;
 

@@ -166,6 +166,11 @@ pub fn status(args: UnitArgs) -> Result<Exit> {
             Some(run) => outln!("last run: {}", run.scan.map(|s| s.finished_at).unwrap_or_else(|| "none".into()))?,
             None => outln!("last run: none recorded yet")?,
         }
+        if let Some(watching) = plumbline_agent::service::watch::record::WatchRecord::load(&config.delivery.spool_dir) {
+            for line in watching.lines() {
+                outln!("{line}")?;
+            }
+        }
     }
     Ok(if installed { Exit::Ok } else { Exit::Flagged })
 }

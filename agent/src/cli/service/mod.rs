@@ -11,6 +11,7 @@
 pub mod linux;
 pub mod log;
 pub mod run;
+mod watching;
 #[cfg(windows)]
 mod windows;
 

@@ -8,19 +8,24 @@
 //! caught up at once, like `Persistent=true`. The config is read again at
 //! each step, so a change needs no restart; one that does not load is
 //! logged and the last good one is used; the policy from the collector is
-//! merged in at each step too ([`plumbline_agent::policy`]). Between scans nothing is kept:
-//! the plugin runtime is built for each scan and dropped after it. Batches
-//! that could not be delivered at a scan are pushed again every
-//! `flush_every` until they are gone.
+//! merged in at each step too ([`plumbline_agent::policy`]). Between scans
+//! the config, the policy and the plugin files are watched, and a change is
+//! checked and loaded at once; a folder a plugin asks to have watched
+//! rescans that plugin alone when it changes ([`super::watching`]). Nothing
+//! else is kept between scans: the plugin runtime is built for each scan
+//! and dropped after it. Batches that could not be delivered at a scan are
+//! pushed again every `flush_every` until they are gone.
 
 use super::super::exit::Exit;
 use super::super::scan::{run_exit, scan_and_deliver};
+use super::watching::Running;
 use anyhow::{Context, Result};
 use plumbline_agent::config::{format_duration, Config, Resolved, Schedule};
 use plumbline_agent::platform::clock::{now_ms, rfc3339};
 use plumbline_agent::delivery::{spool, Delivery};
 use plumbline_agent::service::state::{self, DeliveryRecord};
 use plumbline_agent::service::stop::{Stop, StopHandle};
+use plumbline_agent::service::watch::Changes;
 use plumbline_agent::service::ServiceError;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -81,34 +86,55 @@ pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
             Err(e) => Err(e),
         };
     }
-    let mut config = plumbline_agent::policy::apply(Config::load(&path)?).await;
+    let config = plumbline_agent::policy::apply(Config::load(&path)?).await;
     tracing::info!(config = %path.display(), "service started; {}", describe(&config.schedule));
-    let mut due = first_due(&config);
+    let mut running = Running::start(config).await;
+    let mut at = next_scan(first_due(&running.config), &running.config);
     loop {
-        let at = due + jitter(&config.schedule);
-        if let Err(e) = state::record_next_scan(&config.delivery.spool_dir, &rfc3339(at * 1000)) {
-            tracing::warn!("{e}");
+        match idle_until(at, &mut running, &stop).await {
+            Wake::Stop => break,
+            Wake::Changed(changes) => {
+                if changes.reload {
+                    running.reload(&path).await;
+                }
+                for plugin in &changes.plugins {
+                    running.rescan(plugin, args.config.as_deref(), &stop).await;
+                    release_memory();
+                }
+                continue;
+            }
+            Wake::Step => {}
         }
-        tracing::info!("next scan at {}", rfc3339(at * 1000));
-        if !idle_until(at, &config, &stop).await {
-            break;
-        }
-        config = reloaded(&path, config).await;
-        one_scan(&config, args.config.as_deref(), &stop).await;
+        running.at_step(&path).await;
+        running.scan_starts();
+        one_scan(&running.config, args.config.as_deref(), &stop).await;
         release_memory();
         if stop.is_requested() {
             break;
         }
-        if super::super::update::if_due(&config, &exe).await {
+        if super::super::update::if_due(&running.config, &exe).await {
+            running.stopped();
             #[cfg(unix)]
             super::super::update::exec_new(&exe);
             #[cfg(not(unix))]
             break;
         }
-        due = config.schedule.next_step_after(now_secs());
+        at = next_scan(running.config.schedule.next_step_after(now_secs()), &running.config);
     }
+    running.stopped();
     tracing::info!("service stopped");
     Ok(Exit::Ok)
+}
+
+/// The scan due at the step `due`, with its random delay, recorded and
+/// logged.
+fn next_scan(due: u64, config: &Resolved) -> u64 {
+    let at = due + jitter(&config.schedule);
+    if let Err(e) = state::record_next_scan(&config.delivery.spool_dir, &rfc3339(at * 1000)) {
+        tracing::warn!("{e}");
+    }
+    tracing::info!("next scan at {}", rfc3339(at * 1000));
+    at
 }
 
 /// One scheduled scan. Nothing that goes wrong stops the service: it is
@@ -130,18 +156,6 @@ async fn one_scan(config: &Resolved, config_arg: Option<&Path>, stop: &Stop) {
 
 fn is_busy(e: &anyhow::Error) -> bool {
     matches!(e.downcast_ref::<ServiceError>(), Some(ServiceError::Busy { .. }))
-}
-
-/// The config as it is now on disk with the policy from the collector
-/// merged in, or the last good one if it does not load.
-async fn reloaded(path: &Path, last_good: Resolved) -> Resolved {
-    match Config::load(path) {
-        Ok(config) => plumbline_agent::policy::apply(config).await,
-        Err(e) => {
-            tracing::error!("{e}; the service keeps the config it last loaded until this is fixed");
-            last_good
-        }
-    }
 }
 
 fn describe(schedule: &Schedule) -> String {
@@ -179,28 +193,45 @@ fn jitter(schedule: &Schedule) -> u64 {
     fastrand::u64(0..=schedule.jitter.as_secs())
 }
 
+/// Why the service woke up between scans.
+enum Wake {
+    /// A stop was requested.
+    Stop,
+    /// The scan is due.
+    Step,
+    /// Watched files changed, and the wait after them is over.
+    Changed(Changes),
+}
+
 /// Wait until `at` (seconds since the epoch, wall clock), pushing batches
-/// that still wait every `flush_every`; false if a stop came first.
-async fn idle_until(at: u64, config: &Resolved, stop: &Stop) -> bool {
-    let mut next_flush = now_secs() + config.schedule.flush_every.as_secs();
+/// that still wait every `flush_every`, and taking in what the watches see.
+async fn idle_until(at: u64, running: &mut Running, stop: &Stop) -> Wake {
+    let mut next_flush = now_secs() + running.config.schedule.flush_every.as_secs();
     loop {
         if stop.is_requested() {
-            return false;
+            return Wake::Stop;
+        }
+        if let Some(changes) = running.take_due() {
+            return Wake::Changed(changes);
         }
         let now = now_secs();
         if now >= at {
-            return true;
+            return Wake::Step;
         }
         if now >= next_flush {
-            flush_waiting(config, stop).await;
+            flush_waiting(&running.config, stop).await;
             release_memory();
-            next_flush = now_secs() + config.schedule.flush_every.as_secs();
+            next_flush = now_secs() + running.config.schedule.flush_every.as_secs();
             continue;
         }
-        let wait = Duration::from_secs(at.min(next_flush) - now).min(WAKE_EVERY);
+        let mut wait = Duration::from_secs(at.min(next_flush) - now).min(WAKE_EVERY);
+        if let Some(due) = running.due_in() {
+            wait = wait.min(due);
+        }
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
-            () = stop.requested() => return false,
+            () = running.changed() => {}
+            () = stop.requested() => return Wake::Stop,
         }
     }
 }

@@ -348,6 +348,11 @@ pub fn status_command(args: UnitArgs) -> Result<Exit> {
             }
             None => outln!("last run:   none recorded yet")?,
         }
+        if let Some(watching) = plumbline_agent::service::watch::record::WatchRecord::load(&config.delivery.spool_dir) {
+            for line in watching.lines() {
+                outln!("{line}")?;
+            }
+        }
     }
     Ok(if now.current_state == ServiceState::Running { Exit::Ok } else { Exit::Flagged })
 }
