@@ -107,7 +107,7 @@ fn client(cert_pem: &std::path::Path) -> reqwest::Client {
     reqwest::Client::builder().use_preconfigured_tls(config).build().unwrap()
 }
 
-async fn get<T: serde::de::DeserializeOwned>(c: &Collector, path: &str) -> T {
+pub(crate) async fn get<T: serde::de::DeserializeOwned>(c: &Collector, path: &str) -> T {
     client(&c.cert_file)
         .get(format!("{}/v1/tenants/{TENANT}/{path}", c.base))
         .bearer_auth(&c.api_token)

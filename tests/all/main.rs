@@ -25,6 +25,7 @@ mod python_plugin;
 mod runtime_cache;
 mod service;
 mod service_systemd;
+mod service_watch;
 mod sandbox;
 mod sandbox_files;
 mod sandbox_network;

@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 /// How long a step the test waits for may take: compiling a plugin in a
 /// debug build on a busy machine is the slow part.
-const PATIENCE: Duration = Duration::from_secs(180);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(180);
 
 /// `plumbline ARGS` in the background, its stderr (the service's log) in
 /// `log`.
-fn spawn(args: &[&str], log: &Path) -> Child {
+pub(crate) fn spawn(args: &[&str], log: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_plumbline"))
         .args(args)
         .env("NO_COLOR", "1")
@@ -34,17 +34,17 @@ fn spawn(args: &[&str], log: &Path) -> Child {
         .expect("plumbline starts")
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
 /// Wait until `log` holds `needle` (or the process has ended).
-fn wait_for_log(log: &Path, needle: &str, child: &mut Child) -> String {
+pub(crate) fn wait_for_log(log: &Path, needle: &str, child: &mut Child) -> String {
     wait_for_logged(log, needle, 1, child)
 }
 
 /// Wait until `log` holds `needle` `times` times.
-fn wait_for_logged(log: &Path, needle: &str, times: usize, child: &mut Child) -> String {
+pub(crate) fn wait_for_logged(log: &Path, needle: &str, times: usize, child: &mut Child) -> String {
     let deadline = Instant::now() + PATIENCE;
     loop {
         let now = read(log);
@@ -58,12 +58,12 @@ fn wait_for_logged(log: &Path, needle: &str, times: usize, child: &mut Child) ->
     }
 }
 
-fn terminate(child: &Child) {
+pub(crate) fn terminate(child: &Child) {
     // SAFETY: sending a signal to our own child has no memory effects.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
 }
 
-fn wait_exit(child: &mut Child) -> Option<i32> {
+pub(crate) fn wait_exit(child: &mut Child) -> Option<i32> {
     let deadline = Instant::now() + PATIENCE;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
@@ -184,7 +184,7 @@ fn a_stop_in_the_middle_of_a_plugin_call_lets_it_finish_and_spools_its_result() 
     assert!(stored[0].batch.connectors.iter().any(|c| c.key == key), "{:?}", stored[0].batch.connectors);
 }
 
-fn vm_rss_kib(pid: u32) -> u64 {
+pub(crate) fn vm_rss_kib(pid: u32) -> u64 {
     let status = read(&PathBuf::from(format!("/proc/{pid}/status")));
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS in /proc/PID/status");
     line.split_whitespace().nth(1).unwrap().parse().unwrap()

@@ -47,6 +47,11 @@ impl Plugin for Probe {
     fn required_permissions() -> Vec<Permission> {
         vec![Permission::graph("User.Read.All", "nothing; a test").via("credential")]
     }
+    fn watch() -> Vec<String> {
+        // For the service's watches: one folder a test grants (relative to
+        // the config's), one beside it and one far outside any grant.
+        vec!["watched".into(), "unwatched".into(), "/etc".into()]
+    }
     fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
         let settings = Settings::new(&ctx.settings);
         let credential = settings.get("credential").filter(|c| *c != "none");
