@@ -232,7 +232,11 @@ fn only_granted_folders_are_watched_within_the_cap() {
 
     let out = site.run(&["status", "--config", &config]);
     let status = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(status.contains(&format!("watching:      {} for {PROBE} (1 directories)", watched.display())), "{status}");
+    assert!(
+        status.contains(&format!("watching:      {} for {PROBE} (1 directories)", watched.display())),
+        "{status}\n{}",
+        service.log()
+    );
     assert!(status.contains(&format!("schedule only: {} for {FINDER}", scripts.display())), "{status}");
     assert!(status.contains(&format!("not watched:   \"/etc\" declared by {PROBE}")), "{status}");
     assert!(!status.contains(&format!("watching:      {}", unwatched.display())), "{status}");

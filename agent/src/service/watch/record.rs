@@ -61,6 +61,9 @@ impl WatchRecord {
     /// Write it for `plumbline status`.
     pub fn save(&self, spool_dir: &Path) -> Result<(), String> {
         let path = file(spool_dir);
+        // The service records its watches before its first scan has
+        // spooled anything, so the spool may not be there yet.
+        private::create_private_dir(spool_dir).map_err(|e| format!("creating {}: {e}", spool_dir.display()))?;
         let bytes = serde_json::to_vec_pretty(self).map_err(|e| e.to_string())?;
         private::write_atomic(&path, &bytes, Access::Private).map_err(|e| format!("writing {}: {e}", path.display()))
     }
