@@ -2,8 +2,11 @@
 //!
 //! 1. size cap ([`MAX_ENVELOPE_BYTES`]); a gzip body is inflated first,
 //!    to at most [`MAX_INFLATED_BYTES`] ([`decode_body`]);
-//! 2. the envelope's outer JSON only (the payload stays opaque bytes);
-//! 3. the claimed signer: unknown -> refused, revoked -> refused;
+//! 2. the envelope's outer JSON only (the payload stays opaque bytes), on a
+//!    blocking thread like every step that costs CPU per byte;
+//! 3. the claimed signer: unknown -> refused, revoked -> refused; it must
+//!    be the agent that signed the request, when the request was signed
+//!    (see [`crate::api::admission`]);
 //! 4. the signature over PAE with that agent's stored key -> else refused;
 //! 5. only now the payload is parsed, as a [`ScanBatch`] (unknown fields
 //!    refused), and must name its signer, and the tenant and site the agent
@@ -72,6 +75,14 @@ pub enum IngestError {
         /// The verified signer.
         signer: String,
     },
+    /// The request is signed by one agent and the envelope by another.
+    #[error("the envelope is signed as {envelope} but the request as {request}; an agent signs both with its one key")]
+    SignedByOther {
+        /// The envelope's signer.
+        envelope: String,
+        /// The request's.
+        request: String,
+    },
     /// The payload names a tenant or site the agent is not enrolled for.
     #[error("agent {agent} is enrolled for tenant {enrolled_tenant:?} site {enrolled_site:?}, not tenant {tenant:?} site {site:?}")]
     WrongTenant {
@@ -122,7 +133,7 @@ impl IngestError {
             IngestError::UnknownAgent(_) => "unknown_agent",
             IngestError::RevokedAgent(_) => "revoked_agent",
             IngestError::BadSignature(_) => "bad_signature",
-            IngestError::WrongAgent { .. } => "wrong_agent",
+            IngestError::WrongAgent { .. } | IngestError::SignedByOther { .. } => "wrong_agent",
             IngestError::WrongTenant { .. } => "wrong_tenant",
             IngestError::ReplayedSequence { .. } => "replayed_sequence",
             IngestError::SequenceJump { .. } => "sequence_jump",
@@ -168,23 +179,39 @@ pub fn decode_body(encoding: Option<&str>, body: &[u8]) -> Result<Vec<u8>, Inges
     }
 }
 
-/// [`decode_body`] then [`ingest_from`], inflating on a blocking thread
+/// How a batch arrived, beyond its bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Arrival<'a> {
+    /// Where the delivery came from (see [`crate::egress`]), recorded as
+    /// the agent's site's egress for the cross-check.
+    pub egress: Option<std::net::IpAddr>,
+    /// The agent whose signature the request carried
+    /// ([`crate::api::admission`]): the envelope must be signed by it too.
+    pub signed_by: Option<&'a str>,
+}
+
+/// [`decode_body`] then [`ingest_arrived`], inflating on a blocking thread
 /// (up to 64 MiB of CPU work).
 pub async fn ingest_encoded(
     store: &dyn Store,
     encoding: Option<String>,
     body: axum::body::Bytes,
     alerts: &crate::alerts::RuleSet,
-    egress: Option<std::net::IpAddr>,
+    arrival: Arrival<'_>,
 ) -> Result<IngestResponse, IngestError> {
     let body = match encoding {
         None => body,
-        Some(e) => tokio::task::spawn_blocking(move || decode_body(Some(&e), &body))
-            .await
-            .map_err(|e| IngestError::Store(StoreError::Backend(format!("inflating task: {e}"))))??
-            .into(),
+        Some(e) => blocking(move || decode_body(Some(&e), &body), "inflating").await??.into(),
     };
-    ingest_from(store, &body, alerts, egress).await
+    ingest_arrived(store, body, alerts, arrival).await
+}
+
+/// `work` on a blocking thread: CPU work on up to 64 MiB must not hold up
+/// the async workers, which serve everyone else.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static, what: &str) -> Result<T, IngestError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| IngestError::Store(StoreError::Backend(format!("{what} task: {e}"))))
 }
 
 /// Verify, parse and store one envelope as received, with no alert rules.
@@ -209,10 +236,15 @@ pub async fn ingest_from(
     alerts: &crate::alerts::RuleSet,
     egress: Option<std::net::IpAddr>,
 ) -> Result<IngestResponse, IngestError> {
-    if body.len() > MAX_ENVELOPE_BYTES {
-        return Err(IngestError::TooLarge);
-    }
-    let envelope = Envelope::from_json(body).map_err(|e| IngestError::Malformed(e.to_string()))?;
+    let arrival = Arrival { egress, signed_by: None };
+    ingest_arrived(store, axum::body::Bytes::copy_from_slice(body), alerts, arrival).await
+}
+
+/// The outer envelope and its claimed signer, checked to be shaped like an
+/// agent id before anything else is done with it.
+fn envelope_and_signer(body: &[u8]) -> Result<(Envelope, String), IngestError> {
+    // serde's message may quote a field name of any length: bounded.
+    let envelope = Envelope::from_json(body).map_err(|e| IngestError::Malformed(untrusted(&e.to_string())))?;
     let signer = envelope
         .claimed_keyid()
         .ok_or_else(|| IngestError::Malformed("the envelope has no signature".into()))?
@@ -224,18 +256,51 @@ pub async fn ingest_from(
             signer.len()
         )));
     }
+    Ok((envelope, signer))
+}
+
+/// The longest piece of untrusted text a refusal quotes (in the answer and
+/// in the log line).
+pub const MAX_QUOTED_CHARS: usize = 200;
+
+/// Untrusted text as a refusal may quote it: printable and bounded.
+pub fn untrusted(text: &str) -> String {
+    plumbline_protocol::cells::printable(&plumbline_protocol::cells::bounded(text, MAX_QUOTED_CHARS))
+}
+
+/// The longest refusal written to the log: a few quoted pieces and the fix.
+pub const MAX_LOGGED_CHARS: usize = 1000;
+
+/// A refusal's message as the log takes it: one line, bounded, whatever
+/// it quotes.
+pub fn loggable(message: &str) -> String {
+    plumbline_protocol::cells::printable(&plumbline_protocol::cells::bounded(message, MAX_LOGGED_CHARS))
+}
+
+/// Verify, parse and store one envelope as it arrived.
+pub async fn ingest_arrived(
+    store: &dyn Store,
+    body: axum::body::Bytes,
+    alerts: &crate::alerts::RuleSet,
+    arrival: Arrival<'_>,
+) -> Result<IngestResponse, IngestError> {
+    if body.len() > MAX_ENVELOPE_BYTES {
+        return Err(IngestError::TooLarge);
+    }
+    let parsing = body.clone();
+    let (envelope, signer) = blocking(move || envelope_and_signer(&parsing), "parsing").await??;
+    if let Some(caller) = arrival.signed_by.filter(|c| *c != signer) {
+        return Err(IngestError::SignedByOther { envelope: signer, request: caller.to_string() });
+    }
+    let egress = arrival.egress;
     let agent = store.agent(&signer).await?.ok_or_else(|| IngestError::UnknownAgent(signer.clone()))?;
     if agent.revoked_at.is_some() {
         return Err(IngestError::RevokedAgent(signer));
     }
     let key = parse_public_key(&agent.public_key)
         .map_err(|e| IngestError::Store(StoreError::Backend(format!("stored key of {signer}: {e}"))))?;
-    // Verifying and parsing up to 64 MiB is CPU work: on a blocking thread,
-    // so that the async workers keep serving everyone else.
     let who = signer.clone();
-    let (payload, batch) = tokio::task::spawn_blocking(move || verify_and_parse(&envelope, &who, &key))
-        .await
-        .map_err(|e| IngestError::Store(StoreError::Backend(format!("verification task: {e}"))))??;
+    let (payload, batch) = blocking(move || verify_and_parse(&envelope, &who, &key), "verification").await??;
     if batch.schema != BATCH_SCHEMA {
         return Err(IngestError::Malformed(format!("batch schema {} is not {BATCH_SCHEMA}", batch.schema)));
     }
@@ -243,7 +308,7 @@ pub async fn ingest_from(
         return Err(IngestError::Malformed(format!("sequence {} is out of range", batch.sequence)));
     }
     if batch.agent_id != signer {
-        return Err(IngestError::WrongAgent { claimed: batch.agent_id, signer });
+        return Err(IngestError::WrongAgent { claimed: untrusted(&batch.agent_id), signer });
     }
     namespaces(&batch)?;
     if let Some(part) = &batch.part {
@@ -264,8 +329,8 @@ pub async fn ingest_from(
             agent: signer,
             enrolled_tenant: agent.tenant_id,
             enrolled_site: agent.site_id,
-            tenant: batch.tenant_id,
-            site: batch.site_id,
+            tenant: untrusted(&batch.tenant_id),
+            site: untrusted(&batch.site_id),
         });
     }
 
@@ -274,7 +339,7 @@ pub async fn ingest_from(
     let outcome = store
         .ingest(VerifiedBatch {
             digest: digest.clone(),
-            envelope: body.to_vec(),
+            envelope: body.into(),
             batch,
             received_at: timestamp::now(),
             alerts: alerts.clone(),
@@ -297,10 +362,10 @@ fn verify_and_parse(
 ) -> Result<(Vec<u8>, ScanBatch), IngestError> {
     let payload = envelope.verify(SCAN_PAYLOAD_TYPE, signer, key).map_err(|e| match e {
         EnvelopeError::BadSignature(_) | EnvelopeError::NoSignature(_) => IngestError::BadSignature(signer.to_string()),
-        other => IngestError::Malformed(other.to_string()),
+        other => IngestError::Malformed(untrusted(&other.to_string())),
     })?;
     let batch: ScanBatch =
-        serde_json::from_slice(&payload).map_err(|e| IngestError::Malformed(format!("not a scan batch: {e}")))?;
+        serde_json::from_slice(&payload).map_err(|e| IngestError::Malformed(format!("not a scan batch: {}", untrusted(&e.to_string()))))?;
     Ok((payload, batch))
 }
 
@@ -311,7 +376,9 @@ fn namespaces(batch: &ScanBatch) -> Result<(), IngestError> {
     let check = |what: &str, key: &str, plugin: &str| match split_key(key) {
         Some((ns, _)) if ns == plugin => Ok(()),
         _ => Err(IngestError::Malformed(format!(
-            "{what} {key:?} is not in the namespace of plugin {plugin:?} (keys are \"{plugin}/...\"); upgrade the agent"
+            "{what} {:?} is not in the namespace of plugin {plugin:?} (keys are \"{plugin}/...\"); upgrade the agent",
+            untrusted(key),
+            plugin = untrusted(plugin)
         ))),
     };
     for c in &batch.connectors {
@@ -322,7 +389,7 @@ fn namespaces(batch: &ScanBatch) -> Result<(), IngestError> {
         if crate::crosscheck::is_cross_check(&f.check_id) {
             return Err(IngestError::Malformed(format!(
                 "finding check id {:?} is in the collector's own namespace {:?}; the plugin must name its checks after itself",
-                f.check_id,
+                untrusted(&f.check_id),
                 crate::crosscheck::rules::PREFIX
             )));
         }

@@ -52,7 +52,7 @@ impl Metrics {
     }
 
     /// The text a scrape gets; `now` is RFC 3339, as the store writes times.
-    pub fn render(&self, outbox: &[OutboxCount], agents: &[AgentRecord], now: &str) -> String {
+    pub fn render(&self, outbox: &[OutboxCount], agents: &[AgentRecord], uploads_in_flight: usize, now: &str) -> String {
         let mut out = String::new();
         let m = self.ingest.lock().unwrap_or_else(|p| p.into_inner());
         head(&mut out, "plumbline_ingest_requests_total", "counter", "Ingest requests answered, by outcome (stored, duplicate, or the refusal's code).");
@@ -68,6 +68,8 @@ impl Metrics {
         let _ = writeln!(out, "plumbline_ingest_duration_seconds_sum {}", m.sum_seconds);
         let _ = writeln!(out, "plumbline_ingest_duration_seconds_count {}", m.count);
         drop(m);
+        head(&mut out, "plumbline_ingest_in_flight", "gauge", "Uploads admitted and not yet answered (bounded; over the bound is a 429).");
+        let _ = writeln!(out, "plumbline_ingest_in_flight {uploads_in_flight}");
 
         head(&mut out, "plumbline_alert_outbox_by_state", "gauge", "Alerts waiting to be sent (pending) or kept after a refusal (refused).");
         for state in ["pending", "refused"] {
@@ -130,7 +132,7 @@ mod tests {
         m.ingest("stored", Duration::from_millis(3));
         m.ingest("stored", Duration::from_millis(40));
         m.ingest("bad_signature", Duration::from_secs(60));
-        let text = m.render(&[], &[], "2026-12-01T12:00:00.000000Z");
+        let text = m.render(&[], &[], 2, "2026-12-01T12:00:00.000000Z");
         for line in [
             "plumbline_ingest_requests_total{outcome=\"stored\"} 2",
             "plumbline_ingest_requests_total{outcome=\"bad_signature\"} 1",
@@ -139,6 +141,7 @@ mod tests {
             "plumbline_ingest_duration_seconds_bucket{le=\"30\"} 2",
             "plumbline_ingest_duration_seconds_bucket{le=\"+Inf\"} 3",
             "plumbline_ingest_duration_seconds_count 3",
+            "plumbline_ingest_in_flight 2",
             "plumbline_alert_outbox_by_state{state=\"pending\"} 0",
             "plumbline_agents{last_seen=\"never\"} 0",
         ] {

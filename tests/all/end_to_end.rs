@@ -27,6 +27,8 @@ pub struct Collector {
     pub enroll_token: String,
     /// The releases it publishes (`DATA_DIR/releases`), for self-update.
     pub releases: plumbline_collector::releases::Releases,
+    /// Its uploads in flight, kept across restarts (a test may fill them).
+    pub admission: Arc<plumbline_collector::api::admission::Admission>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -55,6 +57,7 @@ impl Collector {
             api_token,
             enroll_token,
             releases: plumbline_collector::releases::Releases::in_data_dir(&site.path("collector-data")),
+            admission: Arc::default(),
             stop: None,
             task: None,
         };
@@ -71,7 +74,9 @@ impl Collector {
         self.base = format!("https://localhost:{}", self.port);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         self.stop = Some(stop);
-        self.task = Some(tokio::spawn(server.run(app(AppState::new(self.store.clone()).with_policy(self.policy.clone()).with_releases(self.releases.clone())), async {
+        let mut state = AppState::new(self.store.clone()).with_policy(self.policy.clone()).with_releases(self.releases.clone());
+        state.admission = self.admission.clone();
+        self.task = Some(tokio::spawn(server.run(app(state), async {
             let _ = stopped.await;
         })));
     }
@@ -145,11 +150,17 @@ async fn agent_delivers_to_the_collector(database: String) {
     let out = site.run(&["enroll", "--collector", &collector.base, "--token", &collector.enroll_token, "--config", &config]);
     assert!(out.status.success(), "enroll: {}", String::from_utf8_lossy(&out.stderr));
 
+    // The agent signs its upload, so the collector knows it before the
+    // body: with every unsigned slot taken, it is still admitted.
+    use plumbline_collector::api::admission::{Uploader, MAX_UNSIGNED_IN_FLIGHT};
+    let unsigned: Vec<_> =
+        (0..MAX_UNSIGNED_IN_FLIGHT).map(|_| collector.admission.admit(Uploader::Unsigned(None)).unwrap()).collect();
     let out = site.run(&["run", "--config", &config, "--format", "json"]);
     assert_eq!(out.status.code(), Some(0), "run: {}", String::from_utf8_lossy(&out.stderr));
     let scanned: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("delivery: 1 delivered, 0 queued, 0 rejected"), "{stderr}");
+    drop(unsigned);
 
     let register: RegisterView = get(&collector, "register").await;
     assert_eq!(register.connectors.len(), scanned["connectors"].as_array().unwrap().len());

@@ -7,6 +7,7 @@ use super::{limits, DeliveryError};
 use plumbline_protocol::identity::AgentKey;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use futures::StreamExt as _;
 use std::time::Duration;
 
 /// One collector, by base URL.
@@ -84,22 +85,51 @@ impl Collector {
     /// POST a JSON body. `Err` is a transport failure (nothing or no full
     /// answer came back), as a message.
     pub async fn post_json(&self, path: &str, body: Vec<u8>) -> Result<Answer, String> {
-        self.post(path, Body::Plain(body)).await
-    }
-
-    /// POST a JSON body, as it is or gzipped ([`gzip`]).
-    pub async fn post(&self, path: &str, body: Body) -> Result<Answer, String> {
         let url = self.endpoint(path);
-        let request = self.http.post(url).header(reqwest::header::CONTENT_TYPE, "application/json");
-        let request = match body {
-            Body::Plain(bytes) => request.body(bytes),
-            Body::Gzip(bytes) => request.header(reqwest::header::CONTENT_ENCODING, "gzip").body(bytes),
-        };
-        let resp = request
+        let resp = self
+            .http
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
             .send()
             .await
             .map_err(|e| self.transport_failure(&e))?;
         self.answer(resp, limits::MAX_ANSWER_BYTES).await
+    }
+
+    /// POST a batch to `BASE/path` (`v1/ingest`), signed as the agent `key`
+    /// when given, so that the collector knows who sends it before the body
+    /// arrives. Timed by its progress ([`UploadClock`]), not as a whole: a
+    /// large batch on a slow link is fine while it moves.
+    pub async fn upload(&self, path: &str, body: Body, key: Option<&AgentKey>, clock: UploadClock) -> Result<Answer, String> {
+        let (bytes, gzipped) = match body {
+            Body::Plain(b) => (b, false),
+            Body::Gzip(b) => (b, true),
+        };
+        let progress = std::sync::Arc::new(Progress::new(bytes.len()));
+        let mut request = self
+            .http
+            .post(self.endpoint(path))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_LENGTH, bytes.len())
+            .timeout(limits::UPLOAD_MAX_TIME)
+            .body(reqwest::Body::wrap_stream(progress.clone().chunks(bytes)));
+        if gzipped {
+            request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
+        }
+        if let Some(key) = key {
+            let now = crate::platform::clock::now_ms() as i64 / 1000;
+            let signed = format!("/{}", path.trim_start_matches('/'));
+            request = request.header(reqwest::header::AUTHORIZATION, plumbline_protocol::agent_auth::authorization(key, "POST", &signed, now));
+        }
+        let exchange = async {
+            let resp = request.send().await.map_err(|e| self.transport_failure(&e))?;
+            self.answer(resp, limits::MAX_ANSWER_BYTES).await
+        };
+        tokio::select! {
+            answer = exchange => answer,
+            why = progress.watch(clock) => Err(why),
+        }
     }
 
     /// GET `BASE/path?query`, signed as the agent `key`
@@ -176,6 +206,73 @@ impl Collector {
     }
 }
 
+/// How an upload is timed.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadClock {
+    /// Longest with no byte taken.
+    pub stall: Duration,
+    /// Longest for the answer once the whole body is sent.
+    pub answer: Duration,
+}
+
+impl Default for UploadClock {
+    fn default() -> Self {
+        UploadClock { stall: limits::UPLOAD_STALL_TIMEOUT, answer: limits::UPLOAD_ANSWER_TIMEOUT }
+    }
+}
+
+/// How far an upload has got: the connection asks for the next chunk only
+/// once it has room, so the time of the last ask is the time of the last
+/// progress (give or take the socket's buffers).
+struct Progress {
+    start: std::time::Instant,
+    total: usize,
+    sent: std::sync::atomic::AtomicUsize,
+    /// Milliseconds from `start` to the last chunk taken.
+    last_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        Progress { start: std::time::Instant::now(), total, sent: Default::default(), last_ms: Default::default() }
+    }
+
+    fn chunks(self: std::sync::Arc<Self>, bytes: Vec<u8>) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+        let pieces: Vec<Vec<u8>> = bytes.chunks(limits::UPLOAD_CHUNK_BYTES).map(<[u8]>::to_vec).collect();
+        futures::stream::iter(pieces).map(move |piece| {
+            self.sent.fetch_add(piece.len(), Ordering::Relaxed);
+            self.last_ms.store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+            Ok(piece)
+        })
+    }
+
+    /// Resolves, with why, once the upload stalls or its answer is late.
+    async fn watch(&self, clock: UploadClock) -> String {
+        loop {
+            tokio::time::sleep(WATCH_TICK).await;
+            let sent = self.sent.load(Ordering::Relaxed);
+            let idle = self.start.elapsed().saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)));
+            if sent < self.total && idle > clock.stall {
+                return format!(
+                    "the upload made no progress for {} s ({sent} of {} bytes sent); the link to the collector is down \
+                     or too slow",
+                    clock.stall.as_secs(),
+                    self.total
+                );
+            }
+            if sent >= self.total && idle > clock.answer {
+                return format!(
+                    "the collector did not answer within {} s of receiving the whole batch; it may be overloaded",
+                    clock.answer.as_secs()
+                );
+            }
+        }
+    }
+}
+
+/// How often an upload's progress is looked at.
+const WATCH_TICK: Duration = Duration::from_millis(100);
+
 /// A request body: JSON as it is, or JSON gzipped (`Content-Encoding: gzip`).
 #[derive(Debug, Clone)]
 pub enum Body {
@@ -248,6 +345,105 @@ mod tests {
     fn retry_after_seconds_only() {
         assert_eq!(parse_retry_after(" 7 "), Some(Duration::from_secs(7)));
         assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+    }
+
+    /// What a collector stand-in on loopback does after the request head.
+    #[derive(Clone, Copy)]
+    enum Then {
+        /// Read the body a megabyte at a time, pausing between, then answer.
+        ReadSlowly,
+        /// Read nothing more, holding the connection.
+        Stop,
+        /// Read the body, never answer.
+        Silent,
+    }
+
+    /// A plain-HTTP stand-in: its base URL, and the request heads it saw.
+    async fn stand_in(then: Then) -> (url::Url, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        // A small receive buffer, so that the client feels the pace.
+        socket.set_recv_buffer_size(64 * 1024).unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(8).unwrap();
+        let base = url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let (heads, seen) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let (mut tcp, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let mut piece = vec![0u8; 64 * 1024];
+            let end = loop {
+                let n = tcp.read(&mut piece).await.unwrap();
+                buf.extend_from_slice(&piece[..n]);
+                if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break at + 4;
+                }
+            };
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .unwrap();
+            heads.send(head).unwrap();
+            let mut read = buf.len() - end;
+            match then {
+                Then::Stop => std::future::pending::<()>().await,
+                Then::ReadSlowly | Then::Silent => {
+                    while read < length {
+                        let n = tcp.read(&mut piece).await.unwrap();
+                        read += n;
+                        if matches!(then, Then::ReadSlowly) && read % (1024 * 1024) < n {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+            }
+            if matches!(then, Then::Silent) {
+                std::future::pending::<()>().await;
+            }
+            let answer = "{}";
+            let reply = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{answer}", answer.len());
+            tcp.write_all(reply.as_bytes()).await.unwrap();
+            tcp.flush().await.unwrap();
+            std::future::pending::<()>().await;
+        });
+        (base, seen)
+    }
+
+    /// Bigger than every socket buffer between the two ends.
+    const BIG: usize = 24 * 1024 * 1024;
+    const CLOCK: UploadClock = UploadClock { stall: Duration::from_secs(1), answer: Duration::from_secs(1) };
+
+    #[tokio::test]
+    async fn an_upload_is_signed_and_timed_by_its_progress() {
+        let (base, mut heads) = stand_in(Then::ReadSlowly).await;
+        let c = Collector::new(base, &Trust::default()).unwrap();
+        let key = AgentKey::generate();
+        let started = std::time::Instant::now();
+        let answer = c.upload("v1/ingest", Body::Plain(vec![b' '; BIG]), Some(&key), CLOCK).await.unwrap();
+        assert_eq!(answer.status, 200);
+        assert!(started.elapsed() > CLOCK.stall, "slower in all than the stall timeout, and still fine");
+        let head = heads.recv().await.unwrap();
+        let value = head.lines().find_map(|l| l.strip_prefix("authorization: ")).expect("signed");
+        let claim = plumbline_protocol::agent_auth::Claim::parse(value).unwrap();
+        assert_eq!(claim.agent_id, key.agent_id());
+        let now = crate::platform::clock::now_ms() as i64 / 1000;
+        claim.verify(&key.verifying(), "POST", "/v1/ingest", now).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stalled_upload_and_a_silent_collector_fail_in_time() {
+        let (base, _heads) = stand_in(Then::Stop).await;
+        let c = Collector::new(base, &Trust::default()).unwrap();
+        let e = c.upload("v1/ingest", Body::Gzip(vec![0; BIG]), None, CLOCK).await.unwrap_err();
+        assert!(e.contains("made no progress for 1 s") && e.contains(&format!("of {BIG} bytes sent")), "{e}");
+        let (base, mut heads) = stand_in(Then::Silent).await;
+        let c = Collector::new(base, &Trust::default()).unwrap();
+        let e = c.upload("v1/ingest", Body::Plain(vec![b' '; 1000]), None, CLOCK).await.unwrap_err();
+        assert!(e.contains("did not answer within 1 s"), "{e}");
+        let head = heads.recv().await.unwrap();
+        assert!(!head.contains("authorization"), "unsigned without a key: {head}");
+        assert!(!head.contains("content-encoding"), "plain as asked: {head}");
     }
 
     #[test]

@@ -31,8 +31,21 @@ pub const RETRY_CAP: Duration = Duration::from_secs(30);
 /// waits for the next run: 0.5 + 1 + 2 + 4 s (plus jitter) is short enough
 /// not to hold up a scheduled scan, long enough to ride out a restart.
 pub const RETRY_MAX_ATTEMPTS: u32 = 5;
-/// Timeout of one request to the collector (enroll or ingest).
+/// Timeout of one small request to the collector (enroll, policy). An
+/// upload is timed by its progress instead ([`UPLOAD_STALL_TIMEOUT`]).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest an upload may go without the collector taking a byte: a batch
+/// of 32 MiB on a slow link takes minutes, and is fine while it moves.
+pub const UPLOAD_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest the collector may take to answer once the whole batch is sent:
+/// it verifies and stores a large batch in seconds, a busy database more.
+pub const UPLOAD_ANSWER_TIMEOUT: Duration = Duration::from_secs(120);
+/// Longest one upload may take in all, moving or not: the collector's own
+/// body deadline is 15 minutes; this only bounds a flush.
+pub const UPLOAD_MAX_TIME: Duration = Duration::from_secs(30 * 60);
+/// The pieces an upload is handed to the connection in; how often its
+/// progress is known.
+pub const UPLOAD_CHUNK_BYTES: usize = 64 * 1024;
 /// Timeout of one TCP + TLS connect to the collector.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest answer read from the collector: answers are small JSON objects.

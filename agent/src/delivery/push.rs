@@ -2,7 +2,10 @@
 //! `POST {collector}/v1/ingest` with the envelope as the body, gzipped
 //! (`Content-Encoding: gzip`; sent as it is to a collector that refuses
 //! that). The spool keeps the envelope uncompressed: it is what is signed
-//! and what `plumbline verify` reads.
+//! and what `plumbline verify` reads. With the agent's key at hand the
+//! request is signed too (`Authorization: Plumbline-Agent …`), so that the
+//! collector admits it by this agent's own limits before reading the body.
+//! An upload is timed by its progress, not as a whole.
 //!
 //! Each answer is one of four things:
 //! - an acknowledgement (200 with `stored` or `duplicate`, for this batch's
@@ -22,7 +25,7 @@
 //!   still fails, the flush stops there, so order is kept, and the batch
 //!   waits for the next run.
 
-use super::client::{gzip, Answer, Body, Collector};
+use super::client::{gzip, Answer, Body, Collector, UploadClock};
 use super::lock::{SpoolLock, FLUSH_LOCK_FILE};
 use super::spool::{read_batch, Rejection, Spool, SpoolLimits, SpooledBatch};
 use super::{batch, DeliveryError};
@@ -178,7 +181,12 @@ async fn push_renumbering(
     loop {
         let body = read_batch(&batch)?;
         let outcome = match expected_ack(&body) {
-            Ok(digest) => push_one(collector, body.clone(), &digest, batch.sequence, retry).await,
+            Ok((digest, signer)) => {
+                // The request is signed only by the key that signed the
+                // envelope: a batch from before a re-enrollment goes unsigned.
+                let signing = key.filter(|k| k.agent_id() == signer);
+                push_one(collector, body.clone(), &digest, batch.sequence, retry, signing).await
+            }
             Err(why) => Outcome::Refused {
                 status: 0,
                 error: "damaged".into(),
@@ -214,18 +222,26 @@ fn refused_locally(why: String) -> Outcome {
     Outcome::Refused { status: 0, error: "damaged".into(), message: format!("not re-signed: {why}"), last_accepted: None }
 }
 
-/// The digest an acknowledgement of this body must name; `Err` if the body
-/// is not an envelope with a base64 payload (damaged in the spool).
-fn expected_ack(body: &[u8]) -> Result<String, String> {
+/// The digest an acknowledgement of this body must name, and the agent the
+/// envelope says signed it; `Err` if the body is not an envelope with a
+/// base64 payload (damaged in the spool).
+fn expected_ack(body: &[u8]) -> Result<(String, String), String> {
     use base64::Engine as _;
     let env = Envelope::from_json(body).map_err(|e| e.to_string())?;
     let payload = base64::engine::general_purpose::STANDARD
         .decode(&env.payload)
         .map_err(|e| format!("payload is not base64: {e}"))?;
-    Ok(payload_digest(&payload))
+    Ok((payload_digest(&payload), env.claimed_keyid().unwrap_or_default().to_string()))
 }
 
-async fn push_one(collector: &Collector, body: Vec<u8>, digest: &str, sequence: u64, retry: RetryPolicy) -> Outcome {
+async fn push_one(
+    collector: &Collector,
+    body: Vec<u8>,
+    digest: &str,
+    sequence: u64,
+    retry: RetryPolicy,
+    key: Option<&AgentKey>,
+) -> Outcome {
     let attempts = retry.max_attempts.max(1);
     let mut last = String::new();
     let gzipped = match collector.takes_gzip() {
@@ -240,7 +256,7 @@ async fn push_one(collector: &Collector, body: Vec<u8>, digest: &str, sequence: 
         None => Body::Plain(body.clone()),
     };
     for attempt in 0..attempts {
-        let mut answer = collector.post("v1/ingest", wire.clone()).await;
+        let mut answer = collector.upload("v1/ingest", wire.clone(), key, UploadClock::default()).await;
         // A collector that predates gzip reads the compressed bytes as a
         // broken envelope (400), or names the encoding (415): send it as is,
         // at once and from then on.
@@ -248,7 +264,7 @@ async fn push_one(collector: &Collector, body: Vec<u8>, digest: &str, sequence: 
             tracing::info!(sequence, "the collector did not take the gzipped batch; sending it and the rest uncompressed");
             collector.refuses_gzip();
             wire = Body::Plain(body.clone());
-            answer = collector.post("v1/ingest", wire.clone()).await;
+            answer = collector.upload("v1/ingest", wire.clone(), key, UploadClock::default()).await;
         }
         let (message, retry_after) = match answer {
             Ok(answer) => match judge(&answer, digest, sequence) {
@@ -398,6 +414,6 @@ mod tests {
         assert!(expected_ack(b"{\"payloadType\":").is_err());
         let key = plumbline_protocol::identity::AgentKey::generate();
         let env = plumbline_protocol::envelope::sign("t", b"p", key.signing(), "k");
-        assert_eq!(expected_ack(&serde_json::to_vec(&env).unwrap()).unwrap(), payload_digest(b"p"));
+        assert_eq!(expected_ack(&serde_json::to_vec(&env).unwrap()).unwrap(), (payload_digest(b"p"), "k".to_string()));
     }
 }

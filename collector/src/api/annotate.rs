@@ -6,8 +6,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::register::annotations;
 use crate::timestamp;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use super::body::SmallBody;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -22,18 +21,18 @@ use plumbline_protocol::read_api::{Annotations, AnnotationsUpdate};
         (status = 400, description = "Not an update, or one the rules refuse (`invalid_annotation`)", body = ErrorBody),
         (status = 401, description = "No valid bearer API token", body = ErrorBody), (status = 403, description = "A read-only token", body = ErrorBody),
         (status = 404, description = "No such tenant or connector, or not one this token may see", body = ErrorBody),
+        (status = 408, description = "The body stalled or took over a minute (`body_timeout`)", body = ErrorBody),
         (status = 413, description = "A body over 64 KiB", body = ErrorBody)),
     security(("api_token" = [])))]
 pub async fn annotate(
     State(state): State<AppState>,
     caller: Caller,
     Path((tenant, key)): Path<(String, String)>,
-    body: Result<Bytes, BytesRejection>,
+    SmallBody(body): SmallBody,
 ) -> Result<Json<Annotations>, ApiError> {
     caller.may_write(&state, &tenant).await?;
-    let body = body.map_err(|r| ApiError::from_body(r, "too_large"))?;
     let update: AnnotationsUpdate =
-        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("not an annotations update: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("not an annotations update: {}", crate::ingest::untrusted(&e.to_string()))))?;
     annotations::validate(&update)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_annotation", e.to_string()))?;
     let saved =

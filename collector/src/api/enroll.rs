@@ -6,8 +6,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::store::{AgentRecord, NewAgent};
 use crate::{timestamp, tokens};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use super::body::SmallBody;
 use axum::extract::State;
 use axum::Json;
 use axum::http::StatusCode;
@@ -23,15 +22,15 @@ const MAX_HOSTNAME: usize = 255;
         (status = 400, description = "Not an enrollment request, or a fleet secret without a site (`site_required`)", body = ErrorBody),
         (status = 401, description = "The token is not valid, used, expired or revoked", body = ErrorBody),
         (status = 409, description = "This key is enrolled already, or the token is for another tenant than the agent's config (`tenant_mismatch`)", body = ErrorBody),
+        (status = 408, description = "The body stalled or took over a minute (`body_timeout`)", body = ErrorBody),
         (status = 413, description = "A body over 64 KiB", body = ErrorBody)))]
 pub async fn enroll(
     State(state): State<AppState>,
     Egress(egress): Egress,
-    body: Result<Bytes, BytesRejection>,
+    SmallBody(body): SmallBody,
 ) -> Result<Json<EnrollResponse>, ApiError> {
-    let body = body.map_err(|r| ApiError::from_body(r, "too_large"))?;
     let req: EnrollRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("not an enrollment request: {e}")))?;
+        serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("not an enrollment request: {}", crate::ingest::untrusted(&e.to_string()))))?;
     let key = parse_public_key(&req.public_key).map_err(|e| ApiError::malformed(e.to_string()))?;
     if req.hostname.chars().count() > MAX_HOSTNAME || req.hostname.chars().any(char::is_control) {
         return Err(ApiError::malformed("hostname: at most 255 printable characters"));

@@ -2,7 +2,6 @@
 
 use crate::ingest::IngestError;
 use crate::store::StoreError;
-use axum::extract::rejection::BytesRejection;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -49,15 +48,6 @@ impl ApiError {
         tracing::error!("internal error: {e}");
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the collector's log")
     }
-
-    /// A body that could not be read: too large (413) or cut short (400).
-    pub fn from_body(rejection: BytesRejection, too_large_code: &'static str) -> ApiError {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, too_large_code, rejection.body_text())
-        } else {
-            ApiError::malformed(format!("reading the body: {}", rejection.body_text()))
-        }
-    }
 }
 
 impl IntoResponse for ApiError {
@@ -84,9 +74,10 @@ pub fn ingest_status(e: &IngestError) -> StatusCode {
         IngestError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         IngestError::Malformed(_) => StatusCode::BAD_REQUEST,
         IngestError::UnknownAgent(_) | IngestError::BadSignature(_) => StatusCode::UNAUTHORIZED,
-        IngestError::RevokedAgent(_) | IngestError::WrongAgent { .. } | IngestError::WrongTenant { .. } => {
-            StatusCode::FORBIDDEN
-        }
+        IngestError::RevokedAgent(_)
+        | IngestError::WrongAgent { .. }
+        | IngestError::SignedByOther { .. }
+        | IngestError::WrongTenant { .. } => StatusCode::FORBIDDEN,
         IngestError::ReplayedSequence { .. } | IngestError::SequenceJump { .. } => StatusCode::CONFLICT,
         IngestError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

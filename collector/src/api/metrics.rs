@@ -29,6 +29,6 @@ pub async fn metrics(State(state): State<AppState>, caller: Caller) -> Result<Re
     }
     let outbox = state.store.outbox_counts().await?;
     let agents = state.store.agents(None).await?;
-    let text = state.metrics.render(&outbox, &agents, &crate::timestamp::now());
+    let text = state.metrics.render(&outbox, &agents, state.admission.in_flight(), &crate::timestamp::now());
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response())
 }

@@ -26,6 +26,7 @@ pub mod admission;
 pub mod agent_auth;
 pub mod annotate;
 pub mod auth;
+pub mod body;
 pub mod egress;
 pub mod enroll;
 pub mod error;
@@ -62,6 +63,8 @@ pub struct AppState {
     pub throttle: Arc<Throttle>,
     /// Uploads in flight.
     pub admission: Arc<admission::Admission>,
+    /// How long an upload's body may take.
+    pub body_clock: body::BodyClock,
     /// Alert rules in force, applied at ingest (the console may add some).
     pub alerts: crate::alerts::live::LiveRules,
     /// Whose `X-Forwarded-For` names an agent's egress.
@@ -84,6 +87,7 @@ impl AppState {
             console: Arc::new(ConsoleConfig::default()),
             throttle: Arc::new(Throttle::default()),
             admission: Arc::default(),
+            body_clock: body::BodyClock::default(),
             alerts: crate::alerts::live::LiveRules::default(),
             proxies: Arc::default(),
             metrics: Arc::default(),

@@ -343,12 +343,12 @@ async fn annotations_and_csv_over_http(backend: Backend) {
 /// with a 429 and Retry-After that the agent honours; a slot freed lets the
 /// next one in.
 async fn a_busy_collector_answers_429_before_reading_the_body(backend: Backend) {
-    use plumbline_collector::api::admission::MAX_INGESTS_IN_FLIGHT;
+    use plumbline_collector::api::admission::{Uploader, MAX_UNSIGNED_IN_FLIGHT};
     let t = backend.store().await;
     let agent = t.agent("contoso", "hq").await;
     let state = AppState::new(t.store.clone());
     let r = app(state.clone());
-    let mut held: Vec<_> = (0..MAX_INGESTS_IN_FLIGHT).map(|_| state.admission.admit(None).unwrap()).collect();
+    let mut held: Vec<_> = (0..MAX_UNSIGNED_IN_FLIGHT).map(|_| state.admission.admit(Uploader::Unsigned(None)).unwrap()).collect();
     let busy = call(&r, Method::POST, "/v1/ingest", None, agent.sign(&agent.typical(1, 1))).await;
     assert_eq!(busy.error(), (StatusCode::TOO_MANY_REQUESTS, "busy".into()));
     assert_eq!(busy.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()), Some("5"));

@@ -25,3 +25,4 @@ mod replicas;
 mod retention;
 mod siem;
 mod tokens;
+mod uploads;
