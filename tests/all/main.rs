@@ -4,6 +4,7 @@
 
 mod cli;
 mod contract_v0_2;
+mod credentials_check;
 mod contract_versions;
 mod delivery;
 mod delivery_busy;

@@ -21,7 +21,7 @@ const BATCH_ROUNDS: usize = 4;
 
 /// A live config: Graph and the token endpoint routed to the fixture, the
 /// `graph` profile with the demo secret, `extra` settings appended.
-fn live_config(site: &Site, server: &FixtureServer, extra: &str) -> std::path::PathBuf {
+pub(crate) fn live_config(site: &Site, server: &FixtureServer, extra: &str) -> std::path::PathBuf {
     let secret = site.path("graph.secret");
     std::fs::write(&secret, format!("{DEMO_CLIENT_SECRET}\n")).unwrap();
     let endpoints: String = server

@@ -51,6 +51,7 @@ impl HostState {
             budget: self.log_budget.clone(),
             in_flight: self.http_slots.clone(),
             deadline: self.deadline,
+            hints: self.hints.clone(),
         }
     }
 }
@@ -66,6 +67,8 @@ struct Outbound {
     in_flight: Arc<Semaphore>,
     /// When the scan's time runs out.
     deadline: Instant,
+    /// To name what a 403 lacks.
+    hints: Arc<crate::capabilities::forbidden::PermissionHints>,
 }
 
 /// Bytes the answers of one `send-all` list may still take.
@@ -217,6 +220,11 @@ async fn send(state: &Outbound, req: Request, batch: Option<&ByteBudget>) -> Res
         }
     }
     .await;
+    if let (Ok(r), Some(profile)) = (&answer, &req.credential) {
+        if crate::capabilities::forbidden::holds_403(&host, url.path(), r.status, &r.body) {
+            state.hints.forbidden(profile, &host, &state.net.credentials).await;
+        }
+    }
     if let Some(tape) = &state.net.tape {
         tape.record_http(&req, &answer);
     }

@@ -6,6 +6,7 @@
 //! ([`wasi`]), for guests such as Python that cannot start without it.
 
 pub mod files;
+pub mod forbidden;
 pub mod host_info;
 pub mod http;
 pub mod log;
@@ -56,6 +57,8 @@ pub struct HostState {
     pub http_slots: Arc<tokio::sync::Semaphore>,
     /// Where its progress reports go; none: nobody is watching.
     pub progress: Option<Arc<dyn host_info::ProgressSink>>,
+    /// What it declared it needs, to name what a 403 lacks.
+    pub hints: Arc<forbidden::PermissionHints>,
 }
 
 /// Store limits over the whole plugin, not one memory at a time: wasmtime

@@ -1,9 +1,10 @@
-//! `plumbline doctor`: where the agent keeps its things, and what a plugin
-//! may read.
+//! `plumbline doctor`: where the agent keeps its things, what a plugin may
+//! read, and whether the credential profiles' tokens carry the permissions
+//! the plugins need.
 
 use super::exit::Exit;
 use super::{config_path, write_out};
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use plumbline_agent::config::Config;
 use std::path::PathBuf;
 
@@ -20,6 +21,11 @@ pub struct DoctorArgs {
     /// read it, 1 when not (denied, not found, or unreadable).
     #[arg(long, requires = "plugin")]
     path: Option<String>,
+    /// Fetch each credential profile's token and compare the application
+    /// permissions it carries with what the configured plugins need. Exits
+    /// 1 when one is missing or a token cannot be had.
+    #[arg(long, conflicts_with = "plugin")]
+    credentials: bool,
 }
 
 /// `plumbline doctor`.
@@ -32,6 +38,14 @@ pub async fn exec(args: DoctorArgs) -> Result<Exit> {
         None
     };
     write_out(&plumbline_agent::doctor::report(config.as_ref()))?;
+    if args.credentials {
+        let Some(config) = config else {
+            anyhow::bail!("--credentials checks the profiles of a config, and {} does not exist; pass --config FILE", config_path.display());
+        };
+        let report = plumbline_agent::doctor::credentials::check(&config).await.context("checking the credential profiles")?;
+        write_out(&report.text)?;
+        return Ok(if report.problems == 0 { Exit::Ok } else { Exit::Flagged });
+    }
     let (Some(plugin), Some(path)) = (args.plugin, args.path) else {
         return Ok(Exit::Ok);
     };

@@ -15,6 +15,8 @@ use std::path::PathBuf;
 
 use std::time::{Duration, Instant};
 
+pub mod roles;
+
 /// Renew a cached token this long before it expires.
 const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(120);
 /// Lifetime of a certificate client assertion.

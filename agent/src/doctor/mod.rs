@@ -1,6 +1,8 @@
 //! `plumbline doctor`: where the agent keeps its things and who may touch
 //! them. For MSP support and for checking a deployment.
 
+pub mod credentials;
+
 use crate::config::{default_paths, Resolved};
 use crate::platform::private;
 use std::fmt::Write as _;

@@ -5,6 +5,7 @@
 use super::limits;
 use super::wit::latest::{Permission, SettingKind as WitKind, SettingSpec as WitSpec};
 use super::{RequiredPermission, SettingKind, SettingSpec};
+use crate::capabilities::forbidden::Needed;
 use plumbline_protocol::cells::{bounded, printable};
 use std::collections::BTreeSet;
 
@@ -171,6 +172,45 @@ fn kind_problem(kind: &SettingKind, value: &str) -> Option<String> {
     })
 }
 
+/// The APIs whose application permissions an access token lists in its
+/// `roles` claim; the others (roles assigned in Exchange or Entra ID, Power
+/// Platform's registration) are granted in the service and seen in no token.
+pub const TOKEN_APIS: &[&str] = &["graph", "exchange"];
+
+/// The permissions a plugin declared that a token shows, by the credential
+/// profile its settings name for each.
+pub fn needs_by_profile(
+    declared: &[RequiredPermission],
+    settings: &[(String, String)],
+    specs: &[SettingSpec],
+) -> std::collections::BTreeMap<String, Vec<Needed>> {
+    let mut needs: std::collections::BTreeMap<String, Vec<Needed>> = Default::default();
+    for p in declared.iter().filter(|p| p.in_token()) {
+        if let Some(profile) = p.profile(settings, specs) {
+            needs.entry(profile).or_default().push(Needed { name: p.name.clone(), why: p.why.clone() });
+        }
+    }
+    needs
+}
+
+impl RequiredPermission {
+    /// Whether the token of its credential profile shows it.
+    pub fn in_token(&self) -> bool {
+        self.credential_setting.is_some() && TOKEN_APIS.contains(&self.api.as_str())
+    }
+
+    /// The credential profile whose token must carry it: the value of its
+    /// `credential_setting` as configured, else that setting's default.
+    pub fn profile(&self, settings: &[(String, String)], specs: &[SettingSpec]) -> Option<String> {
+        let setting = self.credential_setting.as_deref()?;
+        settings
+            .iter()
+            .find(|(k, _)| k == setting)
+            .map(|(_, v)| v.clone())
+            .or_else(|| specs.iter().find(|s| s.name == setting).and_then(|s| s.default.clone()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +260,33 @@ mod tests {
         assert!(settings(many).is_err());
         let doc = WitSpec { doc: "one\nFAKE line".into(), ..bad("x") };
         assert!(!settings(vec![doc]).unwrap()[0].doc.contains('\n'));
+    }
+
+    #[test]
+    fn token_permissions_are_grouped_by_the_profile_their_setting_names() {
+        let perm = |api: &str, name: &str, setting: Option<&str>| RequiredPermission {
+            api: api.into(),
+            name: name.into(),
+            why: format!("to use {name}"),
+            credential_setting: setting.map(str::to_string),
+        };
+        let declared = [
+            perm("graph", "GroupMember.Read.All", Some("credential")),
+            perm("graph", "TeamsAppInstallation.ReadForTeam.All", Some("credential")),
+            perm("exchange-role", "View-Only Configuration", None),
+            perm("power-platform", "Power Platform management application", Some("flow_credential")),
+        ];
+        let specs = [SettingSpec {
+            name: "credential".into(),
+            kind: SettingKind::Text,
+            required: false,
+            default: Some("graph".into()),
+            doc: String::new(),
+        }];
+        let by_default = needs_by_profile(&declared, &[], &specs);
+        assert_eq!(by_default.keys().collect::<Vec<_>>(), vec!["graph"], "only what a token shows, by the default profile");
+        assert_eq!(by_default["graph"].len(), 2);
+        let named = needs_by_profile(&declared, &[("credential".into(), "contoso-graph".into())], &specs);
+        assert_eq!(named.keys().collect::<Vec<_>>(), vec!["contoso-graph"]);
     }
 }

@@ -384,6 +384,7 @@ impl Runtime {
             blocking_slots: crate::capabilities::files::blocking_slots(),
             http_slots: Arc::new(tokio::sync::Semaphore::new(limits::MAX_HTTP_IN_FLIGHT_PER_PLUGIN)),
             progress,
+            hints: Arc::default(),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -429,6 +430,9 @@ impl Runtime {
             settings: input.settings.clone(),
         };
         let mut store = self.store_with(&label, perms, facts, input.base_dir.clone(), input.timeout, input.progress.clone());
+        let needs = declarations::needs_by_profile(&desc.permissions, &input.settings, &desc.settings);
+        let hints = Arc::new(crate::capabilities::forbidden::PermissionHints::new(&desc.name, needs));
+        store.data_mut().hints = hints.clone();
         let ctx = wit::latest::ScanContext {
             tenant_id: input.tenant_id.clone(),
             site_id: input.site_id.clone(),
@@ -456,6 +460,7 @@ impl Runtime {
         let mut converted = report::convert(&input.tenant_id, desc, wit_report)
             .map_err(|message| PluginError::ReportTooLarge { plugin: label.clone(), message })?;
         warnings.append(&mut converted.warnings);
+        warnings.extend(hints.warnings());
         converted.warnings = warnings;
         Ok(converted)
     }
