@@ -49,6 +49,9 @@ enum Command {
     Retention(cli::retention::RetentionCommand),
     /// Write a tenant's QBR report (HTML, or PDF through headless Chromium).
     Report(cli::report::ReportArgs),
+    /// The policy files agents are sent: check them, or show a tenant's.
+    #[command(subcommand)]
+    Policy(cli::policy::PolicyCommand),
 }
 
 fn main() -> ExitCode {
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
             Command::Report(args) => cli::report::exec(args).await,
             Command::Retention(c) => cli::retention::exec(c).await,
             Command::Release(c) => cli::release::exec(c),
+            Command::Policy(c) => cli::policy::exec(c).await,
         }
     });
     match outcome {

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod init;
+pub mod policy;
 pub mod release;
 pub mod report;
 pub mod retention;

@@ -15,6 +15,7 @@
 //! checks the rest (settings against what each plugin declares, grants
 //! against its config's schema).
 
+pub mod check;
 pub mod key;
 pub mod plugins;
 
@@ -96,44 +97,7 @@ impl PolicyService {
 
     /// The tenant's policy as TOML: its group's file overlaid with its own.
     pub fn content(&self, tenant: &str) -> Result<String, PolicySourceError> {
-        if !crate::admin::valid_id(tenant) {
-            return Err(PolicySourceError::None(tenant.to_string()));
-        }
-        let dir = self.dir();
-        let group = match read_table(&dir.join("tenant-groups.toml"))? {
-            None => None,
-            Some((path, table)) => match table.get(tenant) {
-                None => None,
-                Some(toml::Value::String(g)) if crate::admin::valid_id(g) => Some(g.clone()),
-                Some(other) => {
-                    return Err(invalid(&path, format!("{tenant} = {other}: write the group's name, e.g. {tenant} = \"standard\"")))
-                }
-            },
-        };
-        let group_table = match &group {
-            None => None,
-            Some(g) => {
-                let path = dir.join("groups").join(format!("{g}.toml"));
-                let found = read_table(&path)?;
-                if found.is_none() {
-                    return Err(invalid(&path, format!("tenant-groups.toml puts {tenant} in group {g}, but this file does not exist; write it, or remove the line")));
-                }
-                found
-            }
-        };
-        let own = match tenant_file(&dir, tenant) {
-            Some(path) => read_table(&path)?,
-            None => None,
-        };
-        if group_table.is_none() && own.is_none() {
-            return Err(PolicySourceError::None(tenant.to_string()));
-        }
-        let mut merged = toml::Table::new();
-        for (path, table) in group_table.into_iter().chain(own) {
-            check_sections(&path, &table)?;
-            overlay(&mut merged, table);
-        }
-        Ok(toml::to_string(&merged).expect("a TOML table serializes"))
+        content_in(&self.dir(), tenant)
     }
 
     /// The signed policy for an agent of `tenant` at `site`, as envelope JSON.
@@ -153,6 +117,62 @@ impl PolicyService {
         };
         Ok(self.signer.sign(&doc))
     }
+}
+
+/// The group `tenant-groups.toml` in `dir` puts `tenant` in, if any.
+pub fn group_of(dir: &Path, tenant: &str) -> Result<Option<String>, PolicySourceError> {
+    match read_table(&groups_file(dir))? {
+        None => Ok(None),
+        Some((path, table)) => match table.get(tenant) {
+            None => Ok(None),
+            Some(toml::Value::String(g)) if crate::admin::valid_id(g) => Ok(Some(g.clone())),
+            Some(other) => Err(invalid(&path, format!("{tenant} = {other}: write the group's name, e.g. {tenant} = \"standard\""))),
+        },
+    }
+}
+
+/// Where the tenant-to-group map is.
+pub fn groups_file(dir: &Path) -> PathBuf {
+    dir.join("tenant-groups.toml")
+}
+
+/// A group's policy file in `dir`.
+pub fn group_file(dir: &Path, group: &str) -> PathBuf {
+    dir.join("groups").join(format!("{group}.toml"))
+}
+
+/// The policy of `tenant` from the files in `dir`: its group's file
+/// overlaid with its own.
+pub fn content_in(dir: &Path, tenant: &str) -> Result<String, PolicySourceError> {
+    if !crate::admin::valid_id(tenant) {
+        return Err(PolicySourceError::None(tenant.to_string()));
+    }
+    let group = group_of(dir, tenant)?;
+    let group_table = match &group {
+        None => None,
+        Some(g) => {
+            let path = group_file(dir, g);
+            let found = read_table(&path)?;
+            if found.is_none() {
+                let why = format!("tenant-groups.toml puts {tenant} in group {g}, but this file does not exist; write it, or remove the line");
+                return Err(invalid(&path, why));
+            }
+            found
+        }
+    };
+    let own = match tenant_file(dir, tenant) {
+        Some(path) => read_table(&path)?,
+        None => None,
+    };
+    if group_table.is_none() && own.is_none() {
+        return Err(PolicySourceError::None(tenant.to_string()));
+    }
+    let mut merged = toml::Table::new();
+    for (path, table) in group_table.into_iter().chain(own) {
+        check_sections(&path, &table)?;
+        overlay(&mut merged, table);
+    }
+    Ok(toml::to_string(&merged).expect("a TOML table serializes"))
 }
 
 fn rfc3339(t: time::OffsetDateTime) -> String {
@@ -197,7 +217,7 @@ fn check_sections(path: &Path, table: &toml::Table) -> Result<(), PolicySourceEr
             return Err(invalid(path, "`plugins` must be sections, [plugins.NAME]"));
         };
         for (name, section) in plugins {
-            let pinned = section.get("sha256").and_then(toml::Value::as_str).is_some_and(|s| s.len() == 64);
+            let pinned = section.get("sha256").and_then(toml::Value::as_str).is_some_and(|s| s.trim().len() == 64);
             if !pinned {
                 return Err(invalid(
                     path,

@@ -88,6 +88,42 @@ fn admin_commands_work_on_the_default_database() {
     assert!(elsewhere.exists());
 }
 
+/// `policy check` names each problem before an agent meets it, and exits 2;
+/// `policy show` prints what a tenant's agents are sent.
+#[test]
+fn policy_check_names_each_problem_and_show_prints_what_agents_are_sent() {
+    use sha2::Digest;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    stdout(&collector(&["init"], d));
+    stdout(&collector(&["tenant", "add", "contoso", "--no-entra"], d));
+    std::fs::create_dir_all(d.join("plugins")).unwrap();
+    std::fs::create_dir_all(d.join("policy/tenants")).unwrap();
+    std::fs::write(d.join("plugins/relay.wasm"), b"a plugin").unwrap();
+    let sha = hex::encode(sha2::Sha256::digest(b"a plugin"));
+    let policy = |sha: &str| format!("[schedule]\nevery = \"6h\"\n[plugins.relay]\nsha256 = \"{sha}\"\n");
+    std::fs::write(d.join("policy/tenants/contoso.toml"), policy(&sha)).unwrap();
+    let ok = stdout(&collector(&["policy", "check"], d));
+    assert!(ok.contains("contoso: 1 plugin from its own file, every 6h") && ok.contains(&format!("relay {sha}")), "{ok}");
+    assert!(stdout(&collector(&["policy", "show", "contoso"], d)).contains(&format!("sha256 = \"{sha}\"")));
+
+    // A plugin that is not in the folder, and a file for a tenant that does not exist.
+    let gone = "1".repeat(64);
+    std::fs::write(d.join("policy/tenants/contoso.toml"), policy(&gone)).unwrap();
+    std::fs::write(d.join("policy/tenants/contso.toml"), "[schedule]\nevery = \"1h\"\n").unwrap();
+    let out = collector(&["policy", "check"], d);
+    assert!(failure(&out).contains("2 problems in the policy files"), "{}", failure(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&format!("PROBLEM: [plugins.relay]: no file in {} has sha256 {gone}", d.join("plugins").display())), "{said}");
+    assert!(said.contains("contso: 0 plugins") && said.contains("PROBLEM: there is no tenant \"contso\""), "{said}");
+    let one = collector(&["policy", "check", "--tenant", "contoso"], d);
+    assert!(failure(&one).contains("1 problem in"), "{}", failure(&one));
+    assert!(failure(&collector(&["policy", "check", "--tenant", "nosuch"], d)).contains("tenant list"));
+    std::fs::remove_file(d.join("policy/tenants/contoso.toml")).unwrap();
+    let none = failure(&collector(&["policy", "show", "contoso"], d));
+    assert!(none.contains("has no policy") && none.contains("local config alone"), "{none}");
+}
+
 /// Only `init` and `serve` create a database: a mistyped data dir, or none
 /// at all, is an error that says where it looked and what to run, and
 /// creates nothing.
