@@ -4,7 +4,8 @@
 #   powershell -ExecutionPolicy Bypass -File install.ps1 -CollectorUrl https://collector.msp.example -EnrollToken ... [-Site ...]
 #
 # Each parameter defaults to the environment variable of the same name
-# (COLLECTOR_URL, ENROLL_TOKEN, SITE), which is how NinjaOne passes script
+# (COLLECTOR_URL, ENROLL_TOKEN, SITE, COLLECTOR_CA_FILE, COLLECTOR_PIN,
+# PLUGIN_PUBLISHERS), which is how NinjaOne passes script
 # variables; Datto's CS_PROFILE_NAME is read by the agent itself. The work
 # is done by the agent (`plumbline.exe install`: enroll, write the config
 # under %ProgramData%\Plumbline, copy the binary to %ProgramFiles%\Plumbline,
@@ -15,7 +16,8 @@ param(
     [string]$EnrollToken = $env:ENROLL_TOKEN,
     [string]$Site = $env:SITE,
     [string]$CaFile = $env:COLLECTOR_CA_FILE,
-    [string]$Pin = $env:COLLECTOR_PIN
+    [string]$Pin = $env:COLLECTOR_PIN,
+    [string]$PluginPublishers = $env:PLUGIN_PUBLISHERS
 )
 $ErrorActionPreference = 'Stop'
 $exe = Join-Path $PSScriptRoot 'plumbline.exe'
@@ -29,5 +31,6 @@ if ($EnrollToken) { $arguments += @('--token', $EnrollToken) }
 if ($Site) { $arguments += @('--site', $Site) }
 if ($CaFile) { $arguments += @('--ca-file', $CaFile) }
 if ($Pin) { $arguments += @('--pin', $Pin) }
+if ($PluginPublishers) { $arguments += @('--plugin-publishers', $PluginPublishers) }
 & $exe @arguments
 exit $LASTEXITCODE

@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every configured plugin once and print the connector register.
-    Scan(cli::scan::ScanArgs),
+    Scan(cli::scan::ScanOnlyArgs),
     /// Scan exactly like `scan`, print the register, then sign the result,
     /// write it to the spool and deliver the spool to the collector.
     Run(cli::scan::ScanArgs),

@@ -7,9 +7,14 @@
 use serde::{Deserialize, Serialize};
 
 /// An agent asks to be enrolled.
+///
+/// Fields it does not know are ignored, unlike in a signed batch: MSPs
+/// upgrade agents through the RMM before, or without, the collector, and a
+/// newer agent must still enroll. So a field added here must be one whose
+/// absence keeps the old behaviour (as `tenant`, `site` and `replaces`
+/// do: the agent reads from the answer whether the old agent was revoked).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     /// The enrollment token an MSP admin created: single-use for a site,
     /// or a tenant's reusable fleet secret.
@@ -96,5 +101,20 @@ impl ErrorBody {
     /// A refusal with a code and a message for people.
     pub fn new(error: impl Into<String>, message: impl Into<String>) -> Self {
         ErrorBody { error: error.into(), message: message.into(), last_accepted_sequence: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_enroll_request_from_a_newer_agent_is_read_without_its_new_fields() {
+        let json = r#"{"token":"t","public_key":"k","hostname":"h","tenant":"x","attestation":{"tpm":"..."}}"#;
+        let request: EnrollRequest = serde_json::from_str(json).expect("a field added later is ignored");
+        assert_eq!((request.token.as_str(), request.tenant.as_deref(), request.site), ("t", Some("x"), None));
+        // What the request must carry is still required.
+        let e = serde_json::from_str::<EnrollRequest>(r#"{"token":"t","hostname":"h"}"#).unwrap_err();
+        assert!(e.to_string().contains("public_key"), "{e}");
     }
 }

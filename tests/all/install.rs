@@ -39,7 +39,8 @@ fn install_sh(l: &Layout, env: &[(&str, &str)]) -> Output {
         .env_remove("ENROLL_TOKEN")
         .env_remove("SITE")
         .env_remove("CS_PROFILE_NAME")
-        .env_remove("COLLECTOR_CA_FILE");
+        .env_remove("COLLECTOR_CA_FILE")
+        .env_remove("PLUGIN_PUBLISHERS");
     for (k, v) in env {
         command.env(k, v);
     }
@@ -60,6 +61,7 @@ async fn one_line_installs_an_agent_that_delivers_to_the_real_collector() {
         ("COLLECTOR_CA_FILE", ca.as_str()),
         // Left blank, as RMMs pass unset script variables and the MSI its properties: not given.
         ("COLLECTOR_PIN", ""),
+        ("PLUGIN_PUBLISHERS", plugins::publisher()),
     ];
     let out = install_sh(&l, &env);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -69,6 +71,8 @@ async fn one_line_installs_an_agent_that_delivers_to_the_real_collector() {
     assert_eq!((config.config.tenant_id.as_str(), config.config.site_id.as_str()), (TENANT, "test-site"));
     assert_eq!(config.delivery.key_file, l.state.join("keys/agent.key"));
     assert!(config.delivery.key_file.exists());
+    let trusted: Vec<String> = config.publishers.iter().map(ToString::to_string).collect();
+    assert_eq!(trusted, [plugins::publisher()], "the publisher is trusted for the policy's plugins");
     assert_eq!(plumbline_agent::platform::private::describe(l.config.parent().unwrap()).unwrap(), "mode 0700", "a folder it made is private");
     let agents = collector.store.agents(Some(TENANT)).await.unwrap();
     assert_eq!(agents.len(), 1);
@@ -112,6 +116,12 @@ async fn a_wrong_token_or_an_unreachable_collector_is_a_clear_error_that_install
     let out = install_sh(&l, &[("COLLECTOR_URL", &collector.base), ("COLLECTOR_CA_FILE", &ca)]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("--token") && text(&out).contains("ENROLL_TOKEN"), "{}", text(&out));
+
+    let bad = [("COLLECTOR_URL", collector.base.as_str()), ("ENROLL_TOKEN", collector.enroll_token.as_str()), ("PLUGIN_PUBLISHERS", "ed25519:AAAA")];
+    let out = install_sh(&l, &bad);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("PLUGIN_PUBLISHERS") && text(&out).contains("nothing was installed"), "{}", text(&out));
+    assert!(nothing(&l) && !l.state.join("keys/agent.key.new").exists(), "a mistyped publisher installs nothing");
 
     let wrong_pin = format!("sha256:{}", "00".repeat(32));
     let out = install_sh(&l, &[("COLLECTOR_URL", &collector.base), ("ENROLL_TOKEN", &collector.enroll_token), ("COLLECTOR_PIN", &wrong_pin)]);

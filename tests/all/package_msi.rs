@@ -104,7 +104,7 @@ fn the_msi_installs_the_agent_its_plugins_and_its_service_and_upgrades_in_place(
     let properties = table(&msi, "Property");
     let property = |name: &str| row(&properties, "Property", name)["Value"].clone();
     let secure: Vec<String> = property("SecureCustomProperties").split(';').map(str::to_string).collect();
-    for name in ["COLLECTOR_URL", "ENROLL_TOKEN", "SITE", "COLLECTOR_PIN", "WIX_UPGRADE_DETECTED"] {
+    for name in ["COLLECTOR_URL", "ENROLL_TOKEN", "SITE", "COLLECTOR_PIN", "PLUGIN_PUBLISHERS", "WIX_UPGRADE_DETECTED"] {
         assert!(secure.iter().any(|s| s == name), "{name} secure: {secure:?}");
     }
     assert_eq!(property("MsiHiddenProperties"), "ENROLL_TOKEN", "the token stays out of the log");
@@ -119,6 +119,7 @@ fn the_msi_installs_the_agent_its_plugins_and_its_service_and_upgrades_in_place(
         r#"--token "[ENROLL_TOKEN]""#,
         r#"--site "[SITE]""#,
         r#"--pin "[COLLECTOR_PIN]""#,
+        r#"--plugin-publishers "[PLUGIN_PUBLISHERS]""#,
         r#"--config "[CommonAppDataFolder]Plumbline\plumbline.toml""#,
         "--no-service",
     ] {

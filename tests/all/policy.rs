@@ -85,6 +85,12 @@ async fn policy_and_plugins_come_from_the_collector_signed_and_checked() {
     assert_eq!(std::fs::read(&fetched).unwrap(), signed, "cached as fetched");
     assert_eq!(std::fs::read_to_string(site.path("keys/policy-serial")).unwrap().trim(), "1");
     assert!(collector.store.counts().await.unwrap().connectors > 0, "its findings reached the collector");
+    // `scan` finds what `run` would (the policy merged in); `--local` scans the local config alone.
+    let out = site.run(&["scan", "--config", &config, "--format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(ran(&out) && text(&out).contains("policy (serial 1) is merged in"), "{}", text(&out));
+    let out = site.run(&["scan", "--local", "--config", &config, "--format", "json"]);
+    assert!(!ran(&out) && !text(&out).contains("merged in"), "the local config alone: {}", text(&out));
 
     // A setting the plugin does not declare: refused with "did you mean", the last good one runs.
     std::fs::write(&tenant_file, policy_text(&sha, &exports, "recnt_days = 30")).unwrap();

@@ -240,6 +240,11 @@ fn only_granted_folders_are_watched_within_the_cap() {
     assert!(status.contains(&format!("schedule only: {} for {FINDER}", scripts.display())), "{status}");
     assert!(status.contains(&format!("not watched:   \"/etc\" declared by {PROBE}")), "{status}");
     assert!(!status.contains(&format!("watching:      {}", unwatched.display())), "{status}");
+    // An RMM's custom fields show the fallback too.
+    let out = site.run(&["status", "--rmm", "ninja", "--config", &config]);
+    let ninja = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(ninja.contains(&format!("plumbline_schedule_only={FINDER}:{} (", scripts.display())), "{ninja}");
+    assert!(ninja.contains(&format!("plumbline_watching={PROBE}:{}\n", watched.display())), "{ninja}");
 
     // A change in the refused folder or the one over the cap starts
     // nothing; one in the granted folder rescans the probe.

@@ -3,8 +3,13 @@
 //! place and install and start the service. Every value can come from the
 //! RMM's script variables, which arrive as environment variables:
 //! `COLLECTOR_URL`, `ENROLL_TOKEN`, `SITE` (else Datto's `CS_PROFILE_NAME`),
-//! `COLLECTOR_CA_FILE`, `COLLECTOR_PIN`. `deploy/install.sh` and `deploy/install.ps1` only
-//! find the binary and call this.
+//! `COLLECTOR_CA_FILE`, `COLLECTOR_PIN`, `PLUGIN_PUBLISHERS`. `deploy/install.sh` and
+//! `deploy/install.ps1` only find the binary and call this.
+//!
+//! The publishers trusted for plugins are set here, on the site, and never
+//! by the collector: a plugin the collector's policy names must also be
+//! signed by one of them, so a collector taken over cannot run code of its
+//! own on every site.
 //!
 //! Order, so that a wrong token or an unreachable collector changes
 //! nothing: the collector is asked first; only after its yes are the config,
@@ -16,6 +21,7 @@ use anyhow::{bail, Context, Result};
 use plumbline_agent::config::{default_paths, parse_collector_url, Config, DeliverySettings};
 use plumbline_agent::delivery::{enrollment, DeliveryError};
 use plumbline_agent::platform::private::{self, Access};
+use plumbline_agent::runtime::trust::PublisherKey;
 use std::path::{Path, PathBuf};
 
 /// What `install` takes.
@@ -42,6 +48,12 @@ pub struct InstallCommand {
     /// serve` prints it: only that one is trusted (no CA file needed).
     #[arg(long, env = "COLLECTOR_PIN")]
     pin: Option<String>,
+    /// Publisher keys whose signed plugins this agent runs, `ed25519:BASE64`
+    /// as `plumbline plugin keygen` prints them, separated by commas or
+    /// spaces: written as `[plugin_trust] publishers` in a new config. The
+    /// plugins the collector's policy names run only when signed by one.
+    #[arg(long, env = "PLUGIN_PUBLISHERS")]
+    plugin_publishers: Option<String>,
     /// The config file to write, or to keep if it exists (default: the
     /// platform's config path).
     #[arg(long)]
@@ -91,9 +103,31 @@ fn toml_path(path: &Path) -> String {
     toml_string(&path.display().to_string())
 }
 
+/// `--plugin-publishers`: each key checked, so that a mistyped one stops
+/// the install before anything is enrolled or written.
+fn publisher_keys(text: Option<String>) -> Result<Vec<PublisherKey>> {
+    let Some(text) = given(text) else { return Ok(Vec::new()) };
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            PublisherKey::parse(k).map_err(|e| {
+                anyhow::anyhow!("--plugin-publishers (PLUGIN_PUBLISHERS): {k:?}: {e}; nothing was installed")
+            })
+        })
+        .collect()
+}
+
 /// The config `install` writes: the enrollment's tenant and site, the
-/// collector, and the state directory when one was given.
-fn config_text(tenant: &str, site: &str, url: &str, trust: (Option<&Path>, Option<&str>), state: Option<&Path>) -> String {
+/// collector, the trusted plugin publishers, and the state directory when
+/// one was given.
+fn config_text(
+    tenant: &str,
+    site: &str,
+    url: &str,
+    trust: (Option<&Path>, Option<&str>),
+    publishers: &[PublisherKey],
+    state: Option<&Path>,
+) -> String {
     let (ca, pin) = trust;
     let mut out = String::from(
         "# Written by `plumbline install`. Every setting is documented in plumbline.sample.toml;\n\
@@ -102,6 +136,10 @@ fn config_text(tenant: &str, site: &str, url: &str, trust: (Option<&Path>, Optio
     out.push_str(&format!("tenant_id = {}\nsite_id = {}\n", toml_string(tenant), toml_string(site)));
     if let Some(state) = state {
         out.push_str(&format!("cache_dir = {}\n", toml_path(&state.join("cache"))));
+    }
+    if !publishers.is_empty() {
+        let keys: Vec<String> = publishers.iter().map(|k| toml_string(&k.to_string())).collect();
+        out.push_str(&format!("\n[plugin_trust]\npublishers = [{}]\n", keys.join(", ")));
     }
     out.push_str("\n[schedule]\nevery = \"6h\"\n\n[delivery]\n");
     out.push_str(&format!("collector_url = {}\n", toml_string(url)));
@@ -175,6 +213,7 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
     let ca_file = args.ca_file.filter(|p| !p.as_os_str().is_empty());
     let ca = ca_file.as_deref().map(std::path::absolute).transpose().context("making --ca-file absolute")?;
     let pin = given(args.pin);
+    let publishers = publisher_keys(args.plugin_publishers)?;
     let mut settings = match &existing {
         Some(config) => config.delivery.clone(),
         None => DeliverySettings::defaults(),
@@ -230,10 +269,23 @@ pub async fn exec(args: InstallCommand) -> Result<Exit> {
     }
 
     match &existing {
-        Some(config) => outln!("kept the config {}", config.source.display())?,
+        Some(config) => {
+            outln!("kept the config {}", config.source.display())?;
+            let kept: Vec<String> = config.config.plugin_trust.publishers.clone();
+            let missing: Vec<String> =
+                publishers.iter().map(PublisherKey::to_string).filter(|k| !kept.contains(k)).collect();
+            if !missing.is_empty() {
+                eprintln!(
+                    "plumbline: warning: the config is kept as it is, so the publishers given are not in its \
+                     [plugin_trust]; add {} to `publishers` there by hand",
+                    missing.join(", ")
+                );
+            }
+        }
         None => {
             let trust = (ca.as_deref(), pin.as_deref());
-            let text = config_text(&enrolled.tenant_id, &enrolled.site_id, url.as_str(), trust, state.as_deref());
+            let text =
+                config_text(&enrolled.tenant_id, &enrolled.site_id, url.as_str(), trust, &publishers, state.as_deref());
             // What was written must load, or the service would not start.
             Config::parse(&text, &config_path).context("the config install was about to write")?;
             // A folder made here holds what decides which plugins run with
@@ -282,13 +334,28 @@ mod tests {
     fn the_written_config_loads_with_the_enrolled_site_and_state_dir() {
         let pin = format!("sha256:{}", "ab".repeat(32));
         let trust = (Some(Path::new("/x/ca.pem")), Some(pin.as_str()));
-        let text = config_text("t-1", "it's-hq", "https://c.example/", trust, Some(Path::new("/srv/p")));
+        let publisher = plumbline_protocol::plugin_signature::PublisherSecret::generate().public();
+        let text = config_text("t-1", "it's-hq", "https://c.example/", trust, &[publisher.clone()], Some(Path::new("/srv/p")));
         let c = Config::parse(&text, Path::new("/etc/plumbline/plumbline.toml")).unwrap();
+        assert_eq!(c.publishers, [publisher.clone()], "the publishers go into [plugin_trust]");
         assert_eq!(c.delivery.collector_pin.map(|p| p.0), Some([0xab; 32]), "the pin goes into the config");
         assert_eq!((c.config.tenant_id.as_str(), c.config.site_id.as_str()), ("t-1", "it's-hq"));
         assert_eq!(c.delivery.key_file, Path::new("/srv/p/keys/agent.key"));
         assert_eq!(c.delivery.spool_dir, Path::new("/srv/p/spool"));
         assert_eq!(c.cache_dir, Path::new("/srv/p/cache"));
         assert_eq!(c.delivery.collector_url.unwrap().as_str(), "https://c.example/");
+        let none = config_text("t-1", "s", "https://c.example/", (None, None), &[], None);
+        assert!(!none.contains("plugin_trust"), "{none}");
+    }
+
+    #[test]
+    fn publishers_are_split_on_commas_and_spaces_and_each_one_checked() {
+        use plumbline_protocol::plugin_signature::PublisherSecret;
+        let (a, b) = (PublisherSecret::generate().public(), PublisherSecret::generate().public());
+        assert_eq!(publisher_keys(Some(format!(" {a}, {b}\n"))).unwrap(), [a.clone(), b.clone()]);
+        assert_eq!(publisher_keys(Some(format!("{a} {b}"))).unwrap(), [a.clone(), b]);
+        assert!(publisher_keys(Some("  ".into())).unwrap().is_empty(), "blank is not given");
+        let e = publisher_keys(Some(format!("{a},ed25519:AAAA"))).unwrap_err().to_string();
+        assert!(e.contains("\"ed25519:AAAA\"") && e.contains("PLUGIN_PUBLISHERS") && e.contains("nothing was installed"), "{e}");
     }
 }

@@ -36,13 +36,36 @@ pub struct ScanArgs {
     fail_on: Option<Severity>,
 }
 
+/// What `scan` takes: `run`'s arguments, and `--local`.
+#[derive(clap::Args)]
+pub struct ScanOnlyArgs {
+    #[command(flatten)]
+    args: ScanArgs,
+    /// Scan with the local config alone, without the policy from the
+    /// collector (default: the policy merged in, as `run` and the service
+    /// scan, so that `scan` shows what they would find).
+    #[arg(long)]
+    local: bool,
+}
+
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
-/// `plumbline scan`.
-pub async fn scan(args: ScanArgs) -> Result<Exit> {
-    let config = Config::load(&config_path(args.config.clone()))?;
+/// `plumbline scan`: what `run` would find, printed, not delivered.
+pub async fn scan(only: ScanOnlyArgs) -> Result<Exit> {
+    let args = only.args;
+    let local = Config::load(&config_path(args.config.clone()))?;
+    let config = match only.local {
+        true => local,
+        false => {
+            let (config, applied) = plumbline_agent::policy::effective(&local).await;
+            if let Some(serial) = applied.serial() {
+                eprintln!("plumbline: the collector's policy (serial {serial}) is merged in; `--local` scans the local config alone");
+            }
+            config
+        }
+    };
     let missing = config.missing_plugins();
     let result = scan_and_print(&config, Print::of(&args)).await?;
     Ok(scan_exit(&config, &missing, &result, args.fail_on))

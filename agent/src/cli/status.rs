@@ -56,14 +56,8 @@ pub fn exec(args: StatusArgs) -> Result<Exit> {
     let run = state::load(&settings.spool_dir)?;
     let queue = spool::status(&settings.spool_dir)?;
     let health = Health::assess(enrolled, run.as_ref(), &queue, &schedule, args.fail_on, now_ms() / 1000);
-    let said = rmm::render(args.rmm, &health);
+    let said = rmm::render(args.rmm, &health, WatchRecord::load(&settings.spool_dir).as_ref());
     write_out(&said.stdout)?;
-    // What the long-lived service watches; the RMMs' formats keep their fields.
-    if matches!(args.rmm, Rmm::Plain) {
-        if let Some(watching) = WatchRecord::load(&settings.spool_dir) {
-            write_out(&format!("{}\n", watching.lines().join("\n")))?;
-        }
-    }
     eprint!("{}", said.stderr);
     Ok(match said.code {
         0 => Exit::Ok,

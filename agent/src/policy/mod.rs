@@ -54,6 +54,16 @@ pub enum Applied {
     },
 }
 
+impl Applied {
+    /// The serial of the policy applied, if one is.
+    pub fn serial(&self) -> Option<u64> {
+        match self {
+            Applied::Local(_) => None,
+            Applied::Fetched { serial } | Applied::LastGood { serial } => Some(*serial),
+        }
+    }
+}
+
 /// What the collector answered.
 enum Answer {
     Policy(Vec<u8>),
