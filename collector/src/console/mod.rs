@@ -73,6 +73,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tenants/{tenant}/review", get(pages::review::page).post(pages::review::decide))
         .route("/tenants/{tenant}/report", get(pages::report::page))
         .route("/tenants/{tenant}/migration", get(pages::migration::page).post(pages::migration::move_card))
+        .route("/tenants/{tenant}/policy", get(pages::policy::page).post(pages::policy::save))
         .route("/tenants/{tenant}/connectors/{key}", get(pages::connector::page).post(pages::connector::annotate))
         .route("/tenants/{tenant}/connectors/{key}/accept", post(pages::connector::accept))
         .route("/tenants/{tenant}/connectors/{key}/reviewed", post(pages::connector::reviewed))

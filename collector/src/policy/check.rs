@@ -120,12 +120,15 @@ pub fn check(policy_dir: &Path, plugin_dir: &Path, known: &[String], only: Optio
 }
 
 fn verdict(policy_dir: &Path, plugin_dir: &Path, index: &PluginIndex, tenant: &str) -> Verdict {
-    let content = match content_in(policy_dir, tenant) {
-        Ok(c) => c,
-        Err(PolicySourceError::None(_)) => return Verdict::None,
-        Err(e) => return Verdict::Invalid(e.to_string()),
-    };
-    let group = group_of(policy_dir, tenant).ok().flatten();
+    match content_in(policy_dir, tenant) {
+        Ok(content) => verdict_of(&content, group_of(policy_dir, tenant).ok().flatten(), plugin_dir, index),
+        Err(PolicySourceError::None(_)) => Verdict::None,
+        Err(e) => Verdict::Invalid(e.to_string()),
+    }
+}
+
+/// The verdict on merged policy `content`, from `group`'s file or not.
+pub(super) fn verdict_of(content: &str, group: Option<String>, plugin_dir: &Path, index: &PluginIndex) -> Verdict {
     let table: toml::Table = content.parse().expect("the merged policy was written as TOML");
     let every = table.get("schedule").and_then(|s| s.get("every")).and_then(toml::Value::as_str).map(str::to_string);
     let plugins = table

@@ -16,6 +16,7 @@
 //! against its config's schema).
 
 pub mod check;
+pub mod edit;
 pub mod key;
 pub mod plugins;
 
@@ -147,8 +148,18 @@ pub fn content_in(dir: &Path, tenant: &str) -> Result<String, PolicySourceError>
     if !crate::admin::valid_id(tenant) {
         return Err(PolicySourceError::None(tenant.to_string()));
     }
+    let group_table = group_table(dir, tenant)?;
+    let own = match tenant_file(dir, tenant) {
+        Some(path) => read_table(&path)?,
+        None => None,
+    };
+    merge(group_table, own, tenant)
+}
+
+/// The file of the group `tenant` is mapped to, read, if it is mapped.
+pub(crate) fn group_table(dir: &Path, tenant: &str) -> Result<Option<(PathBuf, toml::Table)>, PolicySourceError> {
     let group = group_of(dir, tenant)?;
-    let group_table = match &group {
+    Ok(match &group {
         None => None,
         Some(g) => {
             let path = group_file(dir, g);
@@ -159,11 +170,15 @@ pub fn content_in(dir: &Path, tenant: &str) -> Result<String, PolicySourceError>
             }
             found
         }
-    };
-    let own = match tenant_file(dir, tenant) {
-        Some(path) => read_table(&path)?,
-        None => None,
-    };
+    })
+}
+
+/// The group's table overlaid with the tenant's own, each checked first.
+pub(crate) fn merge(
+    group_table: Option<(PathBuf, toml::Table)>,
+    own: Option<(PathBuf, toml::Table)>,
+    tenant: &str,
+) -> Result<String, PolicySourceError> {
     if group_table.is_none() && own.is_none() {
         return Err(PolicySourceError::None(tenant.to_string()));
     }

@@ -7,6 +7,7 @@ pub mod fleet;
 pub mod fleet_report;
 pub mod login;
 pub mod migration;
+pub mod policy;
 pub mod register;
 pub mod report;
 pub mod review;
@@ -32,6 +33,8 @@ pub struct TenantNav {
     pub report_href: String,
     /// Its migration board.
     pub migration_href: String,
+    /// Its policy, for MSP staff only.
+    pub policy_href: Option<String>,
 }
 
 /// What every signed-in page shows around its content.
@@ -65,6 +68,8 @@ impl Shell {
                 review_href: links::review(&t.id),
                 report_href: format!("{}/report", links::tenant(&t.id)),
                 migration_href: format!("{}/migration", links::tenant(&t.id)),
+                policy_href: (viewer.role() != crate::accounts::Role::ClientViewer)
+                    .then(|| format!("{}/policy", links::tenant(&t.id))),
             }),
         }
     }

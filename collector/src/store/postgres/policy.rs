@@ -1,7 +1,7 @@
 //! Policy serials on PostgreSQL.
 
 use super::PostgresStore;
-use crate::store::policy::{PolicyStore, SERIAL_SQL};
+use crate::store::policy::{PolicyStore, POLICY_EDIT_SQL, SERIAL_SQL};
 use crate::store::StoreError;
 use async_trait::async_trait;
 
@@ -11,5 +11,18 @@ impl PolicyStore for PostgresStore {
         let client = self.pool.get().await?;
         let row = client.query_one(SERIAL_SQL, &[&tenant_id, &content_sha256, &now]).await?;
         Ok(row.get::<_, i64>(0).max(0) as u64)
+    }
+
+    async fn record_policy_edit(
+        &self,
+        tenant_id: &str,
+        actor: &str,
+        at: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let client = self.pool.get().await?;
+        client.execute(POLICY_EDIT_SQL, &[&tenant_id, &actor, &at, &before, &after]).await?;
+        Ok(())
     }
 }

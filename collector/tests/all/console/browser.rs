@@ -14,8 +14,8 @@ use plumbline_collector::{tls, tokens};
 use plumbline_tests::browser::fantoccini::{Client, Locator};
 use std::path::PathBuf;
 
-struct Served {
-    base: String,
+pub(super) struct Served {
+    pub(super) base: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -28,7 +28,7 @@ impl Drop for Served {
 }
 
 /// Serve `router` over HTTPS on a free loopback port.
-async fn serve_https(router: axum::Router, cert: &str, key: &str) -> Served {
+pub(super) async fn serve_https(router: axum::Router, cert: &str, key: &str) -> Served {
     let config = tls::server_config(cert.as_bytes(), key.as_bytes()).unwrap();
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), Some(config)).await.unwrap();
     let port = server.local_addr().unwrap().port();
@@ -45,14 +45,14 @@ fn shots_dir() -> PathBuf {
     dir
 }
 
-async fn shot(c: &Client, backend: Backend, name: &str) {
+pub(super) async fn shot(c: &Client, backend: Backend, name: &str) {
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     std::fs::write(shots_dir().join(format!("{backend:?}-{name}.png").to_lowercase()), png).unwrap();
 }
 
 /// The text of the first element matching `css`, waiting for the page.
-async fn text_of(c: &Client, css: &str) -> String {
+pub(super) async fn text_of(c: &Client, css: &str) -> String {
     c.wait()
         .at_most(std::time::Duration::from_secs(10))
         .for_element(Locator::Css(css))
@@ -65,7 +65,7 @@ async fn text_of(c: &Client, css: &str) -> String {
 
 /// POST a form as the browser's session would, outside the page (the
 /// console's CSP forbids scripts from fetching): `(status, body)`.
-async fn post_as(c: &Client, cert: &str, url: &str, body: String) -> (u16, String) {
+pub(super) async fn post_as(c: &Client, cert: &str, url: &str, body: String) -> (u16, String) {
     let cookie = c.get_named_cookie("plumbline_session").await.unwrap().value().to_string();
     let r = crate::https::client_trusting(cert)
         .post(url)
@@ -81,7 +81,7 @@ async fn post_as(c: &Client, cert: &str, url: &str, body: String) -> (u16, Strin
 /// Click something that submits a form, and wait until the next page has
 /// replaced this one (a later step must never see the old page, nor have
 /// its own navigation overtaken by this one).
-async fn submit(c: &Client, element: plumbline_tests::browser::fantoccini::elements::Element) {
+pub(super) async fn submit(c: &Client, element: plumbline_tests::browser::fantoccini::elements::Element) {
     let old = c.find(Locator::Css("html")).await.unwrap();
     element.click().await.unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -104,19 +104,19 @@ async fn download(c: &Client, cert: &str, url: &str) -> Vec<u8> {
     r.bytes().await.unwrap().to_vec()
 }
 
-async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
+pub(super) async fn sign_in(c: &Client, base: &str, email: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
     c.find(Locator::Css("input[name=email]")).await.unwrap().send_keys(email).await.unwrap();
     c.find(Locator::Css("input[name=password]")).await.unwrap().send_keys(password).await.unwrap();
     submit(c, c.find(Locator::Id("sign-in")).await.unwrap()).await;
 }
 
-async fn sign_out(c: &Client) {
+pub(super) async fn sign_out(c: &Client) {
     submit(c, c.find(Locator::Css(".signout button")).await.unwrap()).await;
 }
 
 /// No injected element and no dialog: hostile names rendered as text.
-async fn no_injection(c: &Client, page: &str) {
+pub(super) async fn no_injection(c: &Client, page: &str) {
     let scripts = c.find_all(Locator::Css("script")).await.unwrap();
     assert_eq!(scripts.len(), 1, "{page}: only console.js");
     assert!(c.find_all(Locator::Css("img")).await.unwrap().is_empty(), "{page}: an <img> was injected");

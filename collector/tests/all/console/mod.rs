@@ -4,5 +4,6 @@
 
 mod browser;
 mod fixture;
+mod policy;
 mod report;
 mod store;
