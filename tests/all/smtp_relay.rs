@@ -191,7 +191,11 @@ async fn restricted_postfix_is_not_open_and_its_starttls_and_smtps_work() {
 
 /// A hostile SMTP server on a free loopback address, port 25.
 async fn hostile(kind: &'static str) -> (Ipv4Addr, tokio::task::JoinHandle<()>) {
-    let ip = free_loopback(&[25]).expect("free loopback address");
+    hostile_at(free_loopback(&[25]).expect("free loopback address"), kind).await
+}
+
+/// A hostile SMTP server on `ip`, port 25.
+async fn hostile_at(ip: Ipv4Addr, kind: &'static str) -> (Ipv4Addr, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind(SocketAddrV4::new(ip, 25)).await.expect("bind port 25 (needs root)");
     let task = tokio::spawn(async move {
         let Ok((mut s, _)) = listener.accept().await else { return };
@@ -271,6 +275,35 @@ async fn hostile_servers_each_fail_alone_in_bounded_time_and_the_good_target_sti
     let e = entry(&r, &format!("smtp:{}:25", good.ip()));
     assert_eq!((attr(e, "status"), attr(e, "open_relay")), ("ok", "yes"), "{}", attr(e, "error"));
     for (_, (_, task)) in servers {
+        task.abort();
+    }
+}
+
+/// A whole /24 swept in the real host: its addresses are dialled through
+/// one `connect-all`, the two that answer keep their connection until their
+/// session, and the 252 others are counted, not reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swept_slash_24_finds_its_two_peers_among_254_addresses() {
+    let first = free_loopback(&[25]).expect("free loopback address");
+    let [_, b, c, _] = first.octets();
+    let block = Ipv4Addr::new(127, b, c, 0);
+    let second = (1..=254)
+        .map(|i| Ipv4Addr::new(127, b, c, i))
+        .find(|ip| *ip != first && std::net::TcpListener::bind(SocketAddrV4::new(*ip, 25)).is_ok())
+        .unwrap();
+    let servers = [hostile_at(first, "garbage").await, hostile_at(second, "close-mid-reply").await];
+    let site = Site::new();
+    let config = site.config(&section(&format!("{block}/24"), &[format!("{block}/24:25")], "ports = '25'"));
+    let r = site.scan(&config).await;
+    ok(&r);
+    let mut found: Vec<&str> = r.connectors.iter().map(|c| local(&c.key)).collect();
+    found.sort();
+    let mut want = [format!("smtp:{first}:25"), format!("smtp:{second}:25")];
+    want.sort();
+    assert_eq!(found, want, "the two peers, and nothing of the 252 silent addresses");
+    assert!(attr(entry(&r, &want[0]), "error").starts_with("waiting for the greeting"), "{:?}", r.connectors);
+    assert_eq!(attr(entry(&r, &format!("smtp:{first}:25")), "discovered_by"), "cidr-sweep");
+    for (_, task) in servers {
         task.abort();
     }
 }

@@ -109,10 +109,13 @@ pub const MAX_HTTP_IN_FLIGHT_PER_HOST: usize = 8;
 /// [`MAX_MEMORY_BYTES`] beside the plugin's own data. Entries past it fail
 /// as too large, the others stand.
 pub const MAX_BATCH_RESPONSE_BYTES: usize = 96 * 1024 * 1024;
-/// Connects of one `connect-all` list in flight at once: a /24 sweep whose
-/// dead addresses each wait out the connect timeout finishes in a few
-/// timeouts, not 254 of them.
-pub const MAX_TCP_CONNECTS_IN_FLIGHT: usize = 64;
+/// Connects of one `connect-all` list in flight at once: a /24 sweep, whose
+/// dead addresses each wait out the connect timeout, takes one timeout, not
+/// 254 of them. A dial that fails holds no connection, so this is bounded by
+/// sockets being opened (file descriptors), not by [`MAX_TCP_CONNECTIONS`],
+/// which still caps those that answer; nmap's default parallelism is of the
+/// same order.
+pub const MAX_TCP_CONNECTS_IN_FLIGHT: usize = 256;
 /// Longest `what` of a progress report kept: a few words.
 pub const MAX_PROGRESS_TEXT_CHARS: usize = 80;
 /// Largest single TCP read returned to a plugin.

@@ -84,8 +84,8 @@ pub fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
     let config = Config::from_settings(&settings)?;
     if settings.get("concurrency").is_some() {
         log::warn(
-            "setting `concurrency` is ignored: a plugin runs single-threaded, so endpoints are checked one at a \
-             time; bound sweeps with `max_hosts`, `host_budget_ms` and `scan_budget_ms`",
+            "setting `concurrency` is ignored: a swept block is dialled all at once and the SMTP sessions then run \
+             one at a time; bound sweeps with `max_hosts`, `host_budget_ms` and `scan_budget_ms`",
         );
     }
     log::info(&format!(

@@ -32,6 +32,14 @@ pub trait Net: Clock {
     type Conn: Transport;
     /// Connect to `host` (a name or an IP) on `port`.
     fn connect(&mut self, host: &str, port: u16, timeout_ms: u32) -> Result<Self::Conn, TcpError>;
+    /// Connect to each of `targets` at once (a sweep's addresses), the
+    /// results in order: a /24 whose dead addresses each wait out the
+    /// connect timeout then costs a few timeouts, not 254 of them.
+    fn connect_all(&mut self, targets: &[(String, u16)], timeout_ms: u32) -> Vec<Result<Self::Conn, TcpError>>;
+    /// Most targets in one [`Net::connect_all`], as the host takes them.
+    /// Past the host's limit on open connections, those that answer come
+    /// back as `limit`, and are dialled again in their turn.
+    fn dial_batch(&self) -> usize;
 }
 
 /// The host's `tcp` capability and clock.
@@ -48,6 +56,14 @@ impl Net for HostNet {
 
     fn connect(&mut self, host: &str, port: u16, timeout_ms: u32) -> Result<tcp::Connection, TcpError> {
         tcp::connect(host, port, timeout_ms)
+    }
+
+    fn connect_all(&mut self, targets: &[(String, u16)], timeout_ms: u32) -> Vec<Result<tcp::Connection, TcpError>> {
+        tcp::connect_all(targets, timeout_ms)
+    }
+
+    fn dial_batch(&self) -> usize {
+        usize::try_from(host::limits().max_batch).unwrap_or(usize::MAX).max(1)
     }
 }
 

@@ -183,10 +183,23 @@ impl Probe {
 }
 
 /// Check `ep` with everything done before `deadline_ms` (clock time).
-pub fn probe<N: Net>(net: &mut N, ep: &Endpoint, s: &ProbeSettings, deadline_ms: u64) -> Probe {
+///
+/// `dialed` is the connect already made for it by a sweep's
+/// [`Net::connect_all`], if one was, and how long that one could wait.
+pub fn probe<N: Net>(
+    net: &mut N,
+    ep: &Endpoint,
+    s: &ProbeSettings,
+    deadline_ms: u64,
+    dialed: Option<(Result<N::Conn, TcpError>, u64)>,
+) -> Probe {
     let started = net.now_ms();
     let mut p = Probe::new(ep.clone(), Reach::Connected);
-    match connect(net, ep, s, started, deadline_ms) {
+    let connected = match dialed {
+        Some((result, wait)) => result.map_err(|e| unreachable(e, wait)),
+        None => connect(net, ep, s, started, deadline_ms),
+    };
+    match connected {
         Err(reach) => p.reach = reach,
         Ok(conn) => {
             if ep.ip.is_none() {
@@ -216,14 +229,19 @@ fn connect<N: Net>(net: &mut N, ep: &Endpoint, s: &ProbeSettings, started: u64, 
         )));
     }
     let wait = u32::try_from(left.min(s.connect_timeout_ms)).unwrap_or(u32::MAX).max(1);
-    net.connect(&ep.host, ep.port, wait).map_err(|e| match e {
+    net.connect(&ep.host, ep.port, wait).map_err(|e| unreachable(e, u64::from(wait)))
+}
+
+/// A failed connect (that waited at most `wait` ms) as a reach.
+fn unreachable(e: TcpError, wait: u64) -> Reach {
+    match e {
         TcpError::Denied(m) => Reach::Denied(m),
         TcpError::Timeout(_) => Reach::Unreachable {
             error: format!("no answer to the TCP connect within {wait} ms"),
             timed_out: true,
         },
         e => Reach::Unreachable { error: describe(&e), timed_out: false },
-    })
+    }
 }
 
 /// The name to check the certificate against: the target's host name, else

@@ -240,11 +240,26 @@ pub struct TestNet {
     pub connects: Vec<(String, u16)>,
     /// What a host name's connections report as their peer address.
     peers: HashMap<String, std::net::IpAddr>,
+    /// The length of each `connect_all` list.
+    pub dial_lists: Vec<usize>,
+    /// What `dial_batch` answers, as the host's list length would.
+    pub batch: usize,
+    /// Connections one `connect_all` keeps open; those past it fail as
+    /// `limit`, as the host's do.
+    pub open_limit: usize,
 }
 
 impl TestNet {
     pub fn new() -> Self {
-        TestNet { clock: TestClock::new(), answers: HashMap::new(), connects: Vec::new(), peers: HashMap::new() }
+        TestNet {
+            clock: TestClock::new(),
+            answers: HashMap::new(),
+            connects: Vec::new(),
+            peers: HashMap::new(),
+            dial_lists: Vec::new(),
+            batch: 1000,
+            open_limit: 64,
+        }
     }
     /// Connections to `host` report `ip` as their peer, as the host's
     /// `peer-address` does for a granted name.
@@ -287,5 +302,33 @@ impl Net for TestNet {
                 "connecting to {host}:{port}: Connection refused (os error 111)"
             ))),
         }
+    }
+
+    /// As the host does it: all at once, so the clock moves by the longest
+    /// connect, not by their sum.
+    fn connect_all(&mut self, targets: &[(String, u16)], timeout_ms: u32) -> Vec<Result<ScriptedConn, TcpError>> {
+        self.dial_lists.push(targets.len());
+        let start = self.clock.now_ms();
+        let mut longest = 0;
+        let mut out = Vec::with_capacity(targets.len());
+        let mut open = 0;
+        for (host, port) in targets {
+            let mut result = self.connect(host, *port, timeout_ms);
+            if result.is_ok() {
+                open += 1;
+                if open > self.open_limit {
+                    result = Err(TcpError::Limit(format!("more than {} open connections", self.open_limit)));
+                }
+            }
+            out.push(result);
+            longest = longest.max(self.clock.now_ms() - start);
+            self.clock.0.set(start);
+        }
+        self.clock.0.set(start + longest);
+        out
+    }
+
+    fn dial_batch(&self) -> usize {
+        self.batch
     }
 }

@@ -410,6 +410,49 @@ fn cidr_sweeps_report_only_what_answered_and_skip_silent_addresses() {
     assert!(r.findings.iter().all(|f| f.check_id != UNREACHABLE));
 }
 
+/// A /24 whose dead addresses each wait out the connect timeout: dialled
+/// together, the sweep costs one timeout, not 252 of them.
+#[test]
+fn a_swept_block_is_dialled_together_and_its_silent_addresses_cost_one_timeout() {
+    let mut net = TestNet::new();
+    for i in 1..=254 {
+        let answer = match i {
+            7 | 200 => Answer::Script(Server::new(Relay::Closed).script()),
+            _ => Answer::Timeout,
+        };
+        net = net.on(&format!("10.5.0.{i}"), 25, answer);
+    }
+    let (s, r) = run(&mut net, &[("targets", "10.5.0.0/24"), ("ports", "25"), ("connect_timeout_ms", "3000")]);
+    assert_eq!(net.dial_lists, [254], "the whole block in one list");
+    assert_eq!((s.attempted, s.connected, s.unreachable), (254, 2, 252));
+    assert_eq!(r.connectors.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["smtp:10.5.0.200:25", "smtp:10.5.0.7:25"]);
+    let took = net.now_ms() - T0;
+    assert!(took < 3000 + 1000, "one connect timeout and two sessions, not 252 timeouts: {took} ms");
+
+    // Past the host's open-connection limit: the second peer is dialled again in its turn.
+    let mut limited = TestNet::new();
+    limited.open_limit = 1;
+    for i in [3, 9] {
+        limited = limited
+            .on(&format!("10.7.0.{i}"), 25, Answer::Script(Server::new(Relay::Closed).script()))
+            .on(&format!("10.7.0.{i}"), 25, Answer::Script(Server::new(Relay::Closed).script()));
+    }
+    let (s, _) = run(&mut limited, &[("targets", "10.7.0.0/28"), ("ports", "25")]);
+    assert_eq!(s.connected, 2, "both peers checked");
+    let to_9 = limited.connects.iter().filter(|c| c.0 == "10.7.0.9").count();
+    assert_eq!(to_9, 2, "10.7.0.9 came back as `limit` and was dialled again: {:?}", limited.connects);
+
+    // One at a time (a host that lets one connection be open): every timeout in turn.
+    let mut one = TestNet::new();
+    one.batch = 1;
+    for i in 1..=20 {
+        one = one.on(&format!("10.6.0.{i}"), 25, Answer::Timeout);
+    }
+    let (s, _) = run(&mut one, &[("targets", "10.6.0.0/27"), ("ports", "25"), ("connect_timeout_ms", "3000")]);
+    assert!(one.dial_lists.is_empty() && s.unreachable == 30, "{:?} {}", one.dial_lists, s.unreachable);
+    assert!(one.now_ms() - T0 >= 20 * 3000, "sequential connects wait out each timeout");
+}
+
 #[test]
 fn the_scan_budget_stops_the_sweep_and_says_what_was_not_checked() {
     let mut net = TestNet::new();
