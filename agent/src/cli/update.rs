@@ -89,6 +89,48 @@ pub async fn if_due(config: &plumbline_agent::config::Resolved, exe: &std::path:
     }
 }
 
+/// At a service start: count it if the running release is on probation,
+/// and put the old binary back when it has crashed in a loop. True when the
+/// service must restart, now on the old binary.
+pub fn probation_start(config: &plumbline_agent::config::Resolved, exe: &std::path::Path) -> bool {
+    use update::probation::{self, Start, PROBATION_STARTS};
+    match probation::on_start(&config.delivery.spool_dir, exe) {
+        Ok(Start::Clear) => false,
+        Ok(Start::OnProbation(n)) => {
+            tracing::warn!(
+                "release {} is on probation since the update: start {n} of {PROBATION_STARTS} before a scan has \
+                 finished on it; at {PROBATION_STARTS} the old release is put back",
+                update::VERSION
+            );
+            false
+        }
+        Ok(Start::PutBack(p)) => {
+            tracing::error!(
+                "release {} was put back: the service started on it {} times and never finished a scan (it crashes); \
+                 {} runs {} again. Publish a fixed release with a higher version",
+                p.version,
+                p.starts,
+                exe.display(),
+                p.from
+            );
+            RESTART_FOR_UPDATE.store(true, std::sync::atomic::Ordering::Relaxed);
+            true
+        }
+        Err(e) => {
+            tracing::error!("checking whether this release is on probation: {e}");
+            false
+        }
+    }
+}
+
+/// A scan finished in the service: the release running is no longer on
+/// probation.
+pub fn probation_passed(config: &plumbline_agent::config::Resolved) {
+    if let Err(e) = update::probation::passed(&config.delivery.spool_dir) {
+        tracing::warn!("ending this release's probation: {e}");
+    }
+}
+
 /// Go on as the new binary: the same arguments, the same process (Unix).
 /// Returns only if that failed (then the old code goes on running).
 #[cfg(unix)]

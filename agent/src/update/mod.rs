@@ -14,8 +14,11 @@
 //! 6. staged beside the executable, the new binary's own `self-check` must
 //!    print the manifest's version ([`stage`]); else it is deleted;
 //! 7. the swap ([`swap`]), then the self-check again at the executable's
-//!    own path; a failure puts the old binary back.
+//!    own path; a failure puts the old binary back;
+//! 8. the new release is on probation until the service has finished a scan
+//!    on it: one that crashes in a loop is put back ([`probation`]).
 
+pub mod probation;
 pub mod stage;
 pub mod state;
 pub mod swap;
@@ -198,7 +201,10 @@ async fn run(config: &Resolved, exe: &Path, check_only: bool) -> Result<Outcome,
             exe.display()
         )));
     }
-    remember(config, &manifest.version)?;
+    let mut s = state::load(&config.delivery.spool_dir)?;
+    s.highest_verified = Some(manifest.version.clone());
+    s.probation = Some(state::Probation { version: manifest.version.clone(), from: running.clone(), starts: 0 });
+    state::save(&config.delivery.spool_dir, &s)?;
     Ok(Outcome::Installed { from: running, to: manifest.version, exe: exe.to_path_buf() })
 }
 

@@ -25,6 +25,21 @@ pub struct UpdateState {
     /// What came of it, one line.
     #[serde(default)]
     pub last_result: Option<String>,
+    /// The release just swapped in, until it has finished a scan in the
+    /// service (see [`super::probation`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probation: Option<Probation>,
+}
+
+/// A release swapped in that has not yet finished a scan in the service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Probation {
+    /// Its version.
+    pub version: String,
+    /// The version it replaced, kept as `plumbline.old`.
+    pub from: String,
+    /// Service starts on it so far that did not finish a scan.
+    pub starts: u32,
 }
 
 /// `SPOOL_DIR/update.json`.

@@ -46,13 +46,19 @@ pub fn swap(exe: &Path, staged: &Path) -> Result<(), UpdateError> {
     crate::platform::private::sync_dir(exe.parent().unwrap_or(Path::new("."))).map_err(io(format!("syncing {}", exe.display())))
 }
 
-/// Put the executable kept at [`old_path`] back in the place of `exe`.
+/// Put the executable kept at [`old_path`] back in the place of `exe`,
+/// whether the new one runs (a release on probation put back by itself) or
+/// not (a self-check failed after the swap).
 pub fn restore(exe: &Path) -> Result<(), UpdateError> {
     let old = old_path(exe);
     #[cfg(not(unix))]
     {
-        // The new executable is not running (the old one is): it can go.
-        let _ = std::fs::remove_file(exe);
+        // A running executable cannot be deleted, but can be renamed.
+        if std::fs::remove_file(exe).is_err() {
+            let failed = sibling(exe, "failed");
+            let _ = std::fs::remove_file(&failed);
+            let _ = std::fs::rename(exe, &failed);
+        }
     }
     std::fs::rename(&old, exe).map_err(UpdateError::io(format!(
         "putting {} back as {}; copy it there by hand, the agent does not run without it",

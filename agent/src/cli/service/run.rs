@@ -70,8 +70,12 @@ pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
     let exe = super::super::update::this_executable()?;
     if args.once {
         let config = plumbline_agent::policy::apply(Config::load(&path)?).await;
+        if super::super::update::probation_start(&config, &exe) {
+            return restart_on(&exe);
+        }
         let missing = config.missing_plugins();
         let ran = scan_and_deliver(&config, args.config.as_deref(), &stop, None, "service").await;
+        super::super::update::probation_passed(&config);
         // Under the timer, the next start runs what this installs.
         if !stop.is_requested() {
             super::super::update::if_due(&config, &exe).await;
@@ -87,6 +91,9 @@ pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
         };
     }
     let config = plumbline_agent::policy::apply(Config::load(&path)?).await;
+    if super::super::update::probation_start(&config, &exe) {
+        return restart_on(&exe);
+    }
     tracing::info!(config = %path.display(), "service started; {}", describe(&config.schedule));
     let mut running = Running::start(config).await;
     let mut at = next_scan(first_due(&running.config), &running.config);
@@ -108,6 +115,7 @@ pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
         running.at_step(&path).await;
         running.scan_starts();
         one_scan(&running.config, args.config.as_deref(), &stop).await;
+        super::super::update::probation_passed(&running.config);
         release_memory();
         if stop.is_requested() {
             break;
@@ -123,6 +131,16 @@ pub async fn run_with(args: RunArgs, stop: Stop) -> Result<Exit> {
     }
     running.stopped();
     tracing::info!("service stopped");
+    Ok(Exit::Ok)
+}
+
+/// Go on as the binary now at `exe`: in this process on Unix; on Windows
+/// the service stops with an error, and its recovery policy starts it again.
+fn restart_on(exe: &Path) -> Result<Exit> {
+    #[cfg(unix)]
+    super::super::update::exec_new(exe);
+    #[cfg(not(unix))]
+    let _ = exe;
     Ok(Exit::Ok)
 }
 
