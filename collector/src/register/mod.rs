@@ -9,6 +9,7 @@ pub mod apply;
 pub mod csv;
 pub mod diff;
 pub mod events;
+pub mod incremental;
 pub mod parts;
 pub mod review;
 pub mod table;
@@ -65,6 +66,20 @@ pub struct Current {
     pub findings: HashMap<String, FindingRecord>,
     /// Who still sees what, from the batch's agent's point of view.
     pub sightings: Sightings,
+    /// Reported exactly as stored (see [`incremental`]): neither loaded nor
+    /// in the batch the plan reads, but seen all the same.
+    pub unchanged: Unchanged,
+    /// Every plugin the tenant has a connector from, loaded or not.
+    pub plugins: HashSet<String>,
+}
+
+/// Keys and finding ids the batch reports exactly as stored.
+#[derive(Debug, Clone, Default)]
+pub struct Unchanged {
+    /// Connector keys.
+    pub connectors: HashSet<String>,
+    /// Finding ids.
+    pub findings: HashSet<String>,
 }
 
 /// Who still sees what: the batch's own agent, and every other live agent

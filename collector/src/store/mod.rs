@@ -258,6 +258,15 @@ pub enum IngestOutcome {
     Duplicate,
 }
 
+/// What [`Store::ingest_counted`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ingested {
+    /// Stored or duplicate.
+    pub outcome: IngestOutcome,
+    /// Rows the transaction inserted, updated or deleted, in every table.
+    pub rows_written: u64,
+}
+
 /// Which findings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FindingFilter {
@@ -333,7 +342,13 @@ pub trait Store:
     /// revoked agent, answer `Duplicate` for a stored digest, refuse a
     /// sequence not above the last, else store the envelope and apply the
     /// batch to the register.
-    async fn ingest(&self, batch: VerifiedBatch) -> Result<IngestOutcome, StoreError>;
+    async fn ingest(&self, batch: VerifiedBatch) -> Result<IngestOutcome, StoreError> {
+        Ok(self.ingest_counted(batch).await?.outcome)
+    }
+    /// [`Store::ingest`], telling how many rows its transaction wrote: a
+    /// rescan that changed nothing writes a handful, however large the
+    /// register.
+    async fn ingest_counted(&self, batch: VerifiedBatch) -> Result<Ingested, StoreError>;
     /// The stored envelope of a tenant's batch (`None` once retention
     /// pruned it).
     async fn envelope(&self, tenant_id: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;

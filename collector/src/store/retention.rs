@@ -60,6 +60,7 @@ pub trait RetentionStore: Send + Sync {
 pub const TENANT_TABLES: &[&str] = &[
     "changes",
     "sightings",
+    "plugin_scans",
     "agent_egress",
     "batches",
     "connectors",

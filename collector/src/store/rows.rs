@@ -2,7 +2,8 @@
 //! enrollment token that could not be used is explained.
 
 use super::StoreError;
-use crate::register::{Current, Plan};
+use crate::register::{Current, Plan, Subject};
+use plumbline_protocol::batch::ScanBatch;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -67,19 +68,98 @@ pub(super) fn sequence_gap(last_sequence: Option<u64>, sequence: u64) -> i64 {
     last_sequence.map_or(0, |last| sequence.saturating_sub(last).saturating_sub(1)) as i64
 }
 
-/// The plan for a batch against the state loaded in the transaction, its
-/// history stamped with [`history_time`]. `earlier` are the stored
-/// envelopes of the earlier parts of its scan, when it is the last part of a
-/// split scan (see [`crate::register::parts`]).
-pub(super) fn plan(
-    current: &Current,
+/// What a batch applies, and when its history happened ([`history_time`]).
+/// `earlier` are the stored envelopes of the earlier parts of its scan, when
+/// it is the last part of a split scan (see [`crate::register::parts`]).
+pub(super) fn to_apply(
     batch: &super::VerifiedBatch,
     enrolled_at: &str,
     earlier: &[Vec<u8>],
-) -> Result<Plan, StoreError> {
+) -> Result<(ScanBatch, String), StoreError> {
     let at = history_time(&batch.batch.scan_finished_at, &batch.received_at, enrolled_at);
     let earlier = earlier.iter().map(|e| stored_batch(e)).collect::<Result<Vec<_>, _>>()?;
-    Ok(crate::register::plan(current, &crate::register::parts::whole(&batch.batch, earlier), &at))
+    Ok((crate::register::parts::whole(&batch.batch, earlier).into_owned(), at))
+}
+
+/// The latest scan recorded of a row's plugin by an agent that still sees
+/// it (`NULL` when none): the row's `last_seen` is the later of this and its
+/// own column, which an unchanged report does not rewrite. `{t}` is the
+/// row's table alias, `{k}` its key column.
+const SCANNED: &str = "(SELECT MAX(p.at) FROM sightings s JOIN plugin_scans p
+      ON p.tenant_id = s.tenant_id AND p.agent_id = s.agent_id AND p.subject = s.subject AND p.plugin = {t}.plugin
+      WHERE s.tenant_id = {t}.tenant_id AND s.subject = '{s}' AND s.key = {t}.{k} AND s.present)";
+
+/// [`SCANNED`] for the connector aliased `t`.
+pub(super) fn connector_scanned(t: &str) -> String {
+    SCANNED.replace("{t}", t).replace("{s}", Subject::Connector.as_str()).replace("{k}", "key")
+}
+
+/// [`SCANNED`] for the finding aliased `t`.
+pub(super) fn finding_scanned(t: &str) -> String {
+    SCANNED.replace("{t}", t).replace("{s}", Subject::Finding.as_str()).replace("{k}", "id")
+}
+
+/// The digest column of an entry's JSON text.
+pub(super) fn digest(json: &str) -> String {
+    crate::register::incremental::digest(json)
+}
+
+/// What the plan needs written into rows before the scan records move:
+/// rows whose agent's sighting stops (not otherwise written), and the
+/// plugins whose record steps back (see
+/// [`crate::register::incremental::stepping_back`]).
+pub(super) struct Settle {
+    /// Connector keys.
+    pub connectors: Vec<String>,
+    /// Finding ids.
+    pub findings: Vec<String>,
+    /// Plugins.
+    pub plugins: Vec<String>,
+}
+
+impl Settle {
+    pub(super) fn of(plan: &Plan, stepping: &std::collections::HashSet<String>) -> Settle {
+        let stops = |subject: Subject, written: std::collections::HashSet<&str>| -> Vec<String> {
+            plan.sightings
+                .iter()
+                .filter(|x| x.subject == subject && !x.present && !written.contains(x.key.as_str()))
+                .map(|x| x.key.clone())
+                .collect()
+        };
+        let mut plugins: Vec<String> = stepping.iter().cloned().collect();
+        plugins.sort();
+        Settle {
+            connectors: stops(Subject::Connector, plan.connectors.iter().map(|c| c.entry.key.as_str()).collect()),
+            findings: stops(Subject::Finding, plan.findings.iter().map(|f| f.entry.id.as_str()).collect()),
+            plugins,
+        }
+    }
+}
+
+/// The scan records a batch writes: the plugins it covers, and those whose
+/// record steps back, each for connectors and findings.
+pub(super) fn scan_records<'a>(
+    covering: &'a std::collections::HashSet<String>,
+    stepping: &'a std::collections::HashSet<String>,
+) -> Vec<(&'a str, &'static str)> {
+    let mut plugins: Vec<&str> = covering.union(stepping).map(String::as_str).collect();
+    plugins.sort();
+    plugins.iter().flat_map(|p| [(*p, Subject::Connector.as_str()), (*p, Subject::Finding.as_str())]).collect()
+}
+
+/// Connector keys the plan's findings name that `current` has not loaded:
+/// the alerts name them.
+pub(super) fn unnamed(current: &Current, plan: &Plan) -> Vec<String> {
+    let mut keys: Vec<String> = plan
+        .findings
+        .iter()
+        .map(|f| &f.entry.connector_key)
+        .filter(|k| !current.connectors.contains_key(*k) && !plan.connectors.iter().any(|c| &c.entry.key == *k))
+        .cloned()
+        .collect();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// The scan id under which the earlier parts of `batch` are stored, when

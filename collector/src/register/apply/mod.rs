@@ -29,16 +29,21 @@ pub use super::review::{EXCHANGE_CATEGORY, INBOUND_PREFIX};
 /// The plan for `batch` against `current`, with history stamped `at` (the
 /// scan's time, bounded by the store; see `store::rows::history_time`).
 pub fn plan(current: &Current, batch: &ScanBatch, at: &str) -> Plan {
-    // Only a plugin that ran fine in a whole scan makes anything disappear
-    // (a part of a split scan is not the whole of what the plugin saw).
-    let ok_plugins: HashSet<&str> = match super::parts::decides_disappearance(batch) {
-        true => batch.plugins.iter().filter(|p| p.status == "ok").map(|p| p.name.as_str()).collect(),
-        false => HashSet::new(),
-    };
+    let ok_plugins = ok_plugins(batch);
     let mut plan = Plan { at: at.to_string(), ..Plan::default() };
     connectors(current, batch, at, &ok_plugins, &mut plan);
     findings(current, batch, at, &ok_plugins, &mut plan);
     plan
+}
+
+/// The plugins whose report in `batch` is whole and fine: only they make
+/// anything disappear (a part of a split scan is not the whole of what the
+/// plugin saw).
+pub fn ok_plugins(batch: &ScanBatch) -> HashSet<&str> {
+    match super::parts::decides_disappearance(batch) {
+        true => batch.plugins.iter().filter(|p| p.status == "ok").map(|p| p.name.as_str()).collect(),
+        false => HashSet::new(),
+    }
 }
 
 /// Later of two RFC 3339 times as stored (same format, so text order).
@@ -50,8 +55,12 @@ fn connectors(current: &Current, batch: &ScanBatch, at: &str, ok_plugins: &HashS
     let s = &current.sightings;
     // Plugins this tenant has never had a connector from: their first
     // report is a baseline, not news.
-    let known_plugins: HashSet<&str> = current.connectors.values().map(|c| c.entry.plugin.as_str()).collect();
-    let mut seen = HashSet::new();
+    let known_plugins: HashSet<&str> =
+        current.connectors.values().map(|c| c.entry.plugin.as_str()).chain(current.plugins.iter().map(String::as_str)).collect();
+    let mut seen: HashSet<&str> = current.unchanged.connectors.iter().map(String::as_str).collect();
+    for key in current.unchanged.connectors.iter().filter(|k| !s.mine.contains(*k)) {
+        plan.sightings.push(Sighting { subject: Subject::Connector, key: key.clone(), present: true });
+    }
     for entry in &batch.connectors {
         if !seen.insert(entry.key.as_str()) {
             continue; // the first report of a key wins
@@ -139,7 +148,10 @@ fn new_change(
 
 fn findings(current: &Current, batch: &ScanBatch, at: &str, ok_plugins: &HashSet<&str>, plan: &mut Plan) {
     let s = &current.sightings;
-    let mut seen = HashSet::new();
+    let mut seen: HashSet<&str> = current.unchanged.findings.iter().map(String::as_str).collect();
+    for id in current.unchanged.findings.iter().filter(|id| !s.findings_mine.contains(*id)) {
+        plan.sightings.push(Sighting { subject: Subject::Finding, key: id.clone(), present: true });
+    }
     for f in &batch.findings {
         if !seen.insert(f.id.as_str()) {
             continue;

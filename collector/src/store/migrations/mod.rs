@@ -99,6 +99,12 @@ pub const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("sqlite/0013_fleet.sql"),
         postgres: include_str!("postgres/0013_fleet.sql"),
     },
+    Migration {
+        version: 14,
+        name: "incremental ingest: row digests, and each agent's last scan per plugin for last_seen",
+        sqlite: include_str!("sqlite/0014_incremental_ingest.sql"),
+        postgres: include_str!("postgres/0014_incremental_ingest.sql"),
+    },
 ];
 
 /// The PostgreSQL advisory lock key that serialises migrations

@@ -2,10 +2,11 @@
 //! load the register and the agents' sightings, plan, and write the plan
 //! with one array statement per table, in one transaction.
 
-use super::{load_connectors, load_findings, PostgresStore};
-use crate::register::{Current, Sightings, Subject};
-use crate::store::rows::{last_part_scan, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, sequence_gap, to_json, trusted_since};
-use crate::store::{FindingFilter, IngestOutcome, StoreError, VerifiedBatch};
+use super::{register, writes, PostgresStore};
+use crate::register::{incremental, Current, Sightings, Subject};
+use crate::store::rows::{last_part_scan, refuse_replayed, refuse_revoked, scan_records, seq_from_db, seq_to_db, sequence_gap};
+use crate::store::rows::{to_apply, trusted_since, unnamed, Settle};
+use crate::store::{IngestOutcome, Ingested, StoreError, VerifiedBatch};
 use deadpool_postgres::GenericClient;
 
 /// What the batch's agent still sees, and what any other live agent of the
@@ -38,12 +39,18 @@ async fn load_sightings(
     Ok(s)
 }
 
-pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<IngestOutcome, StoreError> {
+/// Rows written by this transaction so far, in every table.
+const WRITTEN_SQL: &str =
+    "SELECT COALESCE(SUM(n_tup_ins + n_tup_upd + n_tup_del), 0)::bigint FROM pg_stat_xact_user_tables";
+
+pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<Ingested, StoreError> {
     let b = &vb.batch;
     let now = &vb.received_at;
     let sequence = seq_to_db(b.sequence)?;
     let mut client = store.pool.get().await?;
     let tx = client.transaction().await?;
+    let written = tx.prepare_cached(WRITTEN_SQL).await?;
+    let before: i64 = tx.query_one(&written, &[]).await?.get(0);
 
     let lock_tenant = tx.prepare_cached("SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE").await?;
     if tx.query_opt(&lock_tenant, &[&b.tenant_id]).await?.is_none() {
@@ -61,24 +68,11 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
     refuse_revoked(&b.agent_id, agent.get(0))?;
     let is_stored = tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM batches WHERE digest = $1)").await?;
     if tx.query_one(&is_stored, &[&vb.digest]).await?.get::<_, bool>(0) {
-        return Ok(IngestOutcome::Duplicate);
+        return Ok(Ingested { outcome: IngestOutcome::Duplicate, rows_written: 0 });
     }
     refuse_replayed(seq_from_db(agent.get(1)), b.sequence)?;
     let gap = sequence_gap(seq_from_db(agent.get(1)), b.sequence);
 
-    let current = Current {
-        connectors: load_connectors(&tx, &b.tenant_id)
-            .await?
-            .into_iter()
-            .map(|c| (c.entry.key.clone(), c))
-            .collect(),
-        findings: load_findings(&tx, &b.tenant_id, FindingFilter::All)
-            .await?
-            .into_iter()
-            .map(|f| (f.entry.id.clone(), f))
-            .collect(),
-        sightings: load_sightings(&tx, &b.tenant_id, &b.agent_id, &trusted_since(now)).await?,
-    };
     let enrolled_at: String = agent.get(2);
     let earlier: Vec<Vec<u8>> = match last_part_scan(b) {
         Some(scan) => {
@@ -87,7 +81,23 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
         }
         None => Vec::new(),
     };
-    let mut plan = plan(&current, &vb, &enrolled_at, &earlier)?;
+    let (mut whole, at) = to_apply(&vb, &enrolled_at, &earlier)?;
+    let sightings = load_sightings(&tx, &b.tenant_id, &b.agent_id, &trusted_since(now)).await?;
+    let scans = register::scans(&tx, &b.tenant_id, &b.agent_id).await?;
+    let covering = incremental::covering(&whole, &at, &scans);
+    let stepping = incremental::stepping_back(&whole, &at, &scans);
+    let light = register::light_connectors(&tx, &b.tenant_id).await?;
+    let ids: Vec<&str> = whole.findings.iter().map(|f| f.id.as_str()).collect();
+    let light_findings = register::light_findings(&tx, &b.tenant_id, &b.agent_id, &ids).await?;
+    let split = incremental::split(&mut whole, &light, &light_findings, &covering, &sightings);
+    let mut current = Current {
+        connectors: register::connectors_named(&tx, &b.tenant_id, &split.connectors).await?,
+        findings: register::findings_named(&tx, &b.tenant_id, &split.findings).await?,
+        sightings,
+        unchanged: split.unchanged,
+        plugins: light.into_values().map(|l| l.plugin).collect(),
+    };
+    let mut plan = crate::register::plan(&current, &whole, &at);
     super::egress::cross_check(&tx, &vb, &current, &mut plan).await?;
 
     let insert_batch = tx
@@ -117,7 +127,10 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
         ],
     )
     .await?;
-    write_plan(&tx, &b.tenant_id, &vb.digest, &b.agent_id, &b.site_id, &plan).await?;
+    let src = writes::Source { tenant_id: &b.tenant_id, digest: &vb.digest, agent_id: &b.agent_id, site_id: &b.site_id };
+    writes::settle(&tx, &src, &Settle::of(&plan, &stepping)).await?;
+    writes::plan(&tx, &src, &plan).await?;
+    writes::scans(&tx, &src, &scan_records(&covering, &stepping), &at).await?;
     // The SIEM feed: the findings' changes of state, in this transaction.
     super::events::append(&tx, &b.tenant_id, &plan.at, &crate::register::events::of_plan(&current, &plan)).await?;
     if !vb.alerts.is_empty() {
@@ -127,6 +140,7 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
         } else {
             Vec::new()
         };
+        current.connectors.extend(register::connectors_named(&tx, &b.tenant_id, &unnamed(&current, &plan)).await?);
         let alerts = crate::alerts::evaluate::alerts(&vb.alerts, &b.tenant_id, &groups, &current, &plan);
         super::alerts::queue(&tx, &alerts, now, &vb.alerts.due_at(now)).await?;
     }
@@ -136,140 +150,7 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
         )
         .await?;
     tx.execute(&advance, &[&b.agent_id, &sequence, now, &gap]).await?;
+    let after: i64 = tx.query_one(&written, &[]).await?.get(0);
     tx.commit().await?;
-    Ok(IngestOutcome::Stored)
-}
-
-/// Write a plan with one statement per table: each column travels as an
-/// array and `UNNEST` turns them back into rows, so a batch costs a handful
-/// of round trips however many connectors and findings it holds.
-async fn write_plan(
-    tx: &deadpool_postgres::Transaction<'_>,
-    tenant_id: &str,
-    digest: &str,
-    agent_id: &str,
-    site_id: &str,
-    plan: &crate::register::Plan,
-) -> Result<(), StoreError> {
-    if !plan.connectors.is_empty() {
-        let c = &plan.connectors;
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen,
-                                         disappeared_at, co_owner_count, context)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[],
-                                          $8::text[], $9::text[], $10::text[], $11::bigint[], $12::bool[])
-                 ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
-                     site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
-                     first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at,
-                     co_owner_count = excluded.co_owner_count, context = excluded.context",
-            )
-            .await?;
-        tx.execute(
-            &stmt,
-            &[
-                &tenant_id,
-                &c.iter().map(|c| c.entry.key.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.entry.category.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.entry.plugin.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.site_id.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| to_json(&c.entry)).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.present).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.first_seen.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.last_seen.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.disappeared_at.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.entry.co_owners.len() as i64).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.entry.is_context()).collect::<Vec<_>>(),
-            ],
-        )
-        .await?;
-    }
-    if !plan.changes.is_empty() {
-        let c = &plan.changes;
-        // WITH ORDINALITY: ids follow the plan's order.
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO changes (tenant_id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review,
-                                      review_reason, fields, entry)
-                 SELECT $1, u.key, u.kind, $2, $3, $4, $5, u.review, u.reason, u.fields, u.entry
-                 FROM UNNEST($6::text[], $7::text[], $8::bool[], $9::text[], $10::text[], $11::text[])
-                      WITH ORDINALITY AS u (key, kind, review, reason, fields, entry, n)
-                 ORDER BY u.n",
-            )
-            .await?;
-        tx.execute(
-            &stmt,
-            &[
-                &tenant_id,
-                &plan.at,
-                &digest,
-                &agent_id,
-                &site_id,
-                &c.iter().map(|c| c.connector_key.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.needs_review).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.review_reason.as_deref()).collect::<Vec<_>>(),
-                &c.iter().map(|c| to_json(&c.fields)).collect::<Vec<_>>(),
-                &c.iter().map(|c| c.entry.as_ref().map(to_json)).collect::<Vec<_>>(),
-            ],
-        )
-        .await?;
-    }
-    if !plan.findings.is_empty() {
-        let f = &plan.findings;
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO findings (tenant_id, id, check_id, connector_key, severity, plugin, site_id, status, entry,
-                                       first_seen, last_seen, resolved_at, reopened_count)
-                 SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                                          $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[])
-                 ON CONFLICT (tenant_id, id) DO UPDATE SET check_id = excluded.check_id,
-                     connector_key = excluded.connector_key, severity = excluded.severity, plugin = excluded.plugin,
-                     site_id = excluded.site_id, status = excluded.status, entry = excluded.entry,
-                     first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-                     resolved_at = excluded.resolved_at, reopened_count = excluded.reopened_count",
-            )
-            .await?;
-        tx.execute(
-            &stmt,
-            &[
-                &tenant_id,
-                &f.iter().map(|f| f.entry.id.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.entry.check_id.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.entry.connector_key.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.entry.severity.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.entry.plugin.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.site_id.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.status.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| to_json(&f.entry)).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.first_seen.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.last_seen.as_str()).collect::<Vec<_>>(),
-                &f.iter().map(|f| f.resolved_at.as_deref()).collect::<Vec<_>>(),
-                &f.iter().map(|f| i64::from(f.reopened_count)).collect::<Vec<_>>(),
-            ],
-        )
-        .await?;
-    }
-    if !plan.sightings.is_empty() {
-        let x = &plan.sightings;
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO sightings (tenant_id, agent_id, subject, key, present)
-                 SELECT $1, $2, * FROM UNNEST($3::text[], $4::text[], $5::bool[])
-                 ON CONFLICT (tenant_id, subject, key, agent_id) DO UPDATE SET present = excluded.present",
-            )
-            .await?;
-        tx.execute(
-            &stmt,
-            &[
-                &tenant_id,
-                &agent_id,
-                &x.iter().map(|x| x.subject.as_str()).collect::<Vec<_>>(),
-                &x.iter().map(|x| x.key.as_str()).collect::<Vec<_>>(),
-                &x.iter().map(|x| x.present).collect::<Vec<_>>(),
-            ],
-        )
-        .await?;
-    }
-    Ok(())
+    Ok(Ingested { outcome: IngestOutcome::Stored, rows_written: u64::try_from(after - before).unwrap_or(0) })
 }

@@ -7,9 +7,10 @@
 //! duplicate or replay that races its original sees the original committed.
 
 use super::migrations::{MIGRATIONS, PG_LOCK_KEY};
-use super::rows::{from_json, seq_from_db, token_refusal};
+use super::rows::{seq_from_db, token_refusal};
+use register::{load_connectors, load_findings};
 use super::{
-    AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
+    AgentRecord, ApiTokenRecord, Counts, FindingFilter, Ingested, NewAgent, NewApiToken, NewEnrollToken, Store,
     StoreError, TenantRecord, VerifiedBatch,
 };
 use crate::register::ConnectorState;
@@ -27,9 +28,11 @@ mod egress;
 mod events;
 mod ingest;
 mod policy;
+mod register;
 mod retention;
 pub mod tls;
 mod tokens;
+mod writes;
 
 pub use events::EVENTS_LOCK_KEY;
 
@@ -106,58 +109,6 @@ fn agent_row(row: &Row) -> AgentRecord {
         last_seen_at: row.get(8),
         missing_batches: row.get::<_, i64>(9).max(0) as u64,
     }
-}
-
-async fn load_connectors(c: &impl GenericClient, tenant_id: &str) -> Result<Vec<ConnectorState>, StoreError> {
-    let stmt = c
-        .prepare_cached(
-            "SELECT entry, site_id, present, first_seen, last_seen, disappeared_at
-             FROM connectors WHERE tenant_id = $1 ORDER BY key",
-        )
-        .await?;
-    let mut out = Vec::new();
-    for row in c.query(&stmt, &[&tenant_id]).await? {
-        out.push(ConnectorState {
-            entry: from_json("connector entry", row.get(0))?,
-            site_id: row.get(1),
-            present: row.get(2),
-            first_seen: row.get(3),
-            last_seen: row.get(4),
-            disappeared_at: row.get(5),
-        });
-    }
-    Ok(out)
-}
-
-async fn load_findings(
-    c: &impl GenericClient,
-    tenant_id: &str,
-    filter: FindingFilter,
-) -> Result<Vec<FindingRecord>, StoreError> {
-    let condition = match filter {
-        FindingFilter::Open => "AND status <> 'resolved'",
-        FindingFilter::Resolved => "AND status = 'resolved'",
-        FindingFilter::All => "",
-    };
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT entry, status, site_id, first_seen, last_seen, resolved_at, reopened_count
-             FROM findings WHERE tenant_id = $1 {condition} ORDER BY id"
-        ))
-        .await?;
-    let mut out = Vec::new();
-    for row in c.query(&stmt, &[&tenant_id]).await? {
-        out.push(FindingRecord {
-            entry: from_json("finding entry", row.get(0))?,
-            status: row.get(1),
-            site_id: row.get(2),
-            first_seen: row.get(3),
-            last_seen: row.get(4),
-            resolved_at: row.get(5),
-            reopened_count: u32::try_from(row.get::<_, i64>(6)).unwrap_or(u32::MAX),
-        });
-    }
-    Ok(out)
 }
 
 async fn exists(
@@ -365,7 +316,7 @@ impl Store for PostgresStore {
         tokens::api_token(self, token_hash).await
     }
 
-    async fn ingest(&self, vb: VerifiedBatch) -> Result<IngestOutcome, StoreError> {
+    async fn ingest_counted(&self, vb: VerifiedBatch) -> Result<Ingested, StoreError> {
         ingest::ingest(self, vb).await
     }
 

@@ -2,10 +2,11 @@
 //! agents' sightings, plan, and write the plan, in one `BEGIN IMMEDIATE`
 //! transaction.
 
-use super::{load_connectors, load_findings, write_tx};
-use crate::register::{Current, Sightings, Subject};
-use crate::store::rows::{last_part_scan, plan, refuse_replayed, refuse_revoked, seq_from_db, seq_to_db, sequence_gap, to_json, trusted_since};
-use crate::store::{FindingFilter, IngestOutcome, StoreError, VerifiedBatch};
+use super::{register, write_tx, writes};
+use crate::register::{incremental, Current, Sightings, Subject};
+use crate::store::rows::{last_part_scan, refuse_replayed, refuse_revoked, scan_records, seq_from_db, seq_to_db, sequence_gap};
+use crate::store::rows::{to_apply, trusted_since, unnamed, Settle};
+use crate::store::{IngestOutcome, Ingested, StoreError, VerifiedBatch};
 use rusqlite::{params, Connection, OptionalExtension};
 
 fn tenant_groups(conn: &Connection, tenant_id: &str) -> Result<Vec<String>, StoreError> {
@@ -35,8 +36,9 @@ fn load_sightings(conn: &Connection, tenant_id: &str, agent_id: &str, trusted_si
     Ok(s)
 }
 
-pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<IngestOutcome, StoreError> {
+pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ingested, StoreError> {
     let tx = write_tx(conn)?;
+    let before = tx.total_changes();
     let b = &vb.batch;
     let agent = tx
         .query_row(
@@ -51,20 +53,12 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
     let stored: bool =
         tx.query_row("SELECT EXISTS (SELECT 1 FROM batches WHERE digest = ?1)", params![vb.digest], |row| row.get(0))?;
     if stored {
-        return Ok(IngestOutcome::Duplicate);
+        return Ok(Ingested { outcome: IngestOutcome::Duplicate, rows_written: 0 });
     }
     refuse_replayed(seq_from_db(last), b.sequence)?;
     let gap = sequence_gap(seq_from_db(last), b.sequence);
     let sequence = seq_to_db(b.sequence)?;
 
-    let current = Current {
-        connectors: load_connectors(&tx, &b.tenant_id)?.into_iter().map(|c| (c.entry.key.clone(), c)).collect(),
-        findings: load_findings(&tx, &b.tenant_id, FindingFilter::All)?
-            .into_iter()
-            .map(|f| (f.entry.id.clone(), f))
-            .collect(),
-        sightings: load_sightings(&tx, &b.tenant_id, &b.agent_id, &trusted_since(&vb.received_at))?,
-    };
     let earlier = match last_part_scan(b) {
         Some(scan) => {
             let mut stmt = tx.prepare_cached("SELECT envelope FROM batches WHERE agent_id = ?1 AND scan_id = ?2")?;
@@ -73,10 +67,25 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
         }
         None => Vec::new(),
     };
-    let mut plan = plan(&current, vb, &enrolled_at, &earlier)?;
+    let (mut whole, at) = to_apply(vb, &enrolled_at, &earlier)?;
+    let sightings = load_sightings(&tx, &b.tenant_id, &b.agent_id, &trusted_since(&vb.received_at))?;
+    let scans = register::scans(&tx, &b.tenant_id, &b.agent_id)?;
+    let covering = incremental::covering(&whole, &at, &scans);
+    let stepping = incremental::stepping_back(&whole, &at, &scans);
+    let light = register::light_connectors(&tx, &b.tenant_id)?;
+    let ids: Vec<&str> = whole.findings.iter().map(|f| f.id.as_str()).collect();
+    let light_findings = register::light_findings(&tx, &b.tenant_id, &b.agent_id, &ids)?;
+    let split = incremental::split(&mut whole, &light, &light_findings, &covering, &sightings);
+    let mut current = Current {
+        connectors: register::connectors_named(&tx, &b.tenant_id, &split.connectors)?,
+        findings: register::findings_named(&tx, &b.tenant_id, &split.findings)?,
+        sightings,
+        unchanged: split.unchanged,
+        plugins: light.into_values().map(|l| l.plugin).collect(),
+    };
+    let mut plan = crate::register::plan(&current, &whole, &at);
     super::egress::cross_check(&tx, vb, &current, &mut plan)?;
     let now = &vb.received_at;
-
     tx.prepare_cached(
         "INSERT INTO batches (digest, tenant_id, site_id, agent_id, sequence, scan_started_at, scan_finished_at,
                               received_at, connector_count, finding_count, envelope, scan_id)
@@ -96,91 +105,15 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
         vb.envelope,
         b.part.as_ref().map(|p| p.scan_id.as_str())
     ])?;
-    {
-        let mut upsert = tx.prepare_cached(
-            "INSERT INTO connectors (tenant_id, key, category, plugin, site_id, entry, present, first_seen, last_seen,
-                                     disappeared_at, co_owner_count, context)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT (tenant_id, key) DO UPDATE SET category = excluded.category, plugin = excluded.plugin,
-                 site_id = excluded.site_id, entry = excluded.entry, present = excluded.present,
-                 first_seen = excluded.first_seen, last_seen = excluded.last_seen, disappeared_at = excluded.disappeared_at,
-                 co_owner_count = excluded.co_owner_count, context = excluded.context",
-        )?;
-        for c in &plan.connectors {
-            upsert.execute(params![
-                b.tenant_id,
-                c.entry.key,
-                c.entry.category,
-                c.entry.plugin,
-                c.site_id,
-                to_json(&c.entry),
-                c.present,
-                c.first_seen,
-                c.last_seen,
-                c.disappeared_at,
-                c.entry.co_owners.len() as i64,
-                c.entry.is_context()
-            ])?;
-        }
-        let mut change = tx.prepare_cached(
-            "INSERT INTO changes (tenant_id, connector_key, kind, at, batch_digest, agent_id, site_id, needs_review,
-                                  review_reason, fields, entry)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )?;
-        for c in &plan.changes {
-            change.execute(params![
-                b.tenant_id,
-                c.connector_key,
-                c.kind.as_str(),
-                plan.at,
-                vb.digest,
-                b.agent_id,
-                b.site_id,
-                c.needs_review,
-                c.review_reason,
-                to_json(&c.fields),
-                c.entry.as_ref().map(to_json)
-            ])?;
-        }
-        let mut finding = tx.prepare_cached(
-            "INSERT INTO findings (tenant_id, id, check_id, connector_key, severity, plugin, site_id, status, entry,
-                                   first_seen, last_seen, resolved_at, reopened_count)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET check_id = excluded.check_id,
-                 connector_key = excluded.connector_key, severity = excluded.severity, plugin = excluded.plugin,
-                 site_id = excluded.site_id, status = excluded.status, entry = excluded.entry,
-                 first_seen = excluded.first_seen, last_seen = excluded.last_seen,
-                 resolved_at = excluded.resolved_at, reopened_count = excluded.reopened_count",
-        )?;
-        for f in &plan.findings {
-            finding.execute(params![
-                b.tenant_id,
-                f.entry.id,
-                f.entry.check_id,
-                f.entry.connector_key,
-                f.entry.severity.as_str(),
-                f.entry.plugin,
-                f.site_id,
-                f.status,
-                to_json(&f.entry),
-                f.first_seen,
-                f.last_seen,
-                f.resolved_at,
-                i64::from(f.reopened_count)
-            ])?;
-        }
-        let mut sighting = tx.prepare_cached(
-            "INSERT INTO sightings (tenant_id, subject, key, agent_id, present) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (tenant_id, subject, key, agent_id) DO UPDATE SET present = excluded.present",
-        )?;
-        for x in &plan.sightings {
-            sighting.execute(params![b.tenant_id, x.subject.as_str(), x.key, b.agent_id, x.present])?;
-        }
-    }
+    let src = writes::Source { tenant_id: &b.tenant_id, digest: &vb.digest, agent_id: &b.agent_id, site_id: &b.site_id };
+    writes::settle(&tx, &src, &Settle::of(&plan, &stepping))?;
+    writes::plan(&tx, &src, &plan)?;
+    writes::scans(&tx, &src, &scan_records(&covering, &stepping), &at)?;
     // The SIEM feed: the findings' changes of state, in this transaction.
     super::events::append(&tx, &b.tenant_id, &plan.at, &crate::register::events::of_plan(&current, &plan))?;
     if !vb.alerts.is_empty() {
         let groups = if vb.alerts.needs_groups() { tenant_groups(&tx, &b.tenant_id)? } else { Vec::new() };
+        current.connectors.extend(register::connectors_named(&tx, &b.tenant_id, &unnamed(&current, &plan))?);
         let alerts = crate::alerts::evaluate::alerts(&vb.alerts, &b.tenant_id, &groups, &current, &plan);
         super::alerts::queue(&tx, &alerts, now, &vb.alerts.due_at(now))?;
     }
@@ -188,6 +121,7 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
         "UPDATE agents SET last_sequence = ?2, last_seen_at = ?3, missing_batches = missing_batches + ?4 WHERE id = ?1",
         params![b.agent_id, sequence, now, gap],
     )?;
+    let rows_written = tx.total_changes() - before;
     tx.commit()?;
-    Ok(IngestOutcome::Stored)
+    Ok(Ingested { outcome: IngestOutcome::Stored, rows_written })
 }

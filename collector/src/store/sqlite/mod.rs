@@ -3,9 +3,10 @@
 //! `BEGIN IMMEDIATE`, so even two processes on one file serialise cleanly.
 
 use super::migrations::MIGRATIONS;
-use super::rows::{from_json, seq_from_db, token_refusal};
+use super::rows::{seq_from_db, token_refusal};
+use register::{load_connectors, load_findings};
 use super::{
-    AgentRecord, ApiTokenRecord, Counts, FindingFilter, IngestOutcome, NewAgent, NewApiToken, NewEnrollToken, Store,
+    AgentRecord, ApiTokenRecord, Counts, FindingFilter, Ingested, NewAgent, NewApiToken, NewEnrollToken, Store,
     StoreError, TenantRecord, VerifiedBatch,
 };
 use crate::register::ConnectorState;
@@ -24,8 +25,10 @@ mod egress;
 mod events;
 mod ingest;
 mod policy;
+mod register;
 mod retention;
 mod tokens;
+mod writes;
 
 /// How long a writer waits for another process's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -118,71 +121,6 @@ fn agent_row(row: &Row<'_>) -> rusqlite::Result<AgentRecord> {
         last_seen_at: row.get(8)?,
         missing_batches: row.get::<_, i64>(9)?.max(0) as u64,
     })
-}
-
-const CONNECTOR_COLUMNS: &str = "entry, site_id, present, first_seen, last_seen, disappeared_at";
-
-type ConnectorRow = (String, String, bool, String, String, Option<String>);
-
-fn connector_row(row: &Row<'_>) -> rusqlite::Result<ConnectorRow> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
-}
-
-fn load_connectors(conn: &Connection, tenant_id: &str) -> Result<Vec<ConnectorState>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = ?1 ORDER BY key"))?;
-    let rows = stmt.query_map(params![tenant_id], connector_row)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (entry, site_id, present, first_seen, last_seen, disappeared_at) = row?;
-        out.push(ConnectorState {
-            entry: from_json("connector entry", &entry)?,
-            site_id,
-            present,
-            first_seen,
-            last_seen,
-            disappeared_at,
-        });
-    }
-    Ok(out)
-}
-
-const FINDING_COLUMNS: &str = "entry, status, site_id, first_seen, last_seen, resolved_at, reopened_count";
-
-fn load_findings(conn: &Connection, tenant_id: &str, filter: FindingFilter) -> Result<Vec<FindingRecord>, StoreError> {
-    let condition = match filter {
-        FindingFilter::Open => "AND status <> 'resolved'",
-        FindingFilter::Resolved => "AND status = 'resolved'",
-        FindingFilter::All => "",
-    };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {FINDING_COLUMNS} FROM findings WHERE tenant_id = ?1 {condition} ORDER BY id"
-    ))?;
-    let rows = stmt.query_map(params![tenant_id], |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-            row.get::<_, String>(3)?,
-            row.get::<_, String>(4)?,
-            row.get::<_, Option<String>>(5)?,
-            row.get::<_, i64>(6)?,
-        ))
-    })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (entry, status, site_id, first_seen, last_seen, resolved_at, reopened) = row?;
-        out.push(FindingRecord {
-            entry: from_json("finding entry", &entry)?,
-            status,
-            site_id,
-            first_seen,
-            last_seen,
-            resolved_at,
-            reopened_count: u32::try_from(reopened).unwrap_or(u32::MAX),
-        });
-    }
-    Ok(out)
 }
 
 #[async_trait]
@@ -412,7 +350,7 @@ impl Store for SqliteStore {
         self.with(move |conn| tokens::api_token(conn, &token_hash)).await
     }
 
-    async fn ingest(&self, batch: VerifiedBatch) -> Result<IngestOutcome, StoreError> {
+    async fn ingest_counted(&self, batch: VerifiedBatch) -> Result<Ingested, StoreError> {
         self.with(move |conn| ingest::ingest_tx(conn, &batch)).await
     }
 
