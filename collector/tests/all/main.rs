@@ -12,6 +12,7 @@ mod crosscheck;
 mod enroll;
 mod fleet_enroll;
 mod https;
+mod incremental;
 mod ingest;
 mod migrations;
 mod observability;
