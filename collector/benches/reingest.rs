@@ -31,7 +31,8 @@ fn main() {
     let sqlite_url = format!("sqlite:{}", dir.path().join("reingest.db").display());
     let pg_url = rt.block_on(async { plumbline_tests::postgres::server().await.fresh_database().await });
     println!("re-ingest of an unchanged register: {CONNECTORS} connectors, {FINDINGS} findings, {rescans} rescans");
-    println!("{:<10} {:>14} {:>12} {:>14} {:>14} {:>12}", "backend", "first (ms)", "first rows", "rescan med ms", "rescan min ms", "rescan rows");
+    let head = ["backend", "first (ms)", "first rows", "rescan med ms", "rescan min ms", "rescan rows"];
+    println!("{:<10} {:>14} {:>12} {:>14} {:>14} {:>12}", head[0], head[1], head[2], head[3], head[4], head[5]);
     for (backend, url) in [("sqlite", sqlite_url), ("postgres", pg_url)] {
         let (first, rows) = rt.block_on(run(&url, rescans));
         let (first_took, first_rows) = first;
@@ -117,7 +118,9 @@ fn batch(key: &AgentKey, tenant: &str, seq: u64) -> ScanBatch {
             migration_state: None,
             created: Some("2024-01-01T00:00:00Z".into()),
             last_change: Some("2025-01-01T00:00:00Z".into()),
-            attributes: [("environment".to_string(), "Default".to_string()), ("state".to_string(), "Started".to_string())].into(),
+            attributes: [("environment", "Default"), ("state", "Started")]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into(),
             plugin: "flows".into(),
         })
         .collect();

@@ -46,7 +46,8 @@ fn digest_of<T: serde::Serialize>(entry: &T) -> String {
 /// report is whole and fine, unless the agent's last recorded scan of the
 /// plugin (`scans`, by plugin) is later.
 pub fn covering(batch: &ScanBatch, at: &str, scans: &HashMap<String, String>) -> HashSet<String> {
-    ok_plugins(batch).into_iter().filter(|p| scans.get(*p).is_none_or(|last| last.as_str() <= at)).map(String::from).collect()
+    let not_older = |p: &&str| scans.get(*p).is_none_or(|last| last.as_str() <= at);
+    ok_plugins(batch).into_iter().filter(not_older).map(String::from).collect()
 }
 
 /// Plugins the batch names or reports whose recorded scan is later than
@@ -55,7 +56,8 @@ pub fn covering(batch: &ScanBatch, at: &str, scans: &HashMap<String, String>) ->
 /// only now is dated by the later scan).
 pub fn stepping_back(batch: &ScanBatch, at: &str, scans: &HashMap<String, String>) -> HashSet<String> {
     let named = batch.plugins.iter().map(|p| p.name.as_str());
-    let reported = batch.connectors.iter().map(|c| c.plugin.as_str()).chain(batch.findings.iter().map(|f| f.plugin.as_str()));
+    let reported = batch.connectors.iter().map(|c| c.plugin.as_str());
+    let reported = reported.chain(batch.findings.iter().map(|f| f.plugin.as_str()));
     named.chain(reported).filter(|p| scans.get(*p).is_some_and(|last| last.as_str() > at)).map(String::from).collect()
 }
 

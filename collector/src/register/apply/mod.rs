@@ -55,8 +55,8 @@ fn connectors(current: &Current, batch: &ScanBatch, at: &str, ok_plugins: &HashS
     let s = &current.sightings;
     // Plugins this tenant has never had a connector from: their first
     // report is a baseline, not news.
-    let known_plugins: HashSet<&str> =
-        current.connectors.values().map(|c| c.entry.plugin.as_str()).chain(current.plugins.iter().map(String::as_str)).collect();
+    let loaded = current.connectors.values().map(|c| c.entry.plugin.as_str());
+    let known_plugins: HashSet<&str> = loaded.chain(current.plugins.iter().map(String::as_str)).collect();
     let mut seen: HashSet<&str> = current.unchanged.connectors.iter().map(String::as_str).collect();
     for key in current.unchanged.connectors.iter().filter(|k| !s.mine.contains(*k)) {
         plan.sightings.push(Sighting { subject: Subject::Connector, key: key.clone(), present: true });

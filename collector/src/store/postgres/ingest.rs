@@ -4,8 +4,8 @@
 
 use super::{register, writes, PostgresStore};
 use crate::register::{incremental, Current, Sightings, Subject};
-use crate::store::rows::{last_part_scan, refuse_replayed, refuse_revoked, scan_records, seq_from_db, seq_to_db, sequence_gap};
-use crate::store::rows::{to_apply, trusted_since, unnamed, Settle};
+use crate::store::rows::{last_part_scan, refuse_replayed, refuse_revoked, scan_records, seq_from_db, seq_to_db};
+use crate::store::rows::{sequence_gap, to_apply, trusted_since, unnamed, Settle};
 use crate::store::{IngestOutcome, Ingested, StoreError, VerifiedBatch};
 use deadpool_postgres::GenericClient;
 
@@ -127,7 +127,8 @@ pub(super) async fn ingest(store: &PostgresStore, vb: VerifiedBatch) -> Result<I
         ],
     )
     .await?;
-    let src = writes::Source { tenant_id: &b.tenant_id, digest: &vb.digest, agent_id: &b.agent_id, site_id: &b.site_id };
+    let (tenant_id, digest, agent_id, site_id) = (&b.tenant_id, &vb.digest, &b.agent_id, &b.site_id);
+    let src = writes::Source { tenant_id, digest, agent_id, site_id };
     writes::settle(&tx, &src, &Settle::of(&plan, &stepping)).await?;
     writes::plan(&tx, &src, &plan).await?;
     writes::scans(&tx, &src, &scan_records(&covering, &stepping), &at).await?;

@@ -49,7 +49,8 @@ async fn findings_where(
 ) -> Result<Vec<FindingRecord>, StoreError> {
     let stmt = c
         .prepare_cached(&format!(
-            "SELECT f.entry, f.status, f.site_id, f.first_seen, GREATEST(f.last_seen, {}), f.resolved_at, f.reopened_count
+            "SELECT f.entry, f.status, f.site_id, f.first_seen, GREATEST(f.last_seen, {}), f.resolved_at,
+                    f.reopened_count
              FROM findings f WHERE f.tenant_id = $1 {condition} ORDER BY f.id",
             finding_scanned("f")
         ))
@@ -70,7 +71,10 @@ async fn findings_where(
 }
 
 /// A tenant's connectors.
-pub(super) async fn load_connectors(c: &impl GenericClient, tenant_id: &str) -> Result<Vec<ConnectorState>, StoreError> {
+pub(super) async fn load_connectors(
+    c: &impl GenericClient,
+    tenant_id: &str,
+) -> Result<Vec<ConnectorState>, StoreError> {
     connectors_where(c, "", &[&tenant_id]).await
 }
 
@@ -113,10 +117,18 @@ pub(super) async fn findings_named(
 }
 
 /// Every connector of the tenant, light.
-pub(super) async fn light_connectors(c: &impl GenericClient, tenant_id: &str) -> Result<HashMap<String, Light>, StoreError> {
-    let stmt = c.prepare_cached("SELECT key, plugin, site_id, present, digest FROM connectors WHERE tenant_id = $1").await?;
-    let rows = c.query(&stmt, &[&tenant_id]).await?;
-    Ok(rows.iter().map(|r| (r.get(0), Light { plugin: r.get(1), site_id: r.get(2), live: r.get(3), digest: r.get(4) })).collect())
+pub(super) async fn light_connectors(
+    c: &impl GenericClient,
+    tenant_id: &str,
+) -> Result<HashMap<String, Light>, StoreError> {
+    let sql = "SELECT key, plugin, site_id, present, digest FROM connectors WHERE tenant_id = $1";
+    let stmt = c.prepare_cached(sql).await?;
+    Ok(c.query(&stmt, &[&tenant_id]).await?.iter().map(light).collect())
+}
+
+/// `(key, Light)` of a row selecting key, plugin, site, live, digest.
+fn light(r: &tokio_postgres::Row) -> (String, Light) {
+    (r.get(0), Light { plugin: r.get(1), site_id: r.get(2), live: r.get(3), digest: r.get(4) })
 }
 
 /// The findings that may change, light: not resolved, reported in `ids`,
@@ -132,17 +144,20 @@ pub(super) async fn light_findings(
         .prepare_cached(
             "SELECT id, plugin, site_id, status <> 'resolved', digest FROM findings
              WHERE tenant_id = $1 AND (status <> 'resolved' OR id = ANY($2)
-                 OR id IN (SELECT key FROM sightings WHERE tenant_id = $1 AND agent_id = $3 AND subject = 'finding' AND present))",
+                 OR id IN (SELECT key FROM sightings
+                           WHERE tenant_id = $1 AND agent_id = $3 AND subject = 'finding' AND present))",
         )
         .await?;
-    let rows = c.query(&stmt, &[&tenant_id, &ids, &agent_id]).await?;
-    Ok(rows.iter().map(|r| (r.get(0), Light { plugin: r.get(1), site_id: r.get(2), live: r.get(3), digest: r.get(4) })).collect())
+    Ok(c.query(&stmt, &[&tenant_id, &ids, &agent_id]).await?.iter().map(light).collect())
 }
 
 /// The agent's latest recorded scan per plugin.
-pub(super) async fn scans(c: &impl GenericClient, tenant_id: &str, agent_id: &str) -> Result<HashMap<String, String>, StoreError> {
-    let stmt = c
-        .prepare_cached("SELECT plugin, MAX(at) FROM plugin_scans WHERE tenant_id = $1 AND agent_id = $2 GROUP BY plugin")
-        .await?;
+pub(super) async fn scans(
+    c: &impl GenericClient,
+    tenant_id: &str,
+    agent_id: &str,
+) -> Result<HashMap<String, String>, StoreError> {
+    let sql = "SELECT plugin, MAX(at) FROM plugin_scans WHERE tenant_id = $1 AND agent_id = $2 GROUP BY plugin";
+    let stmt = c.prepare_cached(sql).await?;
     Ok(c.query(&stmt, &[&tenant_id, &agent_id]).await?.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

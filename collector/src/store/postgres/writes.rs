@@ -34,7 +34,8 @@ pub(super) async fn settle(tx: &impl GenericClient, src: &Source<'_>, settle: &S
             let stmt = tx
                 .prepare_cached(&format!(
                     "{set} AND {t}.plugin = ANY($2) AND {later} AND {t}.{key} IN
-                     (SELECT key FROM sightings WHERE tenant_id = $1 AND agent_id = $3 AND subject = '{subject}' AND present)"
+                     (SELECT key FROM sightings
+                      WHERE tenant_id = $1 AND agent_id = $3 AND subject = '{subject}' AND present)"
                 ))
                 .await?;
             tx.execute(&stmt, &[&src.tenant_id, &settle.plugins, &src.agent_id]).await?;
@@ -57,7 +58,8 @@ pub(super) async fn scans(
         .prepare_cached(
             "INSERT INTO plugin_scans (tenant_id, agent_id, plugin, subject, site_id, at)
              SELECT $1, $2, u.plugin, u.subject, $3, $4 FROM UNNEST($5::text[], $6::text[]) AS u (plugin, subject)
-             ON CONFLICT (tenant_id, agent_id, plugin, subject) DO UPDATE SET site_id = excluded.site_id, at = excluded.at",
+             ON CONFLICT (tenant_id, agent_id, plugin, subject)
+                 DO UPDATE SET site_id = excluded.site_id, at = excluded.at",
         )
         .await?;
     let plugins: Vec<&str> = records.iter().map(|r| r.0).collect();

@@ -4,8 +4,8 @@
 
 use super::{register, write_tx, writes};
 use crate::register::{incremental, Current, Sightings, Subject};
-use crate::store::rows::{last_part_scan, refuse_replayed, refuse_revoked, scan_records, seq_from_db, seq_to_db, sequence_gap};
-use crate::store::rows::{to_apply, trusted_since, unnamed, Settle};
+use crate::store::rows::{last_part_scan, refuse_replayed, refuse_revoked, scan_records, seq_from_db, seq_to_db};
+use crate::store::rows::{sequence_gap, to_apply, trusted_since, unnamed, Settle};
 use crate::store::{IngestOutcome, Ingested, StoreError, VerifiedBatch};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -105,7 +105,8 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
         vb.envelope,
         b.part.as_ref().map(|p| p.scan_id.as_str())
     ])?;
-    let src = writes::Source { tenant_id: &b.tenant_id, digest: &vb.digest, agent_id: &b.agent_id, site_id: &b.site_id };
+    let (tenant_id, digest, agent_id, site_id) = (&b.tenant_id, &vb.digest, &b.agent_id, &b.site_id);
+    let src = writes::Source { tenant_id, digest, agent_id, site_id };
     writes::settle(&tx, &src, &Settle::of(&plan, &stepping))?;
     writes::plan(&tx, &src, &plan)?;
     writes::scans(&tx, &src, &scan_records(&covering, &stepping), &at)?;

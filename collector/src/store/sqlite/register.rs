@@ -13,7 +13,11 @@ use plumbline_protocol::read_api::FindingRecord;
 use rusqlite::{params, Connection, ToSql};
 use std::collections::HashMap;
 
-fn connectors_where(conn: &Connection, condition: &str, params: &[&dyn ToSql]) -> Result<Vec<ConnectorState>, StoreError> {
+fn connectors_where(
+    conn: &Connection,
+    condition: &str,
+    params: &[&dyn ToSql],
+) -> Result<Vec<ConnectorState>, StoreError> {
     let last_seen = format!("MAX(c.last_seen, COALESCE({}, ''))", connector_scanned("c"));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT c.entry, c.site_id, c.present, c.first_seen, {last_seen}, c.disappeared_at
@@ -76,7 +80,11 @@ pub(super) fn load_connectors(conn: &Connection, tenant_id: &str) -> Result<Vec<
 }
 
 /// A tenant's findings.
-pub(super) fn load_findings(conn: &Connection, tenant_id: &str, filter: FindingFilter) -> Result<Vec<FindingRecord>, StoreError> {
+pub(super) fn load_findings(
+    conn: &Connection,
+    tenant_id: &str,
+    filter: FindingFilter,
+) -> Result<Vec<FindingRecord>, StoreError> {
     let condition = match filter {
         FindingFilter::Open => "AND f.status <> 'resolved'",
         FindingFilter::Resolved => "AND f.status = 'resolved'",
@@ -110,7 +118,8 @@ pub(super) fn findings_named(
 
 /// Every connector of the tenant, light.
 pub(super) fn light_connectors(conn: &Connection, tenant_id: &str) -> Result<HashMap<String, Light>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT key, plugin, site_id, present, digest FROM connectors WHERE tenant_id = ?1")?;
+    let sql = "SELECT key, plugin, site_id, present, digest FROM connectors WHERE tenant_id = ?1";
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![tenant_id], |r| {
         Ok((r.get(0)?, Light { plugin: r.get(1)?, site_id: r.get(2)?, live: r.get(3)?, digest: r.get(4)? }))
     })?;
@@ -129,7 +138,8 @@ pub(super) fn light_findings(
     let mut stmt = conn.prepare_cached(
         "SELECT id, plugin, site_id, status <> 'resolved', digest FROM findings
          WHERE tenant_id = ?1 AND (status <> 'resolved' OR id IN (SELECT value FROM json_each(?2))
-             OR id IN (SELECT key FROM sightings WHERE tenant_id = ?1 AND agent_id = ?3 AND subject = 'finding' AND present))",
+             OR id IN (SELECT key FROM sightings
+                       WHERE tenant_id = ?1 AND agent_id = ?3 AND subject = 'finding' AND present))",
     )?;
     let rows = stmt.query_map(params![tenant_id, to_json(ids), agent_id], |r| {
         Ok((r.get(0)?, Light { plugin: r.get(1)?, site_id: r.get(2)?, live: r.get(3)?, digest: r.get(4)? }))
@@ -139,8 +149,8 @@ pub(super) fn light_findings(
 
 /// The agent's latest recorded scan per plugin.
 pub(super) fn scans(conn: &Connection, tenant_id: &str, agent_id: &str) -> Result<HashMap<String, String>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT plugin, MAX(at) FROM plugin_scans WHERE tenant_id = ?1 AND agent_id = ?2 GROUP BY plugin")?;
+    let sql = "SELECT plugin, MAX(at) FROM plugin_scans WHERE tenant_id = ?1 AND agent_id = ?2 GROUP BY plugin";
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![tenant_id, agent_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

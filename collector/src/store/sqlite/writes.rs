@@ -33,7 +33,8 @@ pub(super) fn settle(tx: &Connection, src: &Source<'_>, settle: &Settle) -> Resu
         if !settle.plugins.is_empty() {
             let mut stmt = tx.prepare_cached(&format!(
                 "{set} AND {t}.plugin = ?2 AND {later} AND {t}.{key} IN
-                 (SELECT key FROM sightings WHERE tenant_id = ?1 AND agent_id = ?3 AND subject = '{subject}' AND present)"
+                 (SELECT key FROM sightings
+                  WHERE tenant_id = ?1 AND agent_id = ?3 AND subject = '{subject}' AND present)"
             ))?;
             for p in &settle.plugins {
                 stmt.execute(params![src.tenant_id, p, src.agent_id])?;
@@ -135,7 +136,8 @@ pub(super) fn plan(tx: &Connection, src: &Source<'_>, plan: &Plan) -> Result<(),
 pub(super) fn scans(tx: &Connection, src: &Source<'_>, records: &[(&str, &str)], at: &str) -> Result<(), StoreError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO plugin_scans (tenant_id, agent_id, plugin, subject, site_id, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (tenant_id, agent_id, plugin, subject) DO UPDATE SET site_id = excluded.site_id, at = excluded.at",
+         ON CONFLICT (tenant_id, agent_id, plugin, subject)
+             DO UPDATE SET site_id = excluded.site_id, at = excluded.at",
     )?;
     for (plugin, subject) in records {
         stmt.execute(params![src.tenant_id, src.agent_id, plugin, subject, src.site_id, at])?;
