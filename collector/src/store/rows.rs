@@ -99,6 +99,37 @@ pub(super) fn finding_scanned(t: &str) -> String {
     SCANNED.replace("{t}", t).replace("{s}", Subject::Finding.as_str()).replace("{k}", "id")
 }
 
+/// The condition on findings aliased `f` that `filter` names.
+pub(super) fn finding_condition(filter: super::FindingFilter) -> &'static str {
+    match filter {
+        super::FindingFilter::Open => "AND f.status <> 'resolved'",
+        super::FindingFilter::Resolved => "AND f.status = 'resolved'",
+        super::FindingFilter::All => "",
+    }
+}
+
+/// The statements that settle `last_seen` ([`Settle`]), PostgreSQL form,
+/// for connectors and then findings: by key (`$1` tenant, `$2` the keys as
+/// an array) and by plugin (`$1` tenant, `$2` the plugins, `$3` the agent).
+pub(super) fn settle_sql() -> [(String, String); 2] {
+    let tables = [
+        ("connectors", "c", "key", connector_scanned("c"), Subject::Connector),
+        ("findings", "f", "id", finding_scanned("f"), Subject::Finding),
+    ];
+    tables.map(|(table, t, key, scanned, subject)| {
+        let set = format!("UPDATE {table} AS {t} SET last_seen = {scanned} WHERE {t}.tenant_id = $1");
+        let later = format!("{scanned} > {t}.last_seen");
+        let mine = format!(
+            "SELECT key FROM sightings WHERE tenant_id = $1 AND agent_id = $3 AND subject = '{}' AND present",
+            subject.as_str()
+        );
+        (
+            format!("{set} AND {t}.{key} = ANY($2) AND {later}"),
+            format!("{set} AND {t}.plugin = ANY($2) AND {later} AND {t}.{key} IN ({mine})"),
+        )
+    })
+}
+
 /// The digest column of an entry's JSON text.
 pub(super) fn digest(json: &str) -> String {
     crate::register::incremental::digest(json)

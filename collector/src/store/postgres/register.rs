@@ -7,7 +7,7 @@ use crate::crosscheck::{rules::PREFIX as CROSS_CHECK, RELAY_CATEGORY};
 use crate::register::incremental::Light;
 use crate::register::review::EXCHANGE_CATEGORY;
 use crate::register::ConnectorState;
-use crate::store::rows::{connector_scanned, finding_scanned, from_json};
+use crate::store::rows::{connector_scanned, finding_condition, finding_scanned, from_json};
 use crate::store::{FindingFilter, StoreError};
 use deadpool_postgres::GenericClient;
 use plumbline_protocol::read_api::FindingRecord;
@@ -84,11 +84,7 @@ pub(super) async fn load_findings(
     tenant_id: &str,
     filter: FindingFilter,
 ) -> Result<Vec<FindingRecord>, StoreError> {
-    let condition = match filter {
-        FindingFilter::Open => "AND f.status <> 'resolved'",
-        FindingFilter::Resolved => "AND f.status = 'resolved'",
-        FindingFilter::All => "",
-    };
+    let condition = finding_condition(filter);
     findings_where(c, condition, &[&tenant_id]).await
 }
 

@@ -4,7 +4,7 @@
 //! and the agent's scan records.
 
 use crate::register::Plan;
-use crate::store::rows::{self, connector_scanned, finding_scanned, to_json, Settle};
+use crate::store::rows::{self, settle_sql, to_json, Settle};
 use crate::store::StoreError;
 use deadpool_postgres::GenericClient;
 
@@ -20,24 +20,13 @@ pub(super) struct Source<'a> {
 /// Before sightings stop or scan records step back: write into each row the
 /// `last_seen` they stood for, where it is later than the row's own.
 pub(super) async fn settle(tx: &impl GenericClient, src: &Source<'_>, settle: &Settle) -> Result<(), StoreError> {
-    for (table, t, key, scanned, keys, subject) in [
-        ("connectors", "c", "key", connector_scanned("c"), &settle.connectors, "connector"),
-        ("findings", "f", "id", finding_scanned("f"), &settle.findings, "finding"),
-    ] {
-        let set = format!("UPDATE {table} AS {t} SET last_seen = {scanned} WHERE {t}.tenant_id = $1");
-        let later = format!("{scanned} > {t}.last_seen");
+    for ((by_key, by_plugin), keys) in settle_sql().iter().zip([&settle.connectors, &settle.findings]) {
         if !keys.is_empty() {
-            let stmt = tx.prepare_cached(&format!("{set} AND {t}.{key} = ANY($2) AND {later}")).await?;
+            let stmt = tx.prepare_cached(by_key).await?;
             tx.execute(&stmt, &[&src.tenant_id, keys]).await?;
         }
         if !settle.plugins.is_empty() {
-            let stmt = tx
-                .prepare_cached(&format!(
-                    "{set} AND {t}.plugin = ANY($2) AND {later} AND {t}.{key} IN
-                     (SELECT key FROM sightings
-                      WHERE tenant_id = $1 AND agent_id = $3 AND subject = '{subject}' AND present)"
-                ))
-                .await?;
+            let stmt = tx.prepare_cached(by_plugin).await?;
             tx.execute(&stmt, &[&src.tenant_id, &settle.plugins, &src.agent_id]).await?;
         }
     }

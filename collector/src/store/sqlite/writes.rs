@@ -3,7 +3,8 @@
 //! scan records would otherwise lose; and the agent's scan records.
 
 use crate::register::Plan;
-use crate::store::rows::{connector_scanned, digest, finding_scanned, to_json, Settle};
+use crate::store::egress::sqlite_form;
+use crate::store::rows::{digest, settle_sql, to_json, Settle};
 use crate::store::StoreError;
 use rusqlite::{params, Connection};
 
@@ -18,27 +19,14 @@ pub(super) struct Source<'a> {
 /// Before sightings stop or scan records step back: write into each row the
 /// `last_seen` they stood for, where it is later than the row's own.
 pub(super) fn settle(tx: &Connection, src: &Source<'_>, settle: &Settle) -> Result<(), StoreError> {
-    for (table, t, key, scanned, keys, subject) in [
-        ("connectors", "c", "key", connector_scanned("c"), &settle.connectors, "connector"),
-        ("findings", "f", "id", finding_scanned("f"), &settle.findings, "finding"),
-    ] {
-        let set = format!("UPDATE {table} AS {t} SET last_seen = {scanned} WHERE {t}.tenant_id = ?1");
-        let later = format!("{scanned} > {t}.last_seen");
+    // SQLite takes the arrays as JSON.
+    let sqlite = |sql: &str| sqlite_form(sql).replace("= ANY(?2)", "IN (SELECT value FROM json_each(?2))");
+    for ((by_key, by_plugin), keys) in settle_sql().iter().zip([&settle.connectors, &settle.findings]) {
         if !keys.is_empty() {
-            let mut stmt = tx.prepare_cached(&format!("{set} AND {t}.{key} = ?2 AND {later}"))?;
-            for k in keys {
-                stmt.execute(params![src.tenant_id, k])?;
-            }
+            tx.prepare_cached(&sqlite(by_key))?.execute(params![src.tenant_id, to_json(keys)])?;
         }
         if !settle.plugins.is_empty() {
-            let mut stmt = tx.prepare_cached(&format!(
-                "{set} AND {t}.plugin = ?2 AND {later} AND {t}.{key} IN
-                 (SELECT key FROM sightings
-                  WHERE tenant_id = ?1 AND agent_id = ?3 AND subject = '{subject}' AND present)"
-            ))?;
-            for p in &settle.plugins {
-                stmt.execute(params![src.tenant_id, p, src.agent_id])?;
-            }
+            tx.prepare_cached(&sqlite(by_plugin))?.execute(params![src.tenant_id, to_json(&settle.plugins), src.agent_id])?;
         }
     }
     Ok(())
