@@ -170,7 +170,7 @@ pub(crate) fn start_cluster(setup: Setup) -> Result<Started, String> {
         }
     }
 
-    let port = free_port()?;
+    let port = crate::ports::free_port()?;
     let log_path = base.join("postgres.log");
     let log = std::fs::File::create(&log_path).map_err(|e| format!("creating {}: {e}", log_path.display()))?;
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
@@ -309,21 +309,14 @@ fn is_ready(data: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn tail(path: &Path) -> String {
+pub(crate) fn tail(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
-fn free_port() -> Result<u16, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("finding a free port: {e}"))
-}
-
 /// Debian's newest `/usr/lib/postgresql/N/bin`, else the directory of `initdb` on `PATH`.
-fn find_bin_dir() -> Option<PathBuf> {
+pub(crate) fn find_bin_dir() -> Option<PathBuf> {
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
         .flatten()
@@ -343,7 +336,7 @@ fn find_bin_dir() -> Option<PathBuf> {
     })
 }
 
-fn system_user(name: &str) -> Result<(u32, u32), String> {
+pub(crate) fn system_user(name: &str) -> Result<(u32, u32), String> {
     let cname = std::ffi::CString::new(name).expect("no NUL");
     let pw = unsafe { libc::getpwnam(cname.as_ptr()) };
     if pw.is_null() {

@@ -10,6 +10,7 @@ mod cli;
 mod console;
 mod crosscheck;
 mod enroll;
+mod faults;
 mod fleet_enroll;
 mod https;
 mod incremental;
