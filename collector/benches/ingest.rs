@@ -1,7 +1,7 @@
 //! Ingest throughput and latency (not a timed test).
 //!
 //! N concurrent agents, each in its own tenant, push signed batches (10
-//! connectors + 20 findings) one after another over loopback HTTP to an
+//! connectors + 100 findings) one after another over loopback HTTP to an
 //! in-process `serve`, for SQLite and for PostgreSQL. Beside it, the raw
 //! Ed25519 verify rate on one core: the ceiling no collector can beat.
 //!
@@ -13,7 +13,7 @@
 //! stand-in over HTTPS: the requests are counted (one per tenant and rule).
 //!
 //! `PLUMBLINE_BENCH_SCALE` (default 1) multiplies the batches per agent;
-//! `PLUMBLINE_BENCH_AGENTS` (default 8) sets N. PostgreSQL is the test
+//! `PLUMBLINE_BENCH_AGENTS` (default 100) sets N. PostgreSQL is the test
 //! server (`plumbline_tests::postgres`, fsync off) unless
 //! `PLUMBLINE_TEST_PG_URL` names another.
 //!
@@ -31,8 +31,8 @@ use plumbline_protocol::register::{finding_id, ConnectorEntry, FindingEntry, Plu
 use std::time::{Duration, Instant};
 
 const CONNECTORS: usize = 10;
-const FINDINGS: usize = 20;
-const BATCHES_PER_AGENT: usize = 40;
+const FINDINGS: usize = 100;
+const BATCHES_PER_AGENT: usize = 20;
 
 struct Row {
     backend: String,
@@ -45,7 +45,7 @@ struct Row {
 
 fn main() {
     let scale: f64 = std::env::var("PLUMBLINE_BENCH_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
-    let agents: usize = std::env::var("PLUMBLINE_BENCH_AGENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(8);
+    let agents: usize = std::env::var("PLUMBLINE_BENCH_AGENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
     let per_agent = ((BATCHES_PER_AGENT as f64 * scale).round() as usize).max(2);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -161,6 +161,7 @@ async fn burst(db: &std::path::Path) -> (usize, usize, Duration) {
         let key = enroll(store.as_ref(), &tenant).await;
         let mut b = batch(&key, &tenant, 1);
         b.connectors.clear();
+        b.findings.truncate(20);
         let body = serde_json::to_vec(&sign(SCAN_PAYLOAD_TYPE, &serde_json::to_vec(&b).unwrap(), key.signing(), &key.agent_id())).unwrap();
         plumbline_collector::ingest::ingest_alerting(store.as_ref(), &body, &set).await.unwrap();
     }
@@ -231,24 +232,24 @@ async fn run(backend: &str, url: &str, agents: usize, per_agent: usize, alerts: 
                 .unwrap()
             })
             .collect();
-        work.push(bodies);
+        work.push((key, bodies));
     }
 
     let client = reqwest::Client::builder().pool_max_idle_per_host(agents).build().unwrap();
     // The first batch of each agent warms up connections and caches, untimed.
-    for bodies in &work {
-        push(&client, &base, bodies[0].clone()).await;
+    for (key, bodies) in &work {
+        push(&client, &base, key, bodies[0].clone()).await;
     }
     let start = Instant::now();
     let tasks: Vec<_> = work
         .into_iter()
-        .map(|bodies| {
+        .map(|(key, bodies)| {
             let (client, base) = (client.clone(), base.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(bodies.len());
                 for body in bodies.into_iter().skip(1) {
                     let t = Instant::now();
-                    push(&client, &base, body).await;
+                    push(&client, &base, &key, body).await;
                     latencies.push(t.elapsed());
                 }
                 latencies
@@ -267,8 +268,13 @@ async fn run(backend: &str, url: &str, agents: usize, per_agent: usize, alerts: 
     Row { backend: backend.to_string(), alerts, agents, batches: latencies.len(), elapsed, latencies }
 }
 
-async fn push(client: &reqwest::Client, base: &str, body: Vec<u8>) {
-    let res = client.post(format!("{base}/v1/ingest")).body(body).send().await.expect("push");
+/// One delivery as the agent makes it: the request signed, so the collector
+/// knows the agent before the body and admits it to its own slots.
+async fn push(client: &reqwest::Client, base: &str, key: &AgentKey, body: Vec<u8>) {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let auth = plumbline_protocol::agent_auth::authorization(key, "POST", "/v1/ingest", now);
+    let res = client.post(format!("{base}/v1/ingest")).header("authorization", auth).body(body).send();
+    let res = res.await.expect("push");
     let status = res.status();
     let text = res.text().await.unwrap_or_default();
     assert!(status.is_success() && text.contains("\"stored\""), "{status}: {text}");
@@ -326,8 +332,10 @@ fn batch(key: &AgentKey, tenant: &str, seq: u64) -> ScanBatch {
         .collect();
     let findings: Vec<FindingEntry> = (0..FINDINGS)
         .map(|i| {
+            // Distinct per connector; each scan one check opens and one is
+            // resolved on every connector.
             let key = format!("exchange-connectors/exchange:outbound:{}", i % CONNECTORS);
-            let check = format!("exo.check-{}", (i + seq as usize % 3) % 25);
+            let check = format!("exo.check-{}", i / CONNECTORS + seq as usize % 3);
             FindingEntry {
                 id: finding_id(tenant, &check, &key),
                 check_id: check.clone(),

@@ -17,7 +17,7 @@
 //!
 //! Every refusal is an [`IngestError`] and stores nothing.
 
-use crate::store::{IngestOutcome, Store, StoreError, VerifiedBatch};
+use crate::store::{AgentRecord, IngestOutcome, Store, StoreError, VerifiedBatch};
 use crate::timestamp;
 use plumbline_protocol::batch::{ScanBatch, BATCH_SCHEMA};
 use plumbline_protocol::envelope::{payload_digest, Envelope, EnvelopeError, SCAN_PAYLOAD_TYPE};
@@ -186,8 +186,9 @@ pub struct Arrival<'a> {
     /// the agent's site's egress for the cross-check.
     pub egress: Option<std::net::IpAddr>,
     /// The agent whose signature the request carried
-    /// ([`crate::api::admission`]): the envelope must be signed by it too.
-    pub signed_by: Option<&'a str>,
+    /// ([`crate::api::admission`]), as read then: the envelope must be
+    /// signed by it too, and it is not read again.
+    pub signed_by: Option<&'a AgentRecord>,
 }
 
 /// [`decode_body`] then [`ingest_arrived`], inflating on a blocking thread
@@ -289,11 +290,16 @@ pub async fn ingest_arrived(
     }
     let parsing = body.clone();
     let (envelope, signer) = blocking(move || envelope_and_signer(&parsing), "parsing").await??;
-    if let Some(caller) = arrival.signed_by.filter(|c| *c != signer) {
-        return Err(IngestError::SignedByOther { envelope: signer, request: caller.to_string() });
+    if let Some(caller) = arrival.signed_by.filter(|c| c.id != signer) {
+        return Err(IngestError::SignedByOther { envelope: signer, request: caller.id.clone() });
     }
     let egress = arrival.egress;
-    let agent = store.agent(&signer).await?.ok_or_else(|| IngestError::UnknownAgent(signer.clone()))?;
+    // A revocation after the request's signature was checked is still
+    // caught: the store refuses a revoked agent's batch in its transaction.
+    let agent = match arrival.signed_by {
+        Some(known) => known.clone(),
+        None => store.agent(&signer).await?.ok_or_else(|| IngestError::UnknownAgent(signer.clone()))?,
+    };
     if agent.revoked_at.is_some() {
         return Err(IngestError::RevokedAgent(signer));
     }

@@ -6,13 +6,15 @@
 //! known before its body arrives: it gets [`MAX_INGESTS_PER_AGENT`] slots
 //! and its own rate. An upload without that signature (an agent from before
 //! it) shares a small pool, bounded per client address too. Everyone shares
-//! [`MAX_INGESTS_IN_FLIGHT`]. Over a limit is a 429 with `Retry-After`,
-//! which the agent honours and retries.
+//! [`MAX_INGESTS_IN_FLIGHT`], and the bytes they declare share
+//! [`MAX_BYTES_IN_FLIGHT`]. Over a limit is a 429 with `Retry-After`, which
+//! the agent honours and retries.
 
 use super::agent_auth::{self, CallerError};
 use super::error::ApiError;
 use super::AppState;
 use crate::serve::PeerAddr;
+use crate::store::AgentRecord;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -22,8 +24,17 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-/// Ingests in flight in all: with bodies of up to 64 MiB, a bound on memory.
-pub const MAX_INGESTS_IN_FLIGHT: usize = 64;
+/// Ingests in flight in all: a bound on tasks and open bodies. Memory is
+/// bounded by [`MAX_BYTES_IN_FLIGHT`], so this can be high enough that a
+/// few hundred agents delivering at once are all let in: with the writer
+/// committing batches in groups, more in flight is more throughput.
+pub const MAX_INGESTS_IN_FLIGHT: usize = 256;
+/// Bytes signed agents' ingests in flight may declare together
+/// (`Content-Length`; an upload without one counts as the largest allowed):
+/// a bound on what their bodies can make the collector hold, whatever their
+/// number. Typical batches are tens of kilobytes, so only huge ones ever
+/// wait for it. Unsigned uploads have [`MAX_UNSIGNED_IN_FLIGHT`].
+pub const MAX_BYTES_IN_FLIGHT: u64 = 1 << 30;
 /// Ingests in flight from one signed agent: it sends one batch at a time;
 /// the second slot lets a retry in while a timed-out attempt is still
 /// being read.
@@ -65,6 +76,14 @@ struct InFlight {
     unsigned: usize,
     per_address: HashMap<IpAddr, usize>,
     per_agent: HashMap<String, usize>,
+    bytes: u64,
+}
+
+/// What an upload declaring `declared` bytes holds of the budget: a length
+/// over the limit is refused when the body is read, so it never needs more.
+fn reserved(declared: Option<u64>) -> u64 {
+    let most = crate::ingest::MAX_WIRE_BYTES as u64;
+    declared.map_or(most, |n| n.min(most))
 }
 
 /// A token bucket: `tokens` as of `at`.
@@ -98,9 +117,17 @@ pub struct Admission {
 }
 
 impl Admission {
-    /// Admit one more upload from `who`, or say why not.
+    /// Admit one more upload from `who`, of the largest allowed size, or
+    /// say why not.
     pub fn admit(self: &Arc<Self>, who: Uploader) -> Result<Admitted, ApiError> {
         self.admit_at(who, Instant::now())
+    }
+
+    /// [`Admission::admit`] for a body that declares its length: only that
+    /// much (at most the largest allowed) is counted against
+    /// [`MAX_BYTES_IN_FLIGHT`].
+    pub fn admit_sized(self: &Arc<Self>, who: Uploader, declared: Option<u64>) -> Result<Admitted, ApiError> {
+        self.admit_bytes_at(who, reserved(declared), Instant::now())
     }
 
     /// Uploads in flight now.
@@ -109,8 +136,16 @@ impl Admission {
     }
 
     fn admit_at(self: &Arc<Self>, who: Uploader, now: Instant) -> Result<Admitted, ApiError> {
+        self.admit_bytes_at(who, reserved(None), now)
+    }
+
+    fn admit_bytes_at(self: &Arc<Self>, who: Uploader, bytes: u64, now: Instant) -> Result<Admitted, ApiError> {
+        // Unsigned uploads are bounded by their own small count, so that
+        // strangers can never use up the signed agents' bytes.
+        let bytes = if matches!(who, Uploader::Agent(_)) { bytes } else { 0 };
         let mut f = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         let full = f.total >= MAX_INGESTS_IN_FLIGHT
+            || f.bytes + bytes > MAX_BYTES_IN_FLIGHT
             || match &who {
                 Uploader::Agent(id) => f.per_agent.get(id).copied().unwrap_or(0) >= MAX_INGESTS_PER_AGENT,
                 Uploader::Unsigned(addr) => {
@@ -130,6 +165,7 @@ impl Admission {
             self.take_token(key, now)?;
         }
         f.total += 1;
+        f.bytes += bytes;
         match &who {
             Uploader::Agent(id) => *f.per_agent.entry(id.clone()).or_insert(0) += 1,
             Uploader::Unsigned(addr) => {
@@ -139,7 +175,7 @@ impl Admission {
                 }
             }
         }
-        Ok(Admitted { admission: self.clone(), who })
+        Ok(Admitted { admission: self.clone(), who, record: None, bytes })
     }
 
     /// One token from `key`'s bucket, or a 429 saying when the next is due.
@@ -175,16 +211,18 @@ pub struct Admitted {
     admission: Arc<Admission>,
     /// Who, as far as the request's signature says.
     pub who: Uploader,
+    /// That agent's record, as its signature was checked against it: the
+    /// ingest uses it rather than reading it again.
+    record: Option<AgentRecord>,
+    /// What it holds of [`MAX_BYTES_IN_FLIGHT`].
+    bytes: u64,
 }
 
 impl Admitted {
     /// The agent whose signature the request carried, if it carried one:
     /// the envelope must be signed by the same agent.
-    pub fn agent(&self) -> Option<&str> {
-        match &self.who {
-            Uploader::Agent(id) => Some(id),
-            Uploader::Unsigned(_) => None,
-        }
+    pub fn agent(&self) -> Option<&AgentRecord> {
+        self.record.as_ref()
     }
 }
 
@@ -192,6 +230,7 @@ impl Drop for Admitted {
     fn drop(&mut self) {
         let mut f = self.admission.in_flight.lock().unwrap_or_else(|p| p.into_inner());
         f.total = f.total.saturating_sub(1);
+        f.bytes = f.bytes.saturating_sub(self.bytes);
         fn release<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
             if let Some(n) = map.get_mut(key) {
                 *n = n.saturating_sub(1);
@@ -223,14 +262,14 @@ impl FromRequestParts<AppState> for Admitted {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let addr = parts.extensions.get::<ConnectInfo<PeerAddr>>().map(|ConnectInfo(PeerAddr(a))| a.ip().to_canonical());
-        let who = match parts.headers.contains_key(AUTHORIZATION) {
-            false => Uploader::Unsigned(addr),
+        let (who, record) = match parts.headers.contains_key(AUTHORIZATION) {
+            false => (Uploader::Unsigned(addr), None),
             true => match agent_auth::caller(parts, state).await {
-                Ok(agent) => Uploader::Agent(agent.id),
+                Ok(agent) => (Uploader::Agent(agent.id.clone()), Some(agent)),
                 // The body is signed on its own, and a clock that is off
                 // never stopped a batch: such an upload is only not known
                 // early, and waits in the unsigned pool.
-                Err(CallerError::Auth(plumbline_protocol::agent_auth::AuthError::Skew(_))) => Uploader::Unsigned(addr),
+                Err(CallerError::Auth(plumbline_protocol::agent_auth::AuthError::Skew(_))) => (Uploader::Unsigned(addr), None),
                 Err(e) => {
                     let e = e.for_ingest();
                     state.metrics.ingest(e.code, std::time::Duration::ZERO);
@@ -238,7 +277,17 @@ impl FromRequestParts<AppState> for Admitted {
                 }
             },
         };
-        state.admission.admit(who).inspect_err(|e| state.metrics.ingest(e.code, std::time::Duration::ZERO))
+        let declared = parts
+            .headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let mut admitted = state
+            .admission
+            .admit_sized(who, declared)
+            .inspect_err(|e| state.metrics.ingest(e.code, std::time::Duration::ZERO))?;
+        admitted.record = record;
+        Ok(admitted)
     }
 }
 
@@ -272,11 +321,30 @@ mod tests {
         let a = Arc::new(Admission::default());
         let mine: Vec<_> = (0..MAX_INGESTS_PER_AGENT).map(|_| a.admit(agent(1)).unwrap()).collect();
         assert_eq!(a.admit(agent(1)).unwrap_err().code, "busy", "one agent holds at most its slots");
-        let others: Vec<_> = (2..).take(MAX_INGESTS_IN_FLIGHT - MAX_INGESTS_PER_AGENT).map(|n| a.admit(agent(n)).unwrap()).collect();
-        assert_eq!(a.admit(agent(200)).unwrap_err().code, "busy", "the total bounds everyone");
+        let others: Vec<_> = (0..MAX_INGESTS_IN_FLIGHT - MAX_INGESTS_PER_AGENT)
+            .map(|n| a.admit_sized(Uploader::Agent(format!("agt_other_{n}")), Some(50_000)).unwrap())
+            .collect();
+        let e = a.admit_sized(Uploader::Agent("agt_other".into()), Some(1)).unwrap_err();
+        assert_eq!(e.code, "busy", "the total bounds everyone");
         drop(mine);
         assert!(a.admit(agent(1)).is_ok(), "slots come back");
         drop(others);
+    }
+
+    #[test]
+    fn the_bytes_signed_uploads_declare_are_bounded_together() {
+        let a = Arc::new(Admission::default());
+        let most = crate::ingest::MAX_WIRE_BYTES as u64;
+        let n = (MAX_BYTES_IN_FLIGHT / most) as u8;
+        let unknown: Vec<_> = (0..n).map(|i| a.admit_sized(agent(i), None).unwrap()).collect();
+        assert_eq!(a.admit_sized(agent(n), Some(10_000)).unwrap_err().code, "busy", "no length counts as the most");
+        assert!(a.admit(Uploader::Unsigned(None)).is_ok(), "unsigned uploads have their own bound");
+        drop(unknown);
+        let huge = a.admit_sized(agent(0), Some(u64::MAX)).unwrap();
+        let small: Vec<_> = (1..=100).map(|i| a.admit_sized(agent(i), Some(100_000)).unwrap()).collect();
+        assert_eq!(small.len(), 100, "a declared length over the limit holds only the limit");
+        drop((huge, small));
+        assert_eq!(a.in_flight(), 0);
     }
 
     #[test]

@@ -51,7 +51,11 @@ impl FromRequestParts<AppState> for Caller {
                 format!("API token {} expired; ask the MSP's admin for a new one (`api-token create`)", record.id),
             ));
         }
-        state.store.touch_api_token(&hash, &now).await?;
+        // Once a minute at most: a write per request would queue every API
+        // read behind ingest for the write lock.
+        if record.last_used_at.as_deref().is_none_or(|at| at < crate::store::tokens::minute(&now)) {
+            state.store.touch_api_token(&hash, &now).await?;
+        }
         let may_write = record.scope == "write";
         Ok(Caller { principal: Principal::api_token(&record.name, record.tenant_id.as_deref(), may_write) })
     }

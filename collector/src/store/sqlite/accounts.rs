@@ -67,15 +67,15 @@ impl AccountStore for SqliteStore {
 
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
         let email = email.to_string();
-        self.with(move |conn| find(conn, "email = ?1", &email)).await
+        self.read(move |conn| find(conn, "email = ?1", &email)).await
     }
 
     async fn user(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
-        self.with(move |conn| find(conn, "id = ?1", &id)).await
+        self.read(move |conn| find(conn, "id = ?1", &id)).await
     }
 
     async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY email"))?;
             let users: Vec<UserRecord> = stmt.query_map([], user_row)?.collect::<Result<_, _>>()?;
             users.into_iter().map(|u| with_tenants(conn, u)).collect()
@@ -123,7 +123,7 @@ impl AccountStore for SqliteStore {
 
     async fn session(&self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
         let token_hash = token_hash.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .query_row(
                     "SELECT user_id, csrf_token, created_at, last_seen_at FROM sessions WHERE token_hash = ?1",
@@ -153,7 +153,7 @@ impl AccountStore for SqliteStore {
 
     async fn signin_failures(&self, keys: &[String], window_start: &str) -> Result<Vec<(String, u32, String)>, StoreError> {
         let (keys, start) = (keys.to_vec(), window_start.to_string());
-        self.with(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached("SELECT failures, since FROM signin_failures WHERE key = ?1 AND since >= ?2")?;
             let mut out = Vec::new();
             for key in keys {

@@ -110,7 +110,7 @@ impl AlertStore for SqliteStore {
     }
 
     async fn console_rules(&self) -> Result<Vec<ConsoleRule>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached("SELECT name, rule, created_by, created_at FROM console_alert_rules ORDER BY created_at, name")?;
             let rows = stmt.query_map([], |r| Ok(ConsoleRule { name: r.get(0)?, rule: r.get(1)?, created_by: r.get(2)?, created_at: r.get(3)? }))?;
             Ok(rows.collect::<Result<_, _>>()?)
@@ -149,7 +149,7 @@ impl AlertStore for SqliteStore {
     }
 
     async fn outbox_counts(&self) -> Result<Vec<OutboxCount>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT destination, state, count(*),
                         (SELECT last_error FROM alert_outbox o2 WHERE o2.destination = o.destination AND o2.state = o.state

@@ -181,7 +181,7 @@ fn review_finding(tx: &Connection, tenant_id: &str, change: &ChangeRecord, d: &D
 #[async_trait]
 impl ConsoleStore for SqliteStore {
     async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
-        self.with(|conn| load_tenants(conn)).await
+        self.read(|conn| load_tenants(conn)).await
     }
 
     async fn add_tenant_group(&self, tenant_id: &str, group: &str) -> Result<(), StoreError> {
@@ -203,9 +203,9 @@ impl ConsoleStore for SqliteStore {
 
     async fn fleet(&self, tenant_ids: Option<&[String]>, today: &str) -> Result<Vec<TenantSummary>, StoreError> {
         let (only, today) = (tenant_ids.map(<[String]>::to_vec), today.to_string());
-        self.with(move |conn| {
+        self.read(move |conn| {
             // One read transaction: the counts agree with each other.
-            let tx = conn.transaction()?;
+            let tx = conn.unchecked_transaction()?;
             let tenants = load_tenants(&tx)?;
             let mut stmt = tx.prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents ORDER BY tenant_id, site_id, id"))?;
             let agents = stmt.query_map([], agent_row)?.collect::<Result<Vec<_>, _>>()?;
@@ -218,7 +218,7 @@ impl ConsoleStore for SqliteStore {
 
     async fn connector_changes(&self, tenant_id: &str, key: &str) -> Result<Vec<ReviewedChange>, StoreError> {
         let (tenant_id, key) = (tenant_id.to_string(), key.to_string());
-        self.with(move |conn| {
+        self.read(move |conn| {
             query_changes(conn, "tenant_id = ?1 AND connector_key = ?2 ORDER BY id DESC", &[&tenant_id, &key])
         })
         .await
@@ -226,7 +226,7 @@ impl ConsoleStore for SqliteStore {
 
     async fn review_queue(&self, tenant_id: &str) -> Result<Vec<ReviewedChange>, StoreError> {
         let tenant_id = tenant_id.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             query_changes(conn, "tenant_id = ?1 AND needs_review AND decision IS NULL ORDER BY id", &[&tenant_id])
         })
         .await
@@ -234,7 +234,7 @@ impl ConsoleStore for SqliteStore {
 
     async fn decided_changes(&self, tenant_id: &str) -> Result<Vec<ReviewedChange>, StoreError> {
         let tenant_id = tenant_id.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             query_changes(conn, "tenant_id = ?1 AND decision IS NOT NULL ORDER BY id DESC", &[&tenant_id])
         })
         .await
@@ -274,7 +274,7 @@ impl ConsoleStore for SqliteStore {
 
     async fn audit(&self, tenant_id: &str, connector_key: &str) -> Result<Vec<AuditRecord>, StoreError> {
         let (tenant_id, key) = (tenant_id.to_string(), connector_key.to_string());
-        self.with(move |conn| {
+        self.read(move |conn| {
             query_audit(conn, "tenant_id = ?1 AND connector_key = ?2 ORDER BY id DESC", &[&tenant_id, &key])
         })
         .await
@@ -311,7 +311,7 @@ impl ConsoleStore for SqliteStore {
 
     async fn acceptances(&self, tenant_id: &str) -> Result<Vec<(String, Acceptance)>, StoreError> {
         let tenant_id = tenant_id.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT finding_id, rationale, approver, expires_on, accepted_by, accepted_at
                  FROM risk_acceptances WHERE tenant_id = ?1 ORDER BY finding_id",
@@ -335,7 +335,7 @@ impl ConsoleStore for SqliteStore {
 
     async fn audit_between(&self, tenant_id: &str, from: &str, to: &str) -> Result<Vec<AuditRecord>, StoreError> {
         let (tenant_id, from, to) = (tenant_id.to_string(), from.to_string(), to.to_string());
-        self.with(move |conn| query_audit(conn, "tenant_id = ?1 AND at >= ?2 AND at < ?3 ORDER BY id", &[&tenant_id, &from, &to]))
+        self.read(move |conn| query_audit(conn, "tenant_id = ?1 AND at >= ?2 AND at < ?3 ORDER BY id", &[&tenant_id, &from, &to]))
             .await
     }
 }

@@ -43,7 +43,7 @@ impl EgressStore for SqliteStore {
 
     async fn egress(&self, tenant_id: &str) -> Result<Vec<EgressRecord>, StoreError> {
         let tenant_id = tenant_id.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&shared::sqlite_form(shared::LIST_SQL))?;
             let rows = stmt.query_map(params![tenant_id], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?))

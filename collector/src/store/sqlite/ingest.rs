@@ -1,6 +1,6 @@
 //! Applying a verified batch in SQLite: load the tenant's register and the
-//! agents' sightings, plan, and write the plan, in one `BEGIN IMMEDIATE`
-//! transaction.
+//! agents' sightings, plan, and write the plan, inside a `BEGIN IMMEDIATE`
+//! transaction that may hold other batches too ([`super::group`]).
 
 use super::{register, write_tx, writes};
 use crate::register::{incremental, Current, Sightings, Subject};
@@ -36,8 +36,17 @@ fn load_sightings(conn: &Connection, tenant_id: &str, agent_id: &str, trusted_si
     Ok(s)
 }
 
+/// One batch in a transaction of its own.
 pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ingested, StoreError> {
     let tx = write_tx(conn)?;
+    let ingested = apply(&tx, vb)?;
+    tx.commit()?;
+    Ok(ingested)
+}
+
+/// One batch in the write transaction `tx` is in: nothing here begins or
+/// ends it, so a group of batches can share one commit.
+pub(super) fn apply(tx: &Connection, vb: &VerifiedBatch) -> Result<Ingested, StoreError> {
     let before = tx.total_changes();
     let b = &vb.batch;
     let agent = tx
@@ -68,23 +77,23 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
         None => Vec::new(),
     };
     let (mut whole, at) = to_apply(vb, &enrolled_at, &earlier)?;
-    let sightings = load_sightings(&tx, &b.tenant_id, &b.agent_id, &trusted_since(&vb.received_at))?;
-    let scans = register::scans(&tx, &b.tenant_id, &b.agent_id)?;
+    let sightings = load_sightings(tx, &b.tenant_id, &b.agent_id, &trusted_since(&vb.received_at))?;
+    let scans = register::scans(tx, &b.tenant_id, &b.agent_id)?;
     let covering = incremental::covering(&whole, &at, &scans);
     let stepping = incremental::stepping_back(&whole, &at, &scans);
-    let light = register::light_connectors(&tx, &b.tenant_id)?;
+    let light = register::light_connectors(tx, &b.tenant_id)?;
     let ids: Vec<&str> = whole.findings.iter().map(|f| f.id.as_str()).collect();
-    let light_findings = register::light_findings(&tx, &b.tenant_id, &b.agent_id, &ids)?;
+    let light_findings = register::light_findings(tx, &b.tenant_id, &b.agent_id, &ids)?;
     let split = incremental::split(&mut whole, &light, &light_findings, &covering, &sightings);
     let mut current = Current {
-        connectors: register::connectors_named(&tx, &b.tenant_id, &split.connectors)?,
-        findings: register::findings_named(&tx, &b.tenant_id, &split.findings)?,
+        connectors: register::connectors_named(tx, &b.tenant_id, &split.connectors)?,
+        findings: register::findings_named(tx, &b.tenant_id, &split.findings)?,
         sightings,
         unchanged: split.unchanged,
         plugins: light.into_values().map(|l| l.plugin).collect(),
     };
     let mut plan = crate::register::plan(&current, &whole, &at);
-    super::egress::cross_check(&tx, vb, &current, &mut plan)?;
+    super::egress::cross_check(tx, vb, &current, &mut plan)?;
     let now = &vb.received_at;
     tx.prepare_cached(
         "INSERT INTO batches (digest, tenant_id, site_id, agent_id, sequence, scan_started_at, scan_finished_at,
@@ -107,22 +116,20 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
     ])?;
     let (tenant_id, digest, agent_id, site_id) = (&b.tenant_id, &vb.digest, &b.agent_id, &b.site_id);
     let src = writes::Source { tenant_id, digest, agent_id, site_id };
-    writes::settle(&tx, &src, &Settle::of(&plan, &stepping))?;
-    writes::plan(&tx, &src, &plan)?;
-    writes::scans(&tx, &src, &scan_records(&covering, &stepping), &at)?;
+    writes::settle(tx, &src, &Settle::of(&plan, &stepping))?;
+    writes::plan(tx, &src, &plan)?;
+    writes::scans(tx, &src, &scan_records(&covering, &stepping), &at)?;
     // The SIEM feed: the findings' changes of state, in this transaction.
-    super::events::append(&tx, &b.tenant_id, &plan.at, &crate::register::events::of_plan(&current, &plan))?;
+    super::events::append(tx, &b.tenant_id, &plan.at, &crate::register::events::of_plan(&current, &plan))?;
     if !vb.alerts.is_empty() {
-        let groups = if vb.alerts.needs_groups() { tenant_groups(&tx, &b.tenant_id)? } else { Vec::new() };
-        current.connectors.extend(register::connectors_named(&tx, &b.tenant_id, &unnamed(&current, &plan))?);
+        let groups = if vb.alerts.needs_groups() { tenant_groups(tx, &b.tenant_id)? } else { Vec::new() };
+        current.connectors.extend(register::connectors_named(tx, &b.tenant_id, &unnamed(&current, &plan))?);
         let alerts = crate::alerts::evaluate::alerts(&vb.alerts, &b.tenant_id, &groups, &current, &plan);
-        super::alerts::queue(&tx, &alerts, now, &vb.alerts.due_at(now))?;
+        super::alerts::queue(tx, &alerts, now, &vb.alerts.due_at(now))?;
     }
     tx.execute(
         "UPDATE agents SET last_sequence = ?2, last_seen_at = ?3, missing_batches = missing_batches + ?4 WHERE id = ?1",
         params![b.agent_id, sequence, now, gap],
     )?;
-    let rows_written = tx.total_changes() - before;
-    tx.commit()?;
-    Ok(Ingested { outcome: IngestOutcome::Stored, rows_written })
+    Ok(Ingested { outcome: IngestOutcome::Stored, rows_written: tx.total_changes() - before })
 }

@@ -1,6 +1,7 @@
-//! The embedded backend: one SQLite file (WAL), one connection behind a
-//! mutex, used from `spawn_blocking`. Write transactions start with
-//! `BEGIN IMMEDIATE`, so even two processes on one file serialise cleanly.
+//! The embedded backend: one SQLite file (WAL), one writer connection
+//! behind a mutex and a few read connections ([`readers`]), used from
+//! `spawn_blocking`. Write transactions start with `BEGIN IMMEDIATE`, so
+//! even two processes on one file serialise cleanly.
 
 use super::migrations::MIGRATIONS;
 use super::rows::{seq_from_db, token_refusal};
@@ -23,8 +24,10 @@ mod annotations;
 mod console;
 mod egress;
 mod events;
+mod group;
 mod ingest;
 mod policy;
+mod readers;
 mod register;
 mod retention;
 mod tokens;
@@ -43,6 +46,8 @@ impl From<rusqlite::Error> for StoreError {
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<readers::Readers>,
+    waiting: Arc<group::Queue>,
 }
 
 impl SqliteStore {
@@ -66,7 +71,8 @@ impl SqliteStore {
     /// Open (creating the file and its directory if needed). Does not migrate.
     pub async fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let path = path.to_path_buf();
-        let conn = tokio::task::spawn_blocking(move || -> Result<Connection, StoreError> {
+        type Opened = (Connection, readers::Readers);
+        let (conn, readers) = tokio::task::spawn_blocking(move || -> Result<Opened, StoreError> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
@@ -79,11 +85,25 @@ impl SqliteStore {
             // has deleted its copy of the batch.
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
-            Ok(conn)
+            let readers = readers::Readers::open(&path)?;
+            Ok((conn, readers))
         })
         .await
         .map_err(|e| StoreError::Backend(format!("sqlite task: {e}")))??;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)), readers: Arc::new(readers), waiting: Arc::default() })
+    }
+
+    /// Runs a read on one of the read connections: it never waits for the
+    /// writer, and sees what was committed when it began.
+    async fn read<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(|e| StoreError::Backend(format!("sqlite task: {e}")))?
     }
 
     async fn with<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -161,7 +181,7 @@ impl Store for SqliteStore {
     }
 
     async fn schema_versions(&self) -> Result<Vec<i64>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version")?;
             let rows = stmt.query_map([], |row| row.get(0))?;
             Ok(rows.collect::<Result<Vec<i64>, _>>()?)
@@ -186,7 +206,7 @@ impl Store for SqliteStore {
 
     async fn tenant(&self, id: &str) -> Result<Option<TenantRecord>, StoreError> {
         let id = id.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .query_row("SELECT id, name, created_at FROM tenants WHERE id = ?1", params![id], |row| {
                     Ok(TenantRecord { id: row.get(0)?, name: row.get(1)?, created_at: row.get(2)? })
@@ -217,6 +237,11 @@ impl Store for SqliteStore {
 
     async fn enroll(&self, token_hash: &str, agent: NewAgent, now: &str) -> Result<AgentRecord, StoreError> {
         let (token_hash, now) = (token_hash.to_string(), now.to_string());
+        // A token that cannot enroll this key is refused from a read
+        // connection, so guessing tokens never queues behind ingest for the
+        // write lock. The transaction below decides again, for races.
+        let (hash, id, at) = (token_hash.clone(), agent.id.clone(), now.clone());
+        self.read(move |conn| tokens::refuse_early(conn, &hash, &id, &at)).await?;
         self.with(move |conn| {
             let tx = write_tx(conn)?;
             let taken = tx
@@ -309,7 +334,7 @@ impl Store for SqliteStore {
 
     async fn agent(&self, id: &str) -> Result<Option<AgentRecord>, StoreError> {
         let id = id.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare_cached(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?1"))?;
             Ok(stmt.query_row(params![id], agent_row).optional()?)
         })
@@ -318,7 +343,7 @@ impl Store for SqliteStore {
 
     async fn agents(&self, tenant_id: Option<&str>) -> Result<Vec<AgentRecord>, StoreError> {
         let tenant_id = tenant_id.map(str::to_string);
-        self.with(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {AGENT_COLUMNS} FROM agents WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY tenant_id, site_id, id"
             ))?;
@@ -347,16 +372,23 @@ impl Store for SqliteStore {
 
     async fn api_token(&self, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
         let token_hash = token_hash.to_string();
-        self.with(move |conn| tokens::api_token(conn, &token_hash)).await
+        self.read(move |conn| tokens::api_token(conn, &token_hash)).await
     }
 
     async fn ingest_counted(&self, batch: VerifiedBatch) -> Result<Ingested, StoreError> {
-        self.with(move |conn| ingest::ingest_tx(conn, &batch)).await
+        let answer = self.waiting.join(batch);
+        let waiting = self.waiting.clone();
+        self.with(move |conn| {
+            group::write_waiting(conn, &waiting);
+            Ok(())
+        })
+        .await?;
+        answer.await.map_err(|_| StoreError::Backend("sqlite: the batch's write group ended without an answer; retry".into()))?
     }
 
     async fn envelope(&self, tenant_id: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let (tenant_id, digest) = (tenant_id.to_string(), digest.to_string());
-        self.with(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .query_row(
                     "SELECT envelope FROM batches WHERE tenant_id = ?1 AND digest = ?2 AND octet_length(envelope) > 0",
@@ -370,12 +402,12 @@ impl Store for SqliteStore {
 
     async fn connectors(&self, tenant_id: &str) -> Result<Vec<ConnectorState>, StoreError> {
         let tenant_id = tenant_id.to_string();
-        self.with(move |conn| load_connectors(conn, &tenant_id)).await
+        self.read(move |conn| load_connectors(conn, &tenant_id)).await
     }
 
     async fn findings(&self, tenant_id: &str, filter: FindingFilter) -> Result<Vec<FindingRecord>, StoreError> {
         let tenant_id = tenant_id.to_string();
-        self.with(move |conn| load_findings(conn, &tenant_id, filter)).await
+        self.read(move |conn| load_findings(conn, &tenant_id, filter)).await
     }
 
     async fn changes(
@@ -385,7 +417,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<ChangeRecord>, StoreError> {
         let tenant_id = tenant_id.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             let changes = console::query_changes(
                 conn,
                 "tenant_id = ?1 AND (?2 = 0 OR needs_review) ORDER BY id DESC LIMIT ?3",
@@ -398,7 +430,7 @@ impl Store for SqliteStore {
 
     async fn annotations(&self, tenant_id: &str) -> Result<Vec<(String, Annotations)>, StoreError> {
         let tenant_id = tenant_id.to_string();
-        self.with(move |conn| annotations::load(conn, &tenant_id, None)).await
+        self.read(move |conn| annotations::load(conn, &tenant_id, None)).await
     }
 
     async fn update_annotations(
@@ -414,7 +446,7 @@ impl Store for SqliteStore {
     }
 
     async fn counts(&self) -> Result<Counts, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let count = |table: &str| -> Result<u64, StoreError> {
                 let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
                 Ok(n as u64)
@@ -430,7 +462,7 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             conn.query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get::<_, Option<i64>>(0))?;
             Ok(())
         })

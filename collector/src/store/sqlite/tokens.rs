@@ -1,6 +1,7 @@
 //! API and enrollment tokens on SQLite: issue, look up, list, revoke, touch.
 
 use super::{write_tx, SqliteStore};
+use crate::store::rows::token_refusal;
 use crate::store::tokens::{enroll_token_columns, minute, EnrollTokenRecord, TokenStore, TOKEN_ID_CHARS};
 use crate::store::{ApiTokenRecord, NewApiToken, StoreError};
 use async_trait::async_trait;
@@ -40,15 +41,40 @@ pub(super) fn create_api_token(conn: &mut Connection, t: &NewApiToken) -> Result
     Ok(())
 }
 
-pub(super) fn api_token(conn: &mut Connection, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
+pub(super) fn api_token(conn: &Connection, token_hash: &str) -> Result<Option<ApiTokenRecord>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {} FROM api_tokens WHERE token_hash = ?1", api_columns()))?;
     Ok(stmt.query_row(params![token_hash], api_row).optional()?)
+}
+
+/// Refuses, without the write lock, a token that cannot enroll `agent_id`
+/// whatever the writer sees: unknown, revoked, expired, or used by another
+/// key. A token this key already used passes, for the same answer again.
+pub(super) fn refuse_early(conn: &Connection, token_hash: &str, agent_id: &str, now: &str) -> Result<(), StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT used_at IS NOT NULL, expires_at, revoked_at IS NOT NULL, used_by, reusable
+             FROM enroll_tokens WHERE token_hash = ?1",
+        )?
+        .query_row(params![token_hash], |r| {
+            let used_by: Option<String> = r.get(3)?;
+            Ok((r.get::<_, bool>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?, used_by, r.get::<_, bool>(4)?))
+        })
+        .optional()?;
+    match row {
+        None => Err(StoreError::TokenInvalid),
+        Some((_, _, true, _, _)) => Err(StoreError::TokenRevoked),
+        Some((true, _, false, Some(by), false)) if by == agent_id => Ok(()),
+        Some((used, expires_at, false, _, reusable)) if (used && !reusable) || expires_at.as_str() <= now => {
+            Err(token_refusal(used && !reusable, &expires_at, now))
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 #[async_trait]
 impl TokenStore for SqliteStore {
     async fn api_tokens(&self) -> Result<Vec<ApiTokenRecord>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare(&format!("SELECT {} FROM api_tokens ORDER BY created_at, name", api_columns()))?;
             let rows = stmt.query_map([], api_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -74,7 +100,7 @@ impl TokenStore for SqliteStore {
 
     async fn enroll_tokens(&self, tenant_id: Option<&str>) -> Result<Vec<EnrollTokenRecord>, StoreError> {
         let tenant_id = tenant_id.map(str::to_string);
-        self.with(move |conn| {
+        self.read(move |conn| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {} FROM enroll_tokens WHERE ?1 IS NULL OR tenant_id = ?1 ORDER BY created_at DESC",
                 enroll_token_columns()
@@ -101,7 +127,7 @@ impl TokenStore for SqliteStore {
 
     async fn enroll_token_tenant(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
         let token_hash = token_hash.to_string();
-        self.with(move |conn| {
+        self.read(move |conn| {
             Ok(conn
                 .query_row("SELECT tenant_id FROM enroll_tokens WHERE token_hash = ?1", params![token_hash], |r| r.get(0))
                 .optional()?)
