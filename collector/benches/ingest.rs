@@ -19,29 +19,33 @@
 //!
 //! `cargo bench -p plumbline-collector --bench ingest`
 
-use ed25519_dalek::Verifier as _;
+mod kit;
+
+use kit::{ed25519_verify_rate, enroll, exchange_batch as batch, percentile, push, signed, CONNECTORS, FINDINGS};
 use plumbline_collector::api::{app, AppState};
 use plumbline_collector::serve::Server;
-use plumbline_collector::store::{self, NewAgent, Store};
-use plumbline_collector::{admin, timestamp, tokens};
-use plumbline_protocol::batch::{ScanBatch, BATCH_SCHEMA};
-use plumbline_protocol::envelope::{pae, sign, SCAN_PAYLOAD_TYPE};
-use plumbline_protocol::identity::{public_key_b64, AgentKey};
-use plumbline_protocol::register::{finding_id, ConnectorEntry, FindingEntry, PluginStatus, Severity};
+use plumbline_collector::store;
+use plumbline_protocol::batch::ScanBatch;
+use plumbline_protocol::envelope::{pae, SCAN_PAYLOAD_TYPE};
+use plumbline_protocol::identity::AgentKey;
 use std::time::{Duration, Instant};
 
-const CONNECTORS: usize = 10;
-const FINDINGS: usize = 100;
 const BATCHES_PER_AGENT: usize = 20;
 
 struct Row {
     backend: String,
     alerts: bool,
     agents: usize,
+    /// Batches a second offered in all (open loop), or `None`: each agent
+    /// sends its next batch as soon as the last was answered (closed loop).
+    offered: Option<f64>,
     batches: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
 }
+
+/// Issue 12's target: 50,000 findings a second, here in batches of [`FINDINGS`].
+const TARGET_FINDINGS_PER_SEC: f64 = 50_000.0;
 
 fn main() {
     let scale: f64 = std::env::var("PLUMBLINE_BENCH_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
@@ -58,11 +62,25 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     for alerts in [false, true] {
         let sqlite_url = format!("sqlite:{}", dir.path().join(format!("bench-{alerts}.db")).display());
-        rows.push(rt.block_on(run("sqlite", &sqlite_url, agents, per_agent, alerts)));
+        rows.push(rt.block_on(run("sqlite", &sqlite_url, agents, per_agent, alerts, None)));
     }
     for alerts in [false, true] {
         let pg_url = rt.block_on(async { plumbline_tests::postgres::server().await.fresh_database().await });
-        rows.push(rt.block_on(run("postgres", &pg_url, agents, per_agent, alerts)));
+        rows.push(rt.block_on(run("postgres", &pg_url, agents, per_agent, alerts, None)));
+    }
+    // Open loop: the agents together offer the target rate, and then 80% of
+    // what the closed loop above showed each backend can take. Latency is
+    // counted from when a batch was due, so a backlog shows in it.
+    let capacity = |backend: &str| rows.iter().find(|r| r.backend == backend && !r.alerts).map(|r| r.rate()).unwrap();
+    let target = TARGET_FINDINGS_PER_SEC / FINDINGS as f64;
+    let (sqlite_fit, pg_fit) = (0.8 * capacity("sqlite"), 0.8 * capacity("postgres"));
+    for (i, rate) in [target, sqlite_fit].into_iter().enumerate() {
+        let sqlite_url = format!("sqlite:{}", dir.path().join(format!("open-{i}.db")).display());
+        rows.push(rt.block_on(run("sqlite", &sqlite_url, agents, per_agent, false, Some(rate))));
+    }
+    for rate in [target, pg_fit] {
+        let pg_url = rt.block_on(async { plumbline_tests::postgres::server().await.fresh_database().await });
+        rows.push(rt.block_on(run("postgres", &pg_url, agents, per_agent, false, Some(rate))));
     }
 
     println!();
@@ -73,18 +91,19 @@ fn main() {
     );
     println!();
     println!(
-        "{:<10} {:>7} {:>7} {:>8} {:>10} {:>11} {:>8} {:>8}",
-        "backend", "alerts", "agents", "batches", "batches/s", "findings/s", "p50 ms", "p99 ms"
+        "{:<10} {:>7} {:>7} {:>9} {:>8} {:>10} {:>11} {:>8} {:>8}",
+        "backend", "alerts", "agents", "offered/s", "batches", "batches/s", "findings/s", "p50 ms", "p99 ms"
     );
     for row in &rows {
-        let rate = row.batches as f64 / row.elapsed.as_secs_f64();
+        let rate = row.rate();
         let mut l = row.latencies.clone();
         l.sort();
         println!(
-            "{:<10} {:>7} {:>7} {:>8} {:>10.0} {:>11.0} {:>8.2} {:>8.2}",
+            "{:<10} {:>7} {:>7} {:>9} {:>8} {:>10.0} {:>11.0} {:>8.2} {:>8.2}",
             row.backend,
             if row.alerts { "on" } else { "off" },
             row.agents,
+            row.offered.map_or("as fast".to_string(), |r| format!("{r:.0}")),
             row.batches,
             rate,
             rate * FINDINGS as f64,
@@ -93,10 +112,11 @@ fn main() {
         );
     }
     println!(
-        "{:<10} {:>7} {:>7} {:>8} {:>10.0} {:>11.0}   (ed25519_dalek verify, 1 core, {} byte message: the ceiling)",
+        "{:<10} {:>7} {:>7} {:>9} {:>8} {:>10.0} {:>11.0}   (ed25519_dalek verify, 1 core, {} byte message: the ceiling)",
         "ed25519",
         "-",
         1,
+        "-",
         "-",
         verify_rate,
         verify_rate * FINDINGS as f64,
@@ -104,7 +124,7 @@ fn main() {
     );
     println!();
     println!("PostgreSQL here is the test server (fsync off); SQLite runs WAL with synchronous=FULL (every acknowledged batch is on disk).");
-    for pair in rows.chunks(2) {
+    for pair in rows[..4].chunks(2) {
         let p99 = |r: &Row| {
             let mut l = r.latencies.clone();
             l.sort();
@@ -162,7 +182,7 @@ async fn burst(db: &std::path::Path) -> (usize, usize, Duration) {
         let mut b = batch(&key, &tenant, 1);
         b.connectors.clear();
         b.findings.truncate(20);
-        let body = serde_json::to_vec(&sign(SCAN_PAYLOAD_TYPE, &serde_json::to_vec(&b).unwrap(), key.signing(), &key.agent_id())).unwrap();
+        let body = signed(&key, &b);
         plumbline_collector::ingest::ingest_alerting(store.as_ref(), &body, &set).await.unwrap();
     }
     let mut d = plumbline_collector::alerts::dispatch::Dispatcher::new(store.clone(), set, Some(cert.as_bytes()), None).unwrap();
@@ -174,37 +194,17 @@ async fn burst(db: &std::path::Path) -> (usize, usize, Duration) {
     (pass.sent, pass.rows, took)
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 fn envelope_size(batch: &ScanBatch) -> usize {
-    let key = AgentKey::generate();
-    serde_json::to_vec(&sign(SCAN_PAYLOAD_TYPE, &serde_json::to_vec(batch).unwrap(), key.signing(), &key.agent_id()))
-        .unwrap()
-        .len()
+    signed(&AgentKey::generate(), batch).len()
 }
 
-/// Verifications per second of one signature over `message`, on this thread.
-fn ed25519_verify_rate(message: &[u8], time: Duration) -> f64 {
-    let key = AgentKey::generate();
-    let signature = ed25519_dalek::Signer::sign(key.signing(), message);
-    let verifying = key.verifying();
-    let start = Instant::now();
-    let mut n = 0u64;
-    while start.elapsed() < time {
-        for _ in 0..100 {
-            verifying.verify(std::hint::black_box(message), &signature).expect("verifies");
-        }
-        n += 100;
+impl Row {
+    fn rate(&self) -> f64 {
+        self.batches as f64 / self.elapsed.as_secs_f64()
     }
-    n as f64 / start.elapsed().as_secs_f64()
 }
 
-async fn run(backend: &str, url: &str, agents: usize, per_agent: usize, alerts: bool) -> Row {
+async fn run(backend: &str, url: &str, agents: usize, per_agent: usize, alerts: bool, offered: Option<f64>) -> Row {
     let store = store::open(url).await.unwrap();
     let server = Server::bind("127.0.0.1:0".parse().unwrap(), None).await.unwrap();
     let base = format!("http://{}", server.local_addr().unwrap());
@@ -220,18 +220,7 @@ async fn run(backend: &str, url: &str, agents: usize, per_agent: usize, alerts: 
     for i in 0..agents {
         let tenant = format!("bench-{i}");
         let key = enroll(store.as_ref(), &tenant).await;
-        let bodies: Vec<Vec<u8>> = (1..=per_agent as u64)
-            .map(|seq| {
-                let b = batch(&key, &tenant, seq);
-                serde_json::to_vec(&sign(
-                    SCAN_PAYLOAD_TYPE,
-                    &serde_json::to_vec(&b).unwrap(),
-                    key.signing(),
-                    &key.agent_id(),
-                ))
-                .unwrap()
-            })
-            .collect();
+        let bodies: Vec<Vec<u8>> = (1..=per_agent as u64).map(|seq| signed(&key, &batch(&key, &tenant, seq))).collect();
         work.push((key, bodies));
     }
 
@@ -243,14 +232,21 @@ async fn run(backend: &str, url: &str, agents: usize, per_agent: usize, alerts: 
     let start = Instant::now();
     let tasks: Vec<_> = work
         .into_iter()
-        .map(|(key, bodies)| {
+        .enumerate()
+        .map(|(i, (key, bodies))| {
             let (client, base) = (client.clone(), base.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(bodies.len());
-                for body in bodies.into_iter().skip(1) {
-                    let t = Instant::now();
+                for (k, body) in bodies.into_iter().skip(1).enumerate() {
+                    // Open loop: batch k of agent i is due at its slot in an
+                    // even stream of `rate` a second, agents interleaved.
+                    let due = match offered {
+                        Some(rate) => start + Duration::from_secs_f64((k * agents + i) as f64 / rate),
+                        None => Instant::now(),
+                    };
+                    tokio::time::sleep_until(due.into()).await;
                     push(&client, &base, &key, body).await;
-                    latencies.push(t.elapsed());
+                    latencies.push(due.elapsed());
                 }
                 latencies
             })
@@ -265,111 +261,5 @@ async fn run(backend: &str, url: &str, agents: usize, per_agent: usize, alerts: 
     assert_eq!(stored, agents * per_agent, "every batch stored");
     let _ = stop.send(());
     let _ = serving.await;
-    Row { backend: backend.to_string(), alerts, agents, batches: latencies.len(), elapsed, latencies }
-}
-
-/// One delivery as the agent makes it: the request signed, so the collector
-/// knows the agent before the body and admits it to its own slots.
-async fn push(client: &reqwest::Client, base: &str, key: &AgentKey, body: Vec<u8>) {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let auth = plumbline_protocol::agent_auth::authorization(key, "POST", "/v1/ingest", now);
-    let res = client.post(format!("{base}/v1/ingest")).header("authorization", auth).body(body).send();
-    let res = res.await.expect("push");
-    let status = res.status();
-    let text = res.text().await.unwrap_or_default();
-    assert!(status.is_success() && text.contains("\"stored\""), "{status}: {text}");
-}
-
-async fn enroll(store: &dyn Store, tenant: &str) -> AgentKey {
-    admin::add_tenant(store, tenant, None).await.unwrap();
-    let issued = admin::create_enroll_token(store, tenant, "site", 1).await.unwrap();
-    let key = AgentKey::generate();
-    let now = timestamp::now();
-    store
-        .enroll(
-            &tokens::hash(&issued.token),
-            NewAgent {
-                id: key.agent_id(),
-                public_key: public_key_b64(&key.verifying()),
-                hostname: "bench".into(),
-                enrolled_at: now.clone(),
-                replaces: None,
-                site_id: None,
-            },
-            &now,
-        )
-        .await
-        .unwrap();
-    key
-}
-
-/// A realistic batch: one connector's attribute changes every scan, and
-/// findings come and go, so history and lifecycle rows are written too.
-fn batch(key: &AgentKey, tenant: &str, seq: u64) -> ScanBatch {
-    let connectors: Vec<ConnectorEntry> = (0..CONNECTORS)
-        .map(|i| ConnectorEntry {
-            key: format!("exchange-connectors/exchange:outbound:{i}"),
-            category: "exchange-connector".into(),
-            name: format!("Outbound connector {i}"),
-            scope: "tenant".into(),
-            owner: Some("it@contoso.example".into()),
-            co_owners: vec!["ann@contoso.example".into()],
-            purpose: None,
-            auth_type: Some("certificate".into()),
-            migration_state: None,
-            created: Some("2024-01-01T00:00:00Z".into()),
-            last_change: Some("2025-01-01T00:00:00Z".into()),
-            attributes: [
-                ("tls_domain".to_string(), format!("mail{i}.contoso.example")),
-                (
-                    "smart_hosts".to_string(),
-                    if i == 0 { format!("relay-{seq}.contoso.example") } else { "relay.contoso.example".into() },
-                ),
-            ]
-            .into(),
-            plugin: "exchange-connectors".into(),
-        })
-        .collect();
-    let findings: Vec<FindingEntry> = (0..FINDINGS)
-        .map(|i| {
-            // Distinct per connector; each scan one check opens and one is
-            // resolved on every connector.
-            let key = format!("exchange-connectors/exchange:outbound:{}", i % CONNECTORS);
-            let check = format!("exo.check-{}", i / CONNECTORS + seq as usize % 3);
-            FindingEntry {
-                id: finding_id(tenant, &check, &key),
-                check_id: check.clone(),
-                connector_key: key.clone(),
-                severity: Severity::Medium,
-                title: format!("{check} on {key}"),
-                detail: "TLS is not required for this connector; mail may be delivered in clear text.".into(),
-                remediation: "Set RequireTls to true and restrict the smart hosts.".into(),
-                evidence: [("RequireTls".to_string(), "False".to_string())].into(),
-                plugin: "exchange-connectors".into(),
-            }
-        })
-        .collect();
-    ScanBatch {
-        schema: BATCH_SCHEMA,
-        agent_id: key.agent_id(),
-        tenant_id: tenant.into(),
-        site_id: "site".into(),
-        sequence: seq,
-        scan_started_at: "2025-11-25T10:00:00Z".into(),
-        scan_finished_at: "2025-11-25T10:00:05Z".into(),
-        plugins: vec![PluginStatus {
-            name: "exchange-connectors".into(),
-            version: Some("0.1.0".into()),
-            sha256: Some("ab".repeat(32)),
-            status: "ok".into(),
-            error: None,
-            connectors: CONNECTORS,
-            findings: FINDINGS,
-            warnings: vec![],
-            duration_ms: 1200,
-        }],
-        connectors,
-        findings,
-        part: None,
-    }
+    Row { backend: backend.to_string(), alerts, agents, offered, batches: latencies.len(), elapsed, latencies }
 }

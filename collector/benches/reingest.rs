@@ -12,11 +12,14 @@
 //!
 //! `cargo bench -p plumbline-collector --bench reingest`
 
-use plumbline_collector::store::{self, IngestOutcome, NewAgent, Store, VerifiedBatch};
-use plumbline_collector::{admin, timestamp, tokens};
+mod kit;
+
+use kit::enroll;
+use plumbline_collector::store::{self, IngestOutcome, Store, VerifiedBatch};
+use plumbline_collector::timestamp;
 use plumbline_protocol::batch::{ScanBatch, BATCH_SCHEMA};
 use plumbline_protocol::envelope::{sign, SCAN_PAYLOAD_TYPE};
-use plumbline_protocol::identity::{public_key_b64, AgentKey};
+use plumbline_protocol::identity::AgentKey;
 use plumbline_protocol::register::{finding_id, ConnectorEntry, FindingEntry, PluginStatus, Severity};
 use sha2::{Digest, Sha256};
 use std::time::{Duration, Instant};
@@ -84,23 +87,6 @@ async fn ingest(store: &dyn Store, key: &AgentKey, seq: u64) -> (Duration, u64) 
     let took = start.elapsed();
     assert_eq!(done.outcome, IngestOutcome::Stored);
     (took, done.rows_written)
-}
-
-async fn enroll(store: &dyn Store, tenant: &str) -> AgentKey {
-    admin::add_tenant(store, tenant, None).await.unwrap();
-    let issued = admin::create_enroll_token(store, tenant, "site", 1).await.unwrap();
-    let key = AgentKey::generate();
-    let now = timestamp::now();
-    let agent = NewAgent {
-        id: key.agent_id(),
-        public_key: public_key_b64(&key.verifying()),
-        hostname: "bench".into(),
-        enrolled_at: now.clone(),
-        replaces: None,
-        site_id: None,
-    };
-    store.enroll(&tokens::hash(&issued.token), agent, &now).await.unwrap();
-    key
 }
 
 /// The same report every time but for its sequence and scan time.

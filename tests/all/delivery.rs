@@ -82,14 +82,44 @@ fn mode(p: &Path) -> u32 {
 fn a_lost_enrollment_answer_keeps_the_key_for_the_next_attempt() {
     let stub = StubCollector::start();
     let (site, config) = quiet_site("");
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let out = site.run(&["enroll", "--collector", &format!("http://{closed}"), "--token", TOKEN, "--config", &config]);
+    // Takes the request whole, then hangs up without answering.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let hang_up = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut conn, _) = silent.accept().unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_millis(500))).unwrap();
+        let mut buf = [0u8; 65536];
+        let mut got = Vec::new();
+        while let Ok(n) = conn.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        got
+    });
+    let out = site.run(&["enroll", "--collector", &format!("http://{addr}"), "--token", TOKEN, "--config", &config]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    let request = String::from_utf8_lossy(&hang_up.join().unwrap()).to_string();
+    assert!(request.starts_with("POST /v1/enroll") && request.contains("public_key"), "{request}");
     let staged = std::fs::read(site.path("keys/agent.key.new")).expect("the staged key is kept after a lost answer");
     let out = enroll(&site, &config, &stub, TOKEN);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(std::fs::read(site.path("keys/agent.key")).unwrap(), staged, "the same key was asked again");
     assert!(!site.path("keys/agent.key.new").exists());
+}
+
+/// A collector that could not be reached at all never saw the key made for
+/// it: nothing of it is left behind, and the next attempt makes its own.
+#[test]
+fn an_unreachable_collector_leaves_no_staged_key() {
+    let (site, config) = quiet_site("");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let out = site.run(&["enroll", "--collector", &format!("http://{closed}"), "--token", TOKEN, "--config", &config]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains(&closed.to_string()), "{}", text(&out));
+    assert!(!site.path("keys/agent.key.new").exists() && !site.path("keys/agent.key").exists());
 }
 
 #[test]

@@ -135,6 +135,7 @@ async fn a_wrong_token_or_an_unreachable_collector_is_a_clear_error_that_install
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains(&base) && text(&out).contains("nothing was installed"), "{}", text(&out));
     assert!(nothing(&l), "an unreachable collector installs nothing");
+    assert!(!l.state.join("keys/agent.key.new").exists(), "not even the key made for it");
 }
 
 /// A tenant's fleet secret in the RMM policy: every machine installs with

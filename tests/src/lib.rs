@@ -16,5 +16,6 @@ pub mod postgres;
 pub mod postgres_private;
 pub mod postgres_tls;
 pub mod schemas;
+pub mod serve_process;
 pub mod stub_collector;
 pub mod workflows;

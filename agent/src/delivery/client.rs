@@ -20,6 +20,16 @@ pub struct Collector {
     refused_gzip: AtomicBool,
 }
 
+/// A request that got no full answer.
+#[derive(Debug)]
+pub struct PostFailure {
+    /// What went wrong, and what to do.
+    pub message: String,
+    /// `false` when no connection was made (refused, unresolvable, a TLS
+    /// handshake that failed): the collector cannot have seen the request.
+    pub sent: bool,
+}
+
 /// What the collector answered.
 #[derive(Debug)]
 pub struct Answer {
@@ -83,18 +93,13 @@ impl Collector {
     }
 
     /// POST a JSON body. `Err` is a transport failure (nothing or no full
-    /// answer came back), as a message.
-    pub async fn post_json(&self, path: &str, body: Vec<u8>) -> Result<Answer, String> {
+    /// answer came back), with whether the request may have reached the
+    /// collector.
+    pub async fn post_json(&self, path: &str, body: Vec<u8>) -> Result<Answer, PostFailure> {
         let url = self.endpoint(path);
-        let resp = self
-            .http
-            .post(url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| self.transport_failure(&e))?;
-        self.answer(resp, limits::MAX_ANSWER_BYTES).await
+        let resp = self.http.post(url).header(reqwest::header::CONTENT_TYPE, "application/json").body(body).send().await;
+        let resp = resp.map_err(|e| PostFailure { message: self.transport_failure(&e), sent: !e.is_connect() })?;
+        self.answer(resp, limits::MAX_ANSWER_BYTES).await.map_err(|message| PostFailure { message, sent: true })
     }
 
     /// POST a batch to `BASE/path` (`v1/ingest`), signed as the agent `key`

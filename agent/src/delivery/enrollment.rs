@@ -7,7 +7,7 @@
 //! its yes does `KEY.new` become the key, and `enrollment.json` is written.
 //! A refusal leaves the previous key, if any, untouched.
 
-use super::client::Collector;
+use super::client::{Answer, Collector};
 use super::{keys, DeliveryError};
 use crate::config::DeliverySettings;
 use crate::platform::private::{self, Access};
@@ -117,12 +117,12 @@ pub async fn enroll(
     // A key staged by an earlier attempt whose answer was lost is asked
     // again: the collector answers the same key with the same enrollment
     // rather than refusing its used token.
-    let key = match keys::staged(key_file) {
-        Some(k) => k,
+    let (key, fresh) = match keys::staged(key_file) {
+        Some(k) => (k, false),
         None => {
             let k = AgentKey::generate();
             keys::stage(key_file, &k)?;
-            k
+            (k, true)
         }
     };
     // The old key, when it is still at hand, signs the hand-over, so the
@@ -137,12 +137,13 @@ pub async fn enroll(
     let response = match answer {
         Ok(r) => r,
         Err(e) => {
-            // Only a refusal ends the staged key; after a lost answer it is
-            // kept for the next attempt.
-            if matches!(e, DeliveryError::Enrollment(_)) {
+            // A refusal ends the staged key, and so does a key made now that
+            // never left this machine (no connection was made). After a
+            // lost answer it is kept for the next attempt.
+            if matches!(e, Asked::Refused(_)) || (fresh && matches!(e, Asked::Unsent(_))) {
                 keys::discard_staged(key_file);
             }
-            return Err(e);
+            return Err(e.into());
         }
     };
     if response.agent_id != key.agent_id() {
@@ -182,7 +183,7 @@ async fn ask(
     token: &str,
     claims: Claims<'_>,
     replaces: Option<Replacement>,
-) -> Result<EnrollResponse, DeliveryError> {
+) -> Result<EnrollResponse, Asked> {
     let request = EnrollRequest {
         token: token.to_string(),
         public_key: public_key_b64(&key.verifying()),
@@ -194,7 +195,34 @@ async fn ask(
     let url = client.endpoint("v1/enroll").to_string();
     let fail = |message: String| DeliveryError::Collector { url: url.clone(), message };
     let body = serde_json::to_vec(&request).expect("an enroll request serializes");
-    let answer = client.post_json("v1/enroll", body).await.map_err(&fail)?;
+    let answer = match client.post_json("v1/enroll", body).await {
+        Ok(answer) => answer,
+        Err(e) if !e.sent => return Err(Asked::Unsent(fail(e.message))),
+        Err(e) => return Err(Asked::Lost(fail(e.message))),
+    };
+    answered(answer, fail)
+}
+
+/// How an enrollment request failed: the staged key's fate depends on it.
+enum Asked {
+    /// The collector refused it: the key will never be enrolled.
+    Refused(DeliveryError),
+    /// No connection was made: the collector never saw the key.
+    Unsent(DeliveryError),
+    /// Sent, but no usable answer: the collector may have enrolled the key.
+    Lost(DeliveryError),
+}
+
+impl From<Asked> for DeliveryError {
+    fn from(a: Asked) -> DeliveryError {
+        match a {
+            Asked::Refused(e) | Asked::Unsent(e) | Asked::Lost(e) => e,
+        }
+    }
+}
+
+fn answered(answer: Answer, fail: impl Fn(String) -> DeliveryError) -> Result<EnrollResponse, Asked> {
+    let fail = |message: String| Asked::Lost(fail(message));
     match answer.status {
         200 => serde_json::from_slice::<EnrollResponse>(&answer.body)
             .map_err(|e| fail(format!("answered 200 but not with an enrollment ({e}): {}", answer.text()))),
@@ -203,10 +231,10 @@ async fn ask(
             answer.location.as_deref().unwrap_or("(no location)")
         ))),
         s => Err(match serde_json::from_slice::<ErrorBody>(&answer.body) {
-            Ok(e) => DeliveryError::Enrollment(format!(
+            Ok(e) => Asked::Refused(DeliveryError::Enrollment(format!(
                 "the collector refused the enrollment (HTTP {s}, {}): {}",
                 e.error, e.message
-            )),
+            ))),
             Err(_) => fail(format!("answered HTTP {s}: {}", answer.text())),
         }),
     }

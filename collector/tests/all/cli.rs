@@ -5,10 +5,8 @@ use crate::https::client_trusting;
 use crate::support::{Backend, TestAgent};
 use plumbline_protocol::identity::{public_key_b64, AgentKey};
 use plumbline_protocol::messages::{EnrollRequest, EnrollResponse, IngestResponse};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Command, Output};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_plumbline-collector");
@@ -254,29 +252,7 @@ fn report_writes_a_tenant_qbr_or_the_fleet_report_and_refuses_bad_input() {
 }
 
 /// A running `serve`; killed on drop.
-struct Serving {
-    child: Child,
-    base: String,
-    /// stderr up to the "listening" line.
-    startup: Vec<String>,
-    stderr: mpsc::Receiver<String>,
-}
-
-impl Serving {
-    fn fingerprint(&self) -> Option<String> {
-        self.startup
-            .iter()
-            .find_map(|l| l.split("fingerprint: ").nth(1))
-            .map(|f| f.split_whitespace().next().unwrap().to_string())
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+type Serving = plumbline_tests::serve_process::ServeProcess;
 
 fn serve(args: &[&str], data_dir: &Path) -> Serving {
     serve_logging(args, data_dir, "warn")
@@ -284,39 +260,15 @@ fn serve(args: &[&str], data_dir: &Path) -> Serving {
 
 /// `serve` with `PLUMBLINE_LOG=log`.
 fn serve_logging(args: &[&str], data_dir: &Path, log: &str) -> Serving {
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .arg("serve")
         .args(["--listen", "127.0.0.1:0"])
         .args(args)
         .env("PLUMBLINE_COLLECTOR_DATA_DIR", data_dir)
         .env_remove("PLUMBLINE_COLLECTOR_DATABASE")
-        .env("PLUMBLINE_LOG", log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    // From here on the guard kills the process, whatever happens.
-    let mut s = Serving { child, base: String::new(), startup: Vec::new(), stderr: rx };
-    loop {
-        let line = s
-            .stderr
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("serve did not start: {:#?}", s.startup));
-        let base = line.split("listening on ").nth(1).map(|rest| rest.split_whitespace().next().unwrap().to_string());
-        s.startup.push(line);
-        if let Some(base) = base {
-            s.base = base;
-            return s;
-        }
-    }
+        .env("PLUMBLINE_LOG", log);
+    Serving::start(command)
 }
 
 #[test]

@@ -4,11 +4,11 @@
 use crate::support::{connector, finding, ok, TestAgent};
 use plumbline_protocol::agent_auth::authorization;
 use plumbline_protocol::messages::IngestResponse;
-use std::io::{BufRead, BufReader};
+use plumbline_tests::serve_process::ServeProcess;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// A seeded RNG (splitmix64): a failing run is repeated with its seed.
@@ -47,7 +47,7 @@ impl Rng {
 
 /// A `serve` process on `database`; killed on drop.
 pub struct Collector {
-    child: Child,
+    process: ServeProcess,
     /// `http://127.0.0.1:PORT` of the process now running.
     pub base: Arc<RwLock<String>>,
     database: String,
@@ -57,56 +57,27 @@ pub struct Collector {
 impl Collector {
     pub fn start(database: &str) -> Collector {
         let data_dir = tempfile::tempdir().unwrap();
-        let (child, base) = spawn(database, data_dir.path());
-        Collector { child, base: Arc::new(RwLock::new(base)), database: database.into(), data_dir }
+        let process = spawn(database, data_dir.path());
+        let base = Arc::new(RwLock::new(process.base.clone()));
+        Collector { process, base, database: database.into(), data_dir }
     }
 
     /// SIGKILL, then a new process on the same database.
     pub fn kill_and_restart(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        let (child, base) = spawn(&self.database, self.data_dir.path());
-        self.child = child;
-        *self.base.write().unwrap() = base;
+        self.process.child.kill().unwrap();
+        self.process.child.wait().unwrap();
+        self.process = spawn(&self.database, self.data_dir.path());
+        *self.base.write().unwrap() = self.process.base.clone();
     }
 }
 
-impl Drop for Collector {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start `serve` and wait for its "listening on" line; its stderr is drained after.
-fn spawn(database: &str, data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plumbline-collector"))
+fn spawn(database: &str, data_dir: &Path) -> ServeProcess {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_plumbline-collector"));
+    command
         .args(["serve", "--insecure-http", "--listen", "127.0.0.1:0", "--database", database])
         .env("PLUMBLINE_COLLECTOR_DATA_DIR", data_dir)
-        .env("PLUMBLINE_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let err = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    loop {
-        let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            panic!("serve did not start: {seen:#?}");
-        };
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            return (child, rest.split_whitespace().next().unwrap().to_string());
-        }
-        seen.push(line);
-    }
+        .env("PLUMBLINE_LOG", "warn");
+    ServeProcess::start(command)
 }
 
 /// One acknowledged delivery.
