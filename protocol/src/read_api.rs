@@ -1,9 +1,14 @@
 //! The collector's read API: what `GET /v1/tenants/{tenant}/...` answers and
 //! what `PUT .../connectors/{key}/annotations` takes.
 //!
-//! - `GET register` -> [`RegisterView`] (also `register.csv`)
+//! - `GET register` -> [`RegisterView`] (also `register.csv`, whole)
 //! - `GET changes?needs_review=true` -> [`ChangesView`], newest first
 //! - `GET findings?status=open|resolved|all` -> [`FindingsView`]
+//!
+//! The three JSON lists come in pages (`?limit=N&cursor=C`): an answer with a
+//! `next_cursor` has more after it, asked for with `cursor=` that value. The
+//! field is new and optional, so a client that predates it still parses
+//! every answer (and sees the first page).
 //! - `GET batches/{digest}/envelope` -> the stored DSSE envelope, byte for byte
 //! - `PUT connectors/{key}/annotations` with [`AnnotationsUpdate`] -> [`Annotations`]
 
@@ -156,8 +161,13 @@ pub struct RegisterView {
     pub tenant_id: String,
     /// Every connector ever reported, by key.
     pub connectors: Vec<RegisterConnector>,
-    /// Open (and reopened) findings, most severe first.
+    /// Open (and reopened) findings, most severe first: those about this
+    /// page's connectors, and on the first page also those about a key the
+    /// register does not hold.
     pub open_findings: Vec<FindingRecord>,
+    /// The `cursor` of the next page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// One field of a connector, before and after.
@@ -262,6 +272,9 @@ pub struct ChangesView {
     pub tenant_id: String,
     /// Newest first.
     pub changes: Vec<ChangeRecord>,
+    /// The `cursor` of the next (older) page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// A finding as the collector tracks it across scans.
@@ -295,6 +308,9 @@ pub struct FindingsView {
     pub status: String,
     /// Most severe first.
     pub findings: Vec<FindingRecord>,
+    /// The `cursor` of the next page; absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 #[cfg(test)]
@@ -308,5 +324,19 @@ mod tests {
         assert_eq!(u.owner_override, Some(None));
         assert_eq!(u.client_decision, None);
         assert!(serde_json::from_str::<AnnotationsUpdate>(r#"{"updated_by":"me"}"#).is_err());
+    }
+
+    /// An answer from a collector before paging (no `next_cursor`) still
+    /// parses, and the last page says nothing of a cursor.
+    #[test]
+    fn next_cursor_is_optional_both_ways() {
+        let old: FindingsView = serde_json::from_str(r#"{"tenant_id":"t","status":"open","findings":[]}"#).unwrap();
+        assert_eq!(old.next_cursor, None);
+        let last = ChangesView { tenant_id: "t".into(), changes: vec![], next_cursor: None };
+        let last = serde_json::to_value(last).unwrap();
+        assert!(last.get("next_cursor").is_none(), "{last}");
+        let next_cursor = Some("c".into());
+        let more = RegisterView { tenant_id: "t".into(), connectors: vec![], open_findings: vec![], next_cursor };
+        assert_eq!(serde_json::to_value(&more).unwrap()["next_cursor"], "c");
     }
 }

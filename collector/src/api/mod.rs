@@ -27,6 +27,7 @@ pub mod agent_auth;
 pub mod annotate;
 pub mod auth;
 pub mod body;
+pub mod cursor;
 pub mod egress;
 pub mod enroll;
 pub mod error;

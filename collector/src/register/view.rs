@@ -44,7 +44,7 @@ pub fn register(
             }
         })
         .collect();
-    RegisterView { tenant_id: tenant_id.to_string(), connectors, open_findings: open }
+    RegisterView { tenant_id: tenant_id.to_string(), connectors, open_findings: open, next_cursor: None }
 }
 
 /// Most severe first, then by connector and check.

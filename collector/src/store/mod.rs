@@ -15,6 +15,7 @@ pub mod egress;
 pub mod events;
 pub mod fleet;
 pub mod migrations;
+pub mod pages;
 pub mod policy;
 pub mod postgres;
 pub mod retention;
@@ -27,6 +28,7 @@ pub use alerts::AlertStore;
 pub use console::ConsoleStore;
 pub use egress::EgressStore;
 pub use events::EventStore;
+pub use pages::PageStore;
 pub use policy::PolicyStore;
 pub use retention::RetentionStore;
 pub use tokens::{EnrollTokenRecord, TokenStore};
@@ -294,8 +296,9 @@ pub struct Counts {
 /// Where the collector keeps everything: the register and delivery here,
 /// accounts ([`AccountStore`]), the console's reads ([`ConsoleStore`]),
 /// the alert outbox ([`AlertStore`]), the SIEM feed ([`EventStore`]), the
-/// agents' egress ([`EgressStore`]), policy serials ([`PolicyStore`]) and
-/// retention and off-boarding ([`RetentionStore`]) beside it.
+/// agents' egress ([`EgressStore`]), policy serials ([`PolicyStore`]),
+/// retention and off-boarding ([`RetentionStore`]) and the consistent and
+/// paged reads ([`PageStore`]) beside it.
 #[async_trait]
 pub trait Store:
     AccountStore
@@ -303,6 +306,7 @@ pub trait Store:
     + ConsoleStore
     + EgressStore
     + EventStore
+    + PageStore
     + PolicyStore
     + RetentionStore
     + TokenStore

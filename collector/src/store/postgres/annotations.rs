@@ -13,13 +13,33 @@ pub(super) async fn load(
     tenant_id: &str,
     key: Option<&str>,
 ) -> Result<Vec<(String, Annotations)>, StoreError> {
+    load_matching(c, tenant_id, key, None).await
+}
+
+/// The annotations of the connectors `keys`, by connector key.
+pub(super) async fn load_keys(
+    c: &impl GenericClient,
+    tenant_id: &str,
+    keys: &[String],
+) -> Result<Vec<(String, Annotations)>, StoreError> {
+    load_matching(c, tenant_id, None, Some(keys)).await
+}
+
+async fn load_matching(
+    c: &impl GenericClient,
+    tenant_id: &str,
+    key: Option<&str>,
+    keys: Option<&[String]>,
+) -> Result<Vec<(String, Annotations)>, StoreError> {
     let rows = c
         .query(
             "SELECT connector_key, purpose, owner_override, co_owner_override, review_cadence_days, last_tested,
                     client_decision, evidence_link, updated_by, updated_at, connected_system, data_sensitivity,
                     criticality, migration_status, replacement_key, last_reviewed
-             FROM annotations WHERE tenant_id = $1 AND ($2::text IS NULL OR connector_key = $2) ORDER BY connector_key",
-            &[&tenant_id, &key],
+             FROM annotations WHERE tenant_id = $1 AND ($2::text IS NULL OR connector_key = $2)
+                 AND ($3::text[] IS NULL OR connector_key = ANY($3))
+             ORDER BY connector_key",
+            &[&tenant_id, &key, &keys],
         )
         .await?;
     let mut out = Vec::new();

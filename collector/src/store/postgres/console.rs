@@ -300,28 +300,7 @@ impl ConsoleStore for PostgresStore {
 
     async fn acceptances(&self, tenant_id: &str) -> Result<Vec<(String, Acceptance)>, StoreError> {
         let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT finding_id, rationale, approver, expires_on, accepted_by, accepted_at
-                 FROM risk_acceptances WHERE tenant_id = $1 ORDER BY finding_id",
-                &[&tenant_id],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                (
-                    r.get(0),
-                    Acceptance {
-                        rationale: r.get(1),
-                        approver: r.get(2),
-                        expires_on: r.get(3),
-                        accepted_by: r.get(4),
-                        accepted_at: r.get(5),
-                    },
-                )
-            })
-            .collect())
+        load_acceptances(&client, tenant_id, None).await
     }
 
     async fn audit_between(&self, tenant_id: &str, from: &str, to: &str) -> Result<Vec<AuditRecord>, StoreError> {
@@ -348,6 +327,36 @@ async fn query_audit(
             action: r.get(5),
             before: r.get(6),
             after: r.get(7),
+        })
+        .collect())
+}
+
+/// A tenant's acceptances (or those of the findings `ids`), expired ones
+/// too, by finding id.
+pub(super) async fn load_acceptances(
+    c: &impl GenericClient,
+    tenant_id: &str,
+    ids: Option<&[String]>,
+) -> Result<Vec<(String, Acceptance)>, StoreError> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT finding_id, rationale, approver, expires_on, accepted_by, accepted_at
+             FROM risk_acceptances WHERE tenant_id = $1 AND ($2::text[] IS NULL OR finding_id = ANY($2))
+             ORDER BY finding_id",
+        )
+        .await?;
+    let rows = c.query(&stmt, &[&tenant_id, &ids]).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let acceptance = Acceptance {
+                rationale: r.get(1),
+                approver: r.get(2),
+                expires_on: r.get(3),
+                accepted_by: r.get(4),
+                accepted_at: r.get(5),
+            };
+            (r.get(0), acceptance)
         })
         .collect())
 }

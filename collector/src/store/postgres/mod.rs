@@ -27,6 +27,7 @@ mod console;
 mod egress;
 mod events;
 mod ingest;
+mod pages;
 mod policy;
 mod register;
 mod retention;

@@ -14,9 +14,9 @@ use plumbline_protocol::read_api::FindingRecord;
 use std::collections::HashMap;
 use tokio_postgres::types::ToSql;
 
-type Params<'a> = [&'a (dyn ToSql + Sync)];
+pub(super) type Params<'a> = [&'a (dyn ToSql + Sync)];
 
-async fn connectors_where(
+pub(super) async fn connectors_where(
     c: &impl GenericClient,
     condition: &str,
     params: &Params<'_>,
@@ -42,7 +42,7 @@ async fn connectors_where(
     Ok(out)
 }
 
-async fn findings_where(
+pub(super) async fn findings_where(
     c: &impl GenericClient,
     condition: &str,
     params: &Params<'_>,

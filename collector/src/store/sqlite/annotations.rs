@@ -10,13 +10,33 @@ use rusqlite::{params, Connection, Transaction};
 
 /// A tenant's annotations (or one connector's), by connector key.
 pub(super) fn load(conn: &Connection, tenant_id: &str, key: Option<&str>) -> Result<Vec<(String, Annotations)>, StoreError> {
+    load_matching(conn, tenant_id, key, None)
+}
+
+/// The annotations of the connectors `keys`, by connector key.
+pub(super) fn load_keys(
+    conn: &Connection,
+    tenant_id: &str,
+    keys: &[String],
+) -> Result<Vec<(String, Annotations)>, StoreError> {
+    load_matching(conn, tenant_id, None, Some(keys))
+}
+
+fn load_matching(
+    conn: &Connection,
+    tenant_id: &str,
+    key: Option<&str>,
+    keys: Option<&[String]>,
+) -> Result<Vec<(String, Annotations)>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT connector_key, purpose, owner_override, co_owner_override, review_cadence_days, last_tested,
                 client_decision, evidence_link, updated_by, updated_at, connected_system, data_sensitivity,
                 criticality, migration_status, replacement_key, last_reviewed
-         FROM annotations WHERE tenant_id = ?1 AND (?2 IS NULL OR connector_key = ?2) ORDER BY connector_key",
+         FROM annotations WHERE tenant_id = ?1 AND (?2 IS NULL OR connector_key = ?2)
+             AND (?3 IS NULL OR connector_key IN (SELECT value FROM json_each(?3)))
+         ORDER BY connector_key",
     )?;
-    let rows = stmt.query_map(params![tenant_id, key], |row| {
+    let rows = stmt.query_map(params![tenant_id, key, keys.map(to_json)], |row| {
         Ok((
             row.get::<_, String>(0)?,
             row.get::<_, Option<String>>(3)?,

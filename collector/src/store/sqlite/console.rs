@@ -311,26 +311,7 @@ impl ConsoleStore for SqliteStore {
 
     async fn acceptances(&self, tenant_id: &str) -> Result<Vec<(String, Acceptance)>, StoreError> {
         let tenant_id = tenant_id.to_string();
-        self.read(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT finding_id, rationale, approver, expires_on, accepted_by, accepted_at
-                 FROM risk_acceptances WHERE tenant_id = ?1 ORDER BY finding_id",
-            )?;
-            let rows = stmt.query_map(params![tenant_id], |r| {
-                Ok((
-                    r.get(0)?,
-                    Acceptance {
-                        rationale: r.get(1)?,
-                        approver: r.get(2)?,
-                        expires_on: r.get(3)?,
-                        accepted_by: r.get(4)?,
-                        accepted_at: r.get(5)?,
-                    },
-                ))
-            })?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-        .await
+        self.read(move |conn| load_acceptances(conn, &tenant_id, None)).await
     }
 
     async fn audit_between(&self, tenant_id: &str, from: &str, to: &str) -> Result<Vec<AuditRecord>, StoreError> {
@@ -355,6 +336,33 @@ fn query_audit(conn: &Connection, condition: &str, args: &[&dyn ToSql]) -> Resul
             before: r.get(6)?,
             after: r.get(7)?,
         })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A tenant's acceptances (or those of the findings `ids`), expired ones
+/// too, by finding id.
+pub(super) fn load_acceptances(
+    conn: &Connection,
+    tenant_id: &str,
+    ids: Option<&[String]>,
+) -> Result<Vec<(String, Acceptance)>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT finding_id, rationale, approver, expires_on, accepted_by, accepted_at
+         FROM risk_acceptances WHERE tenant_id = ?1 AND (?2 IS NULL OR finding_id IN (SELECT value FROM json_each(?2)))
+         ORDER BY finding_id",
+    )?;
+    let rows = stmt.query_map(params![tenant_id, ids.map(to_json)], |r| {
+        Ok((
+            r.get(0)?,
+            Acceptance {
+                rationale: r.get(1)?,
+                approver: r.get(2)?,
+                expires_on: r.get(3)?,
+                accepted_by: r.get(4)?,
+                accepted_at: r.get(5)?,
+            },
+        ))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -26,6 +26,7 @@ mod egress;
 mod events;
 mod group;
 mod ingest;
+mod pages;
 mod policy;
 mod readers;
 mod register;

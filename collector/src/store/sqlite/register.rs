@@ -13,7 +13,7 @@ use plumbline_protocol::read_api::FindingRecord;
 use rusqlite::{params, Connection, ToSql};
 use std::collections::HashMap;
 
-fn connectors_where(
+pub(super) fn connectors_where(
     conn: &Connection,
     condition: &str,
     params: &[&dyn ToSql],
@@ -41,7 +41,11 @@ fn connectors_where(
     Ok(out)
 }
 
-fn findings_where(conn: &Connection, condition: &str, params: &[&dyn ToSql]) -> Result<Vec<FindingRecord>, StoreError> {
+pub(super) fn findings_where(
+    conn: &Connection,
+    condition: &str,
+    params: &[&dyn ToSql],
+) -> Result<Vec<FindingRecord>, StoreError> {
     let last_seen = format!("MAX(f.last_seen, COALESCE({}, ''))", finding_scanned("f"));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT f.entry, f.status, f.site_id, f.first_seen, {last_seen}, f.resolved_at, f.reopened_count
