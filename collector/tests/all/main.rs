@@ -19,6 +19,7 @@ mod migrations;
 mod observability;
 mod offboarding;
 mod openapi;
+mod paging;
 mod parts;
 mod postgres_tls;
 mod register;
