@@ -328,9 +328,49 @@ async fn register_reads_see_one_snapshot(backend: Backend) {
     assert_eq!(one_generation(&last, "the last read"), 30);
 }
 
+/// A `limit` over the cap is served as the cap (5000), with a cursor for
+/// the rest, rather than refused: a client of the old `changes?limit=10000`
+/// keeps working, and one that asks for everything gets it in pages.
+async fn a_limit_over_the_cap_is_served_as_the_cap(backend: Backend) {
+    let t = backend.store().await;
+    let r = router(&t);
+    let agent = t.agent(TENANT, "hq").await;
+    deliver(&t, &agent, 1, &numbered(5001), vec![]).await;
+    let token = admin::create_api_token(t.dyn_store(), Some(TENANT), None).await.unwrap();
+    let first: RegisterView = get(&r, &token, "/v1/tenants/contoso/register?limit=6000").await.json();
+    assert_eq!(first.connectors.len(), 5000);
+    let cursor = first.next_cursor.expect("one more");
+    let rest = get(&r, &token, &format!("/v1/tenants/contoso/register?limit=6000&cursor={cursor}")).await;
+    let rest: RegisterView = rest.json();
+    assert_eq!((rest.connectors.len(), rest.next_cursor), (1, None));
+    let changes: ChangesView = get(&r, &token, "/v1/tenants/contoso/changes?limit=10000").await.json();
+    assert_eq!((changes.changes.len(), changes.next_cursor.is_some()), (5000, true));
+}
+
 crate::both_backends!(
+    a_limit_over_the_cap_is_served_as_the_cap,
     pages_hold_every_row_once_in_order,
     pages_hold_while_ingest_goes_on,
     bad_limits_and_cursors_are_refused,
     register_reads_see_one_snapshot,
 );
+
+/// The OpenAPI document tells clients how to page: `limit` and `cursor` on
+/// each paged endpoint, its 400, and `next_cursor` as an optional field.
+#[tokio::test]
+async fn the_document_describes_paging() {
+    let t = Backend::Sqlite.store().await;
+    let doc: serde_json::Value = call(&router(&t), Method::GET, "/v1/openapi.json", None, "").await.json();
+    for (path, schema) in [("register", "RegisterView"), ("findings", "FindingsView"), ("changes", "ChangesView")] {
+        let op = &doc["paths"][format!("/v1/tenants/{{tenant}}/{path}")]["get"];
+        let params: Vec<&str> =
+            op["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+        assert!(params.contains(&"limit") && params.contains(&"cursor"), "{path}: {params:?}");
+        let bad = op["responses"]["400"]["description"].as_str().unwrap_or_else(|| panic!("{path}: no 400"));
+        assert!(bad.contains("cursor"), "{path}: {bad}");
+        let s = &doc["components"]["schemas"][schema];
+        assert!(s["properties"]["next_cursor"].is_object(), "{schema}: {s}");
+        let required: Vec<&str> = s["required"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
+        assert!(!required.contains(&"next_cursor"), "{schema}: older clients and last pages go without it");
+    }
+}
