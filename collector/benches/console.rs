@@ -7,17 +7,18 @@
 //! `cargo bench -p plumbline-collector --bench console`
 //! (`PLUMBLINE_BENCH_TENANTS`, default 500, scales the fleet.)
 
+mod kit;
+
 use axum::body::Body;
 use axum::http::Request;
 use plumbline_collector::accounts::sessions;
 use plumbline_collector::accounts::throttle::Throttle;
 use plumbline_collector::accounts::{self, Role};
 use plumbline_collector::api::{app, AppState};
-use plumbline_collector::store::{NewAgent, Store};
-use plumbline_collector::{admin, ingest, store, timestamp, tokens};
+use plumbline_collector::store::Store;
+use plumbline_collector::{ingest, store, timestamp};
 use plumbline_protocol::batch::{ScanBatch, BATCH_SCHEMA};
 use plumbline_protocol::envelope::{sign, SCAN_PAYLOAD_TYPE};
-use plumbline_protocol::identity::{public_key_b64, AgentKey};
 use plumbline_protocol::register::{finding_id, ConnectorEntry, FindingEntry, PluginStatus, Severity};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -45,19 +46,8 @@ fn entry(i: usize) -> ConnectorEntry {
 }
 
 async fn tenant_with(store: &dyn Store, id: &str, connectors: usize) {
-    admin::add_tenant(store, id, Some(&format!("Tenant {id}"))).await.unwrap();
-    let issued = admin::create_enroll_token(store, id, "hq", 1).await.unwrap();
-    let key = AgentKey::generate();
+    let key = kit::enroll_named(store, id, Some(&format!("Tenant {id}")), "hq").await;
     let now = timestamp::now();
-    let agent = NewAgent {
-        id: key.agent_id(),
-        public_key: public_key_b64(&key.verifying()),
-        hostname: "bench".into(),
-        enrolled_at: now.clone(),
-        replaces: None,
-        site_id: None,
-    };
-    store.enroll(&tokens::hash(&issued.token), agent, &now).await.unwrap();
     let entries: Vec<ConnectorEntry> = (0..connectors).map(entry).collect();
     let findings: Vec<FindingEntry> = entries
         .iter()

@@ -21,7 +21,7 @@
 
 mod kit;
 
-use kit::{ed25519_verify_rate, enroll, exchange_batch as batch, percentile, push, signed, CONNECTORS, FINDINGS};
+use kit::{deliver, ed25519_verify_rate, enroll, exchange_batch as batch, percentile, signed, CONNECTORS, FINDINGS};
 use plumbline_collector::api::{app, AppState};
 use plumbline_collector::serve::Server;
 use plumbline_collector::store;
@@ -224,39 +224,7 @@ async fn run(backend: &str, url: &str, agents: usize, per_agent: usize, alerts: 
         work.push((key, bodies));
     }
 
-    let client = reqwest::Client::builder().pool_max_idle_per_host(agents).build().unwrap();
-    // The first batch of each agent warms up connections and caches, untimed.
-    for (key, bodies) in &work {
-        push(&client, &base, key, bodies[0].clone()).await;
-    }
-    let start = Instant::now();
-    let tasks: Vec<_> = work
-        .into_iter()
-        .enumerate()
-        .map(|(i, (key, bodies))| {
-            let (client, base) = (client.clone(), base.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::with_capacity(bodies.len());
-                for (k, body) in bodies.into_iter().skip(1).enumerate() {
-                    // Open loop: batch k of agent i is due at its slot in an
-                    // even stream of `rate` a second, agents interleaved.
-                    let due = match offered {
-                        Some(rate) => start + Duration::from_secs_f64((k * agents + i) as f64 / rate),
-                        None => Instant::now(),
-                    };
-                    tokio::time::sleep_until(due.into()).await;
-                    push(&client, &base, &key, body).await;
-                    latencies.push(due.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.unwrap());
-    }
-    let elapsed = start.elapsed();
+    let (elapsed, latencies) = deliver(work, &[base], offered).await;
     let stored = store.counts().await.unwrap().batches as usize;
     assert_eq!(stored, agents * per_agent, "every batch stored");
     let _ = stop.send(());

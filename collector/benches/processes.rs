@@ -20,12 +20,12 @@
 
 mod kit;
 
-use kit::{enroll, exchange_batch, percentile, push, signed, FINDINGS};
+use kit::{deliver, enroll, exchange_batch, percentile, signed, FINDINGS};
 use plumbline_collector::store;
 use plumbline_protocol::identity::AgentKey;
 use plumbline_tests::serve_process::ServeProcess;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 struct Run {
     processes: usize,
@@ -118,33 +118,7 @@ async fn run(url: &str, processes: usize, pinned: bool, agents: usize, per_agent
         dirs.iter().enumerate().map(|(i, d)| start(url, pinned.then_some(i), d.path())).collect();
     let bases: Vec<String> = served.iter().map(|s| s.base.clone()).collect();
 
-    let client = reqwest::Client::builder().pool_max_idle_per_host(agents).build().unwrap();
-    // The first batch of each agent warms up connections and caches, untimed.
-    for (i, (key, bodies)) in work.iter().enumerate() {
-        push(&client, &bases[i % processes], key, bodies[0].clone()).await;
-    }
-    let start = Instant::now();
-    let tasks: Vec<_> = work
-        .into_iter()
-        .enumerate()
-        .map(|(i, (key, bodies))| {
-            let (client, base) = (client.clone(), bases[i % processes].clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::with_capacity(bodies.len());
-                for body in bodies.into_iter().skip(1) {
-                    let t = Instant::now();
-                    push(&client, &base, &key, body).await;
-                    latencies.push(t.elapsed());
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for t in tasks {
-        latencies.extend(t.await.unwrap());
-    }
-    let elapsed = start.elapsed();
+    let (elapsed, latencies) = deliver(work, &bases, None).await;
     assert_eq!(store.counts().await.unwrap().batches as usize, agents * per_agent, "every batch stored once");
     drop(served);
     Run { processes, pinned, batches: latencies.len(), elapsed, latencies }

@@ -21,8 +21,13 @@ pub const FINDINGS: usize = 100;
 
 /// A tenant with one enrolled agent (site `site`); its key.
 pub async fn enroll(store: &dyn Store, tenant: &str) -> AgentKey {
-    admin::add_tenant(store, tenant, None).await.unwrap();
-    let issued = admin::create_enroll_token(store, tenant, "site", 1).await.unwrap();
+    enroll_named(store, tenant, None, "site").await
+}
+
+/// A tenant named `name`, with one agent enrolled at `site`; its key.
+pub async fn enroll_named(store: &dyn Store, tenant: &str, name: Option<&str>, site: &str) -> AgentKey {
+    admin::add_tenant(store, tenant, name).await.unwrap();
+    let issued = admin::create_enroll_token(store, tenant, site, 1).await.unwrap();
     let key = AgentKey::generate();
     let now = timestamp::now();
     let agent = NewAgent {
@@ -54,6 +59,50 @@ pub async fn push(client: &reqwest::Client, base: &str, key: &AgentKey, body: Ve
     let status = res.status();
     let text = res.text().await.unwrap_or_default();
     assert!(status.is_success() && text.contains("\"stored\""), "{status}: {text}");
+}
+
+/// What each agent delivers, in order: its key and its signed bodies.
+pub type Work = Vec<(AgentKey, Vec<Vec<u8>>)>;
+
+/// Agent `i` delivers its bodies in order to `bases[i % n]`, all agents at
+/// once. The first body of each warms up connections and caches, untimed.
+/// Closed loop (`offered` is `None`): each next batch as soon as the last
+/// was answered. Open loop: batch `k` of agent `i` is due at its slot in an
+/// even stream of `offered` a second, agents interleaved, and its latency
+/// counts from then, so a backlog shows. Returns the time taken and every
+/// timed latency.
+pub async fn deliver(work: Work, bases: &[String], offered: Option<f64>) -> (Duration, Vec<Duration>) {
+    let agents = work.len();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(agents).build().unwrap();
+    for (i, (key, bodies)) in work.iter().enumerate() {
+        push(&client, &bases[i % bases.len()], key, bodies[0].clone()).await;
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = work
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, bodies))| {
+            let (client, base) = (client.clone(), bases[i % bases.len()].clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(bodies.len());
+                for (k, body) in bodies.into_iter().skip(1).enumerate() {
+                    let due = match offered {
+                        Some(rate) => start + Duration::from_secs_f64((k * agents + i) as f64 / rate),
+                        None => Instant::now(),
+                    };
+                    tokio::time::sleep_until(due.into()).await;
+                    push(&client, &base, &key, body).await;
+                    latencies.push(due.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    (start.elapsed(), latencies)
 }
 
 /// The `p` quantile of sorted latencies.
