@@ -96,33 +96,16 @@ fn write_group(conn: &mut Connection, group: &[Pending]) -> Vec<Result<Ingested,
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixture::{add_token, agent, store_with_tenant, AT};
     use super::super::SqliteStore;
     use super::*;
-    use crate::store::{IngestOutcome, NewAgent, NewEnrollToken, Store};
+    use crate::store::{IngestOutcome, Store};
     use plumbline_protocol::batch::{ScanBatch, BATCH_SCHEMA};
 
     async fn enrolled(dir: &tempfile::TempDir) -> SqliteStore {
-        let store = SqliteStore::open(&dir.path().join("c.db")).await.unwrap();
-        store.migrate().await.unwrap();
-        store.add_tenant("acme", "Acme", "2026-01-01T00:00:00Z").await.unwrap();
-        let token = NewEnrollToken {
-            token_hash: "h".into(),
-            tenant_id: "acme".into(),
-            site_id: "hq".into(),
-            created_at: "2026-01-01T00:00:00Z".into(),
-            expires_at: "2027-01-01T00:00:00Z".into(),
-            reusable: false,
-        };
-        store.create_enroll_token(token).await.unwrap();
-        let agent = NewAgent {
-            id: "agt_1".into(),
-            site_id: None,
-            public_key: "k".into(),
-            hostname: "h".into(),
-            enrolled_at: "2026-01-01T00:00:00Z".into(),
-            replaces: None,
-        };
-        store.enroll("h", agent, "2026-01-01T00:00:00Z").await.unwrap();
+        let (store, _path) = store_with_tenant(dir).await;
+        add_token(&store, "h").await;
+        store.enroll("h", agent("agt_1", AT), AT).await.unwrap();
         store
     }
 

@@ -24,6 +24,8 @@ mod annotations;
 mod console;
 mod egress;
 mod events;
+#[cfg(test)]
+mod fixture;
 mod group;
 mod ingest;
 mod pages;

@@ -63,22 +63,14 @@ impl Readers {
 
 #[cfg(test)]
 mod tests {
-    use super::super::SqliteStore;
-    use crate::store::{NewAgent, NewEnrollToken, Store, StoreError};
+    use super::super::fixture::{add_token, agent, store_with_tenant, AT};
+    use crate::store::{Store, StoreError};
     use rusqlite::Connection;
     use std::time::Duration;
 
     /// Long enough that only a read that waits for the write lock fails it
     /// (the lock below is held for the whole test): a guard, not a timing.
     const GUARD: Duration = Duration::from_secs(10);
-
-    async fn store_with_tenant(dir: &tempfile::TempDir) -> (SqliteStore, std::path::PathBuf) {
-        let path = dir.path().join("c.db");
-        let store = SqliteStore::open(&path).await.unwrap();
-        store.migrate().await.unwrap();
-        store.add_tenant("acme", "Acme", "2026-01-01T00:00:00Z").await.unwrap();
-        (store, path)
-    }
 
     /// Another process (here, another connection) holds the write lock with
     /// uncommitted rows: token lookups, register reads, health and a refused
@@ -96,15 +88,7 @@ mod tests {
             assert!(store.api_token("no-such-hash").await.unwrap().is_none());
             assert!(store.connectors("acme").await.unwrap().is_empty());
             store.ping().await.unwrap();
-            let agent = NewAgent {
-                id: "a1".into(),
-                site_id: Some("hq".into()),
-                public_key: "k".into(),
-                hostname: "h".into(),
-                enrolled_at: "2026-01-01T00:00:00Z".into(),
-                replaces: None,
-            };
-            store.enroll("not-a-token", agent, "2026-01-01T00:00:00Z").await
+            store.enroll("not-a-token", agent("a1", AT), AT).await
         };
         let refused = tokio::time::timeout(GUARD, reads).await.expect("a read waited for the write lock");
         assert!(matches!(refused, Err(StoreError::TokenInvalid)), "{refused:?}");
@@ -117,23 +101,8 @@ mod tests {
     async fn a_good_token_passes_the_early_check_and_enrolls_once() {
         let dir = tempfile::tempdir().unwrap();
         let (store, _path) = store_with_tenant(&dir).await;
-        let token = NewEnrollToken {
-            token_hash: "h1".into(),
-            tenant_id: "acme".into(),
-            site_id: "hq".into(),
-            created_at: "2026-01-01T00:00:00Z".into(),
-            expires_at: "2027-01-01T00:00:00Z".into(),
-            reusable: false,
-        };
-        store.create_enroll_token(token).await.unwrap();
-        let agent = |id: &str| NewAgent {
-            id: id.into(),
-            site_id: None,
-            public_key: format!("key-{id}"),
-            hostname: "h".into(),
-            enrolled_at: "2026-01-02T00:00:00Z".into(),
-            replaces: None,
-        };
+        add_token(&store, "h1").await;
+        let agent = |id: &str| agent(id, "2026-01-02T00:00:00Z");
         let record = store.enroll("h1", agent("a1"), "2026-01-02T00:00:00Z").await.unwrap();
         assert_eq!((record.tenant_id.as_str(), record.site_id.as_str()), ("acme", "hq"));
         let again = store.enroll("h1", agent("a2"), "2026-01-02T00:00:01Z").await;
