@@ -27,6 +27,12 @@
 
 extern crate self as plumbline_plugin_sdk;
 
+// A plugin runs single-threaded in its own instance, which is what this
+// allocator is for; see the `talc` feature in Cargo.toml for why it is here.
+#[cfg(all(feature = "talc", target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[doc(hidden)]
 #[allow(missing_docs)]
 pub mod bindings {

@@ -23,6 +23,12 @@
 //! `PLUMBLINE_BENCH_SMTP_RUNS` runs (default 3). `PLUMBLINE_BENCH_SMTP_TARGETS`
 //! sets N (1 to 14, default 14). Every run's verdicts are checked: all open,
 //! 16/16. Without nmap, only the plugin's times are printed.
+//!
+//! Then a /24 sweep as a real network shows it: two addresses of a
+//! 127.x.y.0/24 are a real Postfix, and an nftables rule on the input hook
+//! drops the SYNs to the other 252, so that each of them costs a connect
+//! timeout (a loopback address with no listener would refuse at once). It
+//! needs root and `nft` (Debian's nftables); without them it is skipped.
 
 use plumbline_agent::capabilities::Network;
 use plumbline_agent::config::{Config, Grants, TcpGrant};
@@ -127,6 +133,93 @@ async fn main() {
     println!("  nmap -p 25 -Pn --script smtp-open-relay:  {:>9.1} ms  {:>7.1} ms/target", ms(script), ms(script) / n as f64);
     println!("  nmap -sV / plugin time:                   {:>9.2}x", sv.as_secs_f64() / ours.as_secs_f64());
     println!("  nmap -Pn / plugin time:                   {:>9.2}x", script.as_secs_f64() / ours.as_secs_f64());
+    sweep(&rt, runs).await;
+}
+
+/// An nftables table that drops SYNs, removed when dropped.
+struct SilentAddresses(String);
+
+impl SilentAddresses {
+    /// Drop TCP to port 25 of `block`/24 on the input hook, except to `live`.
+    fn install(block: Ipv4Addr, live: &[Ipv4Addr]) -> Result<Self, String> {
+        let table = format!("plumbline_sweep_{}", std::process::id());
+        let live: Vec<String> = live.iter().map(Ipv4Addr::to_string).collect();
+        let rules = format!(
+            "table inet {table} {{ chain input {{ type filter hook input priority 0; policy accept; \
+             ip daddr {block}/24 ip daddr != {{ {} }} tcp dport 25 drop; }} }}",
+            live.join(", ")
+        );
+        let out = Command::new("nft").args(["-f", "-"]).stdin(std::process::Stdio::piped()).spawn().and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().expect("piped").write_all(rules.as_bytes())?;
+            c.wait_with_output()
+        });
+        match out {
+            Ok(o) if o.status.success() => Ok(SilentAddresses(table)),
+            Ok(o) => Err(format!("nft refused the rule: {}", String::from_utf8_lossy(&o.stderr).trim())),
+            Err(e) => Err(format!("nft could not run ({e}); apt-get install nftables, as root")),
+        }
+    }
+}
+
+impl Drop for SilentAddresses {
+    fn drop(&mut self) {
+        let _ = Command::new("nft").args(["delete", "table", "inet", &self.0]).status();
+    }
+}
+
+/// The /24 sweep: two live Postfix addresses among 254, the rest silent.
+async fn sweep(rt: &Runtime, runs: usize) {
+    let first = postfix::free_loopback(&[25]).expect("a free loopback address");
+    let [_, b, c, _] = first.octets();
+    let block = Ipv4Addr::new(127, b, c, 0);
+    let free = |ip: &Ipv4Addr| *ip != first && std::net::TcpListener::bind(SocketAddrV4::new(*ip, 25)).is_ok();
+    let second = (1..=254).rev().map(|i| Ipv4Addr::new(127, b, c, i)).find(free).expect("a second free address");
+    let silent = match SilentAddresses::install(block, &[first, second]) {
+        Ok(s) => s,
+        Err(why) => {
+            println!("/24 sweep skipped: {why}");
+            return;
+        }
+    };
+    let listen = [SocketAddrV4::new(first, 25), SocketAddrV4::new(second, 25)];
+    let peer = PostfixPeer::start_with(Mode::Open, &listen, &[], false).expect("Postfix peer");
+    let loaded = rt.load(&plugins::plugin("smtp-relay"), &signed_by_the_build()).unwrap();
+    let desc = rt.describe(&loaded).await.unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = || ScanInput {
+        tenant_id: "t".into(),
+        site_id: "s".into(),
+        settings: vec![("targets".into(), format!("{block}/24")), ("ports".into(), "25".into())],
+        grants: Grants { tcp: vec![TcpGrant::parse(&format!("{block}/24:25")).unwrap()], ..Grants::default() },
+        base_dir: tmp.path().to_path_buf(),
+        timeout: Duration::from_secs(600),
+        started_at_ms: 1_795_597_200_000,
+        progress: None,
+    };
+    let mut took = Vec::new();
+    for _ in 0..runs {
+        let t = Instant::now();
+        let report = rt.scan(&loaded, &desc, input()).await.expect("smtp-relay sweep");
+        took.push(t.elapsed());
+        let open = report
+            .connectors
+            .iter()
+            .filter(|c| c.attributes.get("open_relay_tests").map(String::as_str) == Some("16/16 accepted"))
+            .count();
+        assert_eq!(open, 2, "the sweep must find both peers open (16/16), nothing else: {:?}", report.connectors);
+        assert_eq!(report.connectors.len(), 2, "the 252 silent addresses are counted, not reported");
+    }
+    drop((peer, silent));
+    // What the plugin says its default is: it bounds a sweep from below.
+    let connect_timeout = desc.settings.iter().find(|s| s.name == "connect_timeout_ms").and_then(|s| s.default.clone());
+    let d = median(took);
+    println!("/24 sweep: {block}/24, 2 Postfix peers, 252 addresses dropping SYNs (nftables), median of {runs} runs");
+    println!(
+        "  smtp-relay plugin (wasm, real host):      {:>9.1} ms  (connect timeout {} ms)",
+        d.as_secs_f64() * 1e3,
+        connect_timeout.as_deref().unwrap_or("not declared")
+    );
 }
 
 /// Load what the build signed, as a config trusting its key does.

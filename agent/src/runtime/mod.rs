@@ -312,6 +312,12 @@ impl Runtime {
             .epoch_interruption(true)
             .max_wasm_stack(limits::MAX_WASM_STACK_BYTES)
             .async_stack_size(limits::ASYNC_STACK_BYTES);
+        // `perf report` names a plugin's functions only from a perf map
+        // (/tmp/perf-PID.map) the engine writes as it compiles or loads;
+        // for profiling a bench, never on by default.
+        if std::env::var_os("PLUMBLINE_WASM_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(anyhow::Error::from)?;
         let linkers = Linkers::new(&engine).map_err(anyhow::Error::from)?;
         let cache = match cache_dir {
