@@ -19,6 +19,7 @@ mod package_deb;
 mod package_msi;
 mod plugin_new;
 mod plugin_replay;
+mod plugin_replay_tcp;
 mod plugin_signing;
 mod policy;
 mod power_automate_flows;

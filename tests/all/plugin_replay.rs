@@ -47,7 +47,7 @@ async fn a_recorded_live_scan_replays_without_the_tenant() {
     let bearer = server.requests().iter().find_map(|r| r.bearer.clone()).expect("the fixture saw the token");
     server.stop().await;
     let recorded = recording_text(&tape);
-    assert!(recorded.contains("\"version\": 1") && recorded.contains("Get-InboundConnector"), "{recorded}");
+    assert!(recorded.contains("\"version\": 2") && recorded.contains("Get-InboundConnector"), "{recorded}");
     for secret in [DEMO_CLIENT_SECRET, bearer.as_str()] {
         assert!(!recorded.contains(secret), "a secret reached the recording: {secret}");
     }

@@ -22,7 +22,7 @@ const PLUGIN: &str = "smtp-relay";
 
 /// The plugin's config section: `targets` and the tcp grants, plus extra
 /// settings lines.
-fn section(targets: &str, grants: &[String], settings: &str) -> String {
+pub(crate) fn section(targets: &str, grants: &[String], settings: &str) -> String {
     let grants: Vec<String> = grants.iter().map(|g| format!("'{g}'")).collect();
     format!(
         "[plugins.{PLUGIN}]\npath = {}\ntimeout_secs = 120\n[plugins.{PLUGIN}.grants]\ntcp = [{}]\n\

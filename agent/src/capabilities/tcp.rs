@@ -8,7 +8,12 @@
 //! error. Reads, writes and handshakes are bounded by timeouts the host
 //! caps, and traced. `connect-all` dials each target through the same
 //! [`Dialer::dial`] as `connect`, many at once.
+//!
+//! Under `plumbline plugin test` a recording keeps each connect past the
+//! grant check and every call on the connection ([`tape::tcp`]); a replay
+//! answers them from it after the same grant check, with no socket.
 
+use super::tape::{self, Tape};
 use super::HostState;
 use crate::runtime::limits;
 use crate::runtime::wit::latest::plumbline::plugin::tcp::{Host, HostConnection, TcpError, TlsInfo};
@@ -24,8 +29,10 @@ use wasmtime::component::Resource;
 pub struct Connection {
     /// The address connected to, after the grant check (and the lookup of
     /// a granted name): what `peer-address` tells the plugin.
-    peer: SocketAddr,
+    peer: String,
     stream: Stream,
+    /// A recording's side of it.
+    recorder: Option<tape::tcp::Recorder>,
 }
 
 /// The stream under a [`Connection`].
@@ -36,6 +43,8 @@ enum Stream {
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     /// A failed STARTTLS consumed the stream.
     Broken,
+    /// A replay: the recorded dialogue instead of a socket.
+    Replay(Box<tape::tcp::Cursor>),
 }
 
 fn timeout(ms: u32) -> Duration {
@@ -50,14 +59,32 @@ struct Dialer {
     perms: Arc<super::Permissions>,
     log_budget: Arc<super::log::LogBudget>,
     blocking_slots: Arc<tokio::sync::Semaphore>,
-    /// A replay (`plumbline plugin test --replay`), which has no TCP dialogues to answer from.
-    replaying: bool,
+    /// `plumbline plugin test`: a replay answers here, past the grant check.
+    tape: Option<Arc<Tape>>,
+}
+
+/// What a dial came to.
+enum Dialed {
+    /// The grants refused it before anything was done: not recorded, as a
+    /// replay refuses it again.
+    Refused(TcpError),
+    /// Past the grant check: the connection, or why there is none.
+    Reached(Result<Connection, TcpError>),
 }
 
 impl Dialer {
     /// Check, resolve (a granted name only) and connect: the one path of
     /// `connect` and of each `connect-all` target.
-    async fn dial(&self, host: &str, port: u16, wait: Duration) -> Result<Connection, TcpError> {
+    async fn dial(&self, host: &str, port: u16, wait: Duration) -> Dialed {
+        match self.check(host, port) {
+            Err(e) => Dialed::Refused(e),
+            Ok(literal) => Dialed::Reached(self.reach(host, port, literal, wait).await),
+        }
+    }
+
+    /// The grant check: an IP literal against the address grants, a name
+    /// against the name grants. The literal, if it is one.
+    fn check(&self, host: &str, port: u16) -> Result<Option<IpAddr>, TcpError> {
         let plugin: &str = &self.plugin;
         let target = format!("{host}:{port}");
         let literal = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
@@ -69,10 +96,24 @@ impl Dialer {
             super::trace_decision(&self.log_budget, plugin, "tcp", &target, false, &d.0);
             return Err(TcpError::Denied(d.0));
         }
-        if self.replaying {
-            return Err(TcpError::Io(format!(
-                "connecting to {target}: a replay has no network, and recordings do not hold TCP dialogues yet; test this plugin against a real target"
-            )));
+        Ok(literal)
+    }
+
+    /// Past the grant check: the recorded connection in a replay, else
+    /// resolve a granted name and connect.
+    async fn reach(
+        &self,
+        host: &str,
+        port: u16,
+        literal: Option<IpAddr>,
+        wait: Duration,
+    ) -> Result<Connection, TcpError> {
+        let plugin: &str = &self.plugin;
+        let target = format!("{host}:{port}");
+        if let Some(replayed) = self.tape.as_ref().and_then(|t| t.replay_tcp_connect(&target)) {
+            super::trace_decision(&self.log_budget, plugin, "tcp", &target, true, "connect from the recording");
+            let (peer, cursor) = replayed?;
+            return Ok(Connection { peer, stream: Stream::Replay(Box::new(cursor)), recorder: None });
         }
         let addr = match literal {
             Some(ip) => SocketAddr::new(ip.to_canonical(), port),
@@ -90,7 +131,7 @@ impl Dialer {
             Ok(Err(e)) => Err(TcpError::Io(format!("connecting to {target}: {}", e.kind()))),
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
-                Ok(Connection { peer: addr, stream: Stream::Plain(stream) })
+                Ok(Connection { peer: addr.to_string(), stream: Stream::Plain(stream), recorder: None })
             }
         }
     }
@@ -103,8 +144,24 @@ impl HostState {
             perms: self.perms.clone(),
             log_budget: self.log_budget.clone(),
             blocking_slots: self.blocking_slots.clone(),
-            replaying: self.net.tape.as_ref().is_some_and(|t| t.replaying()),
+            tape: self.net.tape.clone(),
         }
+    }
+
+    /// What the plugin gets from a dial; one past the grant check is kept
+    /// in a recording, with a recorder for the calls on the connection.
+    fn dialed(&self, target: &str, dialed: Dialed) -> Result<Connection, TcpError> {
+        let mut reached = match dialed {
+            Dialed::Refused(e) => return Err(e),
+            Dialed::Reached(r) => r,
+        };
+        if let Some(tape) = &self.net.tape {
+            let recorder = tape.record_tcp_connect(target, reached.as_ref().map(|c| c.peer.as_str()));
+            if let Ok(conn) = &mut reached {
+                conn.recorder = recorder;
+            }
+        }
+        reached
     }
 
     /// Put an open connection in the table, within the open-connection limit.
@@ -131,7 +188,8 @@ impl Host for HostState {
         if self.open_connections >= limits::MAX_TCP_CONNECTIONS {
             return Ok(Err(too_many()));
         }
-        match self.dialer().dial(&host, port, timeout(timeout_ms)).await {
+        let dialed = self.dialer().dial(&host, port, timeout(timeout_ms)).await;
+        match self.dialed(&format!("{host}:{port}"), dialed) {
             Ok(conn) => self.keep(conn),
             Err(e) => Ok(Err(e)),
         }
@@ -148,20 +206,25 @@ impl Host for HostState {
         }
         let (dialer, wait) = (self.dialer(), timeout(timeout_ms));
         let deadline = self.deadline;
+        let names: Vec<String> = targets.iter().map(|(host, port)| format!("{host}:{port}")).collect();
+        // The check runs before the first await, so a dial the deadline cut was past it.
         let dials = targets.into_iter().map(|(host, port)| {
             let dialer = dialer.clone();
             async move {
                 match tokio::time::timeout_at(deadline.into(), dialer.dial(&host, port, wait)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(TcpError::Timeout(format!("connecting to {host}:{port}: the scan's time ran out"))),
+                    Ok(d) => d,
+                    Err(_) => Dialed::Reached(Err(TcpError::Timeout(format!(
+                        "connecting to {host}:{port}: the scan's time ran out"
+                    )))),
                 }
             }
         });
         use futures::StreamExt;
         let dialed: Vec<_> = futures::stream::iter(dials).buffered(limits::MAX_TCP_CONNECTS_IN_FLIGHT).collect().await;
         let mut out = Vec::with_capacity(dialed.len());
-        for d in dialed {
-            out.push(match d {
+        // Kept in the order of the targets, so a recording does not depend on which answered first.
+        for (name, d) in names.iter().zip(dialed) {
+            out.push(match self.dialed(name, d) {
                 Ok(conn) => self.keep(conn)?,
                 Err(e) => Err(e),
             });
@@ -222,21 +285,12 @@ impl HostConnection for HostState {
     ) -> wasmtime::Result<Result<Vec<u8>, TcpError>> {
         let n = max_bytes.clamp(1, limits::MAX_TCP_READ_BYTES) as usize;
         self.trace(&self.plugin, "tcp", &format!("connection {}", conn.rep()), true, &format!("read up to {n} bytes"));
-        let mut buf = vec![0u8; n];
-        let wait = timeout(timeout_ms);
-        let got = match &mut self.table.get_mut(&conn)?.stream {
-            Stream::Plain(s) => tokio::time::timeout(wait, s.read(&mut buf)).await,
-            Stream::Tls(s) => tokio::time::timeout(wait, s.read(&mut buf)).await,
-            Stream::Broken => return Ok(Err(TcpError::Closed)),
-        };
-        Ok(match got {
-            Err(_) => Err(TcpError::Timeout(format!("no data within {} ms", wait.as_millis()))),
-            Ok(Err(e)) => Err(TcpError::Io(e.to_string())),
-            Ok(Ok(k)) => {
-                buf.truncate(k);
-                Ok(buf)
-            }
-        })
+        let c = self.table.get_mut(&conn)?;
+        let got = read(&mut c.stream, n, timeout(timeout_ms)).await;
+        if let (Some(r), Some(tape)) = (&mut c.recorder, &self.net.tape) {
+            r.read(tape, &got);
+        }
+        Ok(got)
     }
 
     async fn write(
@@ -246,21 +300,12 @@ impl HostConnection for HostState {
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<(), TcpError>> {
         self.trace(&self.plugin, "tcp", &format!("connection {}", conn.rep()), true, &format!("write {} bytes", data.len()));
-        let wait = timeout(timeout_ms);
-        let done = match &mut self.table.get_mut(&conn)?.stream {
-            Stream::Plain(s) => tokio::time::timeout(wait, s.write_all(&data)).await,
-            Stream::Tls(s) => tokio::time::timeout(wait, async {
-                s.write_all(&data).await?;
-                s.flush().await
-            })
-            .await,
-            Stream::Broken => return Ok(Err(TcpError::Closed)),
-        };
-        Ok(match done {
-            Err(_) => Err(TcpError::Timeout(format!("write not done within {} ms", wait.as_millis()))),
-            Ok(Err(e)) => Err(TcpError::Io(e.to_string())),
-            Ok(Ok(())) => Ok(()),
-        })
+        let c = self.table.get_mut(&conn)?;
+        let done = write(&mut c.stream, &data, timeout(timeout_ms)).await;
+        if let (Some(r), Some(tape)) = (&mut c.recorder, &self.net.tape) {
+            r.write(tape, &data, &done);
+        }
+        Ok(done)
     }
 
     async fn start_tls(
@@ -270,35 +315,90 @@ impl HostConnection for HostState {
         timeout_ms: u32,
     ) -> wasmtime::Result<Result<TlsInfo, TcpError>> {
         self.trace(&self.plugin, "tcp", &format!("connection {}", conn.rep()), true, &format!("start-tls as {server_name}"));
-        let slot = &mut self.table.get_mut(&conn)?.stream;
-        let stream = match std::mem::replace(slot, Stream::Broken) {
-            Stream::Plain(s) => s,
-            other => {
-                *slot = other;
-                return Ok(Err(TcpError::Tls("the connection is not plain TCP".into())));
-            }
-        };
-        let name = rustls_pki_types::ServerName::try_from(server_name.clone())
-            .unwrap_or_else(|_| rustls_pki_types::ServerName::try_from("invalid.invalid").expect("static name"));
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(crate::capabilities::tcp_tls::inspecting_config()));
-        let wait = timeout(timeout_ms);
-        let tls = match tokio::time::timeout(wait, connector.connect(name.to_owned(), stream)).await {
-            Err(_) => return Ok(Err(TcpError::Timeout("TLS handshake".into()))),
-            Ok(Err(e)) => return Ok(Err(TcpError::Tls(e.to_string()))),
-            Ok(Ok(t)) => t,
-        };
-        let info = crate::capabilities::tcp_tls::describe(&tls, &server_name);
-        self.table.get_mut(&conn)?.stream = Stream::Tls(Box::new(tls));
-        Ok(Ok(info))
+        let c = self.table.get_mut(&conn)?;
+        let done = start_tls(&mut c.stream, &server_name, timeout(timeout_ms)).await;
+        if let (Some(r), Some(tape)) = (&mut c.recorder, &self.net.tape) {
+            r.start_tls(tape, &server_name, &done);
+        }
+        Ok(done)
     }
 
     async fn peer_address(&mut self, conn: Resource<Connection>) -> wasmtime::Result<String> {
-        Ok(self.table.get(&conn)?.peer.to_string())
+        Ok(self.table.get(&conn)?.peer.clone())
     }
 
     async fn drop(&mut self, conn: Resource<Connection>) -> wasmtime::Result<()> {
-        self.table.delete(conn)?;
+        let c = self.table.delete(conn)?;
+        if let (Some(r), Some(tape)) = (&c.recorder, &self.net.tape) {
+            r.close(tape);
+        }
         self.open_connections = self.open_connections.saturating_sub(1);
         Ok(())
     }
+}
+
+/// Up to `n` bytes from `stream`.
+async fn read(stream: &mut Stream, n: usize, wait: Duration) -> Result<Vec<u8>, TcpError> {
+    let mut buf = vec![0u8; n];
+    let got = match stream {
+        Stream::Plain(s) => tokio::time::timeout(wait, s.read(&mut buf)).await,
+        Stream::Tls(s) => tokio::time::timeout(wait, s.read(&mut buf)).await,
+        Stream::Broken => return Err(TcpError::Closed),
+        Stream::Replay(cursor) => return cursor.read(n),
+    };
+    match got {
+        Err(_) => Err(TcpError::Timeout(format!("no data within {} ms", wait.as_millis()))),
+        Ok(Err(e)) => Err(TcpError::Io(e.to_string())),
+        Ok(Ok(k)) => {
+            buf.truncate(k);
+            Ok(buf)
+        }
+    }
+}
+
+/// All of `data` onto `stream`.
+async fn write(stream: &mut Stream, data: &[u8], wait: Duration) -> Result<(), TcpError> {
+    let done = match stream {
+        Stream::Plain(s) => tokio::time::timeout(wait, s.write_all(data)).await,
+        Stream::Tls(s) => tokio::time::timeout(wait, async {
+            s.write_all(data).await?;
+            s.flush().await
+        })
+        .await,
+        Stream::Broken => return Err(TcpError::Closed),
+        Stream::Replay(cursor) => return cursor.write(data),
+    };
+    match done {
+        Err(_) => Err(TcpError::Timeout(format!("write not done within {} ms", wait.as_millis()))),
+        Ok(Err(e)) => Err(TcpError::Io(e.to_string())),
+        Ok(Ok(())) => Ok(()),
+    }
+}
+
+/// Upgrade a plain `stream` to TLS as `server_name`; a failed handshake
+/// leaves it broken.
+async fn start_tls(stream: &mut Stream, server_name: &str, wait: Duration) -> Result<TlsInfo, TcpError> {
+    let plain = match std::mem::replace(stream, Stream::Broken) {
+        Stream::Plain(s) => s,
+        Stream::Replay(mut cursor) => {
+            let done = cursor.start_tls(server_name);
+            *stream = Stream::Replay(cursor);
+            return done;
+        }
+        other => {
+            *stream = other;
+            return Err(TcpError::Tls("the connection is not plain TCP".into()));
+        }
+    };
+    let name = rustls_pki_types::ServerName::try_from(server_name.to_string())
+        .unwrap_or_else(|_| rustls_pki_types::ServerName::try_from("invalid.invalid").expect("static name"));
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(crate::capabilities::tcp_tls::inspecting_config()));
+    let tls = match tokio::time::timeout(wait, connector.connect(name.to_owned(), plain)).await {
+        Err(_) => return Err(TcpError::Timeout("TLS handshake".into())),
+        Ok(Err(e)) => return Err(TcpError::Tls(e.to_string())),
+        Ok(Ok(t)) => t,
+    };
+    let info = crate::capabilities::tcp_tls::describe(&tls, server_name);
+    *stream = Stream::Tls(Box::new(tls));
+    Ok(info)
 }

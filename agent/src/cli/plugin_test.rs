@@ -52,17 +52,17 @@ pub async fn exec(args: TestArgs) -> Result<Exit> {
                 bail!("--record runs the plugin for real, so it needs --config with a [plugins.{name}] section (its settings, grants and credentials)");
             };
             let config = only(config, &name, &file)?;
-            let tape = Arc::new(Tape::Record(Default::default()));
+            let tape = Arc::new(Tape::record());
             let started_ms = plumbline_agent::platform::clock::now_ms();
             let result = run(&config, &tape, started_ms).await?;
             let entries = tape.recorded();
-            if entries.len() >= MAX_ENTRIES {
+            if tape.calls() > MAX_ENTRIES {
                 bail!("the plugin made over {MAX_ENTRIES} calls; a recording keeps at most that many, so none was written");
             }
             let version = result.plugins.first().and_then(|p| p.version.clone()).unwrap_or_default();
             header(&config, &name, &version, started_ms).write(dir, &entries)?;
             print_scan(&result, print)?;
-            eprintln!("recorded {} calls into {}", entries.len(), dir.display());
+            eprintln!("recorded {} calls in {} files into {}", tape.calls(), entries.len(), dir.display());
             Ok(scan_exit(&config, &[], &result, None))
         }
         (None, Some(dir)) => {

@@ -1,11 +1,13 @@
 //! Record and replay of capability answers (`plumbline plugin test`): a
-//! recording run keeps every HTTP exchange and file answer a plugin got,
-//! secrets scrubbed ([`scrub`]); a replay answers the same calls from it,
-//! with no network and no file system. Both sit after the capability's own
-//! checks, so a replay never lets a plugin do what its grants deny.
+//! recording run keeps every HTTP exchange, TCP dialogue ([`tcp`]) and file
+//! answer a plugin got, secrets scrubbed ([`scrub`]); a replay answers the
+//! same calls from it, with no network and no file system. Both sit after
+//! the capability's own checks, so a replay never lets a plugin do what its
+//! grants deny.
 
 pub mod scrub;
 mod store;
+pub mod tcp;
 
 pub use store::{CredentialText, GrantsText, Header, TapeError, HEADER_FILE, MAX_ENTRIES, TAPE_VERSION};
 
@@ -15,7 +17,7 @@ use crate::runtime::wit::latest::Attribute;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// A body as stored: JSON when it parses (scrubbed member by member), text
 /// when it is UTF-8, base64 otherwise.
@@ -134,6 +136,9 @@ pub enum Entry {
         /// The contents.
         answer: Answer<Body>,
     },
+    /// `tcp.connect` (or one target of `connect-all`) and every call on
+    /// the connection it opened.
+    Tcp(tcp::Dialogue),
 }
 
 impl Entry {
@@ -143,6 +148,15 @@ impl Entry {
             Entry::Http { .. } => "http",
             Entry::ListDir { .. } => "list-dir",
             Entry::ReadFile { .. } => "read-file",
+            Entry::Tcp(_) => "tcp",
+        }
+    }
+
+    /// Calls it holds: a TCP dialogue's connect and each call on it count.
+    pub fn calls(&self) -> usize {
+        match self {
+            Entry::Tcp(d) => 1 + d.steps.len(),
+            _ => 1,
         }
     }
 
@@ -155,6 +169,7 @@ impl Entry {
             }
             Entry::ListDir { path, .. } => format!("list-dir {path}"),
             Entry::ReadFile { path, .. } => format!("read-file {path}"),
+            Entry::Tcp(d) => format!("connect {}", d.target),
         }
     }
 
@@ -223,30 +238,63 @@ fn map_error<T, U>(a: Answer<T>) -> Answer<U> {
 /// What a replay call answers when the tape records instead (a host bug).
 const NOT_A_REPLAY: &str = "this run records; it has no recording to answer from";
 
+/// What a recording run kept so far.
+#[derive(Debug, Default)]
+pub struct Recording {
+    /// In the order the answers came (a TCP dialogue where it connected).
+    entries: Vec<Entry>,
+    /// Calls made, kept or not: past [`MAX_ENTRIES`] nothing more is kept.
+    calls: usize,
+}
+
 /// Whether calls are being recorded or replayed.
 pub enum Tape {
     /// Real calls, their answers kept.
-    Record(Mutex<Vec<Entry>>),
+    Record(Mutex<Recording>),
     /// Answers from a recording: each entry, and whether it was used.
     Replay {
-        /// The recording.
+        /// The recording's HTTP and file entries.
         entries: Mutex<Vec<(Entry, bool)>>,
-        /// Calls nothing was recorded for, each with the closest recorded one.
-        misses: Mutex<Vec<String>>,
+        /// Its TCP dialogues, per target, each replayed once.
+        tcp: Mutex<tcp::Dialogues>,
+        /// Calls nothing was recorded for, each with the closest recorded
+        /// one (shared with the open connections' cursors).
+        misses: Arc<Mutex<Vec<String>>>,
     },
 }
 
 impl Tape {
+    /// A recording, empty.
+    pub fn record() -> Tape {
+        Tape::Record(Mutex::default())
+    }
+
     /// A replay of `entries`.
     pub fn replay(entries: Vec<Entry>) -> Tape {
-        Tape::Replay { entries: Mutex::new(entries.into_iter().map(|e| (e, false)).collect()), misses: Mutex::default() }
+        let mut dialogues = tcp::Dialogues::default();
+        let mut rest = Vec::with_capacity(entries.len());
+        for e in entries {
+            match e {
+                Entry::Tcp(d) => dialogues.add(d),
+                other => rest.push((other, false)),
+            }
+        }
+        Tape::Replay { entries: Mutex::new(rest), tcp: Mutex::new(dialogues), misses: Arc::default() }
     }
 
     /// What a recording kept so far, in the order the answers came.
     pub fn recorded(&self) -> Vec<Entry> {
         match self {
-            Tape::Record(e) => e.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            Tape::Record(r) => r.lock().unwrap_or_else(|p| p.into_inner()).entries.clone(),
             Tape::Replay { .. } => Vec::new(),
+        }
+    }
+
+    /// Calls a recording saw, including any past [`MAX_ENTRIES`] it did not keep.
+    pub fn calls(&self) -> usize {
+        match self {
+            Tape::Record(r) => r.lock().unwrap_or_else(|p| p.into_inner()).calls,
+            Tape::Replay { .. } => 0,
         }
     }
 
@@ -264,10 +312,16 @@ impl Tape {
     }
 
     fn keep(&self, entry: Entry) {
-        if let Tape::Record(e) = self {
-            let mut kept = e.lock().unwrap_or_else(|p| p.into_inner());
-            if kept.len() < MAX_ENTRIES {
-                kept.push(entry);
+        self.keep_with(|entries| entries.push(entry));
+    }
+
+    /// Count one call, and let `add` keep it while the recording has room.
+    fn keep_with(&self, add: impl FnOnce(&mut Vec<Entry>)) {
+        if let Tape::Record(r) = self {
+            let mut r = r.lock().unwrap_or_else(|p| p.into_inner());
+            r.calls += 1;
+            if r.calls <= MAX_ENTRIES {
+                add(&mut r.entries);
             }
         }
     }
@@ -275,7 +329,7 @@ impl Tape {
     /// In a replay, the recorded answer to `call` (the first not yet used;
     /// once all are, the last again), or a miss naming the closest one.
     fn answer(&self, call: &Entry) -> Option<Result<Entry, String>> {
-        let Tape::Replay { entries, misses } = self else { return None };
+        let Tape::Replay { entries, misses, .. } = self else { return None };
         let mut entries = entries.lock().unwrap_or_else(|p| p.into_inner());
         let same: Vec<usize> = (0..entries.len()).filter(|&i| entries[i].0.same_call(call)).collect();
         if let Some(&i) = same.iter().find(|&&i| !entries[i].1).or(same.last()) {

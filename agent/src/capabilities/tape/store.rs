@@ -1,6 +1,18 @@
 //! A recording on disk: a directory with a header file and one small JSON
 //! file per call (`0001-http.json`, `0002-read-file.json`), in the order the
-//! answers came, so an author can read one and edit it by hand.
+//! answers came, so an author can read one and edit it by hand. A TCP
+//! connection is one file (`0003-tcp.json`) placed where it connected,
+//! holding every call made on it in order.
+//!
+//! What holds for every recording:
+//! - the header says `plumbline-tape` and a version this agent reads
+//!   ([`TAPE_VERSION`], or an older one named in [`READS_VERSIONS`]);
+//! - it holds no secret: credential profiles without their secrets,
+//!   settings, headers, bodies and TCP bytes through [`super::scrub`]
+//!   (SMTP AUTH through [`super::tcp::Scrubber`]);
+//! - at most [`MAX_ENTRIES`] calls, counting each call on a TCP connection;
+//! - no call the plugin's grants denied: those are refused again on replay,
+//!   before the recording is asked.
 
 use super::Entry;
 use serde::{Deserialize, Serialize};
@@ -10,7 +22,10 @@ use std::path::Path;
 /// The header's file name.
 pub const HEADER_FILE: &str = "plumbline-tape.json";
 /// The format's version; a reader refuses others rather than misread them.
-pub const TAPE_VERSION: u32 = 1;
+/// Version 2 added TCP dialogues; a reader of 1 would fail on them.
+pub const TAPE_VERSION: u32 = 2;
+/// Versions read: version 1 is version 2 without TCP dialogues.
+const READS_VERSIONS: &[u32] = &[1, TAPE_VERSION];
 /// Calls a recording may hold: a runaway plugin must not fill the disk, and
 /// a replay reads them all into memory.
 pub const MAX_ENTRIES: usize = 100_000;
@@ -108,7 +123,7 @@ impl Header {
             TapeError(format!("{}: {e}; record one first with `plumbline plugin test FILE --config CONFIG --record DIR`", head.display()))
         })?;
         let header: Header = serde_json::from_str(&text).map_err(|e| TapeError(format!("{}: {e}", head.display())))?;
-        if header.format != "plumbline-tape" || header.version != TAPE_VERSION {
+        if header.format != "plumbline-tape" || !READS_VERSIONS.contains(&header.version) {
             return Err(TapeError(format!(
                 "{} is format {:?} version {}; this agent reads plumbline-tape version {TAPE_VERSION}: record it again",
                 head.display(),
@@ -133,6 +148,10 @@ impl Header {
                 TapeError(format!("{}: {e}; fix the file or record again", p.display()))
             })?;
             entries.push(entry);
+        }
+        let calls: usize = entries.iter().map(Entry::calls).sum();
+        if calls > MAX_ENTRIES {
+            return Err(TapeError(format!("{} holds {calls} calls, over the {MAX_ENTRIES} a replay reads", dir.display())));
         }
         Ok((header, entries))
     }
