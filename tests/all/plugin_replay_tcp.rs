@@ -2,7 +2,8 @@
 //! against a real Postfix (restricted: STARTTLS on 25 and 587, implicit TLS
 //! on 465), then replayed with Postfix stopped; a changed dialogue is a miss
 //! naming its target and an error to the plugin, and a replay keeps the tcp
-//! grants.
+//! grants. A /24 sweep (one `connect-all`, connections answering in any
+//! order, most refused) replays the same too.
 #![cfg(unix)]
 
 use crate::smtp_relay::section;
@@ -49,7 +50,9 @@ fn recorded() -> (Site, Ipv4Addr, String, Value) {
     let wasm = plugins::plugin("smtp-relay").display().to_string();
     let tape = site.path("tape").display().to_string();
     let config = config.display().to_string();
+    let started = std::time::Instant::now();
     let (code, live, err) = run_json(&site, &["plugin", "test", &wasm, "--config", &config, "--record", &tape]);
+    eprintln!("recorded in {:?}: {}", started.elapsed(), err.trim());
     assert_eq!(code, Some(0), "{err}");
     for port in [25, 587, 465] {
         assert_eq!(entry(&live, ip, port)["attributes"]["status"], "ok", "{live}");
@@ -74,7 +77,9 @@ async fn smtp_relay_recorded_against_postfix_replays_the_same_report_without_it(
     assert!(all.contains("CN=relay-restricted.plumbline.test"), "the TLS facts are kept");
 
     let wasm = plugins::plugin("smtp-relay").display().to_string();
+    let started = std::time::Instant::now();
     let (code, replayed, err) = run_json(&site, &["plugin", "test", &wasm, "--replay", &tape]);
+    eprintln!("replayed {} dialogues in {:?}", files.len(), started.elapsed());
     assert_eq!(code, Some(0), "{err}");
     assert!(!err.contains("no recorded answer"), "{err}");
     assert_eq!(replayed["connectors"], live["connectors"]);
@@ -124,4 +129,31 @@ async fn a_replay_keeps_the_tcp_grants() {
     assert!(why.contains("not granted") && why.contains(&format!("{ip}:25")), "{why}");
     assert!(!err.contains("no recorded answer"), "denied before the recording is asked: {err}");
     assert_eq!(entry(&replayed, ip, 587)["attributes"]["status"], "ok", "{replayed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recorded_slash_24_sweep_replays_the_same_report() {
+    let peer = PostfixPeer::start(Mode::Open).expect("open Postfix peer");
+    let ip = peer.ip();
+    let [_, b, c, _] = ip.octets();
+    let block = Ipv4Addr::new(127, b, c, 0);
+    let site = Site::new();
+    let config = site.config(&section(&format!("{block}/24"), &[format!("{block}/24:25")], "ports = '25'"));
+    let wasm = plugins::plugin("smtp-relay").display().to_string();
+    let tape = site.path("tape").display().to_string();
+    let config = config.display().to_string();
+    let (code, live, err) = run_json(&site, &["plugin", "test", &wasm, "--config", &config, "--record", &tape]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(entry(&live, ip, 25)["attributes"]["open_relay"], "yes", "{live}");
+    drop(peer);
+    let files = tcp_files(Path::new(&tape));
+    assert!(files.len() >= 254, "every address of the sweep is a connection: {}", files.len());
+    let refused = files.iter().filter(|f| std::fs::read_to_string(f).unwrap().contains("\"error\"")).count();
+    assert!(refused >= 200, "the silent addresses' connect errors are kept: {refused}");
+
+    let (code, replayed, err) = run_json(&site, &["plugin", "test", &wasm, "--replay", &tape]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!err.contains("no recorded answer"), "{err}");
+    assert_eq!(replayed["connectors"], live["connectors"]);
+    assert_eq!(replayed["findings"], live["findings"]);
 }
