@@ -125,9 +125,11 @@ const LINE_START: usize = 64;
 /// SMTP AUTH out of a dialogue. After a client line `AUTH MECH`, what
 /// follows the mechanism (an initial response), every later client line
 /// and the server's `334` challenges are secret, until the server gives a
-/// final reply. Bytes are taken one at a time, so a line split over
-/// several reads or writes is scrubbed the same as a whole one. The same
-/// scrub runs over a replayed write before it is matched.
+/// final reply. The mechanism is kept only when it is a SASL one this
+/// knows, so that `AUTH PASSWORD` of other protocols (Redis) is not kept
+/// either. Bytes are taken one at a time, so a line split over several
+/// reads or writes is scrubbed the same as a whole one. The same scrub runs
+/// over a replayed write before it is matched.
 #[derive(Debug, Default, Clone)]
 pub struct Scrubber {
     auth: bool,
@@ -141,6 +143,27 @@ struct Line {
     start: Vec<u8>,
     /// The rest of this line is secret.
     secret: bool,
+    /// After `AUTH `: the word so far, held back until it is known to be a
+    /// mechanism's name.
+    mechanism: Option<Vec<u8>>,
+}
+
+/// SASL mechanisms (RFC 4422 names are at most 20 characters).
+const MECHANISMS: &[&str] =
+    &["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "GSSAPI", "XOAUTH2", "OAUTHBEARER", "EXTERNAL", "ANONYMOUS"];
+
+fn known_mechanism(word: &[u8]) -> bool {
+    let w = String::from_utf8_lossy(word).to_ascii_uppercase();
+    MECHANISMS.contains(&w.as_str()) || (w.starts_with("SCRAM-") && w.len() <= 20)
+}
+
+/// The held-back word after `AUTH `, or the redaction mark in its place.
+fn release(word: Vec<u8>, out: &mut Vec<u8>) {
+    if known_mechanism(&word) {
+        out.extend_from_slice(&word);
+    } else if !word.is_empty() {
+        out.extend_from_slice(scrub::REDACTED.as_bytes());
+    }
 }
 
 impl Scrubber {
@@ -150,6 +173,9 @@ impl Scrubber {
         let mut marked = false;
         for &b in data {
             if b == b'\n' || b == b'\r' {
+                if let Some(word) = self.written.mechanism.take() {
+                    release(word, &mut out);
+                }
                 self.written = Line::default();
                 out.push(b);
                 marked = false;
@@ -165,15 +191,35 @@ impl Scrubber {
                 }
                 continue;
             }
-            out.push(b);
             let line = &mut self.written;
+            if let Some(word) = &mut line.mechanism {
+                if b != b' ' && word.len() < 20 {
+                    word.push(b);
+                    continue;
+                }
+                // The word ended (or is too long for a mechanism): what follows is secret.
+                let word = line.mechanism.take().unwrap_or_default();
+                marked = !known_mechanism(&word);
+                release(word, &mut out);
+                if !marked && b == b' ' {
+                    out.push(b' ');
+                }
+                line.secret = true;
+                continue;
+            }
+            out.push(b);
             if line.start.len() < LINE_START {
                 line.start.push(b);
             }
-            if line.start.len() >= 5 && line.start[..5].eq_ignore_ascii_case(b"AUTH ") {
+            if line.start.len() == 5 && line.start.eq_ignore_ascii_case(b"AUTH ") {
                 self.auth = true;
-                line.secret = b == b' ' && line.start.len() > 6;
+                line.mechanism = Some(Vec::new());
             }
+        }
+        // A word cut by the end of the write may be longer than it looks: not kept.
+        if self.written.mechanism.take_if(|w| !w.is_empty()).is_some() {
+            out.extend_from_slice(scrub::REDACTED.as_bytes());
+            self.written.secret = true;
         }
         Data::of(out)
     }
@@ -461,7 +507,8 @@ impl Tape {
         }
         let miss = match tcp.0.get(target) {
             Some((used, _)) => format!(
-                "no recorded answer for connect to {target}: the recording holds {used} connection(s) to it, all replayed"
+                "no recorded answer for connect to {target}: the recording holds {used} connection(s) to it, \
+                 all replayed"
             ),
             None => match tcp.0.keys().max_by(|a, b| {
                 strsim::normalized_levenshtein(a, target).total_cmp(&strsim::normalized_levenshtein(b, target))
