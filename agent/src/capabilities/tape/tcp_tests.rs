@@ -201,7 +201,7 @@ fn smtp_auth_is_scrubbed_from_a_recorded_dialogue_and_a_replay_still_matches_it(
         (true, format!("{user}\r\n")),
         (false, "334 UGFzc3".into()),
         (false, "dvcmQ6\r\n".into()),
-        (true, format!("{}", &pass[..6])),
+        (true, pass[..6].to_string()),
         (true, format!("{}\r\n", &pass[6..])),
         (false, "235 2.7.0 ok\r\nMAIL FROM:<a@b> client_secret=abc\r\n".into()),
     ];
