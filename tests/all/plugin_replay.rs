@@ -10,7 +10,8 @@ use plumbline_tests::plugins;
 use serde_json::Value;
 use std::path::Path;
 
-fn run_json(site: &Site, args: &[&str]) -> (Option<i32>, Value, String) {
+/// Run the agent with `--format json`: its exit code, report and stderr.
+pub(crate) fn run_json(site: &Site, args: &[&str]) -> (Option<i32>, Value, String) {
     let mut all = args.to_vec();
     all.extend(["--format", "json"]);
     let out = site.run(&all);

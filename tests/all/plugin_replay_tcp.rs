@@ -6,6 +6,7 @@
 //! order, most refused) replays the same too.
 #![cfg(unix)]
 
+use crate::plugin_replay::run_json;
 use crate::smtp_relay::section;
 use crate::support::Site;
 use plumbline_tests::plugins;
@@ -13,15 +14,6 @@ use plumbline_tests::postfix::{Mode, PostfixPeer};
 use serde_json::Value;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-
-fn run_json(site: &Site, args: &[&str]) -> (Option<i32>, Value, String) {
-    let mut all = args.to_vec();
-    all.extend(["--format", "json"]);
-    let out = site.run(&all);
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}\n{stderr}", String::from_utf8_lossy(&out.stdout)));
-    (out.status.code(), report, stderr)
-}
 
 /// The entry for `smtp:{ip}:{port}` in a JSON report.
 fn entry(report: &Value, ip: Ipv4Addr, port: u16) -> &Value {

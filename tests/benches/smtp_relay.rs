@@ -86,16 +86,7 @@ async fn main() {
     let loaded = rt.load(&plugins::plugin("smtp-relay"), &signed_by_the_build()).unwrap();
     let desc = rt.describe(&loaded).await.unwrap();
     let targets: Vec<String> = ips.iter().map(|ip| format!("{ip}:25")).collect();
-    let input = || ScanInput {
-        tenant_id: "t".into(),
-        site_id: "s".into(),
-        settings: vec![("targets".into(), targets.join(","))],
-        grants: Grants { tcp: vec![TcpGrant::parse(&format!("{block}/28:25")).unwrap()], ..Grants::default() },
-        base_dir: tmp.path().to_path_buf(),
-        timeout: Duration::from_secs(600),
-        started_at_ms: 1_795_597_200_000,
-        progress: None,
-    };
+    let input = || scan_input(vec![("targets".into(), targets.join(","))], &format!("{block}/28:25"), tmp.path());
 
     let have_nmap = nmap_installed();
     let (mut ours, mut nmap_sv, mut nmap_script) = (Vec::new(), Vec::new(), Vec::new());
@@ -136,6 +127,20 @@ async fn main() {
     sweep(&rt, runs).await;
 }
 
+/// A scan with these settings and one TCP grant.
+fn scan_input(settings: Vec<(String, String)>, grant: &str, base_dir: &std::path::Path) -> ScanInput {
+    ScanInput {
+        tenant_id: "t".into(),
+        site_id: "s".into(),
+        settings,
+        grants: Grants { tcp: vec![TcpGrant::parse(grant).unwrap()], ..Grants::default() },
+        base_dir: base_dir.to_path_buf(),
+        timeout: Duration::from_secs(600),
+        started_at_ms: 1_795_597_200_000,
+        progress: None,
+    }
+}
+
 /// An nftables table that drops SYNs, removed when dropped.
 struct SilentAddresses(String);
 
@@ -146,10 +151,15 @@ impl SilentAddresses {
         let live: Vec<String> = live.iter().map(Ipv4Addr::to_string).collect();
         let rules = format!(
             "table inet {table} {{ chain input {{ type filter hook input priority 0; policy accept; \
-             ip daddr {block}/24 ip daddr != {{ {} }} tcp dport 25 drop; }} }}",
+             ip daddr {block}/24 ip daddr != {{ {} }} tcp dport 25 drop; }}; }}",
             live.join(", ")
         );
-        let out = Command::new("nft").args(["-f", "-"]).stdin(std::process::Stdio::piped()).spawn().and_then(|mut c| {
+        let out = Command::new("nft")
+            .args(["-f", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn().and_then(|mut c| {
             use std::io::Write;
             c.stdin.take().expect("piped").write_all(rules.as_bytes())?;
             c.wait_with_output()
@@ -187,16 +197,8 @@ async fn sweep(rt: &Runtime, runs: usize) {
     let loaded = rt.load(&plugins::plugin("smtp-relay"), &signed_by_the_build()).unwrap();
     let desc = rt.describe(&loaded).await.unwrap();
     let tmp = tempfile::tempdir().unwrap();
-    let input = || ScanInput {
-        tenant_id: "t".into(),
-        site_id: "s".into(),
-        settings: vec![("targets".into(), format!("{block}/24")), ("ports".into(), "25".into())],
-        grants: Grants { tcp: vec![TcpGrant::parse(&format!("{block}/24:25")).unwrap()], ..Grants::default() },
-        base_dir: tmp.path().to_path_buf(),
-        timeout: Duration::from_secs(600),
-        started_at_ms: 1_795_597_200_000,
-        progress: None,
-    };
+    let settings = vec![("targets".into(), format!("{block}/24")), ("ports".into(), "25".into())];
+    let input = || scan_input(settings.clone(), &format!("{block}/24:25"), tmp.path());
     let mut took = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
