@@ -13,7 +13,9 @@
 //! stand-in over HTTPS: the requests are counted (one per tenant and rule).
 //!
 //! `PLUMBLINE_BENCH_SCALE` (default 1) multiplies the batches per agent;
-//! `PLUMBLINE_BENCH_AGENTS` (default 100) sets N. PostgreSQL is the test
+//! `PLUMBLINE_BENCH_AGENTS` (default 100) sets N;
+//! `PLUMBLINE_BENCH_BACKENDS` (default `sqlite,postgres`) which backends run,
+//! e.g. `sqlite` alone under a profiler. PostgreSQL is the test
 //! server (`plumbline_tests::postgres`, fsync off) unless
 //! `PLUMBLINE_TEST_PG_URL` names another.
 //!
@@ -58,29 +60,36 @@ fn main() {
     let payload = serde_json::to_vec(&sample).unwrap();
     let verify_rate = ed25519_verify_rate(&pae(SCAN_PAYLOAD_TYPE, &payload), Duration::from_secs(2));
 
-    let mut rows = Vec::new();
+    let backends = std::env::var("PLUMBLINE_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    let backends: Vec<&str> = backends.split(',').map(str::trim).filter(|b| !b.is_empty()).collect();
+    assert!(
+        !backends.is_empty() && backends.iter().all(|b| ["sqlite", "postgres"].contains(b)),
+        "PLUMBLINE_BENCH_BACKENDS lists sqlite and/or postgres, e.g. sqlite,postgres: {backends:?}"
+    );
     let dir = tempfile::tempdir().unwrap();
-    for alerts in [false, true] {
-        let sqlite_url = format!("sqlite:{}", dir.path().join(format!("bench-{alerts}.db")).display());
-        rows.push(rt.block_on(run("sqlite", &sqlite_url, agents, per_agent, alerts, None)));
-    }
-    for alerts in [false, true] {
-        let pg_url = rt.block_on(async { plumbline_tests::postgres::server().await.fresh_database().await });
-        rows.push(rt.block_on(run("postgres", &pg_url, agents, per_agent, alerts, None)));
+    let mut fresh = 0;
+    let mut url = |backend: &str| {
+        fresh += 1;
+        match backend {
+            "sqlite" => format!("sqlite:{}", dir.path().join(format!("bench-{fresh}.db")).display()),
+            _ => rt.block_on(async { plumbline_tests::postgres::server().await.fresh_database().await }),
+        }
+    };
+    let mut rows = Vec::new();
+    for &backend in &backends {
+        for alerts in [false, true] {
+            rows.push(rt.block_on(run(backend, &url(backend), agents, per_agent, alerts, None)));
+        }
     }
     // Open loop: the agents together offer the target rate, and then 80% of
     // what the closed loop above showed each backend can take. Latency is
     // counted from when a batch was due, so a backlog shows in it.
-    let capacity = |backend: &str| rows.iter().find(|r| r.backend == backend && !r.alerts).map(|r| r.rate()).unwrap();
     let target = TARGET_FINDINGS_PER_SEC / FINDINGS as f64;
-    let (sqlite_fit, pg_fit) = (0.8 * capacity("sqlite"), 0.8 * capacity("postgres"));
-    for (i, rate) in [target, sqlite_fit].into_iter().enumerate() {
-        let sqlite_url = format!("sqlite:{}", dir.path().join(format!("open-{i}.db")).display());
-        rows.push(rt.block_on(run("sqlite", &sqlite_url, agents, per_agent, false, Some(rate))));
-    }
-    for rate in [target, pg_fit] {
-        let pg_url = rt.block_on(async { plumbline_tests::postgres::server().await.fresh_database().await });
-        rows.push(rt.block_on(run("postgres", &pg_url, agents, per_agent, false, Some(rate))));
+    for &backend in &backends {
+        let capacity = rows.iter().find(|r| r.backend == backend && !r.alerts).map(|r| r.rate()).unwrap();
+        for rate in [target, 0.8 * capacity] {
+            rows.push(rt.block_on(run(backend, &url(backend), agents, per_agent, false, Some(rate))));
+        }
     }
 
     println!();
@@ -124,7 +133,7 @@ fn main() {
     );
     println!();
     println!("PostgreSQL here is the test server (fsync off); SQLite runs WAL with synchronous=FULL (every acknowledged batch is on disk).");
-    for pair in rows[..4].chunks(2) {
+    for pair in rows[..2 * backends.len()].chunks(2) {
         let p99 = |r: &Row| {
             let mut l = r.latencies.clone();
             l.sort();

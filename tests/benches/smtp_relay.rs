@@ -214,11 +214,11 @@ async fn sweep(rt: &Runtime, runs: usize) {
     }
     drop((peer, silent));
     // What the plugin says its default is: it bounds a sweep from below.
-    let connect_timeout = desc.settings.iter().find(|s| s.name == "connect_timeout_ms").and_then(|s| s.default.clone());
+    let connect_timeout = desc.settings.iter().find(|s| s.name == "sweep_connect_timeout_ms").and_then(|s| s.default.clone());
     let d = median(took);
     println!("/24 sweep: {block}/24, 2 Postfix peers, 252 addresses dropping SYNs (nftables), median of {runs} runs");
     println!(
-        "  smtp-relay plugin (wasm, real host):      {:>9.1} ms  (connect timeout {} ms)",
+        "  smtp-relay plugin (wasm, real host):      {:>9.1} ms  (sweep connect timeout {} ms)",
         d.as_secs_f64() * 1e3,
         connect_timeout.as_deref().unwrap_or("not declared")
     );

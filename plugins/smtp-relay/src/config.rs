@@ -8,7 +8,8 @@
 //! | `helo_domain`        | `plumbline.invalid` | the name sent with EHLO/HELO |
 //! | `test_domain`        | `example.com`       | the outside domain D of the relay test; never the client's own domain |
 //! | `relay_test`         | `true`              | run the 16-combination open-relay test (never sends DATA) |
-//! | `connect_timeout_ms` | `3000`              | per TCP connect |
+//! | `connect_timeout_ms` | `3000`              | per TCP connect to a target named by host name or IP |
+//! | `sweep_connect_timeout_ms` | `1000`        | per TCP connect to an address of a CIDR block: the site's own LAN, where a live host answers in milliseconds |
 //! | `read_timeout_ms`    | `10000`             | for one whole reply to arrive (a server dripping bytes does not reset it) and for each write and TLS handshake |
 //! | `host_budget_ms`     | `60000`             | everything done with one endpoint (host and port), reconnects included |
 //! | `scan_budget_ms`     | `480000`            | the whole scan; keep it below the plugin's `timeout_secs` (default 600 s) so that the report comes back |
@@ -40,6 +41,11 @@ pub const DEFAULT_HELO_DOMAIN: &str = "plumbline.invalid";
 pub const DEFAULT_TEST_DOMAIN: &str = "example.com";
 /// Default `connect_timeout_ms`: enough for a LAN or VPN, short for a sweep.
 pub const DEFAULT_CONNECT_TIMEOUT_MS: u64 = 3_000;
+/// Default `sweep_connect_timeout_ms`. A swept block is the site's own
+/// network, where a SYN-ACK takes well under 10 ms, and most of its
+/// addresses are silent, so a sweep lasts about one of these. nmap starts
+/// its probes at a 1 s round-trip timeout too (`--initial-rtt-timeout`).
+pub const DEFAULT_SWEEP_CONNECT_TIMEOUT_MS: u64 = 1_000;
 /// Default `read_timeout_ms` (nmap's smtp library uses 10 s too).
 pub const DEFAULT_READ_TIMEOUT_MS: u64 = 10_000;
 /// Default `host_budget_ms`: the relay test against a server that slows
@@ -62,6 +68,11 @@ pub fn declared() -> Vec<SettingSpec> {
         SettingSpec::boolean("relay_test", "run the 16-combination open-relay test (never sends DATA)").default(true),
         SettingSpec::duration("connect_timeout_ms", "per TCP connect, in milliseconds")
             .default(DEFAULT_CONNECT_TIMEOUT_MS),
+        SettingSpec::duration(
+            "sweep_connect_timeout_ms",
+            "per TCP connect to an address of a CIDR block (raise it for a block across a slow VPN), in milliseconds",
+        )
+        .default(DEFAULT_SWEEP_CONNECT_TIMEOUT_MS),
         SettingSpec::duration("read_timeout_ms", "for one whole reply, each write and TLS handshake, in milliseconds")
             .default(DEFAULT_READ_TIMEOUT_MS),
         SettingSpec::duration("host_budget_ms", "everything done with one endpoint, in milliseconds")
@@ -170,8 +181,10 @@ pub struct Config {
     pub test_domain: String,
     /// Run the relay test.
     pub relay_test: bool,
-    /// Per connect.
+    /// Per connect to a named target.
     pub connect_timeout_ms: u64,
+    /// Per connect to a swept address.
+    pub sweep_connect_timeout_ms: u64,
     /// Per reply, write and handshake.
     pub read_timeout_ms: u64,
     /// Per endpoint.
@@ -214,6 +227,8 @@ impl Config {
             }
         };
         let connect_timeout_ms = millis(s, "connect_timeout_ms", DEFAULT_CONNECT_TIMEOUT_MS, MAX_TIMEOUT_MS)?;
+        let sweep_connect_timeout_ms =
+            millis(s, "sweep_connect_timeout_ms", DEFAULT_SWEEP_CONNECT_TIMEOUT_MS, MAX_TIMEOUT_MS)?;
         let read_timeout_ms = millis(s, "read_timeout_ms", DEFAULT_READ_TIMEOUT_MS, MAX_TIMEOUT_MS)?;
         let host_budget_ms = millis(s, "host_budget_ms", DEFAULT_HOST_BUDGET_MS, u64::MAX)?;
         let scan_budget_ms = millis(s, "scan_budget_ms", DEFAULT_SCAN_BUDGET_MS, u64::MAX)?;
@@ -244,6 +259,7 @@ impl Config {
             test_domain,
             relay_test,
             connect_timeout_ms,
+            sweep_connect_timeout_ms,
             read_timeout_ms,
             host_budget_ms,
             scan_budget_ms,

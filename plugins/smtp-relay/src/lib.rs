@@ -108,7 +108,7 @@ pub fn scan(ctx: &ScanContext) -> Result<Report, ScanError> {
     if result.skipped > 0 {
         log::warn(&format!(
             "{} endpoints were not checked: the scan budget of {} ms (`scan_budget_ms`) ran out; narrow the targets \
-             or lower `connect_timeout_ms`",
+             or lower `connect_timeout_ms` and `sweep_connect_timeout_ms`",
             result.skipped, config.scan_budget_ms
         ));
     }

@@ -67,6 +67,8 @@ pub fn sweep<N: Net>(net: &mut N, cfg: &Config) -> Sweep {
         connect_timeout_ms: cfg.connect_timeout_ms,
         read_timeout_ms: cfg.read_timeout_ms,
     };
+    // A swept address is on the site's LAN: its connects get the shorter timeout.
+    let swept_settings = ProbeSettings { connect_timeout_ms: cfg.sweep_connect_timeout_ms, ..settings.clone() };
     let scan_start = net.now_ms();
     let scan_deadline = scan_start.saturating_add(cfg.scan_budget_ms);
     let mut out = Sweep::default();
@@ -81,7 +83,7 @@ pub fn sweep<N: Net>(net: &mut N, cfg: &Config) -> Sweep {
         let chunk = if matches!(target.place, Place::Net(_)) { net.dial_batch().max(1) } else { 1 };
         for group in hosts.chunks(chunk) {
             let mut dialed = match (chunk > 1, ports.first()) {
-                (true, Some(&first)) => predial(net, group, first, &seen, cfg.connect_timeout_ms, scan_deadline),
+                (true, Some(&first)) => predial(net, group, first, &seen, cfg.sweep_connect_timeout_ms, scan_deadline),
                 _ => Vec::new(),
             };
             dialed.resize_with(group.len(), || None);
@@ -116,7 +118,8 @@ pub fn sweep<N: Net>(net: &mut N, cfg: &Config) -> Sweep {
                         continue;
                     }
                     let deadline = now.saturating_add(cfg.host_budget_ms).min(scan_deadline);
-                    let p = probe(net, &ep, &settings, deadline, if i == 0 { pre.take() } else { None });
+                    let s = if swept { &swept_settings } else { &settings };
+                    let p = probe(net, &ep, s, deadline, if i == 0 { pre.take() } else { None });
                     let silent = swept && matches!(p.reach, Reach::Unreachable { timed_out: true, .. });
                     found.push(p);
                     if silent {

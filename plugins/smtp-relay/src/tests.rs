@@ -2,13 +2,13 @@
 //! report, with the fake clock showing how long each would take.
 
 use crate::checks::*;
-use crate::config::Config;
+use crate::config::{Config, DEFAULT_SWEEP_CONNECT_TIMEOUT_MS};
 use crate::net::Clock;
 use crate::sweep::{sweep, Sweep};
 use crate::testnet::{tls_info, Answer, Log, Script, TestNet, T0};
 use plumbline_plugin_sdk::settings::Settings;
 use plumbline_plugin_sdk::tcp::{TcpError, TlsInfo};
-use plumbline_plugin_sdk::{Attribute, ConnectorRecord, Finding, Report, Severity};
+use plumbline_plugin_sdk::{Attribute, ConnectorRecord, Finding, Report, ScanError, Severity};
 
 /// How a scripted server treats the relay test.
 #[derive(Clone, Copy, PartialEq)]
@@ -422,12 +422,12 @@ fn a_swept_block_is_dialled_together_and_its_silent_addresses_cost_one_timeout()
         };
         net = net.on(&format!("10.5.0.{i}"), 25, answer);
     }
-    let (s, r) = run(&mut net, &[("targets", "10.5.0.0/24"), ("ports", "25"), ("connect_timeout_ms", "3000")]);
+    let (s, r) = run(&mut net, &[("targets", "10.5.0.0/24"), ("ports", "25"), ("sweep_connect_timeout_ms", "3000")]);
     assert_eq!(net.dial_lists, [254], "the whole block in one list");
     assert_eq!((s.attempted, s.connected, s.unreachable), (254, 2, 252));
     assert_eq!(r.connectors.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["smtp:10.5.0.200:25", "smtp:10.5.0.7:25"]);
     let took = net.now_ms() - T0;
-    assert!(took < 3000 + 1000, "one connect timeout and two sessions, not 252 timeouts: {took} ms");
+    assert!((3000..3000 + 1000).contains(&took), "one connect timeout and two sessions, not 252 timeouts: {took} ms");
 
     // Past the host's open-connection limit: the second peer is dialled again in its turn.
     let mut limited = TestNet::new();
@@ -448,9 +448,34 @@ fn a_swept_block_is_dialled_together_and_its_silent_addresses_cost_one_timeout()
     for i in 1..=20 {
         one = one.on(&format!("10.6.0.{i}"), 25, Answer::Timeout);
     }
-    let (s, _) = run(&mut one, &[("targets", "10.6.0.0/27"), ("ports", "25"), ("connect_timeout_ms", "3000")]);
+    let (s, _) = run(&mut one, &[("targets", "10.6.0.0/27"), ("ports", "25"), ("sweep_connect_timeout_ms", "3000")]);
     assert!(one.dial_lists.is_empty() && s.unreachable == 30, "{:?} {}", one.dial_lists, s.unreachable);
     assert!(one.now_ms() - T0 >= 20 * 3000, "sequential connects wait out each timeout");
+}
+
+/// A swept address waits `sweep_connect_timeout_ms` (1 s by default); a
+/// named target keeps `connect_timeout_ms`, even in the same scan.
+#[test]
+fn swept_addresses_get_the_sweep_connect_timeout_and_named_targets_the_other() {
+    let mut net = TestNet::new();
+    for i in 1..=6 {
+        net = net.on(&format!("10.8.0.{i}"), 25, Answer::Timeout);
+    }
+    net = net.on("10.9.0.1", 25, Answer::Timeout);
+    let (s, _) = run(&mut net, &[("targets", "10.8.0.0/29"), ("ports", "25")]);
+    assert_eq!((s.attempted, s.unreachable), (6, 6));
+    let took = net.now_ms() - T0;
+    let one = DEFAULT_SWEEP_CONNECT_TIMEOUT_MS..DEFAULT_SWEEP_CONNECT_TIMEOUT_MS + 100;
+    assert!(one.contains(&took), "six silent addresses cost one default sweep timeout: {took} ms");
+
+    let start = net.now_ms();
+    let (_, r) = run(&mut net, &[("targets", "10.9.0.1:25"), ("connect_timeout_ms", "2500"), ("sweep_connect_timeout_ms", "200")]);
+    let took = net.now_ms() - start;
+    assert!((2500..2600).contains(&took), "a named target waits its own connect timeout: {took} ms");
+    assert_eq!(attr(entry(&r, "smtp:10.9.0.1:25"), "status"), "unreachable");
+
+    let err = Config::from_settings(&Settings::from_pairs(&[("targets", "10.8.0.0/29"), ("sweep_connect_timeout_ms", "0")]));
+    assert!(matches!(&err, Err(ScanError::Config(m)) if m.contains("sweep_connect_timeout_ms")), "{err:?}");
 }
 
 #[test]
