@@ -27,7 +27,7 @@ pub(super) fn cross_check(conn: &Connection, vb: &VerifiedBatch, current: &Curre
     let mut live = conn.prepare_cached(&shared::sqlite_form(shared::LIVE_SQL))?;
     let rows = live.query_map(params![tenant], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
     let rows = rows.collect::<Result<Vec<_>, _>>()?;
-    let complete: bool = conn.query_row(&shared::sqlite_form(shared::COMPLETE_SQL), params![tenant], |r| r.get(0))?;
+    let complete: bool = conn.prepare_cached(&shared::sqlite_form(shared::COMPLETE_SQL))?.query_row(params![tenant], |r| r.get(0))?;
     let mut explained = conn.prepare_cached(&shared::sqlite_form(shared::EXPLAINED_SQL))?;
     let explained = explained.query_map(params![tenant], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
     crate::crosscheck::extend(plan, current, tenant, &shared::inputs(rows, complete, explained)?);

@@ -78,12 +78,12 @@ fn write_group(conn: &mut Connection, group: &[Pending]) -> Vec<Result<Ingested,
     };
     let mut results = Vec::with_capacity(group.len());
     for p in group {
-        if let Err(e) = tx.execute_batch("SAVEPOINT batch") {
+        if let Err(e) = run(&tx, &["SAVEPOINT batch"]) {
             return failed(&format!("sqlite: {e}"), group.len());
         }
         let result = apply(&tx, &p.batch);
-        let end = if result.is_ok() { "RELEASE batch" } else { "ROLLBACK TO batch; RELEASE batch" };
-        if let Err(e) = tx.execute_batch(end) {
+        let end: &[&str] = if result.is_ok() { &["RELEASE batch"] } else { &["ROLLBACK TO batch", "RELEASE batch"] };
+        if let Err(e) = run(&tx, end) {
             return failed(&format!("sqlite: {e}"), group.len());
         }
         results.push(result);
@@ -92,6 +92,15 @@ fn write_group(conn: &mut Connection, group: &[Pending]) -> Vec<Result<Ingested,
         Ok(()) => results,
         Err(e) => failed(&format!("sqlite commit: {e}"), group.len()),
     }
+}
+
+/// `statements` in turn, each prepared once per connection: a group runs
+/// them for every batch.
+fn run(tx: &Connection, statements: &[&str]) -> rusqlite::Result<()> {
+    for sql in statements {
+        tx.prepare_cached(sql)?.execute([])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -49,18 +49,19 @@ pub(super) fn ingest_tx(conn: &mut Connection, vb: &VerifiedBatch) -> Result<Ing
 pub(super) fn apply(tx: &Connection, vb: &VerifiedBatch) -> Result<Ingested, StoreError> {
     let before = tx.total_changes();
     let b = &vb.batch;
+    // Every statement of this path is cached (see STATEMENT_CACHE).
     let agent = tx
-        .query_row(
-            "SELECT revoked_at IS NOT NULL, last_sequence, enrolled_at FROM agents WHERE id = ?1",
-            params![b.agent_id],
-            |row| Ok((row.get::<_, bool>(0)?, row.get::<_, Option<i64>>(1)?, row.get::<_, String>(2)?)),
-        )
+        .prepare_cached("SELECT revoked_at IS NOT NULL, last_sequence, enrolled_at FROM agents WHERE id = ?1")?
+        .query_row(params![b.agent_id], |row| {
+            Ok((row.get::<_, bool>(0)?, row.get::<_, Option<i64>>(1)?, row.get::<_, String>(2)?))
+        })
         .optional()?
         .ok_or_else(|| StoreError::UnknownAgent(b.agent_id.clone()))?;
     let (revoked, last, enrolled_at) = agent;
     refuse_revoked(&b.agent_id, revoked)?;
-    let stored: bool =
-        tx.query_row("SELECT EXISTS (SELECT 1 FROM batches WHERE digest = ?1)", params![vb.digest], |row| row.get(0))?;
+    let stored: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM batches WHERE digest = ?1)")?
+        .query_row(params![vb.digest], |row| row.get(0))?;
     if stored {
         return Ok(Ingested { outcome: IngestOutcome::Duplicate, rows_written: 0 });
     }
@@ -127,9 +128,9 @@ pub(super) fn apply(tx: &Connection, vb: &VerifiedBatch) -> Result<Ingested, Sto
         let alerts = crate::alerts::evaluate::alerts(&vb.alerts, &b.tenant_id, &groups, &current, &plan);
         super::alerts::queue(tx, &alerts, now, &vb.alerts.due_at(now))?;
     }
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE agents SET last_sequence = ?2, last_seen_at = ?3, missing_batches = missing_batches + ?4 WHERE id = ?1",
-        params![b.agent_id, sequence, now, gap],
-    )?;
+    )?
+    .execute(params![b.agent_id, sequence, now, gap])?;
     Ok(Ingested { outcome: IngestOutcome::Stored, rows_written: tx.total_changes() - before })
 }

@@ -2,7 +2,7 @@
 //! the last committed state and never waits for a write transaction, so a
 //! large ingest no longer stalls token lookups, the console or health.
 
-use super::BUSY_TIMEOUT;
+use super::{BUSY_TIMEOUT, STATEMENT_CACHE};
 use crate::store::StoreError;
 use rusqlite::Connection;
 use std::path::Path;
@@ -28,6 +28,7 @@ impl Readers {
         for _ in 0..READ_CONNECTIONS {
             let conn = Connection::open(path)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             conn.pragma_update(None, "query_only", "ON")?;
             idle.push(conn);
         }
