@@ -17,6 +17,7 @@ use super::apply::ok_plugins;
 use super::{Sightings, Unchanged};
 use plumbline_protocol::batch::ScanBatch;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 /// What the comparison needs of a stored row.
@@ -76,7 +77,7 @@ pub struct Split {
 /// Drop from `batch` what it reports exactly as stored under a `covering`
 /// plugin, and name the stored rows the plan needs whole.
 pub fn split(
-    batch: &mut ScanBatch,
+    batch: &mut Cow<'_, ScanBatch>,
     connectors: &HashMap<String, Light>,
     findings: &HashMap<String, Light>,
     covering: &HashSet<String>,
@@ -107,10 +108,41 @@ pub fn split(
     out.connectors = needed(connectors, &reported, &out.unchanged.connectors, &ok, &sightings.mine);
     let reported: HashSet<&str> = batch.findings.iter().map(|f| f.id.as_str()).collect();
     out.findings = needed(findings, &reported, &out.unchanged.findings, &ok, &sightings.findings_mine);
-    let unchanged = &out.unchanged;
-    batch.connectors.retain(|c| !unchanged.connectors.contains(&c.key));
-    batch.findings.retain(|f| !unchanged.findings.contains(&f.id));
+    drop_unchanged(batch, &out.unchanged);
     out
+}
+
+/// `batch` less the rows it reports unchanged. A borrowed batch is copied
+/// without them rather than copied whole and then cut, and one with no
+/// unchanged row is not copied at all.
+fn drop_unchanged(batch: &mut Cow<'_, ScanBatch>, unchanged: &Unchanged) {
+    if unchanged.connectors.is_empty() && unchanged.findings.is_empty() {
+        return;
+    }
+    let keep_connector = |c: &&plumbline_protocol::register::ConnectorEntry| !unchanged.connectors.contains(&c.key);
+    let keep_finding = |f: &&plumbline_protocol::register::FindingEntry| !unchanged.findings.contains(&f.id);
+    match batch {
+        Cow::Owned(b) => {
+            b.connectors.retain(|c| keep_connector(&c));
+            b.findings.retain(|f| keep_finding(&f));
+        }
+        Cow::Borrowed(b) => {
+            let b: &ScanBatch = b;
+            *batch = Cow::Owned(ScanBatch {
+                schema: b.schema,
+                agent_id: b.agent_id.clone(),
+                tenant_id: b.tenant_id.clone(),
+                site_id: b.site_id.clone(),
+                sequence: b.sequence,
+                scan_started_at: b.scan_started_at.clone(),
+                scan_finished_at: b.scan_finished_at.clone(),
+                plugins: b.plugins.clone(),
+                connectors: b.connectors.iter().filter(keep_connector).cloned().collect(),
+                findings: b.findings.iter().filter(keep_finding).cloned().collect(),
+                part: b.part.clone(),
+            });
+        }
+    }
 }
 
 /// Stored rows reported differently, and those of a plugin that ran fine
@@ -136,4 +168,42 @@ fn needed(
         .collect();
     out.sort();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::register::apply::tests::{batch, connector, finding};
+
+    fn unchanged(connectors: &[&str], findings: &[&str]) -> Unchanged {
+        Unchanged {
+            connectors: connectors.iter().map(|s| s.to_string()).collect(),
+            findings: findings.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// The received batch is borrowed: only what changed is copied out of
+    /// it, it stays as received, and nothing unchanged means no copy.
+    #[test]
+    fn only_the_changed_rows_of_a_received_batch_are_copied() {
+        let connectors = vec![connector("p/a", "x", "p"), connector("p/b", "x", "p")];
+        let findings = vec![finding("f1", "p/a", "p"), finding("f2", "p/b", "p"), finding("f3", "p/b", "p")];
+        let received = batch(vec![], connectors, findings);
+
+        let mut whole = Cow::Borrowed(&received);
+        drop_unchanged(&mut whole, &unchanged(&["p/a"], &["f1", "f3"]));
+        assert!(matches!(whole, Cow::Owned(_)));
+        assert_eq!(whole.connectors.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(), ["p/b"]);
+        assert_eq!(whole.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["f2"]);
+        assert_eq!((whole.agent_id.as_str(), whole.sequence), (received.agent_id.as_str(), received.sequence));
+        assert_eq!((received.connectors.len(), received.findings.len()), (2, 3), "the received batch is untouched");
+
+        let mut same = Cow::Borrowed(&received);
+        drop_unchanged(&mut same, &Unchanged::default());
+        assert!(matches!(same, Cow::Borrowed(_)), "nothing unchanged: no copy");
+
+        let mut joined: Cow<'_, ScanBatch> = Cow::Owned(received.clone());
+        drop_unchanged(&mut joined, &unchanged(&[], &["f2"]));
+        assert_eq!(joined.findings.iter().map(|f| f.id.as_str()).collect::<Vec<_>>(), ["f1", "f3"]);
+    }
 }

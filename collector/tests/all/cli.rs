@@ -371,7 +371,7 @@ async fn two_collector_processes_on_one_postgres() {
             .unwrap();
         let key = AgentKey::generate();
         // Enroll through one process, push through both.
-        let enrolled: EnrollResponse = client
+        let answer = client
             .post(format!("{}/v1/enroll", collectors[i % 2].base))
             .json(&EnrollRequest {
                 token: issued.token,
@@ -383,10 +383,12 @@ async fn two_collector_processes_on_one_postgres() {
             })
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
             .unwrap();
+        // Once seen failing here under a loaded machine: say what came back.
+        let status = answer.status();
+        let body = answer.text().await.unwrap();
+        let enrolled: EnrollResponse = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("enrollment {i} through process {}: {status} {body:?}: {e}", i % 2));
         agents.push(TestAgent { key, tenant: enrolled.tenant_id, site: enrolled.site_id });
     }
     let bases: Vec<String> = collectors.iter().map(|c| c.base.clone()).collect();

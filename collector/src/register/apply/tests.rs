@@ -24,7 +24,7 @@ pub(crate) fn connector(key: &str, category: &str, plugin: &str) -> ConnectorEnt
     }
 }
 
-fn finding(id: &str, key: &str, plugin: &str) -> FindingEntry {
+pub(crate) fn finding(id: &str, key: &str, plugin: &str) -> FindingEntry {
     FindingEntry {
         id: id.into(),
         check_id: "c".into(),
