@@ -23,7 +23,7 @@ use super::BUSY_TIMEOUT;
 use crate::store::StoreError;
 use rusqlite::Connection;
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TryRecvError};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::time::Duration;
 
 /// The longest a woken checkpointer waits for a second nudge: what a
@@ -68,15 +68,16 @@ impl Checkpointer {
 fn run(conn: &Connection, nudges: &Receiver<()>) {
     loop {
         // Wait for a commit, then for the next one (or GATHER).
+        // A closed channel is seen by `recv` once it is empty, so the last
+        // checkpoint runs after the last nudge.
         let closed = nudges.recv().is_err();
-        if !closed && matches!(nudges.recv_timeout(GATHER), Err(RecvTimeoutError::Disconnected)) {
-            let _ = checkpoint(conn);
-            return;
+        if !closed {
+            let _ = nudges.recv_timeout(GATHER);
         }
         if let Err(e) = checkpoint(conn) {
             tracing::warn!("sqlite checkpoint failed ({e}); the writer's own checkpoint takes over until the next one works");
         }
-        if closed || matches!(nudges.try_recv(), Err(TryRecvError::Disconnected)) {
+        if closed {
             return;
         }
     }
