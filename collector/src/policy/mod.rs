@@ -218,7 +218,7 @@ fn read_table(path: &Path) -> Result<Option<(PathBuf, toml::Table)>, PolicySourc
 }
 
 fn check_sections(path: &Path, table: &toml::Table) -> Result<(), PolicySourceError> {
-    for key in table.keys().filter(|k| !SECTIONS.contains(&k.as_str())) {
+    if let Some(key) = table.keys().find(|k| !SECTIONS.contains(&k.as_str())) {
         return Err(invalid(
             path,
             format!(

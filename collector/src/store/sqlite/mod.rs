@@ -22,6 +22,7 @@ mod accounts;
 mod alerts;
 mod annotations;
 mod checkpoint;
+mod connection;
 mod console;
 mod egress;
 mod events;
@@ -83,22 +84,7 @@ impl SqliteStore {
         let path = path.to_path_buf();
         type Opened = (Connection, readers::Readers, checkpoint::Checkpointer);
         let (conn, readers, checkpoints) = tokio::task::spawn_blocking(move || -> Result<Opened, StoreError> {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
-            }
-            let conn = Connection::open(&path)?;
-            conn.busy_timeout(BUSY_TIMEOUT)?;
-            conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            // FULL: in WAL mode NORMAL may roll back a committed
-            // transaction on power loss, after the agent, told "stored",
-            // has deleted its copy of the batch.
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.pragma_update(None, "foreign_keys", "ON")?;
-            // Checkpoints run beside the writer ([`checkpoint`]); its own is a fallback.
-            conn.pragma_update(None, "wal_autocheckpoint", checkpoint::FALLBACK_PAGES)?;
-            conn.pragma_update(None, "journal_size_limit", checkpoint::JOURNAL_SIZE_LIMIT)?;
+            let conn = connection::open_writer(&path)?;
             let readers = readers::Readers::open(&path)?;
             let checkpoints = checkpoint::Checkpointer::start(&path)?;
             Ok((conn, readers, checkpoints))
