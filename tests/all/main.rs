@@ -23,6 +23,8 @@ mod plugin_replay_tcp;
 mod plugin_signing;
 mod policy;
 mod power_automate_flows;
+mod azure_support;
+mod js_plugin;
 mod python_plugin;
 mod runtime_cache;
 mod service;

@@ -4,61 +4,23 @@
 //! contract, under the same grants and limits, against the fixture server's
 //! Azure Resource Manager and the public azure-rest-api-specs example.
 
+use crate::azure_support::{self, findings, fingerprint};
 use crate::support::{error_of, lit, local, status, Site};
 use plumbline_agent::register::ScanResult;
 use plumbline_protocol::register::Severity;
 use plumbline_tests::fixture::arm::{self, ArmData, DEMO_SUBSCRIPTION, DEMO_SUBSCRIPTION_2};
-use plumbline_tests::fixture::{Fault, FaultRule, FaultTarget, FaultWhen, FixtureServer, Scenario, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
+use plumbline_tests::fixture::{Fault, FaultRule, FaultTarget, FaultWhen, FixtureServer, Scenario};
 use plumbline_tests::plugins;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 const PLUGIN: &str = "azure-action-groups";
 
 fn section(site: &Site, server: &FixtureServer, subscriptions: &[&str]) -> String {
-    let secret = site.path("arm.secret");
-    std::fs::write(&secret, format!("{DEMO_CLIENT_SECRET}\n")).unwrap();
-    let endpoints: BTreeMap<String, String> = server.endpoint_overrides().into_iter().collect();
-    let endpoints: String = endpoints.iter().map(|(h, u)| format!("\"{h}\" = \"{u}\"\n")).collect();
-    let subs: Vec<String> = subscriptions.iter().map(|s| format!("'{s}'")).collect();
-    format!(
-        "[plugins.{PLUGIN}]\npath = {}\n[plugins.{PLUGIN}.grants]\nhttp = ['{}']\ncredentials = ['arm']\n\
-         [plugins.{PLUGIN}.settings]\nsubscriptions = [{}]\n\
-         [credentials.arm]\nclient_id = '{DEMO_CLIENT_ID}'\nscope = '{}'\naudience = ['{}']\nclient_secret_file = {}\n\
-         [endpoints]\n{endpoints}",
-        lit(&plugins::python_plugin(PLUGIN)),
-        arm::HOST,
-        subs.join(", "),
-        arm::SCOPE,
-        arm::HOST,
-        lit(&secret),
-    )
+    azure_support::section(site, server, PLUGIN, &plugins::python_plugin(PLUGIN), subscriptions)
 }
 
 async fn scan(scenario: Scenario, subscriptions: &[&str]) -> (ScanResult, FixtureServer) {
-    let server = FixtureServer::start(scenario).await.unwrap();
-    let site = Site::new();
-    let config = site.config(&section(&site, &server, subscriptions));
-    (site.scan(&config).await, server)
-}
-
-/// (connector name, check id, severity), sorted.
-fn findings(r: &ScanResult) -> Vec<(String, String, Severity)> {
-    let mut out: Vec<_> = r
-        .findings
-        .iter()
-        .map(|f| {
-            let name = r.connectors.iter().find(|c| c.key == f.connector_key).map(|c| c.name.clone()).unwrap_or_default();
-            (name, f.check_id.clone(), f.severity)
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-fn sha256(text: &str) -> String {
-    let d = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
-    format!("sha256:{}", d.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>())
+    azure_support::scan(scenario, PLUGIN, &plugins::python_plugin(PLUGIN), subscriptions).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -87,7 +49,7 @@ async fn python_plugin_reports_action_group_webhooks_and_keeps_their_urls_secret
         .as_str()
         .unwrap()
         .to_string();
-    assert_eq!(teams.attributes["url_fingerprint"], sha256(&url), "the SDK's fingerprint form, computed in Python");
+    assert_eq!(teams.attributes["url_fingerprint"], fingerprint(&url), "the SDK's fingerprint form, computed in Python");
     let workflow = receivers.iter().find(|c| c.name.starts_with("Teams via Workflows")).unwrap();
     assert_eq!(workflow.migration_state.as_deref(), Some("workflow"));
     let logic = receivers.iter().find(|c| c.name.starts_with("Enrich and route")).unwrap();

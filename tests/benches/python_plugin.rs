@@ -1,8 +1,9 @@
-//! Python plugin cold start (run: `cargo bench -p plumbline-agent --bench python_plugin`).
+//! Python and JavaScript plugin cold start (run: `cargo bench -p plumbline-agent --bench python_plugin`).
 //!
 //! The azure-action-groups example (CPython inside, built by componentize-py)
-//! beside the Rust exchange-connectors plugin, measured in one run so the
-//! ratios hold on a noisy machine:
+//! and the azure-logic-apps example (SpiderMonkey inside, built by
+//! componentize-js) beside the Rust exchange-connectors plugin, measured in
+//! one run so the ratios hold on a noisy machine:
 //! 1. load: compile with Cranelift vs. load from the compiled cache, each
 //!    followed by one `describe`;
 //! 2. one call: instantiate + `describe` of a loaded plugin, which is what
@@ -74,17 +75,26 @@ async fn measure(component: &Path, cache_dir: &Path) -> Figures {
 async fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let python = measure(&plugins::python_plugin("azure-action-groups"), &tmp.path().join("py")).await;
+    let js = measure(&plugins::js_plugin("azure-logic-apps"), &tmp.path().join("js")).await;
     let rust = measure(&plugins::plugin("exchange-connectors"), &tmp.path().join("rs")).await;
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
-    println!("plugin cold start: Python (azure-action-groups) vs Rust (exchange-connectors)");
-    println!("                         {:>12} {:>12} {:>8}", "python", "rust", "py/rust");
-    println!("  component size (KiB):  {:>12} {:>12} {:>7.1}x", python.kib, rust.kib, python.kib as f64 / rust.kib as f64);
-    for (what, p, r) in [
-        ("compile + describe", python.compile, rust.compile),
-        ("cache + describe", python.cached, rust.cached),
-        ("instantiate+describe", python.call, rust.call),
+    let x = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64();
+    println!("plugin cold start: Python (azure-action-groups), JavaScript (azure-logic-apps), Rust (exchange-connectors)");
+    println!("                        {:>10} {:>10} {:>10} {:>8} {:>8}", "python", "js", "rust", "py/rust", "js/rust");
+    println!(
+        "  component size (KiB): {:>10} {:>10} {:>10} {:>7.1}x {:>7.1}x",
+        python.kib,
+        js.kib,
+        rust.kib,
+        python.kib as f64 / rust.kib as f64,
+        js.kib as f64 / rust.kib as f64
+    );
+    for (what, p, j, r) in [
+        ("compile + describe", python.compile, js.compile, rust.compile),
+        ("cache + describe", python.cached, js.cached, rust.cached),
+        ("instantiate+describe", python.call, js.call, rust.call),
     ] {
-        println!("  {what:<21} {:>10.1}ms {:>10.1}ms {:>7.1}x", ms(p), ms(r), p.as_secs_f64() / r.as_secs_f64());
+        println!("  {what:<20} {:>8.1}ms {:>8.1}ms {:>8.1}ms {:>7.1}x {:>7.1}x", ms(p), ms(j), ms(r), x(p, r), x(j, r));
     }
-    println!("  python compile / cache: {:.1}x", python.compile.as_secs_f64() / python.cached.as_secs_f64());
+    println!("  compile / cache: python {:.1}x, js {:.1}x", x(python.compile, python.cached), x(js.compile, js.cached));
 }

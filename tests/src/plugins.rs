@@ -34,6 +34,12 @@ pub fn python_plugin(name: &str) -> PathBuf {
     PathBuf::from(env!("PLUMBLINE_PYTHON_PLUGINS_DIR")).join(format!("{name}.wasm"))
 }
 
+/// A JavaScript plugin component built with componentize-js, e.g.
+/// `azure-logic-apps` (examples/js-plugin).
+pub fn js_plugin(name: &str) -> PathBuf {
+    PathBuf::from(env!("PLUMBLINE_JS_PLUGINS_DIR")).join(format!("{name}.wasm"))
+}
+
 /// A committed build of a first-party plugin for contract 0.1.0 (see
 /// tests/data/contract-v0.1.0/README.md), after checking it against the
 /// committed SHA256SUMS: a file swapped or rebuilt by accident would

@@ -8,7 +8,9 @@
 //! turned into a component with `wit-component`, and signed with the
 //! publisher key (see [`publisher_key`]).
 
+pub mod js;
 pub mod python;
+mod scripted;
 pub mod shaped;
 
 use anyhow::{bail, Context, Result};
@@ -236,6 +238,20 @@ fn rustup_lld() -> Result<PathBuf> {
         bail!("rust-lld not found at {}; is rustup's stable toolchain installed?", lld.display());
     }
     Ok(lld)
+}
+
+/// `out` is missing or older than one of `inputs`.
+pub(crate) fn stale(out: &Path, inputs: &[PathBuf]) -> Result<bool> {
+    let modified = |p: &Path| -> Result<std::time::SystemTime> {
+        Ok(std::fs::metadata(p).with_context(|| format!("reading {}", p.display()))?.modified()?)
+    };
+    let Ok(built) = modified(out) else { return Ok(true) };
+    for input in inputs {
+        if modified(input)? > built {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 #[cfg(test)]

@@ -27,6 +27,9 @@ fn main() -> Result<()> {
             for out in xtask::python::build(&root, &root.join("target/python-plugins"))? {
                 println!("{}", out.display());
             }
+            for out in xtask::js::build(&root, &root.join("target/js-plugins"))? {
+                println!("{}", out.display());
+            }
             Ok(())
         }
         Some("build-plugin") => {

@@ -5,7 +5,6 @@
 
 use plumbline_plugin_sdk::prelude::*;
 use plumbline_plugin_sdk::{http, redact};
-use serde_json::Value;
 
 /// The plugin.
 pub struct ServiceNowRest;
