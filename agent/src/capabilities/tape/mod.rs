@@ -8,6 +8,7 @@
 pub mod scrub;
 mod store;
 pub mod tcp;
+mod tcp_scrub;
 
 pub use store::{CredentialText, GrantsText, Header, TapeError, HEADER_FILE, MAX_ENTRIES, TAPE_VERSION};
 

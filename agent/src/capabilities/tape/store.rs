@@ -9,7 +9,7 @@
 //!   ([`TAPE_VERSION`], or an older one named in [`READS_VERSIONS`]);
 //! - it holds no secret: credential profiles without their secrets,
 //!   settings, headers, bodies and TCP bytes through [`super::scrub`]
-//!   (SMTP AUTH through [`super::tcp::Scrubber`]);
+//!   (SMTP, POP3, IMAP and FTP credentials through [`super::tcp_scrub::Scrubber`]);
 //! - at most [`MAX_ENTRIES`] calls, counting each call on a TCP connection;
 //! - no call the plugin's grants denied: those are refused again on replay,
 //!   before the recording is asked.

@@ -7,6 +7,7 @@
 //! on the wire they depend on timing; writes and STARTTLS server names must
 //! match what was recorded (after the same scrub), or the call is a miss.
 
+use super::tcp_scrub::Scrubber;
 use super::{scrub, Answer, Tape};
 use crate::runtime::wit::latest::plumbline::plugin::tcp::{TcpError, TlsInfo};
 use base64::Engine;
@@ -119,149 +120,6 @@ impl Step {
     }
 }
 
-/// Longest start of a line [`Scrubber`] looks at.
-const LINE_START: usize = 64;
-
-/// SMTP AUTH out of a dialogue. After a client line `AUTH MECH`, what
-/// follows the mechanism (an initial response), every later client line
-/// and the server's `334` challenges are secret, until the server gives a
-/// final reply. The mechanism is kept only when it is a SASL one this
-/// knows, so that `AUTH PASSWORD` of other protocols (Redis) is not kept
-/// either. Bytes are taken one at a time, so a line split over several
-/// reads or writes is scrubbed the same as a whole one. The same scrub runs
-/// over a replayed write before it is matched.
-#[derive(Debug, Default, Clone)]
-pub struct Scrubber {
-    auth: bool,
-    written: Line,
-    read: Line,
-}
-
-#[derive(Debug, Default, Clone)]
-struct Line {
-    /// The line's first bytes.
-    start: Vec<u8>,
-    /// The rest of this line is secret.
-    secret: bool,
-    /// After `AUTH `: the word so far, held back until it is known to be a
-    /// mechanism's name.
-    mechanism: Option<Vec<u8>>,
-}
-
-/// SASL mechanisms (RFC 4422 names are at most 20 characters).
-const MECHANISMS: &[&str] =
-    &["PLAIN", "LOGIN", "CRAM-MD5", "DIGEST-MD5", "NTLM", "GSSAPI", "XOAUTH2", "OAUTHBEARER", "EXTERNAL", "ANONYMOUS"];
-
-fn known_mechanism(word: &[u8]) -> bool {
-    let w = String::from_utf8_lossy(word).to_ascii_uppercase();
-    MECHANISMS.contains(&w.as_str()) || (w.starts_with("SCRAM-") && w.len() <= 20)
-}
-
-/// The held-back word after `AUTH `, or the redaction mark in its place.
-fn release(word: Vec<u8>, out: &mut Vec<u8>) {
-    if known_mechanism(&word) {
-        out.extend_from_slice(&word);
-    } else if !word.is_empty() {
-        out.extend_from_slice(scrub::REDACTED.as_bytes());
-    }
-}
-
-impl Scrubber {
-    /// What the plugin wrote, as it may be stored.
-    pub fn write(&mut self, data: &[u8]) -> Data {
-        let mut out = Vec::with_capacity(data.len());
-        let mut marked = false;
-        for &b in data {
-            if b == b'\n' || b == b'\r' {
-                if let Some(word) = self.written.mechanism.take() {
-                    release(word, &mut out);
-                }
-                self.written = Line::default();
-                out.push(b);
-                marked = false;
-                continue;
-            }
-            if self.written.start.is_empty() && self.auth {
-                self.written.secret = true;
-            }
-            if self.written.secret {
-                if !marked {
-                    out.extend_from_slice(scrub::REDACTED.as_bytes());
-                    marked = true;
-                }
-                continue;
-            }
-            let line = &mut self.written;
-            if let Some(word) = &mut line.mechanism {
-                if b != b' ' && word.len() < 20 {
-                    word.push(b);
-                    continue;
-                }
-                // The word ended (or is too long for a mechanism): what follows is secret.
-                let word = line.mechanism.take().unwrap_or_default();
-                marked = !known_mechanism(&word);
-                release(word, &mut out);
-                if !marked && b == b' ' {
-                    out.push(b' ');
-                }
-                line.secret = true;
-                continue;
-            }
-            out.push(b);
-            if line.start.len() < LINE_START {
-                line.start.push(b);
-            }
-            if line.start.len() == 5 && line.start.eq_ignore_ascii_case(b"AUTH ") {
-                self.auth = true;
-                line.mechanism = Some(Vec::new());
-            }
-        }
-        // A word cut by the end of the write may be longer than it looks: not kept.
-        if self.written.mechanism.take_if(|w| !w.is_empty()).is_some() {
-            out.extend_from_slice(scrub::REDACTED.as_bytes());
-            self.written.secret = true;
-        }
-        Data::of(out)
-    }
-
-    /// What a read returned, as it may be stored.
-    pub fn read(&mut self, data: &[u8]) -> Data {
-        let mut out = Vec::with_capacity(data.len());
-        let mut marked = false;
-        for &b in data {
-            if b == b'\n' || b == b'\r' {
-                let s = &self.read.start;
-                let final_reply = s.len() >= 3
-                    && s[..3].iter().all(u8::is_ascii_digit)
-                    && &s[..3] != b"334"
-                    && s.get(3).is_none_or(|c| *c == b' ');
-                if final_reply {
-                    self.auth = false;
-                }
-                self.read = Line::default();
-                out.push(b);
-                marked = false;
-                continue;
-            }
-            if self.read.secret {
-                if !marked {
-                    out.extend_from_slice(scrub::REDACTED.as_bytes());
-                    marked = true;
-                }
-                continue;
-            }
-            out.push(b);
-            let line = &mut self.read;
-            if line.start.len() < LINE_START {
-                line.start.push(b);
-            }
-            if self.auth && line.start.len() == 4 && line.start.starts_with(b"334") && matches!(b, b' ' | b'-') {
-                line.secret = true;
-            }
-        }
-        Data::of(out)
-    }
-}
 
 /// The error as stored.
 fn error_answer<T>(e: &TcpError) -> Answer<T> {
@@ -316,7 +174,7 @@ impl Recorder {
 
     /// Keep a write and its outcome.
     pub fn write(&mut self, tape: &Tape, data: &[u8], answer: &Result<(), TcpError>) {
-        let data = self.scrub.write(data);
+        let data = Data::of(self.scrub.write(data));
         let answer = match answer {
             Ok(()) => Answer::Ok(()),
             Err(e) => error_answer(e),
@@ -327,7 +185,7 @@ impl Recorder {
     /// Keep what a read returned.
     pub fn read(&mut self, tape: &Tape, answer: &Result<Vec<u8>, TcpError>) {
         let answer = match answer {
-            Ok(bytes) => Answer::Ok(self.scrub.read(bytes)),
+            Ok(bytes) => Answer::Ok(Data::of(self.scrub.read(bytes))),
             Err(e) => error_answer(e),
         };
         self.step(tape, Step::Read { answer });
@@ -411,7 +269,7 @@ impl Cursor {
 
     /// `write`: the recorded outcome, if the recording wrote the same.
     pub fn write(&mut self, data: &[u8]) -> Result<(), TcpError> {
-        let data = self.scrub.write(data);
+        let data = Data::of(self.scrub.write(data));
         let wanted = format!("write {}", data.shown());
         match self.next(&wanted, |s| matches!(s, Step::Write { data: d, .. } if *d == data))? {
             Step::Write { answer: Answer::Ok(()), .. } => Ok(()),
