@@ -23,6 +23,7 @@ fn inspect_shows_the_settings_table_and_the_required_permissions() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("contract:    plumbline:plugin@0.2.0"), "{text}");
+    assert!(text.contains("imports:     the contract only"), "a Rust plugin built by the SDK imports no WASI: {text}");
     let row = text.lines().find(|l| l.trim_start().starts_with("mode ")).unwrap_or_else(|| panic!("{text}"));
     assert!(row.contains("offline|live") && row.contains("offline") && row.contains("Microsoft Graph"), "{row}");
     assert!(text.lines().any(|l| l.trim_start().starts_with("NAME") && l.contains("KIND") && l.contains("DEFAULT")), "{text}");

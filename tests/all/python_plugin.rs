@@ -142,6 +142,8 @@ async fn python_plugin_settings_and_grants_are_checked_like_any_plugin() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(text.contains("subscriptions") && text.contains("Monitoring Reader") && text.contains("0.2.0"), "{text}");
+    // CPython expects WASI: inspect says so, and that it is linked deny-all.
+    assert!(text.contains("WASI interfaces linked deny-all:") && text.contains("    wasi:cli@0.2") && text.contains(": environment, exit, "), "{text}");
 }
 
 /// A TCP listener that counts the connections it gets.

@@ -179,6 +179,16 @@ async fn inspect(file: &Path, cache: Option<&Path>) -> Result<Exit> {
     outln!("sha256:      {}", loaded.sha256)?;
     outln!("signature:   {}", loaded.signature.describe())?;
     outln!("contract:    plumbline:plugin@{}", d.contract)?;
+    if loaded.other_imports.is_empty() {
+        outln!("imports:     the contract only")?;
+    } else {
+        // WASI is linked with nothing behind it (no files, network,
+        // environment or stdio): the contract stays the only way out.
+        outln!("imports:     the contract, and {} WASI interfaces linked deny-all:", loaded.other_imports.len())?;
+        for (package, interfaces) in by_package(&loaded.other_imports) {
+            outln!("    {package}: {}", interfaces.join(", "))?;
+        }
+    }
     outln!("categories:  {}", d.categories.join(", "))?;
     outln!("asks for:")?;
     let none = |v: bool| if v { "  (nothing)" } else { "" };
@@ -209,6 +219,19 @@ async fn inspect(file: &Path, cache: Option<&Path>) -> Result<Exit> {
         outln!("rescan when these change: {}", d.watch.join(", "))?;
     }
     Ok(Exit::Ok)
+}
+
+/// `wasi:cli/exit@0.2.9` and `wasi:cli/stdin@0.2.9` as `wasi:cli@0.2.9`: `exit, stdin`,
+/// one line per package instead of one per interface.
+fn by_package(imports: &[String]) -> std::collections::BTreeMap<String, Vec<&str>> {
+    let mut out: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
+    for name in imports {
+        let (path, version) = name.split_once('@').unwrap_or((name, ""));
+        let (package, interface) = path.rsplit_once('/').unwrap_or((path, ""));
+        let key = if version.is_empty() { package.to_string() } else { format!("{package}@{version}") };
+        out.entry(key).or_default().push(interface);
+    }
+    out
 }
 
 /// The declared settings as a table: name, kind, default, doc.

@@ -243,6 +243,10 @@ pub struct LoadedPlugin {
     pub signature: SignatureState,
     /// Whether the compile came from the cache.
     pub from_cache: bool,
+    /// What it imports beyond the contract (WASI interfaces, which the host
+    /// links deny-all), e.g. `wasi:cli/environment@0.2.0`; empty for a
+    /// component that needs nothing but the contract.
+    pub other_imports: Vec<String>,
     pre: PluginPre,
 }
 

@@ -101,6 +101,16 @@ impl Linkers {
     }
 }
 
+/// The component's imports that are not the contract's, sorted: for
+/// `plugins inspect`, so that an operator sees whether a plugin brings a
+/// runtime that expects WASI (linked deny-all) or needs nothing but the host.
+pub fn other_imports(engine: &Engine, component: &Component) -> Vec<String> {
+    let mut names: Vec<String> =
+        component.component_type().imports(engine).map(|(n, _)| n.to_string()).filter(|n| !n.starts_with(PACKAGE)).collect();
+    names.sort();
+    names
+}
+
 /// A component ready to instantiate, in the version it targets; calls give
 /// and take the latest types.
 pub enum PluginPre {
