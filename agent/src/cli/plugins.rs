@@ -179,13 +179,14 @@ async fn inspect(file: &Path, cache: Option<&Path>) -> Result<Exit> {
     outln!("sha256:      {}", loaded.sha256)?;
     outln!("signature:   {}", loaded.signature.describe())?;
     outln!("contract:    plumbline:plugin@{}", d.contract)?;
-    if loaded.other_imports.is_empty() {
+    let other_imports = loaded.other_imports();
+    if other_imports.is_empty() {
         outln!("imports:     the contract only")?;
     } else {
         // WASI is linked with nothing behind it (no files, network,
         // environment or stdio): the contract stays the only way out.
-        outln!("imports:     the contract, and {} WASI interfaces linked deny-all:", loaded.other_imports.len())?;
-        for (package, interfaces) in by_package(&loaded.other_imports) {
+        outln!("imports:     the contract, and {} WASI interfaces linked deny-all:", other_imports.len())?;
+        for (package, interfaces) in by_package(&other_imports) {
             outln!("    {package}: {}", interfaces.join(", "))?;
         }
     }

@@ -67,10 +67,7 @@ impl Loader {
         let mut last = None;
         for contract in candidates {
             match self.linkers.instantiate_pre(contract, &component) {
-                Ok(pre) => {
-                    let other_imports = wit::other_imports(&self.engine, &component);
-                    return Ok(LoadedPlugin { path: path.to_path_buf(), sha256, signature, from_cache, other_imports, pre });
-                }
+                Ok(pre) => return Ok(LoadedPlugin { path: path.to_path_buf(), sha256, signature, from_cache, pre }),
                 Err(e) => last = Some((contract, e)),
             }
         }

@@ -243,10 +243,6 @@ pub struct LoadedPlugin {
     pub signature: SignatureState,
     /// Whether the compile came from the cache.
     pub from_cache: bool,
-    /// What it imports beyond the contract (WASI interfaces, which the host
-    /// links deny-all), e.g. `wasi:cli/environment@0.2.0`; empty for a
-    /// component that needs nothing but the contract.
-    pub other_imports: Vec<String>,
     pre: PluginPre,
 }
 
@@ -254,6 +250,15 @@ impl LoadedPlugin {
     /// The contract version the component targets, e.g. `0.1.0`.
     pub fn contract(&self) -> &'static str {
         self.pre.contract().version()
+    }
+
+    /// What it imports beyond the contract (WASI interfaces, which the host
+    /// links deny-all), e.g. `wasi:cli/environment@0.2.0`; empty for a
+    /// component that needs nothing but the contract. Asked only by
+    /// `plugins inspect`, so a scan's load does not pay for it.
+    pub fn other_imports(&self) -> Vec<String> {
+        let component = self.pre.component();
+        wit::other_imports(component.engine(), component)
     }
 }
 

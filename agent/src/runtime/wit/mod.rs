@@ -129,6 +129,14 @@ impl PluginPre {
         }
     }
 
+    /// The compiled component.
+    pub fn component(&self) -> &Component {
+        match self {
+            PluginPre::V0_1(pre) => pre.instance_pre().component(),
+            PluginPre::V0_2(pre) => pre.instance_pre().component(),
+        }
+    }
+
     /// Instantiate and call `describe`.
     pub async fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<latest::PluginInfo> {
         match self {
